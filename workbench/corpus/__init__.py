@@ -1,0 +1,1 @@
+"""Corpus: readers, profiling (tokenizer fit, duplicates, quality, PII, domain shift), curation."""

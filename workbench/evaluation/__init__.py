@@ -1,0 +1,1 @@
+"""Evaluation: sliding-window perplexity, bits per byte, calibration, comparisons, reports."""

@@ -1,0 +1,46 @@
+"""Load a base model with an optional LoRA adapter (a run folder or an adapter folder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+
+def adapter_dir(run_or_dir: str | os.PathLike) -> Path:
+    """The adapter folder of a run (``RUN/adapter``) or an adapter folder itself."""
+    path = Path(run_or_dir)
+    for candidate in (path / "adapter", path):
+        if (candidate / "adapter_config.json").exists():
+            return candidate
+    raise WorkbenchError(
+        f"{path} holds no LoRA adapter (no adapter_config.json).",
+        "pass a run folder (workspace/runs/NAME) or a folder saved by PeftModel.save_pretrained.",
+    )
+
+
+def load_with_adapter(model_spec, adapter: str | os.PathLike | None, quant: str = "nf4", device: str | None = None):
+    """(model, tokenizer): the base, wrapped with the adapter when one is given.
+
+    With an adapter, ``with model.disable_adapter():`` gives the base model from the same
+    loaded weights, so base and adapted are compared on identical quantized weights.
+    """
+    from workbench.models.load import load_model
+
+    model, tokenizer, _ = load_model(model_spec, quant=quant, device=device)
+    if adapter is None:
+        return model, tokenizer
+    from peft import PeftModel
+
+    path = adapter_dir(adapter)
+    try:
+        model = PeftModel.from_pretrained(model, str(path))
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise WorkbenchError(
+            f"adapter {path} does not fit model '{model_spec}' ({str(exc).splitlines()[0][:200]}).",
+            "pass the base model the adapter was trained on (see base_model_name_or_path in adapter_config.json "
+            "or the run's run.json).",
+        ) from None
+    model.eval()
+    return model, tokenizer

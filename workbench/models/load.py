@@ -1,0 +1,203 @@
+"""Resolve a model spec to a local folder and load it (4-bit NF4 via bitsandbytes, or full).
+
+A spec is, in this order: a registry name (``smollm2-135m``), a local model folder, a ``.gguf``
+file, or a Hugging Face Hub id (``org/name``). Local names resolve first; a Hub id is tried
+only after a short reachability check, so an offline machine fails in seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from workbench.errors import WorkbenchError
+from workbench.models.registry import DEFAULT_MODEL, REGISTRY
+
+Quant = Literal["nf4", "none"]
+HUB_HOST = "huggingface.co"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    spec: str  # what the user wrote
+    path: Path  # local folder with config.json + safetensors + tokenizer
+    kind: Literal["registry", "folder", "gguf", "hub"]
+
+
+def resolve_model(spec: str | os.PathLike | None, fetch: bool = True) -> ResolvedModel:
+    """Turn a model spec into a local safetensors folder, provisioning it when needed."""
+    from workbench.models.fetch import cached_model_path, fetch_model, workbench_home
+
+    spec = str(spec or DEFAULT_MODEL)
+    if spec in REGISTRY:
+        path = cached_model_path(spec) or (fetch_model(spec) if fetch else None)
+        if path is None:
+            raise WorkbenchError(f"model '{spec}' is not in the cache.", f"run 'workbench models fetch {spec}'.")
+        return ResolvedModel(spec, path, "registry")
+    local = Path(spec).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").exists():
+            raise WorkbenchError(
+                f"model folder {local} has no config.json.",
+                "point --model at a folder saved with save_pretrained (config.json + *.safetensors + tokenizer).",
+            )
+        return ResolvedModel(spec, local.resolve(), "folder")
+    if local.suffix == ".gguf":
+        if not local.is_file():
+            raise WorkbenchError(f"GGUF file {local} does not exist.", "check the path.")
+        from workbench.io import sha256_file
+        from workbench.models.fetch import _install, convert_gguf
+
+        digest = sha256_file(local)
+        target = workbench_home() / "models" / f"gguf-{local.stem}-{digest[:12]}"
+        if not (target / "workbench_model.json").exists():
+            _install(target, lambda out: convert_gguf(local, out), {
+                "name": target.name, "source": "gguf", "gguf_file": str(local), "gguf_sha256": digest,
+            })
+        return ResolvedModel(spec, target, "gguf")
+    if _looks_like_hub_id(spec):
+        return ResolvedModel(spec, _resolve_hub(spec), "hub")
+    raise WorkbenchError(
+        f"unknown model '{spec}': not a registry name, a local folder, a .gguf file or a Hub id.",
+        f"use one of {', '.join(REGISTRY)}, a folder with config.json, or a .gguf path.",
+    )
+
+
+def _looks_like_hub_id(spec: str) -> bool:
+    parts = spec.split("/")
+    return len(parts) == 2 and all(parts) and not spec.startswith((".", "/", "~"))
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"):
+        return False
+    try:
+        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _resolve_hub(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.jinja"]
+    try:  # already in the local Hugging Face cache: no network needed
+        return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any miss falls through to the network
+        pass
+    if not _hub_reachable():
+        raise WorkbenchError(
+            f"'{repo_id}' looks like a Hugging Face Hub id, but the Hub cannot be reached from this machine.",
+            f"download the model elsewhere and pass its local folder to --model, or use the default "
+            f"'{DEFAULT_MODEL}' (provisioned offline with 'workbench models fetch').",
+        )
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    except Exception as exc:  # noqa: BLE001
+        raise WorkbenchError(
+            f"could not download '{repo_id}' from the Hugging Face Hub ({type(exc).__name__}: {exc}).",
+            "check the id and your access token, or pass a local folder to --model.",
+        ) from None
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def compute_dtype(device: str | None = None):
+    """bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU."""
+    import torch
+
+    device = device or default_device()
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def quantization_config(quant: Quant, device: str | None = None):
+    """NF4 with double quantization (QLoRA), compute dtype per device; None for ``quant='none'``."""
+    if quant == "none":
+        return None
+    if quant != "nf4":
+        raise WorkbenchError(f"unknown quantization '{quant}'.", "use --quant nf4 or --quant none.")
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise WorkbenchError(
+            "4-bit NF4 needs the bitsandbytes package, which is not installed.",
+            "pip install bitsandbytes, or pass --quant none for full-precision LoRA.",
+        ) from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype(device),
+        # keep the output head in full precision: it is small and its rounding shows in perplexity
+        llm_int8_skip_modules=["lm_head"],
+    )
+
+
+def load_tokenizer(spec: str | os.PathLike | ResolvedModel, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    resolved = spec if isinstance(spec, ResolvedModel) else resolve_model(spec)
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=trust_remote_code)
+    if tokenizer.eos_token_id is None:
+        raise WorkbenchError(
+            f"the tokenizer of {resolved.spec} has no end-of-sequence token.",
+            "set eos_token in its tokenizer_config.json; packing needs it to separate documents.",
+        )
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(
+    spec: str | os.PathLike | ResolvedModel,
+    quant: Quant = "nf4",
+    device: str | None = None,
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = "sdpa",
+):
+    """Load a causal LM from a spec; weights from safetensors only.
+
+    Returns:
+        (model, tokenizer, resolved) with the model in eval mode on ``device``.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    resolved = spec if isinstance(spec, ResolvedModel) else resolve_model(spec)
+    device = device or default_device()
+    tokenizer = load_tokenizer(resolved, trust_remote_code)
+    kwargs = {
+        "dtype": compute_dtype(device) if quant == "none" and device != "cpu" else torch.float32,
+        "use_safetensors": True,
+        "trust_remote_code": trust_remote_code,
+    }
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    qconfig = quantization_config(quant, device)
+    if qconfig is not None:
+        kwargs["quantization_config"] = qconfig
+        kwargs["dtype"] = compute_dtype(device)
+        kwargs["device_map"] = {"": 0 if device.startswith("cuda") else "cpu"}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
+    except OSError as exc:
+        raise WorkbenchError(
+            f"could not load model weights from {resolved.path}: {exc}.",
+            "the folder needs *.safetensors weights (pickle .bin files are not loaded for safety).",
+        ) from None
+    if qconfig is None:
+        model.to(device)
+    model.eval()
+    return model, tokenizer, resolved

@@ -1,0 +1,151 @@
+"""The walking skeleton: default model -> token count -> QLoRA run -> base vs adapted perplexity.
+
+``workbench quickstart`` runs it end to end on the bundled sample data and writes
+``<workspace>/quickstart/summary.json``. It never waits for input.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.io import write_json
+from workbench.models.registry import DEFAULT_MODEL
+from workbench.runcard import make_run_card
+from workbench.training.config import TrainConfig, sample_path
+from workbench.workspace import Workspace
+
+# Budgets measured to fit the 15-minute promise on a 2-core CPU (see BENCHMARKS.md).
+CPU_TOKENS = 40_960
+GPU_TOKENS = 1_000_000
+
+
+@dataclass
+class QuickstartConfig:
+    model: str = DEFAULT_MODEL
+    """Model spec (registry name, folder, .gguf, Hub id)."""
+    data: str = str(sample_path("domain_corpus.jsonl"))
+    """Domain training corpus."""
+    domain_eval: str = str(sample_path("domain_eval.jsonl"))
+    """Held-out domain text."""
+    general_eval: str = str(sample_path("general_eval.jsonl"))
+    """Held-out general text (forgetting)."""
+    max_tokens: int | None = None
+    """Training budget; default 40,960 on the CPU, 1,000,000 on a GPU."""
+    block_size: int = 256
+    """Tokens per packed block."""
+    micro_batch_size: int = 8
+    """Blocks per step."""
+    learning_rate: float = 1e-3
+    """LoRA learning rate (high: a short run must move)."""
+    eval_window: int = 512
+    """Sliding window for the final perplexities."""
+    quant: str = "nf4"
+    """Base weights: nf4 (QLoRA) or none."""
+    seed: int = 42
+    """Seed."""
+
+
+def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace | None = None, progress: bool = True) -> dict:
+    """Run the skeleton and return the summary (also written to ``quickstart/summary.json``)."""
+    from workbench.evaluation.adapted import load_with_adapter
+    from workbench.evaluation.perplexity import score_documents
+    from workbench.corpus.readers import read_texts
+    from workbench.models.load import default_device, load_tokenizer, resolve_model
+    from workbench.training.trainer import tokenize_texts, train
+
+    config = config or QuickstartConfig()
+    workspace = workspace or Workspace.at()
+    folder = workspace.folder("quickstart")
+    started = time.time()
+    device = default_device()
+    say = print if progress else (lambda *a, **k: None)
+
+    say(f"[1/4] model: resolving '{config.model}' (first time: download and convert, about a minute)")
+    resolved = resolve_model(config.model)
+    tokenizer = load_tokenizer(resolved)
+
+    say(f"[2/4] corpus: counting {Path(config.data).name} in the model's tokens")
+    texts = read_texts(config.data)
+    if not any(t.strip() for t in texts):
+        raise WorkbenchError(f"corpus {config.data} is empty.", "give --data a JSONL file with a 'text' field per line.")
+    token_count = sum(len(ids) for ids in tokenize_texts(tokenizer, texts))
+    words = sum(len(t.split()) for t in texts)
+    say(f"      {len(texts)} documents, {words:,} words, {token_count:,} tokens ({token_count / max(words, 1):.2f} tokens/word)")
+
+    budget = config.max_tokens or (GPU_TOKENS if device == "cuda" else CPU_TOKENS)
+    train_config = TrainConfig(
+        model=config.model,
+        data=config.data,
+        out=str(folder / "run"),
+        quant=config.quant,
+        max_tokens=budget,
+        block_size=config.block_size,
+        micro_batch_size=config.micro_batch_size,
+        learning_rate=config.learning_rate,
+        domain_eval=config.domain_eval,
+        general_eval=config.general_eval,
+        eval_every=0.25,
+        eval_max_tokens=1024,
+        eval_window=config.eval_window,
+        seed=config.seed,
+        name="quickstart",
+    )
+    say(f"[3/4] training: QLoRA ({config.quant}, LoRA on all linear layers) for {budget:,} tokens on {device}")
+    t0 = time.time()
+    run_dir = train(train_config, workspace, overwrite=True, progress=progress)
+    train_seconds = time.time() - t0
+
+    say("[4/4] evaluating: base vs adapted perplexity on held-out domain and general text")
+    model, tokenizer = load_with_adapter(resolved, run_dir, quant=config.quant, device=device)
+    sets = {"domain": read_texts(config.domain_eval), "general": read_texts(config.general_eval)}
+    scores: dict[str, dict[str, dict]] = {"base": {}, "adapted": {}}
+    for name, eval_texts in sets.items():
+        with model.disable_adapter():
+            base = score_documents(model, tokenizer, eval_texts, window=config.eval_window, desc=f"base/{name}", progress=progress)
+        adapted = score_documents(model, tokenizer, eval_texts, window=config.eval_window, desc=f"adapted/{name}", progress=progress)
+        for label, score in (("base", base), ("adapted", adapted)):
+            scores[label][name] = {"token_ppl": score.token_ppl, "bits_per_byte": score.bits_per_byte, "tokens": score.tokens}
+
+    summary = {
+        "model": config.model,
+        "device": device,
+        "base": {"domain_ppl": scores["base"]["domain"]["token_ppl"], "general_ppl": scores["base"]["general"]["token_ppl"]},
+        "adapted": {"domain_ppl": scores["adapted"]["domain"]["token_ppl"], "general_ppl": scores["adapted"]["general"]["token_ppl"]},
+        "details": scores,
+        "corpus": {"documents": len(texts), "words": words, "tokens": token_count},
+        "train_tokens": budget // (config.block_size * config.micro_batch_size) * config.block_size * config.micro_batch_size,
+        "train_seconds": round(train_seconds, 1),
+        "seconds": round(time.time() - started, 1),
+        "run": str(run_dir),
+    }
+    summary["domain_ppl_change_pct"] = 100 * (summary["adapted"]["domain_ppl"] / summary["base"]["domain_ppl"] - 1)
+    summary["general_ppl_change_pct"] = 100 * (summary["adapted"]["general_ppl"] / summary["base"]["general_ppl"] - 1)
+    summary["card"] = make_run_card(
+        "quickstart", config, seed=config.seed,
+        inputs={"data": config.data, "domain_eval": config.domain_eval, "general_eval": config.general_eval},
+    )
+    write_json(folder / "summary.json", summary)
+    return summary
+
+
+def format_summary(summary: dict, folder: Path) -> str:
+    b, a = summary["base"], summary["adapted"]
+    lines = [
+        "",
+        f"{'perplexity (lower is better)':<30}{'base':>10}{'adapted':>10}{'change':>10}",
+        f"{'domain (held-out)':<30}{b['domain_ppl']:>10.2f}{a['domain_ppl']:>10.2f}{summary['domain_ppl_change_pct']:>+9.1f}%",
+        f"{'general (forgetting)':<30}{b['general_ppl']:>10.2f}{a['general_ppl']:>10.2f}{summary['general_ppl_change_pct']:>+9.1f}%",
+        "",
+        f"trained on {summary['train_tokens']:,} tokens; {summary['seconds']:.0f}s in all on {summary['device']}",
+        "",
+        "where to look next:",
+        f"  summary        {folder / 'summary.json'}",
+        f"  run card       {Path(summary['run']) / 'run.json'}",
+        f"  live metrics   {Path(summary['run']) / 'metrics.jsonl'}",
+        f"  adapter        {Path(summary['run']) / 'adapter'}  (PeftModel.from_pretrained loads it)",
+        "  next steps     workbench inspect sample_data/domain_corpus.jsonl   |   workbench train --help",
+    ]
+    return "\n".join(lines)

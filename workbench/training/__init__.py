@@ -1,0 +1,1 @@
+"""Continued pretraining: configs and presets, packing, replay mixing, the QLoRA trainer, plans."""

@@ -1,0 +1,187 @@
+"""Trainer callbacks: live metrics, progress with tokens/s and ETA, held-out evaluation, run cards."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from workbench.io import append_jsonl, read_jsonl, write_json
+from workbench.runcard import now_iso
+from workbench.workspace import write_status
+
+
+def memory_mb() -> dict[str, float]:
+    import torch
+
+    if torch.cuda.is_available():
+        return {
+            "gpu_mem_mb": round(torch.cuda.memory_allocated() / 2**20, 1),
+            "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+        }
+    import psutil
+
+    return {"rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1)}
+
+
+class WorkbenchCallback(TrainerCallback):
+    """Writes metrics.jsonl and status.json as training goes, evaluates held-out perplexity
+    every ``eval_steps`` and asks the Trainer to checkpoint right after, then writes a run card
+    into that checkpoint."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        card: dict,
+        evaluator: Callable | None,
+        tokens_per_step: int,
+        eval_steps: int,
+        progress: bool = True,
+        started: float | None = None,
+        resumed: bool = False,
+    ):
+        self.run_dir = Path(run_dir)
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.card = card
+        self.evaluator = evaluator
+        self.tokens_per_step = tokens_per_step
+        self.eval_steps = eval_steps
+        self.progress = progress
+        self.started = started or time.time()
+        self.resumed = resumed
+        self.bar = None
+        self.train_seconds = 0.0
+        self._step_started: float | None = None
+        self.evals: list[dict] = []
+        self.last_train: dict = {}
+
+    # -- helpers -----------------------------------------------------------------------
+    def _is_main(self, state) -> bool:
+        return state.is_world_process_zero
+
+    def _record(self, record: dict) -> None:
+        append_jsonl(self.metrics_path, {**record, "time": now_iso()})
+
+    def _evaluate(self, model, state) -> dict:
+        started = time.time()
+        result = self.evaluator(model) if self.evaluator else {}
+        record = {
+            "type": "eval",
+            "step": state.global_step,
+            "tokens": state.global_step * self.tokens_per_step,
+            "eval_seconds": round(time.time() - started, 2),
+            **result,
+        }
+        if self.evals and "domain_ppl" in result:
+            best = min(e["domain_ppl"] for e in self.evals if "domain_ppl" in e)
+            record["best"] = result["domain_ppl"] < best
+        elif "domain_ppl" in result:
+            record["best"] = True
+        base = self.evals[0] if self.evals else record
+        if "general_ppl" in result and "general_ppl" in base:
+            record["general_change_pct"] = round(100 * (result["general_ppl"] / base["general_ppl"] - 1), 2)
+        if "domain_ppl" in result and "domain_ppl" in base:
+            record["domain_change_pct"] = round(100 * (result["domain_ppl"] / base["domain_ppl"] - 1), 2)
+        self.evals.append(record)
+        self._record(record)
+        return record
+
+    # -- Trainer hooks -------------------------------------------------------------------
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if self.resumed and self.metrics_path.exists():
+            previous = read_jsonl(self.metrics_path)
+            # drop records written after the checkpoint we resume from: they will be redone
+            kept = [r for r in previous if r.get("step", 0) <= state.global_step]
+            from workbench.io import write_jsonl
+
+            write_jsonl(self.metrics_path, kept)
+            self.evals = [r for r in kept if r.get("type") == "eval"]
+            self.train_seconds = max((r.get("train_seconds", 0.0) for r in kept), default=0.0)
+        if self._is_main(state):
+            if self.progress:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step")
+            if not self.evals and self.evaluator is not None:
+                write_status(self.run_dir, "running", phase="evaluating base")
+                self._evaluate(model, state)
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._step_started = time.time()
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self._step_started is not None:
+            self.train_seconds += time.time() - self._step_started
+        step = state.global_step
+        if step % self.eval_steps == 0 or step == state.max_steps:
+            control.should_save = True
+            if self._is_main(state) and self.evaluator is not None:
+                write_status(self.run_dir, "running", phase="evaluating", step=step)
+                self._evaluate(model, state)
+        if self._is_main(state):
+            tokens = step * self.tokens_per_step
+            tps = tokens / self.train_seconds if self.train_seconds else 0.0
+            remaining = (state.max_steps - step) * self.tokens_per_step / tps if tps else None
+            write_status(
+                self.run_dir, "running", phase="training", step=step, total_steps=state.max_steps,
+                tokens=tokens, tokens_per_s=round(tps, 1), eta_s=round(remaining) if remaining else None,
+            )
+            if self.bar is not None:
+                self.bar.update(step - self.bar.n)
+                post = {"tok/s": f"{tps:.0f}"}
+                if self.last_train.get("loss") is not None:
+                    post["loss"] = f"{self.last_train['loss']:.3f}"
+                if self.evals:
+                    post["dom_ppl"] = f"{self.evals[-1].get('domain_ppl', float('nan')):.2f}"
+                self.bar.set_postfix(post)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not self._is_main(state) or not logs or "loss" not in logs:
+            return
+        tokens = state.global_step * self.tokens_per_step
+        record = {
+            "type": "train",
+            "step": state.global_step,
+            "tokens": tokens,
+            "loss": logs.get("loss"),
+            "lr": logs.get("learning_rate"),
+            "grad_norm": logs.get("grad_norm"),
+            "train_seconds": round(self.train_seconds, 3),
+            "tokens_per_s": round(tokens / self.train_seconds, 2) if self.train_seconds else None,
+            **memory_mb(),
+        }
+        self.last_train = record
+        self._record(record)
+
+    def on_save(self, args, state, control, **kwargs):
+        if not self._is_main(state):
+            return
+        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if ckpt.exists():
+            write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+
+    # -- the card ------------------------------------------------------------------------
+    def final_card(self, seconds: float, step: int | None = None) -> dict:
+        train_records = [r for r in read_jsonl(self.metrics_path) if r.get("type") == "train"] if self.metrics_path.exists() else []
+        last = train_records[-1] if train_records else {}
+        best = min((e for e in self.evals if "domain_ppl" in e), key=lambda e: e["domain_ppl"], default=None)
+        peak = max((r.get("gpu_peak_mb") or r.get("rss_mb") or 0 for r in train_records), default=None)
+        return {
+            **self.card,
+            "state": "checkpoint" if step is not None else "finished",
+            "step": step if step is not None else last.get("step"),
+            "tokens_seen": last.get("tokens"),
+            "wall_seconds": round(seconds, 1),
+            "train_seconds": last.get("train_seconds"),
+            "tokens_per_s": last.get("tokens_per_s"),
+            "peak_memory_mb": peak,
+            "evaluations": self.evals,
+            "best_checkpoint": f"checkpoint-{best['step']}" if best and best["step"] > 0 else None,
+            "best_domain_ppl": best["domain_ppl"] if best else None,
+        }

@@ -1,0 +1,103 @@
+"""TrainConfig: every knob of a continued-pretraining run, with one-line docs and checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from workbench.errors import WorkbenchError
+from workbench.models.registry import DEFAULT_MODEL
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+@dataclass
+class LoraSettings:
+    r: int = 16
+    """LoRA rank."""
+    alpha: int = 32
+    """LoRA scaling numerator (scale = alpha / r)."""
+    dropout: float = 0.05
+    """Dropout on the LoRA input."""
+    target_modules: str = "all-linear"
+    """Which linear layers get adapters; 'all-linear' as QLoRA recommends, or a comma list."""
+
+
+@dataclass
+class TrainConfig:
+    model: str = DEFAULT_MODEL
+    """Model spec: registry name, local folder, .gguf file or Hub id."""
+    data: str = str(SAMPLE_DATA / "domain_corpus.jsonl")
+    """Snapshot folder (train.jsonl/eval.jsonl) or a corpus file/folder."""
+    text_field: str = "text"
+    """Field holding the text in JSONL input."""
+    out: str | None = None
+    """Run folder; default <workspace>/runs/<name>."""
+    quant: Literal["nf4", "none"] = "nf4"
+    """Base weights: 4-bit NF4 with double quantization (QLoRA) or full precision."""
+    max_tokens: int = 50_000
+    """Training budget in tokens (token slots seen, padding included)."""
+    block_size: int = 256
+    """Tokens per packed training block."""
+    micro_batch_size: int = 4
+    """Blocks per forward pass."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step."""
+    learning_rate: float = 2e-4
+    """Peak learning rate of the LoRA parameters."""
+    lr_scheduler: str = "cosine"
+    """transformers scheduler name (cosine, linear, constant_with_warmup...)."""
+    warmup_ratio: float = 0.05
+    """Share of steps spent warming up."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping."""
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    """LoRA adapter settings."""
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
+    """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
+    replay: str | None = None
+    """General text replayed against forgetting; 'sample' = the bundled general text."""
+    replay_ratio: float = 0.0
+    """Share of training blocks drawn from the replay text."""
+    domain_eval: str | None = None
+    """Held-out domain text; default: the snapshot's eval split, else the sample domain eval."""
+    general_eval: str | None = None
+    """Held-out general text for forgetting; default: the sample general text."""
+    eval_every: float = 0.1
+    """Evaluate every this fraction of training (0 disables in-training evaluation)."""
+    eval_max_tokens: int = 4096
+    """Tokens per held-out set used in training-time evaluation (full sets: workbench compare)."""
+    eval_window: int = 512
+    """Sliding window for training-time evaluation."""
+    seed: int = 42
+    """Seed for data order, LoRA init and dropout."""
+    name: str | None = None
+    """Run name (folder under runs/); default derived from model and time."""
+
+    def __post_init__(self) -> None:
+        if self.max_tokens <= 0:
+            raise WorkbenchError(f"max_tokens is {self.max_tokens}.", "give a positive training budget in tokens.")
+        if self.block_size < 16:
+            raise WorkbenchError(f"block_size {self.block_size} is too small.", "use at least 16 (typically 256-4096).")
+        if self.micro_batch_size < 1 or self.grad_accum < 1:
+            raise WorkbenchError("micro_batch_size and grad_accum must be at least 1.", "set them to 1 or more.")
+        if not 0.0 <= self.replay_ratio < 1.0:
+            raise WorkbenchError(f"replay_ratio is {self.replay_ratio}.", "use a share in [0, 1), e.g. 0.1.")
+        if self.replay_ratio > 0 and not self.replay:
+            self.replay = "sample"
+        if not 0.0 <= self.eval_every <= 1.0:
+            raise WorkbenchError(f"eval_every is {self.eval_every}.", "use a fraction in (0, 1], e.g. 0.1, or 0 to disable.")
+        if self.learning_rate <= 0:
+            raise WorkbenchError(f"learning_rate is {self.learning_rate}.", "use a positive learning rate, e.g. 2e-4.")
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.block_size * self.micro_batch_size * self.grad_accum
+
+
+def sample_path(name: str) -> Path:
+    """A file of the bundled sample data (domain_corpus.jsonl, domain_eval.jsonl, general_eval.jsonl...)."""
+    return SAMPLE_DATA / name

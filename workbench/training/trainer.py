@@ -1,0 +1,365 @@
+"""QLoRA continued pretraining on top of the transformers Trainer.
+
+``train(config)`` packs the domain corpus into blocks, interleaves replay text, loads the base
+in 4-bit NF4 (or full precision), adds LoRA adapters on all linear layers and trains for a
+token budget. Callbacks keep ``metrics.jsonl`` and ``status.json`` live, evaluate domain and
+general held-out perplexity every ``eval_every`` of training (a forgetting monitor), and write
+a run card into every checkpoint so a run can be resumed or repeated from its folder alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench import seed_everything
+from workbench.config import from_dict, to_dict
+from workbench.corpus.readers import read_texts, resolve_training_data
+from workbench.errors import WorkbenchError
+from workbench.io import append_jsonl, read_json, write_json
+from workbench.runcard import make_run_card, now_iso
+from workbench.training.config import TrainConfig, sample_path
+from workbench.training.mixing import block_schedule
+from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
+from workbench.workspace import Workspace, mark_failed, write_status
+
+RUN_CARD = "run.json"
+METRICS = "metrics.jsonl"
+
+
+@dataclass
+class PreparedData:
+    blocks: PackedBlocks  # domain blocks first, then replay blocks
+    n_domain_blocks: int
+    n_replay_blocks: int
+    schedule: np.ndarray  # block index for every training slot
+    domain_tokens: int
+    replay_tokens: int
+
+
+def tokenize_texts(tokenizer, texts: list[str], batch_size: int = 1000) -> list[list[int]]:
+    """Batched fast-tokenizer call, without special tokens (EOS is added by packing)."""
+    out: list[list[int]] = []
+    for start in range(0, len(texts), batch_size):
+        out.extend(tokenizer(texts[start : start + batch_size], add_special_tokens=False)["input_ids"])
+    return out
+
+
+def _read(path: str, what: str, text_field: str) -> list[str]:
+    p = sample_path("general_eval.jsonl") if path == "sample" else Path(path)
+    if not p.exists():
+        raise WorkbenchError(f"{what} file {p} does not exist.", f"check the path given for {what}.")
+    texts = [t for t in read_texts(p, text_field) if t.strip()]
+    if not texts:
+        raise WorkbenchError(f"{what} {p} holds no text.", f"give {what} a file with at least one non-empty document.")
+    return texts
+
+
+def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
+    train_path, _ = resolve_training_data(config.data)
+    texts = [t for t in read_texts(train_path, config.text_field) if t.strip()]
+    if not texts:
+        raise WorkbenchError(f"training data {train_path} holds no documents.", "check the file or snapshot; it is empty.")
+    domain = pack_documents(tokenize_texts(tokenizer, texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id)
+    parts = [domain]
+    replay = None
+    if config.replay_ratio > 0:
+        replay_texts = _read(config.replay, "replay text (--replay)", config.text_field)
+        replay = pack_documents(
+            tokenize_texts(tokenizer, replay_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
+        )
+        parts.append(replay)
+    per_step = config.micro_batch_size * config.grad_accum * _world_size()
+    n_slots = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
+    schedule = block_schedule(
+        domain.n_blocks, n_slots, config.seed, replay.n_blocks if replay else 0, config.replay_ratio
+    )
+    return PreparedData(
+        blocks=concat_blocks(parts),
+        n_domain_blocks=domain.n_blocks,
+        n_replay_blocks=replay.n_blocks if replay else 0,
+        schedule=schedule,
+        domain_tokens=domain.real_tokens,
+        replay_tokens=replay.real_tokens if replay else 0,
+    )
+
+
+def _world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+class ScheduledBlocks:
+    """A torch-style map dataset: item i is the block scheduled for training slot i."""
+
+    def __init__(self, blocks: PackedBlocks, schedule: np.ndarray):
+        self.blocks, self.schedule = blocks, schedule
+
+    def __len__(self) -> int:
+        return int(self.schedule.size)
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        b = int(self.schedule[i])
+        return {
+            "input_ids": torch.from_numpy(self.blocks.input_ids[b]),
+            "position_ids": torch.from_numpy(self.blocks.position_ids[b]),
+            "labels": torch.from_numpy(self.blocks.labels[b]),
+        }
+
+
+def collate_blocks(items: list[dict]) -> dict:
+    import torch
+
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+class HeldOutEvaluator:
+    """Domain and general perplexity on fixed, capped samples of the held-out sets."""
+
+    def __init__(self, tokenizer, sets: dict[str, list[str]], max_tokens: int, window: int):
+        self.tokenizer, self.window = tokenizer, window
+        self.sets = {name: _cap_texts(tokenizer, texts, max_tokens) for name, texts in sets.items() if texts}
+
+    def __call__(self, model) -> dict[str, float]:
+        from workbench.evaluation.perplexity import score_documents
+
+        result = {}
+        for name, texts in self.sets.items():
+            score = score_documents(model, self.tokenizer, texts, window=self.window, progress=False)
+            result[f"{name}_ppl"] = score.token_ppl
+            result[f"{name}_eval_tokens"] = score.tokens
+        return result
+
+
+def _cap_texts(tokenizer, texts: list[str], max_tokens: int) -> list[str]:
+    """The first documents up to ``max_tokens`` tokens (the last one cut), a fixed sample."""
+    kept, used = [], 0
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if used + len(ids) > max_tokens:
+            room = max_tokens - used
+            if room > 16:
+                kept.append(tokenizer.decode(ids[:room]))
+            break
+        kept.append(text)
+        used += len(ids)
+    return kept
+
+
+def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
+    _, snapshot_eval = resolve_training_data(config.data)
+    domain = config.domain_eval or (str(snapshot_eval) if snapshot_eval else str(sample_path("domain_eval.jsonl")))
+    general = config.general_eval or str(sample_path("general_eval.jsonl"))
+    return {
+        "domain": _read(domain, "domain evaluation text", config.text_field),
+        "general": _read(general, "general evaluation text", config.text_field),
+    }
+
+
+def run_dir_for(config: TrainConfig, workspace: Workspace) -> Path:
+    if config.out:
+        return Path(config.out)
+    name = config.name or f"{Path(str(config.model)).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return workspace.folder("runs", name)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    ckpts = [p for p in (run_dir / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").exists()]
+    return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None
+
+
+def train(
+    config: TrainConfig | None = None,
+    workspace: Workspace | None = None,
+    resume: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Run (or resume) QLoRA continued pretraining. Returns the run folder.
+
+    Args:
+        config: the run's settings; ignored when resuming (the run's own config is used).
+        resume: a run folder to continue from its last checkpoint.
+        overwrite: replace an existing run folder of the same name.
+    """
+    workspace = workspace or Workspace.at()
+    checkpoint = None
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / RUN_CARD).exists():
+            raise WorkbenchError(f"{run_dir} is not a run folder (no {RUN_CARD}).", "pass the folder of an earlier run.")
+        card = read_json(run_dir / RUN_CARD)
+        config = from_dict(TrainConfig, card["config"])
+        checkpoint = latest_checkpoint(run_dir)
+        if checkpoint is None:
+            raise WorkbenchError(f"run {run_dir} has no checkpoint to resume from.", "start it again without --resume.")
+    else:
+        config = config or TrainConfig()
+        run_dir = run_dir_for(config, workspace)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            if not overwrite:
+                raise WorkbenchError(
+                    f"run folder {run_dir} already exists.",
+                    f"resume it with --resume {run_dir}, choose another --out/--name, or pass --overwrite.",
+                )
+            import shutil
+
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _train(config, run_dir, checkpoint, progress)
+    except KeyboardInterrupt:
+        write_status(run_dir, "stopped", error="interrupted by the user")
+        raise
+    except BaseException as exc:
+        mark_failed(run_dir, exc)
+        raise
+
+
+def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool) -> Path:
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from workbench.models.load import compute_dtype, default_device, load_model, resolve_model
+    from workbench.training.callbacks import WorkbenchCallback
+
+    started = time.time()
+    write_status(run_dir, "running", phase="preparing", started=now_iso())
+    seed_everything(config.seed)
+    resolved = resolve_model(config.model)
+    device = default_device()
+    model, tokenizer, _ = load_model(resolved, quant=config.quant, device=device)
+    max_ctx = getattr(model.config, "max_position_embeddings", None)
+    if max_ctx and config.block_size > max_ctx:
+        raise WorkbenchError(
+            f"block_size {config.block_size} is larger than the model's context ({max_ctx} tokens).",
+            f"set block_size to {max_ctx} or less.",
+        )
+    data = prepare_data(config, tokenizer)
+    evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), config.eval_max_tokens, config.eval_window)
+    model = _add_lora(model, config, device)
+
+    n_steps = len(data.schedule) // (config.micro_batch_size * config.grad_accum * _world_size())
+    eval_steps = max(1, round(n_steps * config.eval_every)) if config.eval_every > 0 else n_steps
+    dtype = compute_dtype(device)
+    checkpointing = config.gradient_checkpointing == "on" or (config.gradient_checkpointing == "auto" and device != "cpu")
+    args = TrainingArguments(
+        output_dir=str(run_dir / "checkpoints"),
+        max_steps=n_steps,
+        per_device_train_batch_size=config.micro_batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=math.ceil(config.warmup_ratio * n_steps),
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        optim="paged_adamw_8bit" if device == "cuda" and config.quant == "nf4" else "adamw_torch",
+        bf16=device == "cuda" and dtype == torch.bfloat16,
+        fp16=device == "cuda" and dtype == torch.float16,
+        use_cpu=device == "cpu",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        train_sampling_strategy="sequential",
+        dataloader_num_workers=0,
+        gradient_checkpointing=checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
+    )
+    base_card = make_run_card(
+        "run",
+        config,
+        seed=config.seed,
+        inputs={"data": resolve_training_data(config.data)[0], "replay": None if not config.replay or config.replay == "sample" else config.replay},
+        model={"spec": config.model, "path": str(resolved.path), "weights_sha256": _weights_hash(resolved.path)},
+        data={
+            "domain_tokens": data.domain_tokens,
+            "replay_tokens": data.replay_tokens,
+            "domain_blocks": data.n_domain_blocks,
+            "replay_blocks": data.n_replay_blocks,
+            "packing_efficiency": data.blocks.efficiency,
+            "train_slots": int(len(data.schedule)),
+            "epochs": len(data.schedule) / max(1, data.n_domain_blocks + data.n_replay_blocks),
+        },
+        steps=n_steps,
+        eval_steps=eval_steps,
+        tokens_per_step=config.tokens_per_step * _world_size(),
+    )
+    if checkpoint is None:
+        write_json(run_dir / RUN_CARD, {**base_card, "state": "running"})
+    callback = WorkbenchCallback(
+        run_dir=run_dir,
+        card=base_card,
+        evaluator=evaluator,
+        tokens_per_step=config.tokens_per_step * _world_size(),
+        eval_steps=eval_steps,
+        progress=progress,
+        started=started,
+        resumed=checkpoint is not None,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=ScheduledBlocks(data.blocks, data.schedule),
+        data_collator=collate_blocks,
+        callbacks=[callback],
+    )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)  # our callback reports; no raw dict prints
+    trainer.remove_callback(ProgressCallback)
+    write_status(run_dir, "running", phase="training", total_steps=n_steps)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if trainer.is_world_process_zero():
+        model.save_pretrained(run_dir / "adapter")
+        tokenizer.save_pretrained(run_dir / "adapter")
+        final = callback.final_card(seconds=time.time() - started)
+        write_json(run_dir / RUN_CARD, final)
+        write_status(run_dir, "finished", phase="done", step=n_steps, total_steps=n_steps)
+    return run_dir
+
+
+def _weights_hash(path: Path) -> str | None:
+    manifest = path / "workbench_model.json"
+    if manifest.exists():
+        hashes = read_json(manifest).get("weights_sha256") or {}
+        return next(iter(hashes.values()), None) if len(hashes) == 1 else str(hashes)
+    from workbench.io import sha256_file
+
+    weights = sorted(path.glob("*.safetensors"))
+    return sha256_file(weights[0]) if len(weights) == 1 else None
+
+
+def _add_lora(model, config: TrainConfig, device: str):
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if config.quant == "nf4":
+        # casts norms to fp32 and enables input grads; checkpointing is set by TrainingArguments
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    targets = config.lora.target_modules
+    lora = LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=targets if targets == "all-linear" else [t.strip() for t in targets.split(",")],
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
+    return get_peft_model(model, lora)
+
+
+def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
+    return from_dict(TrainConfig, read_json(Path(run_dir) / RUN_CARD)["config"])
+
+
+__all__ = ["train", "prepare_data", "TrainConfig", "load_run_config", "to_dict"]
