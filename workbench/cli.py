@@ -64,14 +64,20 @@ def models_list(all_: bool = typer.Option(False, "--all", help="Also list regist
 def quickstart(
     workspace: Optional[Path] = WorkspaceOpt,
     model: str = typer.Option("smollm2-135m", help="Model spec."),
-    max_tokens: Optional[int] = typer.Option(None, help="Training budget in tokens (default: 40,960 CPU / 1M GPU)."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens (default: CPU / GPU budget)."),
+    data: Optional[str] = typer.Option(None, help="Domain corpus (default: the sample corpus)."),
+    domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Held-out domain text (default: sample)."),
+    general_eval: Optional[str] = typer.Option(None, "--general-eval", help="Held-out general text (default: sample)."),
+    eval_docs: Optional[int] = typer.Option(None, "--eval-docs", help="Evaluate on the first N documents of each set only."),
     app_: bool = typer.Option(False, "--app", help="Launch the app afterwards (coming with the app issue)."),
 ) -> None:
     """Fetch the default model, train a QLoRA adapter on the sample corpus, compare perplexities."""
     from workbench.quickstart import QuickstartConfig, format_summary, run_quickstart
 
     ws = _workspace(workspace)
-    summary = run_quickstart(QuickstartConfig(model=model, max_tokens=max_tokens), ws)
+    values = {"model": model, "max_tokens": max_tokens, "data": data, "domain_eval": domain_eval,
+              "general_eval": general_eval, "eval_docs": eval_docs}
+    summary = run_quickstart(QuickstartConfig(**{k: v for k, v in values.items() if v is not None}), ws)
     typer.echo(format_summary(summary, ws.folder("quickstart")))
     if app_:
         typer.echo("the Streamlit app arrives in a later release; open the files above meanwhile.")

@@ -18,7 +18,7 @@ from workbench.training.config import TrainConfig, sample_path
 from workbench.workspace import Workspace
 
 # Budgets measured to fit the 15-minute promise on a 2-core CPU (see BENCHMARKS.md).
-CPU_TOKENS = 40_960
+CPU_TOKENS = 16_384
 GPU_TOKENS = 1_000_000
 
 
@@ -33,7 +33,7 @@ class QuickstartConfig:
     general_eval: str = str(sample_path("general_eval.jsonl"))
     """Held-out general text (forgetting)."""
     max_tokens: int | None = None
-    """Training budget; default 40,960 on the CPU, 1,000,000 on a GPU."""
+    """Training budget; default 16,384 on the CPU, 1,000,000 on a GPU."""
     block_size: int = 256
     """Tokens per packed block."""
     micro_batch_size: int = 8
@@ -46,6 +46,8 @@ class QuickstartConfig:
     """Base weights: nf4 (QLoRA) or none."""
     seed: int = 42
     """Seed."""
+    eval_docs: int | None = None
+    """Use only the first N documents of each evaluation set (quick checks; default all)."""
 
 
 def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace | None = None, progress: bool = True) -> dict:
@@ -67,6 +69,9 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     resolved = resolve_model(config.model)
     tokenizer = load_tokenizer(resolved)
 
+    for what, path in (("corpus", config.data), ("domain evaluation text", config.domain_eval), ("general evaluation text", config.general_eval)):
+        if not Path(path).exists():
+            raise WorkbenchError(f"{what} {path} does not exist.", "check the path, or leave the option out to use the sample data.")
     say(f"[2/4] corpus: counting {Path(config.data).name} in the model's tokens")
     texts = read_texts(config.data)
     if not any(t.strip() for t in texts):
@@ -100,7 +105,7 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
 
     say("[4/4] evaluating: base vs adapted perplexity on held-out domain and general text")
     model, tokenizer = load_with_adapter(resolved, run_dir, quant=config.quant, device=device)
-    sets = {"domain": read_texts(config.domain_eval), "general": read_texts(config.general_eval)}
+    sets = {"domain": read_texts(config.domain_eval)[: config.eval_docs], "general": read_texts(config.general_eval)[: config.eval_docs]}
     scores: dict[str, dict[str, dict]] = {"base": {}, "adapted": {}}
     for name, eval_texts in sets.items():
         with model.disable_adapter():

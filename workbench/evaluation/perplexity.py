@@ -1,6 +1,6 @@
 """Sliding-window scoring of documents: per-token NLL and calibration statistics.
 
-Each document is scored on its own, prefixed with the tokenizer's EOS token as context (as
+Each document is scored on its own, prefixed with the tokenizer's BOS token (EOS when it has no BOS) as context (as
 lm-evaluation-harness's rolling loglikelihood does), so every token of the document is
 predicted. Windows of ``window`` tokens advance by ``stride``; each window scores only the
 tokens not scored by the previous one (the Hugging Face "perplexity of fixed-length models"
@@ -34,6 +34,9 @@ class DocumentScore:
     token_ids: np.ndarray  # the scored token ids
     n_bytes: int
     n_words: int
+    # [tokens, len(temperatures)] when scored with a temperature grid (for temperature scaling)
+    nll_by_temperature: np.ndarray | None = None
+    top1_prob_by_temperature: np.ndarray | None = None
 
     @property
     def tokens(self) -> int:
@@ -43,10 +46,15 @@ class DocumentScore:
     def nll_sum(self) -> float:
         return float(self.nll.sum(dtype=np.float64))
 
+    @property
+    def token_ppl(self) -> float:
+        return math.exp(self.nll_sum / max(self.tokens, 1))
+
 
 @dataclass
 class CorpusScore:
     documents: list[DocumentScore] = field(default_factory=list)
+    temperatures: tuple[float, ...] = ()
 
     @property
     def tokens(self) -> int:
@@ -109,6 +117,7 @@ def score_documents(
     batch_size: int = 8,
     progress: bool = True,
     desc: str = "scoring",
+    temperatures: Sequence[float] | None = None,
 ) -> CorpusScore:
     """Score every document with a sliding window; batched, no-grad, vocabulary reduced on the fly.
 
@@ -116,20 +125,83 @@ def score_documents(
         window: tokens per forward pass (L), at most the model's context.
         stride: step between windows (S); default L/2.
         batch_size: windows per forward pass.
+        temperatures: also keep each token's NLL and top-1 probability at these softmax
+            temperatures (for temperature scaling); costs one extra vocabulary pass per value.
+
+    Returns:
+        A CorpusScore with one DocumentScore per text, in order.
     """
+    stride = stride or max(1, window // 2)
+    check_window(model, window, stride)
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    sequences = [[prefix_token_id(tokenizer)] + ids for ids in encoded]
+    # (doc, begin, end, first_scored) for every window of every document
+    jobs = [(d, *span) for d, seq in enumerate(sequences) for span in _windows(len(seq), window, stride)]
+    pieces = _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures)
+    result = CorpusScore(temperatures=tuple(temperatures or ()))
+    for d, text in enumerate(texts):
+        result.documents.append(_document(pieces[d], len(text.encode("utf-8")), count_words(text)))
+    return result
+
+
+def prefix_token_id(tokenizer) -> int:
+    """BOS when the tokenizer has one, else EOS: the context that lets the first token be scored."""
+    prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    if prefix is None:
+        from workbench.errors import WorkbenchError
+
+        raise WorkbenchError("the tokenizer has neither a BOS nor an EOS token.", "set bos_token or eos_token in tokenizer_config.json.")
+    return prefix
+
+
+def check_window(model, window: int, stride: int) -> None:
+    from workbench.errors import WorkbenchError
+
+    if window < 2:
+        raise WorkbenchError(f"window is {window}.", "use a window of at least 2 tokens.")
+    if not 1 <= stride <= window:
+        raise WorkbenchError(f"stride {stride} is outside 1..window ({window}).", "use a stride between 1 and the window.")
+    context = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if context and window > context:
+        raise WorkbenchError(
+            f"window {window} is longer than the model's context ({context} tokens).", f"pass --window {context} or less."
+        )
+
+
+def score_concatenated(
+    model, tokenizer, texts: Sequence[str], window: int = 1024, stride: int | None = None,
+    batch_size: int = 8, progress: bool = False, desc: str = "scoring",
+) -> DocumentScore:
+    """The Hugging Face "perplexity of fixed-length models" procedure, batched.
+
+    Encodes ``"\\n\\n".join(texts)`` as the recipe does (default special tokens), places windows
+    at 0, S, 2S... (each ending at min(begin + L, n)), and scores in each window the targets
+    after the previous window's end; the first token of the text is never a target. Used to
+    check our numbers against the field's reference; ``score_documents`` is what evaluations use.
+    """
+    stride = stride or max(1, window // 2)
+    check_window(model, window, stride)
+    text = "\n\n".join(texts)
+    ids = tokenizer(text)["input_ids"]
+    jobs, prev_end = [], 0
+    for begin in range(0, len(ids), stride):
+        end = min(begin + window, len(ids))
+        first = max(prev_end, begin + 1)  # a target needs its previous token in the window
+        if first < end:
+            jobs.append((0, begin, end, first))
+        prev_end = end
+        if end == len(ids):
+            break
+    pieces = _score_windows(model, tokenizer, [ids], jobs, batch_size, progress, desc, None)
+    return _document(pieces[0], len(text.encode("utf-8")), count_words(text))
+
+
+def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures):
+    """Run the (doc, begin, end, first) windows in length-sorted batches; reduce logits per target."""
     import torch
     from tqdm.auto import tqdm
 
-    stride = stride or max(1, window // 2)
-    if stride > window:
-        raise ValueError("stride must not exceed window")
-    prefix = tokenizer.eos_token_id if tokenizer.bos_token_id is None else tokenizer.bos_token_id
-    prefix = tokenizer.eos_token_id if prefix is None else prefix
-    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    sequences = [[prefix] + ids for ids in encoded]
-    # (doc, begin, end, first_scored) for every window of every document
-    jobs = [(d, *span) for d, seq in enumerate(sequences) for span in _windows(len(seq), window, stride)]
-    jobs.sort(key=lambda j: j[2] - j[1], reverse=True)  # similar lengths together: little padding
+    jobs = sorted(jobs, key=lambda j: j[2] - j[1], reverse=True)  # similar lengths together: little padding
     pieces: list[list[tuple[int, dict]]] = [[] for _ in sequences]
     device = next(model.parameters()).device
     was_training = model.training
@@ -145,46 +217,63 @@ def score_documents(
                 ids[row, : end - begin] = torch.tensor(sequences[d][begin:end])
                 mask[row, : end - begin] = 1
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            # logits at position p predict token p+1: targets first..end-1 use rows first-1..end-2;
+            # reduced in chunks so only one [chunk, vocab] block of probabilities exists at a time
             for row, (d, begin, end, first) in enumerate(batch):
-                # logits at position p predict token p+1: targets first..end-1 use rows first-1..end-2
-                rows = logits[row, first - begin - 1 : end - begin - 1].float()
-                targets = ids[row, first - begin : end - begin].to(device)
-                pieces[d].append((first, _reduce(rows, targets)))
+                parts = []
+                for lo in range(first, end, REDUCE_CHUNK):
+                    hi = min(lo + REDUCE_CHUNK, end)
+                    rows = logits[row, lo - begin - 1 : hi - begin - 1].float()
+                    parts.append(_reduce(rows, ids[row, lo - begin : hi - begin].to(device), temperatures))
+                pieces[d].append((first, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}))
+            del logits
             bar.update(sum(end - first for _, _, end, first in batch))
     bar.close()
     if was_training:
         model.train()
-    result = CorpusScore()
-    for d, text in enumerate(texts):
-        parts = [p for _, p in sorted(pieces[d], key=lambda x: x[0])]
-        cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in _KEYS}
-        result.documents.append(
-            DocumentScore(
-                nll=cat["nll"], top1_prob=cat["top1_prob"], top1_correct=cat["top1_correct"].astype(bool),
-                sum_p2=cat["sum_p2"], target_prob=cat["target_prob"], token_ids=cat["token_ids"].astype(np.int64),
-                n_bytes=len(text.encode("utf-8")), n_words=count_words(text),
-            )
-        )
-    return result
+    return pieces
 
 
+def _document(parts_by_start: list[tuple[int, dict]], n_bytes: int, n_words: int) -> DocumentScore:
+    parts = [p for _, p in sorted(parts_by_start, key=lambda x: x[0])]
+    keys = list(parts[0]) if parts else list(_KEYS)
+    cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in keys}
+    return DocumentScore(
+        nll=cat["nll"], top1_prob=cat["top1_prob"], top1_correct=cat["top1_correct"].astype(bool),
+        sum_p2=cat["sum_p2"], target_prob=cat["target_prob"], token_ids=cat["token_ids"].astype(np.int64),
+        n_bytes=n_bytes, n_words=n_words,
+        nll_by_temperature=cat.get("nll_t"), top1_prob_by_temperature=cat.get("top1_t"),
+    )
+
+
+REDUCE_CHUNK = 512  # target positions reduced at once: bounds the [chunk, vocab] temporaries
 _KEYS = ("nll", "top1_prob", "top1_correct", "sum_p2", "target_prob", "token_ids")
 
 
-def _reduce(logits, targets) -> dict[str, np.ndarray]:
+def _reduce(logits, targets, temperatures: Sequence[float] | None = None) -> dict[str, np.ndarray]:
     """Per-row statistics of a [n, vocab] logit block without keeping probabilities."""
     import torch
 
-    lse = torch.logsumexp(logits, dim=-1)
-    target_logit = logits.gather(-1, targets[:, None]).squeeze(-1)
-    max_logit, argmax = logits.max(dim=-1)
-    sum_p2 = torch.exp(2 * (logits - lse[:, None])).sum(-1)
-    nll = lse - target_logit
-    return {
-        "nll": nll.double().cpu().numpy(),
-        "top1_prob": torch.exp(max_logit - lse).double().cpu().numpy(),
+    logp = torch.log_softmax(logits, dim=-1)  # one [n, vocab] block, freed when we return
+    target_logp = logp.gather(-1, targets[:, None]).squeeze(-1)
+    max_logp, argmax = logp.max(dim=-1)
+    sum_p2 = torch.exp(2 * logp).sum(-1)
+    out = {
+        "nll": (-target_logp).double().cpu().numpy(),
+        "top1_prob": torch.exp(max_logp).double().cpu().numpy(),
         "top1_correct": (argmax == targets).cpu().numpy(),
         "sum_p2": sum_p2.double().cpu().numpy(),
-        "target_prob": torch.exp(-nll).double().cpu().numpy(),
+        "target_prob": torch.exp(target_logp).double().cpu().numpy(),
         "token_ids": targets.cpu().numpy(),
     }
+    if temperatures:
+        nll_t, top1_t = [], []
+        max_logit = logits.gather(-1, argmax[:, None]).squeeze(-1)
+        target_logit = logits.gather(-1, targets[:, None]).squeeze(-1)
+        for t in temperatures:
+            lse = torch.logsumexp(logits / t, dim=-1)
+            nll_t.append(lse - target_logit / t)
+            top1_t.append(torch.exp(max_logit / t - lse))
+        out["nll_t"] = torch.stack(nll_t, -1).double().cpu().numpy()
+        out["top1_t"] = torch.stack(top1_t, -1).double().cpu().numpy()
+    return out

@@ -241,6 +241,9 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
             f"block_size {config.block_size} is larger than the model's context ({max_ctx} tokens).",
             f"set block_size to {max_ctx} or less.",
         )
+    # With a KV cache present, transformers ignores restarting position ids: no cache in training,
+    # so packed documents get a block-diagonal mask and never attend to each other.
+    model.config.use_cache = False
     data = prepare_data(config, tokenizer)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), config.eval_max_tokens, config.eval_window)
     model = _add_lora(model, config, device)

@@ -1,0 +1,82 @@
+"""The walking skeleton end to end, and its command line's handling of bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workbench.io import read_json
+from workbench.quickstart import QuickstartConfig, format_summary, run_quickstart
+
+SUMMARY_KEYS = {"base", "adapted", "train_tokens", "seconds"}
+
+
+@pytest.mark.slow
+def test_quickstart_on_tiny_model(tiny_model, workspace):
+    summary = run_quickstart(
+        QuickstartConfig(model=str(tiny_model), max_tokens=4096, block_size=64, eval_docs=4, learning_rate=5e-3),
+        workspace, progress=False,
+    )
+    saved = read_json(workspace.folder("quickstart") / "summary.json")
+    assert SUMMARY_KEYS <= set(saved)
+    for who in ("base", "adapted"):
+        assert {"domain_ppl", "general_ppl"} <= set(saved[who])
+    assert saved["train_tokens"] == 4096
+    # the tiny random model learns the domain's byte-level statistics quickly
+    assert saved["adapted"]["domain_ppl"] < saved["base"]["domain_ppl"]
+    assert (workspace.folder("quickstart") / "run" / "adapter" / "adapter_config.json").exists()
+    table = format_summary(summary, workspace.folder("quickstart"))
+    assert "where to look next" in table and "summary.json" in table
+
+
+def _cli(*args, env_home=None, cwd=None):
+    import os
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if env_home:
+        env["WORKBENCH_HOME"] = str(env_home)
+    return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_cli_missing_corpus_is_one_line_and_nonzero(tiny_home, tmp_path):
+    proc = _cli("quickstart", "--model", "tiny-llama", "--data", str(tmp_path / "missing.jsonl"),
+                "--workspace", str(tmp_path / "ws"), env_home=tiny_home)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing.jsonl" in lines[0] and "Fix:" in lines[0]
+
+
+def test_cli_empty_corpus(tiny_home, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    proc = _cli("quickstart", "--model", "tiny-llama", "--data", str(empty), "--workspace", str(tmp_path / "ws"), env_home=tiny_home)
+    assert proc.returncode == 2 and "empty" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_unknown_model_name(tiny_home, tmp_path):
+    proc = _cli("train", "--model", "no-such-model", "--workspace", str(tmp_path / "ws"), env_home=tiny_home)
+    assert proc.returncode == 2
+    assert "unknown model 'no-such-model'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_unknown_config_key(tiny_home, tmp_path):
+    proc = _cli("train", "--model", "tiny-llama", "--set", "lora.rank=4", "--workspace", str(tmp_path / "ws"), env_home=tiny_home)
+    assert proc.returncode == 2 and "lora.rank" in proc.stderr
+
+
+def test_cli_models_list(tiny_home):
+    proc = _cli("models", "list", "--all", env_home=tiny_home)
+    assert proc.returncode == 0 and "tiny-llama" in proc.stdout and "smollm2-135m" in proc.stdout
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_quickstart_on_default_model_small_budget(real_model_home, tmp_path):
+    """The real default model, a small budget: the adapter must already beat the base on domain text."""
+    proc = _cli("quickstart", "--max-tokens", "4096", "--eval-docs", "6", "--workspace", str(tmp_path / "ws"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "ws" / "quickstart" / "summary.json").read_text())
+    assert summary["model"] == "smollm2-135m" and summary["train_tokens"] == 4096
+    assert summary["adapted"]["domain_ppl"] < summary["base"]["domain_ppl"]
+    assert "where to look next" in proc.stdout

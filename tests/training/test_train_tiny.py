@@ -1,0 +1,69 @@
+"""The real QLoRA path (bitsandbytes NF4 on the CPU + peft LoRA + Trainer) on the tiny model."""
+
+import json
+
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.io import read_json, read_jsonl
+from workbench.training.config import TrainConfig
+from workbench.training.trainer import train
+
+
+def _config(tiny_model, tmp_path, **kw):
+    base = dict(
+        model=str(tiny_model), max_tokens=4096, block_size=64, micro_batch_size=4, eval_every=0.25,
+        eval_max_tokens=256, learning_rate=5e-3, out=str(tmp_path / "run"),
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_qlora_run_writes_adapter_metrics_and_cards(tiny_model, tmp_path, workspace):
+    run = train(_config(tiny_model, tmp_path, replay="sample", replay_ratio=0.25), workspace, progress=False)
+    card = read_json(run / "run.json")
+    assert card["state"] == "finished" and card["seed"] == 42
+    assert card["config"]["quant"] == "nf4" and card["versions"]["bitsandbytes"]
+    assert card["model"]["weights_sha256"] and card["inputs"]["data"]["sha256"]
+    assert 0.9 < card["data"]["packing_efficiency"] <= 1.0
+    assert card["tokens_seen"] == 4096 and card["tokens_per_s"] > 0
+    metrics = read_jsonl(run / "metrics.jsonl")
+    evals = [m for m in metrics if m["type"] == "eval"]
+    assert [e["step"] for e in evals] == [0, 4, 8, 12, 16]  # base + every 25%
+    assert all(e["domain_ppl"] > 1 and e["general_ppl"] > 1 for e in evals)
+    assert evals[-1]["domain_ppl"] < evals[0]["domain_ppl"]  # it learned something
+    train_rows = [m for m in metrics if m["type"] == "train"]
+    assert len(train_rows) == 16 and all({"loss", "lr", "tokens_per_s"} <= set(r) for r in train_rows)
+    # every checkpoint carries its own run card
+    ckpts = sorted((run / "checkpoints").glob("checkpoint-*"))
+    assert len(ckpts) == 4
+    for ckpt in ckpts:
+        ck = read_json(ckpt / "run.json")
+        assert ck["state"] == "checkpoint" and ck["config"] == card["config"]
+    # the adapter is a plain peft folder
+    from peft import PeftConfig
+
+    assert PeftConfig.from_pretrained(str(run / "adapter")).r == 16
+    assert read_json(run / "status.json")["state"] == "finished"
+
+
+def test_existing_run_is_not_overwritten(tiny_model, tmp_path, workspace):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("precious")
+    with pytest.raises(WorkbenchError, match="--overwrite"):
+        train(_config(tiny_model, tmp_path), workspace, progress=False)
+    assert (tmp_path / "run" / "keep.txt").read_text() == "precious"
+
+
+def test_bad_inputs_stop_with_clear_messages(tiny_model, tmp_path, workspace):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(WorkbenchError, match="holds no documents"):
+        train(_config(tiny_model, tmp_path, data=str(empty)), workspace, progress=False)
+    with pytest.raises(WorkbenchError, match="does not exist"):
+        train(_config(tiny_model, tmp_path, replay=str(tmp_path / "nope.jsonl"), replay_ratio=0.1, out=str(tmp_path / "r2")),
+              workspace, progress=False)
+    with pytest.raises(WorkbenchError, match="larger than the model's context"):
+        train(_config(tiny_model, tmp_path, block_size=4096, out=str(tmp_path / "r3")), workspace, progress=False)
+    status = json.loads((tmp_path / "r3" / "status.json").read_text())
+    assert status["state"] == "failed" and "context" in status["error"]

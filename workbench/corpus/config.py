@@ -1,0 +1,175 @@
+"""Configs of the corpus stage: what ``inspect`` profiles and how ``curate`` cleans and splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.errors import WorkbenchError
+
+PII_TYPES = ("email", "phone", "id_number", "url")
+
+
+@dataclass
+class DedupConfig:
+    """Near-duplicate detection: MinHash over word shingles, LSH banding, verified Jaccard estimate."""
+
+    threshold: float = 0.8
+    """Estimated Jaccard similarity at or above which two documents are near-duplicates."""
+    num_perm: int = 128
+    """MinHash permutations (signature length); more is more precise and slower."""
+    shingle_size: int = 5
+    """Words per shingle (word n-gram)."""
+    seed: int = 1
+    """Seed of the hash permutations (signatures are deterministic for a seed)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise WorkbenchError(f"dedup.threshold is {self.threshold}; it must be in (0, 1].", "use e.g. 0.8.")
+        if self.num_perm < 16:
+            raise WorkbenchError(f"dedup.num_perm is {self.num_perm}; LSH needs at least 16.", "use 64, 128 or 256.")
+        if self.shingle_size < 1:
+            raise WorkbenchError(f"dedup.shingle_size is {self.shingle_size}; it must be at least 1.", "use 5 (word 5-grams).")
+
+
+@dataclass
+class QualityConfig:
+    """Gopher/C4-style document rules; a document failing any one is flagged (and dropped by curate)."""
+
+    min_mean_word_length: float = 3.0
+    """Lowest mean word length in characters (Gopher: 3)."""
+    max_mean_word_length: float = 10.0
+    """Highest mean word length in characters (Gopher: 10)."""
+    max_symbol_ratio: float = 0.1
+    """Highest ratio of '#' and ellipsis symbols to words (Gopher: 0.1)."""
+    min_alpha_share: float = 0.8
+    """Lowest share of words containing a letter (Gopher: 0.8)."""
+    max_duplicate_line_share: float = 0.3
+    """Highest share of lines that repeat an earlier line of the same document (Gopher: 0.3)."""
+    max_bullet_line_share: float = 0.9
+    """Highest share of lines starting with a bullet (Gopher: 0.9)."""
+    max_ellipsis_line_share: float = 0.3
+    """Highest share of lines ending with an ellipsis (Gopher: 0.3)."""
+
+    def __post_init__(self) -> None:
+        if self.min_mean_word_length > self.max_mean_word_length:
+            raise WorkbenchError(
+                f"quality.min_mean_word_length ({self.min_mean_word_length}) is above quality.max_mean_word_length "
+                f"({self.max_mean_word_length}).",
+                "lower the minimum or raise the maximum.",
+            )
+        for name in ("max_symbol_ratio", "min_alpha_share", "max_duplicate_line_share", "max_bullet_line_share",
+                     "max_ellipsis_line_share"):
+            value = getattr(self, name)
+            if value < 0 or (name != "max_symbol_ratio" and value > 1):
+                raise WorkbenchError(f"quality.{name} is {value}; it is a share between 0 and 1.", f"set quality.{name} in [0, 1].")
+
+
+@dataclass
+class CorpusConfig:
+    """What ``workbench inspect`` profiles: the corpus against a model's tokenizer and a general reference."""
+
+    paths: list[str] = field(default_factory=list)
+    """Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz of those)."""
+    model: str = "smollm2-135m"
+    """Model whose tokenizer is measured (registry name, folder, .gguf, Hub id)."""
+    text_field: str = "text"
+    """Text column of JSONL, CSV and Parquet files."""
+    reference: list[str] | None = None
+    """General-domain reference corpus; None uses the bundled general sample text."""
+    glossary: str | None = None
+    """CSV of domain terms (column 'term') whose tokenization is listed."""
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    """Near-duplicate detection settings."""
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    """Quality rule thresholds (the profile reports how many documents fail each)."""
+    language_chars: int = 500
+    """Characters of each document given to language identification."""
+    top_terms: int = 40
+    """Over-represented domain terms to list."""
+    min_term_count: int = 3
+    """Minimum count of a word in the corpus to be listed as a domain term."""
+    example_clusters: int = 5
+    """Duplicate clusters shown as examples."""
+    batch_size: int = 256
+    """Documents per batch in the ``datasets`` map."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paths, str):
+            self.paths = [self.paths]
+        if isinstance(self.reference, str):
+            self.reference = [self.reference]
+        if self.batch_size < 1:
+            raise WorkbenchError(f"batch_size is {self.batch_size}; it must be at least 1.", "use e.g. 256.")
+        if self.language_chars < 20:
+            raise WorkbenchError(f"language_chars is {self.language_chars}; too little text to identify a language.",
+                                 "use 200 or more.")
+
+
+@dataclass
+class CurateConfig:
+    """How ``workbench curate`` turns corpus files into a snapshot (every field is recorded in the manifest)."""
+
+    paths: list[str] = field(default_factory=list)
+    """Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz of those)."""
+    text_field: str = "text"
+    """Text column of JSONL, CSV and Parquet files."""
+    exact_dedup: bool = True
+    """Drop documents whose normalised text repeats an earlier one."""
+    near_dedup: bool = True
+    """Keep one document per near-duplicate cluster."""
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    """Near-duplicate detection settings."""
+    quality_filter: bool = True
+    """Drop documents failing a quality rule."""
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    """Quality rule thresholds."""
+    min_words: int = 20
+    """Drop documents with fewer words."""
+    max_words: int = 100_000
+    """Drop documents with more words."""
+    languages: list[str] | None = field(default_factory=lambda: ["en"])
+    """Keep only these ISO 639-1 languages; None keeps every language."""
+    min_language_score: float = 0.5
+    """Lowest language-identification probability to count as that language."""
+    language_chars: int = 500
+    """Characters of each document given to language identification."""
+    redact_pii: bool = True
+    """Replace PII with typed placeholders such as [EMAIL]."""
+    pii_types: list[str] = field(default_factory=lambda: list(PII_TYPES))
+    """PII kinds to redact: email, phone, id_number, url."""
+    eval_fraction: float = 0.1
+    """Share of documents sent to eval.jsonl, chosen by content hash (ignored when eval_paths is given)."""
+    eval_paths: list[str] | None = None
+    """Use these files as the eval split instead of a hash split (cleaned the same way)."""
+    leakage_threshold: float = 0.5
+    """Estimated Jaccard at or above which a train document leaks an eval document and is removed."""
+    min_documents: int = 1
+    """Fail if fewer documents survive curation."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paths, str):
+            self.paths = [self.paths]
+        if isinstance(self.eval_paths, str):
+            self.eval_paths = [self.eval_paths]
+        if isinstance(self.languages, str):
+            self.languages = [self.languages]
+        if self.min_words > self.max_words:
+            raise WorkbenchError(f"min_words ({self.min_words}) is above max_words ({self.max_words}).",
+                                 "lower min_words or raise max_words.")
+        if not 0.0 <= self.eval_fraction < 1.0:
+            raise WorkbenchError(f"eval_fraction is {self.eval_fraction}; it must be in [0, 1).", "use e.g. 0.1.")
+        if self.eval_paths and self.eval_fraction not in (0.0, 0.1):
+            raise WorkbenchError("both eval_paths and a custom eval_fraction are set; the eval split comes from one of them.",
+                                 "drop eval_fraction, or drop eval_paths for a hash split.")
+        if not 0.0 < self.leakage_threshold <= 1.0:
+            raise WorkbenchError(f"leakage_threshold is {self.leakage_threshold}; it must be in (0, 1].", "use e.g. 0.5.")
+        if self.languages is not None and not self.languages:
+            raise WorkbenchError("languages is an empty list, which would drop every document.",
+                                 "list languages to keep (e.g. en), or set languages to null to keep all.")
+        unknown = sorted(set(self.pii_types) - set(PII_TYPES))
+        if unknown:
+            raise WorkbenchError(f"unknown PII type '{unknown[0]}'.", f"use some of: {', '.join(PII_TYPES)}.")
+        if not 0.0 <= self.min_language_score <= 1.0:
+            raise WorkbenchError(f"min_language_score is {self.min_language_score}; it is a probability.", "use e.g. 0.5.")
+        if self.min_words < 0:
+            raise WorkbenchError(f"min_words is {self.min_words}; it cannot be negative.", "use 0 to keep short documents.")

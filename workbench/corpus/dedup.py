@@ -1,0 +1,275 @@
+"""Duplicates: normalised exact hashes, vectorised MinHash over word shingles, LSH banding, union-find.
+
+Near-duplicates are found in three steps. (1) Each document's word ``shingle_size``-grams are hashed
+to 32-bit values and its MinHash signature is computed for a whole batch of documents at once with
+numpy (multiply-shift hash family, ``min.reduceat`` per document). (2) LSH banding proposes candidate
+pairs; the band/row split is chosen for the threshold with false negatives weighted well above false
+positives, because (3) every candidate is verified: pairs whose signature estimate is far below the
+threshold are dropped, the rest are checked with the exact Jaccard of their shingle sets. So precision
+is that of the exact measure, and recall is that of the LSH curve (about 0.98 at the threshold).
+Clusters are the connected components of verified pairs (union-find); the first document of a
+cluster in input order is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.corpus.config import DedupConfig
+from workbench.corpus.words import lower_words
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_CHUNK = 16384  # shingles per numpy block: bounds the (shingles x permutations) matrix to ~16 MB
+
+
+def normalise(text: str) -> str:
+    """Lowercased words joined by single spaces: whitespace, punctuation and case do not matter."""
+    return " ".join(lower_words(text))
+
+
+def exact_hash(text: str) -> str:
+    """16-hex-digit hash of the normalised text (equal for exact duplicates)."""
+    return hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def shingle_hashes(words: Sequence[str], shingle_size: int, cache: dict | None = None) -> np.ndarray:
+    """32-bit hashes (as uint64) of the word n-grams of one document; fewer words than n give one shingle."""
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    if cache is None:
+        ids = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words))
+    else:
+        get = cache.get
+        values = []
+        for w in words:
+            h = get(w)
+            if h is None:
+                h = cache[w] = zlib.crc32(w.encode("utf-8"))
+            values.append(h)
+        ids = np.asarray(values, dtype=np.uint64)
+    n = max(1, len(ids) - shingle_size + 1)
+    width = min(shingle_size, len(ids))
+    with np.errstate(over="ignore"):
+        h = np.zeros(n, dtype=np.uint64)
+        for k in range(width):  # rolling combination of the n words, then a strong finaliser
+            h = (h + ids[k:k + n]) * _MIX
+        return _splitmix(h) >> np.uint64(32)
+
+
+@dataclass(frozen=True)
+class Permutations:
+    a: np.ndarray  # odd 64-bit multipliers
+    b: np.ndarray
+
+    @classmethod
+    def make(cls, num_perm: int, seed: int) -> Permutations:
+        rng = np.random.default_rng(seed)
+        a = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+        return cls(a, b)
+
+
+def minhash_signatures(shingles: Sequence[np.ndarray], perms: Permutations) -> np.ndarray:
+    """(documents, num_perm) uint32 MinHash signatures; documents without shingles get all 0xFFFFFFFF."""
+    num_perm = len(perms.a)
+    out = np.full((len(shingles), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    start = 0
+    while start < len(shingles):
+        # a block of documents holding about _CHUNK shingles (at least one document)
+        stop, total = start, 0
+        while stop < len(shingles) and (total == 0 or total + len(shingles[stop]) <= _CHUNK):
+            total += len(shingles[stop])
+            stop += 1
+        block = [s for s in shingles[start:stop]]
+        lengths = np.array([len(s) for s in block])
+        nonempty = np.flatnonzero(lengths)
+        if len(nonempty):
+            values = np.concatenate([block[i] for i in nonempty])
+            with np.errstate(over="ignore"):
+                hashed = (values[:, None] * perms.a[None, :] + perms.b[None, :]) >> np.uint64(32)
+            offsets = np.concatenate([[0], np.cumsum(lengths[nonempty])[:-1]])
+            out[start + nonempty] = np.minimum.reduceat(hashed, offsets, axis=0).astype(np.uint32)
+        start = stop
+    return out
+
+
+def lsh_params(threshold: float, num_perm: int, fn_weight: float = 0.9) -> tuple[int, int]:
+    """(bands, rows) minimising weighted false-positive and false-negative area of the LSH S-curve."""
+    grid_lo = np.linspace(0.0, threshold, 201)
+    grid_hi = np.linspace(threshold, 1.0, 201)
+    best, best_cost = (1, num_perm), float("inf")
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        fp = np.trapezoid(1 - (1 - grid_lo**rows) ** bands, grid_lo)
+        fn = np.trapezoid((1 - grid_hi**rows) ** bands, grid_hi)
+        cost = (1 - fn_weight) * fp + fn_weight * fn
+        if cost < best_cost:
+            best, best_cost = (bands, rows), cost
+    return best
+
+
+def candidate_pairs(signatures: np.ndarray, bands: int, rows: int, max_bucket: int = 64) -> np.ndarray:
+    """(pairs, 2) int64 index pairs i < j sharing at least one LSH band; big buckets are joined to their first member."""
+    n = len(signatures)
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    valid = signatures[:, 0] != np.iinfo(np.uint32).max  # documents without shingles have no signature
+    pairs = []
+    sig = signatures.astype(np.uint64)
+    for band in range(bands):
+        cols = sig[:, band * rows:(band + 1) * rows]
+        with np.errstate(over="ignore"):
+            key = np.zeros(n, dtype=np.uint64)
+            for c in range(rows):
+                key = (key ^ cols[:, c]) * _MIX
+        key = key[valid]
+        index = np.flatnonzero(valid)
+        order = np.argsort(key, kind="stable")
+        key, index = key[order], index[order]
+        boundaries = np.flatnonzero(np.diff(key)) + 1
+        starts = np.concatenate([[0], boundaries])
+        ends = np.concatenate([boundaries, [len(key)]])
+        for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+            members = np.sort(index[s:e])
+            if e - s <= max_bucket:
+                i, j = np.triu_indices(len(members), k=1)
+                pairs.append(np.stack([members[i], members[j]], axis=1))
+            else:
+                pairs.append(np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1))
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.int64)
+    allpairs = np.concatenate(pairs).astype(np.int64)
+    return np.unique(allpairs, axis=0)
+
+
+def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    if len(pairs) == 0:
+        return np.zeros(0)
+    return (signatures[pairs[:, 0]] == signatures[pairs[:, 1]]).mean(axis=1)
+
+
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+def verify_pairs(
+    pairs: np.ndarray,
+    signatures: np.ndarray,
+    threshold: float,
+    shingle_size: int,
+    text_of: Callable[[int], str] | None,
+    slack: float = 0.15,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs whose Jaccard reaches ``threshold`` and their similarity (exact when ``text_of`` is given)."""
+    if len(pairs) == 0:
+        return pairs, np.zeros(0)
+    estimate = estimated_jaccard(signatures, pairs)
+    if text_of is None:
+        keep = estimate >= threshold
+        return pairs[keep], estimate[keep]
+    near = estimate >= threshold - slack  # far below: cannot reach the threshold, skip the exact check
+    pairs, estimate = pairs[near], estimate[near]
+    cache: dict[int, np.ndarray] = {}
+
+    def shingles(i: int) -> np.ndarray:
+        if i not in cache:
+            cache[i] = np.unique(shingle_hashes(lower_words(text_of(i)), shingle_size))
+        return cache[i]
+
+    sims = np.array([exact_jaccard(shingles(int(i)), shingles(int(j))) for i, j in pairs])
+    keep = sims >= threshold
+    return pairs[keep], sims[keep]
+
+
+def union_find_labels(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Cluster label of each item: the smallest index in its connected component."""
+    parent = np.arange(n)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for i, j in pairs:
+        ri, rj = find(int(i)), find(int(j))
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return np.array([find(i) for i in range(n)])
+
+
+@dataclass
+class NearDuplicates:
+    labels: np.ndarray  # cluster label per document (smallest member index)
+    pairs: np.ndarray  # verified pairs
+    similarities: np.ndarray
+
+    @property
+    def duplicates(self) -> np.ndarray:
+        """Documents to drop: members of a cluster other than its first."""
+        return np.flatnonzero(self.labels != np.arange(len(self.labels)))
+
+    def clusters(self) -> list[list[int]]:
+        """Clusters of two or more documents, biggest first, members in input order."""
+        groups: dict[int, list[int]] = {}
+        for i, label in enumerate(self.labels):
+            groups.setdefault(int(label), []).append(i)
+        multi = [g for g in groups.values() if len(g) > 1]
+        return sorted(multi, key=lambda g: (-len(g), g[0]))
+
+
+def find_near_duplicates(
+    signatures: np.ndarray,
+    config: DedupConfig,
+    text_of: Callable[[int], str] | None = None,
+    candidates: np.ndarray | None = None,
+) -> NearDuplicates:
+    """Near-duplicate clusters among documents, given their signatures (and text for exact verification)."""
+    bands, rows = lsh_params(config.threshold, signatures.shape[1])
+    pairs = candidate_pairs(signatures, bands, rows) if candidates is None else candidates
+    pairs, sims = verify_pairs(pairs, signatures, config.threshold, config.shingle_size, text_of)
+    return NearDuplicates(union_find_labels(len(signatures), pairs), pairs, sims)
+
+
+def find_leakage(
+    train_signatures: np.ndarray,
+    eval_signatures: np.ndarray,
+    threshold: float,
+    shingle_size: int,
+    train_text: Callable[[int], str] | None = None,
+    eval_text: Callable[[int], str] | None = None,
+) -> list[tuple[int, int, float]]:
+    """(train index, eval index, Jaccard) for every train document that near-duplicates an eval document."""
+    n_train = len(train_signatures)
+    if n_train == 0 or len(eval_signatures) == 0:
+        return []
+    both = np.concatenate([train_signatures, eval_signatures])
+    bands, rows = lsh_params(threshold, both.shape[1])
+    pairs = candidate_pairs(both, bands, rows)
+    pairs = pairs[(pairs[:, 0] < n_train) & (pairs[:, 1] >= n_train)]
+    text_of = None
+    if train_text is not None and eval_text is not None:
+        def text_of(i: int) -> str:
+            return train_text(i) if i < n_train else eval_text(i - n_train)
+    pairs, sims = verify_pairs(pairs, both, threshold, shingle_size, text_of)
+    return [(int(i), int(j) - n_train, float(s)) for (i, j), s in zip(pairs, sims)]

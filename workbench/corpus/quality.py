@@ -1,0 +1,54 @@
+"""Gopher/C4-style quality signals of a document and the rules that flag it."""
+
+from __future__ import annotations
+
+from workbench.corpus.config import QualityConfig
+
+# Signals per document, in the order rules are checked (a document is attributed to its first failure).
+SIGNALS = (
+    "mean_word_length", "symbol_ratio", "alpha_share", "duplicate_line_share", "bullet_line_share",
+    "ellipsis_line_share",
+)
+_BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "–", "‣", "⁃", "-", "*")
+
+
+def quality_signals(text: str, words: list[str]) -> dict[str, float]:
+    """The quality signals of one document (``words`` as found by ``words.WORD_RE``)."""
+    n_words = len(words)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    n_lines = max(1, len(lines))
+    seen: set[str] = set()
+    repeated = 0
+    for line in lines:
+        if line in seen:
+            repeated += 1
+        else:
+            seen.add(line)
+    symbols = text.count("#") + text.count("...") + text.count("…")
+    return {
+        "mean_word_length": sum(map(len, words)) / n_words if n_words else 0.0,
+        "symbol_ratio": symbols / n_words if n_words else float(symbols > 0),
+        "alpha_share": sum(1 for w in words if not w.isdigit() and any(c.isalpha() for c in w)) / n_words if n_words else 0.0,
+        "duplicate_line_share": repeated / n_lines,
+        "bullet_line_share": sum(1 for line in lines if line.startswith(_BULLETS)) / n_lines,
+        "ellipsis_line_share": sum(1 for line in lines if line.endswith(("...", "…"))) / n_lines,
+    }
+
+
+def failed_rule(signals: dict[str, float], config: QualityConfig) -> str | None:
+    """Name of the first quality rule the document fails, or None when it passes them all."""
+    if signals["mean_word_length"] < config.min_mean_word_length:
+        return "short_words"
+    if signals["mean_word_length"] > config.max_mean_word_length:
+        return "long_words"
+    if signals["symbol_ratio"] > config.max_symbol_ratio:
+        return "symbol_ratio"
+    if signals["alpha_share"] < config.min_alpha_share:
+        return "alpha_share"
+    if signals["duplicate_line_share"] > config.max_duplicate_line_share:
+        return "repeated_lines"
+    if signals["bullet_line_share"] > config.max_bullet_line_share:
+        return "bullet_lines"
+    if signals["ellipsis_line_share"] > config.max_ellipsis_line_share:
+        return "ellipsis_lines"
+    return None

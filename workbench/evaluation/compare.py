@@ -1,0 +1,549 @@
+"""Evaluate one model, or compare a base with its adapted run, on domain and general text.
+
+``evaluate`` writes ``evaluation.json``; ``compare`` writes ``comparison.json``; both add
+``documents.jsonl`` (per-document numbers), ``figures/*.json`` (plotly) and a self-contained
+``report.html``. Everything is computed first and written last, into a temporary folder that
+is renamed into place, so a crash never leaves an output folder that looks finished.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_summary, fit_temperature
+from workbench.evaluation.config import EvalConfig
+from workbench.evaluation.perplexity import CorpusScore, score_documents
+from workbench.evaluation.stats import paired_delta, perplexity_interval, ratio_interval
+from workbench.io import read_json
+
+MIN_DOCUMENTS = 5  # fewer documents: the bootstrap intervals mean little
+MIN_TOKENS = 1000
+LEAKAGE_THRESHOLD = 0.5  # share of an eval document's word n-grams also found in the training text
+
+
+class EvaluationWarning(UserWarning):
+    """Something the user should know about the numbers (leakage, tiny sets, skipped documents)."""
+
+
+@dataclass
+class EvalSet:
+    name: str
+    path: Path
+    ids: list[str]
+    texts: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------
+# inputs
+
+
+def _sample(name: str) -> Path:
+    from workbench.training.config import sample_path
+
+    return sample_path(name)
+
+
+def run_card_for(adapter: str | os.PathLike) -> dict | None:
+    """The run.json beside an adapter (run folder, its adapter/, or a checkpoint folder), if any."""
+    path = Path(adapter)
+    for candidate in (path / "run.json", path.parent / "run.json"):
+        if candidate.exists():
+            return read_json(candidate)
+    return None
+
+
+def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str = "text") -> EvalSet:
+    """Read an evaluation file; skip documents under two tokens (with a warning); reject empty sets."""
+    from workbench.corpus.readers import iter_documents
+
+    path = Path(path)
+    if not path.exists():
+        raise WorkbenchError(f"{name} evaluation file {path} does not exist.", "check the path.")
+    docs = [d for d in iter_documents(path, text_field)]
+    docs = [d for d in docs if d.text.strip()]
+    if not docs:
+        raise WorkbenchError(
+            f"{name} evaluation file {path} holds no documents.",
+            f"give a JSONL file with a non-empty '{text_field}' field per line (or a .txt file).",
+        )
+    lengths = [len(ids) for ids in tokenizer([d.text for d in docs], add_special_tokens=False)["input_ids"]]
+    short = [d.id for d, n in zip(docs, lengths) if n < 2]
+    kept = [(d, n) for d, n in zip(docs, lengths) if n >= 2]
+    notes = []
+    if short:
+        notes.append(
+            f"{name}: skipped {len(short)} document(s) shorter than two tokens ({', '.join(short[:5])}"
+            f"{'...' if len(short) > 5 else ''})."
+        )
+    if not kept:
+        raise WorkbenchError(
+            f"{name} evaluation file {path} has no document of two tokens or more.",
+            "evaluate on longer documents (perplexity needs tokens to predict).",
+        )
+    tokens = sum(n for _, n in kept)
+    if len(kept) < MIN_DOCUMENTS or tokens < MIN_TOKENS:
+        notes.append(
+            f"{name}: only {len(kept)} document(s) and {tokens} tokens; intervals and calibration from so little "
+            f"text are unreliable (aim for at least {MIN_DOCUMENTS} documents and {MIN_TOKENS} tokens)."
+        )
+    return EvalSet(name, path, [d.id for d, _ in kept], [d.text for d, _ in kept], notes)
+
+
+def _ngrams(text: str, n: int) -> set[int]:
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < n:
+        return {hash(" ".join(words))} if words else set()
+    return {hash(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)}
+
+
+def leakage_check(train_texts: list[str], eval_set: EvalSet, n: int = 13) -> dict:
+    """Share of each eval document's word n-grams found in the training text (GPT-3-style overlap)."""
+    seen: set[int] = set()
+    for text in train_texts:
+        seen |= _ngrams(text, n)
+    flagged = []
+    worst = 0.0
+    for doc_id, text in zip(eval_set.ids, eval_set.texts):
+        grams = _ngrams(text, n)
+        share = len(grams & seen) / len(grams) if grams else 0.0
+        worst = max(worst, share)
+        if share >= LEAKAGE_THRESHOLD:
+            flagged.append({"id": doc_id, "overlap": round(share, 3)})
+    return {"ngram": n, "threshold": LEAKAGE_THRESHOLD, "max_overlap": round(worst, 3), "flagged": flagged}
+
+
+def _training_texts(card: dict | None, text_field: str) -> tuple[list[str], str | None]:
+    if not card:
+        return [], None
+    data = (card.get("config") or {}).get("data")
+    if not data:
+        return [], None
+    from workbench.corpus.readers import read_texts, resolve_training_data
+
+    try:
+        train_path, _ = resolve_training_data(data)
+        return read_texts(train_path, (card.get("config") or {}).get("text_field", text_field)), str(train_path)
+    except WorkbenchError:
+        return [], None
+
+
+def _leakage(card, eval_set: EvalSet, config: EvalConfig) -> dict | None:
+    train_texts, train_path = _training_texts(card, config.text_field)
+    if not train_texts:
+        return None
+    report = leakage_check(train_texts, eval_set, config.leakage_ngram)
+    report["train_path"] = train_path
+    if report["flagged"]:
+        ids = ", ".join(f["id"] for f in report["flagged"][:5])
+        eval_set.warnings.append(
+            f"leakage: {len(report['flagged'])} of {len(eval_set.ids)} {eval_set.name} document(s) share at least "
+            f"{LEAKAGE_THRESHOLD:.0%} of their {config.leakage_ngram}-word sequences with the training text "
+            f"{train_path} ({ids}); their perplexity overstates what adaptation bought. Fix: evaluate on held-out text."
+        )
+    return report
+
+
+def _weights_digest(path: Path) -> str | None:
+    manifest = path / "workbench_model.json"
+    if manifest.exists():
+        hashes = read_json(manifest).get("weights_sha256") or {}
+        if len(hashes) == 1:
+            return next(iter(hashes.values()))
+    weights = sorted(path.glob("*.safetensors"))
+    if len(weights) == 1:
+        from workbench.io import sha256_file
+
+        return sha256_file(weights[0])
+    return None
+
+
+def check_base_matches(card: dict | None, resolved, adapter: str) -> None:
+    """Refuse a base whose weights differ from those the adapter was trained on (when both are known)."""
+    if not card:
+        return
+    trained = (card.get("model") or {}).get("weights_sha256")
+    if not trained or "{" in str(trained):
+        return
+    actual = _weights_digest(resolved.path)
+    if actual and actual != trained:
+        raise WorkbenchError(
+            f"adapter {adapter} was trained on '{card['model'].get('spec')}' (weights sha256 {trained[:12]}), "
+            f"but the base '{resolved.spec}' has different weights (sha256 {actual[:12]}).",
+            f"pass --base {card['model'].get('spec')} (the model the run was trained on).",
+        )
+
+
+def _resolve_quant(config: EvalConfig, card: dict | None) -> str:
+    if config.quant:
+        return config.quant
+    if config.adapter is None:
+        return "none"
+    return ((card or {}).get("config") or {}).get("quant", "nf4")
+
+
+# ------------------------------------------------------------------------------------------
+# numbers
+
+
+def _clean(value):
+    """NaN and infinities become null so the JSON stays standard."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def summarize(score: CorpusScore, config: EvalConfig) -> dict:
+    """Perplexities with intervals, bits per byte, calibration (and temperature scaling) of one scored set."""
+    docs = score.documents
+    nll = np.array([d.nll_sum for d in docs])
+    tokens = np.array([d.tokens for d in docs])
+    words = np.array([d.n_words for d in docs])
+    n_bytes = np.array([d.n_bytes for d in docs])
+    boot = dict(n_resamples=config.n_bootstrap, seed=config.seed)
+    cat = {k: np.concatenate([getattr(d, k) for d in docs]) for k in ("top1_prob", "top1_correct", "sum_p2", "target_prob")}
+    result = {
+        "token_ppl": score.token_ppl,
+        "token_ppl_ci95": perplexity_interval(nll, tokens, **boot),
+        "word_ppl": score.word_ppl,
+        "word_ppl_ci95": [math.exp(x) for x in ratio_interval(nll, words, **boot)],
+        "bits_per_byte": score.bits_per_byte,
+        "bits_per_byte_ci95": [x / math.log(2) for x in ratio_interval(nll, n_bytes, **boot)],
+        "nll_per_token": score.nll_sum / max(score.tokens, 1),
+        "tokens": score.tokens,
+        "words": score.n_words,
+        "bytes": score.n_bytes,
+        "documents": len(docs),
+        **calibration_summary(cat["top1_prob"], cat["top1_correct"], cat["sum_p2"], cat["target_prob"], config.n_bins),
+    }
+    if score.temperatures and len(docs) >= 2:
+        rng = np.random.default_rng(config.seed)
+        fit_docs = set(rng.permutation(len(docs))[: len(docs) // 2].tolist())
+        mask = np.concatenate([np.full(d.tokens, i in fit_docs) for i, d in enumerate(docs)])
+        result["temperature_scaling"] = fit_temperature(
+            np.concatenate([d.nll_by_temperature for d in docs]),
+            np.concatenate([d.top1_prob_by_temperature for d in docs]),
+            cat["top1_correct"], score.temperatures, mask, config.n_bins,
+        )
+    return result
+
+
+def _score(model, tokenizer, eval_set: EvalSet, config: EvalConfig, desc: str, progress: bool) -> CorpusScore:
+    return score_documents(
+        model, tokenizer, eval_set.texts, window=config.window, stride=config.stride, batch_size=config.batch_size,
+        progress=progress, desc=desc, temperatures=DEFAULT_TEMPERATURES if config.temperature_scaling else None,
+    )
+
+
+def _document_rows(eval_set: EvalSet, **scores: CorpusScore) -> list[dict]:
+    rows = []
+    for i, doc_id in enumerate(eval_set.ids):
+        first = next(iter(scores.values())).documents[i]
+        row = {"set": eval_set.name, "id": doc_id, "tokens": first.tokens, "words": first.n_words, "bytes": first.n_bytes}
+        for label, score in scores.items():
+            d = score.documents[i]
+            row[f"{label}_nll"] = d.nll_sum / max(d.tokens, 1)
+            row[f"{label}_token_ppl"] = d.token_ppl
+        if "base" in scores and "adapted" in scores:
+            row["delta_nll"] = row["adapted_nll"] - row["base_nll"]
+        rows.append(row)
+    return rows
+
+
+def _warn(notes: list[str], progress: bool) -> None:
+    for note in notes:
+        warnings.warn(note, EvaluationWarning, stacklevel=3)
+
+
+# ------------------------------------------------------------------------------------------
+# workflows
+
+
+def _out_dir(config: EvalConfig, workspace, prefix: str) -> Path:
+    from workbench.workspace import Workspace
+
+    if config.out:
+        return Path(config.out)
+    workspace = workspace or Workspace.at()
+    return workspace.folder("comparisons", workspace.new_name("comparisons", prefix))
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise WorkbenchError(f"{out} already exists.", "choose another --out, or pass --overwrite.")
+
+
+def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False) -> Path:
+    """Score one model (optionally with an adapter) on ``config.data``; write ``evaluation.json``.
+
+    Returns:
+        The output folder.
+    """
+    from workbench.evaluation.adapted import load_with_adapter
+    from workbench.models.load import resolve_model
+
+    if not config.data:
+        raise WorkbenchError("no evaluation text given.", "pass --data PATH (JSONL with a text field, or .txt).")
+    if not config.model and config.adapter:
+        config = replace(config, model=_run_model(config.adapter))
+    resolved = resolve_model(config.model)
+    card = run_card_for(config.adapter) if config.adapter else None
+    out = _out_dir(config, workspace, f"eval-{Path(str(resolved.spec)).name}-{Path(config.data).stem}")
+    _check_out(out, overwrite)
+    if config.adapter:
+        check_base_matches(card, resolved, config.adapter)
+    quant = _resolve_quant(config, card)
+    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device)
+    eval_set = load_eval_set(config.data, "data", tokenizer, config.text_field)
+    leakage = _leakage(card, eval_set, config)
+    _warn(eval_set.warnings, progress)
+    score = _score(model, tokenizer, eval_set, config, "evaluating", progress)
+    summary = summarize(score, config)
+    documents = _document_rows(eval_set, model=score)
+    result = {
+        "kind": "evaluation",
+        "model": config.model, "adapter": config.adapter, "quant": quant,
+        "data": str(eval_set.path), "window": config.window, "stride": config.stride,
+        "metrics": summary,
+        "leakage": leakage,
+        "warnings": eval_set.warnings,
+    }
+    from workbench.evaluation import plots
+    from workbench.evaluation.report import write_outputs
+
+    label = "adapted" if config.adapter else "base"
+    figures = {
+        "perplexity": plots.perplexity_bars({label: {"data": summary}}),
+        "reliability": plots.reliability_diagram({label: summary["reliability"]}),
+    }
+    write_outputs(out, "evaluation.json", result, config, documents, figures, {}, overwrite,
+                  inputs={"data": eval_set.path, "adapter": config.adapter})
+    return out
+
+
+def _run_model(adapter: str) -> str:
+    card = run_card_for(adapter)
+    spec = ((card or {}).get("config") or {}).get("model")
+    if not spec:
+        raise WorkbenchError(
+            f"{adapter} has no run.json saying which base model it was trained on.",
+            "pass the base model with --base (or --model).",
+        )
+    return spec
+
+
+def _default_sets(config: EvalConfig, card: dict | None) -> tuple[str, str]:
+    domain = config.domain_eval
+    if not domain:
+        run_config = (card or {}).get("config") or {}
+        snapshot_eval = None
+        if run_config.get("data"):
+            from workbench.corpus.readers import resolve_training_data
+
+            try:
+                snapshot_eval = resolve_training_data(run_config["data"])[1]
+            except WorkbenchError:
+                snapshot_eval = None
+        domain = str(snapshot_eval or run_config.get("domain_eval") or _sample("domain_eval.jsonl"))
+    general = config.general_eval or str(_sample("general_eval.jsonl"))
+    return domain, general
+
+
+def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False) -> Path:
+    """Base against adapted on domain and general text; write ``comparison.json`` and the report.
+
+    The base is the same loaded weights with the adapter disabled, so both sides share the
+    quantization and differ only by the adapter.
+
+    Returns:
+        The output folder.
+    """
+    from workbench.evaluation import plots
+    from workbench.evaluation.adapted import adapter_dir, load_with_adapter
+    from workbench.evaluation.generate import domain_prompts, side_by_side
+    from workbench.evaluation.probes import compare_probes, read_probes, score_probes
+    from workbench.evaluation.report import write_outputs
+    from workbench.evaluation.tokendiff import document_tokens, read_glossary, render_html, term_changes
+    from workbench.models.load import resolve_model
+
+    if not config.adapter:
+        raise WorkbenchError("no adapted model given.", "pass --adapted RUN (a run folder or an adapter folder).")
+    adapter_dir(config.adapter)  # fails early, naming the folder, when there is no adapter
+    card = run_card_for(config.adapter)
+    if not config.model:
+        config = replace(config, model=_run_model(config.adapter))
+    resolved = resolve_model(config.model)
+    check_base_matches(card, resolved, config.adapter)
+    out = _out_dir(config, workspace, f"compare-{Path(config.adapter).resolve().name}")
+    _check_out(out, overwrite)
+    domain_path, general_path = _default_sets(config, card)
+    uses_sample = Path(domain_path).resolve() == _sample("domain_eval.jsonl").resolve()
+    probes_path = config.probes or (str(_sample("probes.csv")) if uses_sample else None)
+    glossary_path = config.glossary or (str(_sample("glossary.csv")) if uses_sample else None)
+    probes = read_probes(probes_path) if probes_path else []
+    glossary = read_glossary(glossary_path) if glossary_path else []
+    quant = _resolve_quant(config, card)
+
+    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device)
+    sets = {
+        "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field),
+        "general": load_eval_set(general_path, "general", tokenizer, config.text_field),
+    }
+    leakage = {name: _leakage(card, s, config) for name, s in sets.items()}
+    notes = [n for s in sets.values() for n in s.warnings]
+    _warn(notes, progress)
+
+    scores: dict[str, dict[str, CorpusScore]] = {"base": {}, "adapted": {}}
+    for name, eval_set in sets.items():
+        with model.disable_adapter():
+            scores["base"][name] = _score(model, tokenizer, eval_set, config, f"base/{name}", progress)
+        scores["adapted"][name] = _score(model, tokenizer, eval_set, config, f"adapted/{name}", progress)
+    results = {label: {name: summarize(s, config) for name, s in by_set.items()} for label, by_set in scores.items()}
+    delta, documents, terms, token_html, heatmaps = {}, [], {}, [], {}
+    for name, eval_set in sets.items():
+        base, adapted = scores["base"][name], scores["adapted"][name]
+        for b, a in zip(base.documents, adapted.documents):
+            if not np.array_equal(b.token_ids, a.token_ids):  # same tokenizer, same text: must never differ
+                raise RuntimeError("base and adapted scored different tokens")
+        delta[name] = paired_delta(
+            [d.nll_sum for d in base.documents], [d.nll_sum for d in adapted.documents],
+            [d.tokens for d in base.documents], config.n_bootstrap, config.seed,
+        )
+        delta[name]["bits_per_byte"] = results["adapted"][name]["bits_per_byte"] - results["base"][name]["bits_per_byte"]
+        delta[name]["ece"] = results["adapted"][name]["ece"] - results["base"][name]["ece"]
+        rows = _document_rows(eval_set, base=base, adapted=adapted)
+        documents.extend(rows)
+        # skip the prefix token: spans cover the document's own tokens, which are all scored
+        terms[name] = term_changes(
+            tokenizer, eval_set.texts, [d.nll for d in base.documents], [d.nll for d in adapted.documents],
+            glossary if name == "domain" else (), top=config.top_terms,
+        )
+        order = np.argsort([r["delta_nll"] for r in rows])
+        picks = order[: config.heatmap_documents] if name == "domain" else order[::-1][: config.heatmap_documents]
+        for rank, i in enumerate(picks):
+            toks = document_tokens(tokenizer, eval_set.texts[i], base.documents[i].nll, adapted.documents[i].nll)
+            what = "most improved" if name == "domain" else "most worsened"
+            title = f"{name} document {eval_set.ids[i]} ({what} #{rank + 1}: {rows[i]['delta_nll']:+.3f} nats/token)"
+            token_html.append(render_html(toks, title))
+            if rank == 0:
+                heatmaps[name] = plots.token_heatmap(toks[:400], title=title)
+
+    probe_result = None
+    if probes:
+        with model.disable_adapter():
+            base_probes = score_probes(model, tokenizer, probes)
+        probe_result = compare_probes(probes, base_probes, score_probes(model, tokenizer, probes))
+    generations = side_by_side(
+        model, tokenizer, domain_prompts(sets["domain"].texts, config.generations), config.max_new_tokens
+    ) if config.generations else []
+    curve = None
+    if config.checkpoints:
+        curve = _checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress)
+
+    comparison = {
+        "kind": "comparison",
+        "base_model": config.model, "adapted": config.adapter, "quant": quant,
+        "window": config.window, "stride": config.stride,
+        "sets": {name: str(s.path) for name, s in sets.items()},
+        "base": results["base"], "adapted": results["adapted"], "delta": delta,
+        "terms": terms, "probes": probe_result, "generations": generations,
+        "learning_curves": curve, "leakage": leakage, "warnings": notes,
+    }
+    figures = {
+        "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),
+        "bits_per_byte": plots.perplexity_bars(results, "bits_per_byte"),
+        "reliability": plots.reliability_diagram(
+            {f"{label} {name}": results[label][name]["reliability"] for name in sets for label in results}
+        ),
+        "documents": plots.document_scatter(documents),
+        **{f"tokens_{name}": fig for name, fig in heatmaps.items()},
+    }
+    if curve:
+        figures["learning_curves"] = plots.learning_curves(curve)
+    write_outputs(out, "comparison.json", comparison, config, documents, figures,
+                  {"token_html": token_html}, overwrite,
+                  inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
+                          "probes": probes_path, "glossary": glossary_path, "adapter": adapter_dir(config.adapter)})
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# checkpoints
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(step, folder) of each checkpoint holding an adapter, by step."""
+    found = []
+    for path in (Path(run_dir) / "checkpoints").glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[-1]
+        if step.isdigit() and (path / "adapter_config.json").exists():
+            found.append((int(step), path))
+    return sorted(found)
+
+
+def _checkpoint_points(model, tokenizer, config, sets, run_dir: Path, base_results: dict, progress: bool) -> list[dict]:
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        raise WorkbenchError(
+            f"{run_dir} has no checkpoints/checkpoint-N folders with an adapter.",
+            "pass a run folder trained with evaluation/checkpoints enabled (eval_every > 0), or drop --checkpoints.",
+        )
+    def point(step, label, results):
+        row = {"step": step, "label": label}
+        for name in sets:
+            row[f"{name}_ppl"] = results[name]["token_ppl"]
+            row[f"{name}_ppl_ci95"] = results[name]["token_ppl_ci95"]
+        return row
+
+    points = [point(0, "base", base_results["base"])]
+    active = model.active_adapter
+    for step, path in checkpoints:
+        name = f"step-{step}"
+        model.load_adapter(str(path), adapter_name=name)
+        model.set_adapter(name)
+        results = {s: summarize(_score(model, tokenizer, es, config, f"{name}/{s}", progress), config) for s, es in sets.items()}
+        points.append(point(step, f"checkpoint-{step}", results))
+        model.set_adapter(active)
+        model.delete_adapter(name)
+    return points
+
+
+def compare_checkpoints(config: EvalConfig, progress: bool = True) -> list[dict]:
+    """Domain and general perplexity (with intervals) of the base and of every checkpoint of a run.
+
+    Returns:
+        Points ``{step, label, domain_ppl, domain_ppl_ci95, general_ppl, general_ppl_ci95}``,
+        step 0 being the base model.
+    """
+    from workbench.evaluation.adapted import load_with_adapter
+    from workbench.models.load import resolve_model
+
+    if not config.adapter:
+        raise WorkbenchError("no run given.", "pass --adapted RUN (a run folder with checkpoints/).")
+    card = run_card_for(config.adapter)
+    if not config.model:
+        config = replace(config, model=_run_model(config.adapter))
+    resolved = resolve_model(config.model)
+    check_base_matches(card, resolved, config.adapter)
+    checkpoints = list_checkpoints(config.adapter)
+    if not checkpoints:
+        raise WorkbenchError(f"{config.adapter} has no checkpoints with an adapter.", "pass a run folder with checkpoints/.")
+    model, tokenizer = load_with_adapter(resolved, checkpoints[-1][1], quant=_resolve_quant(config, card), device=config.device)
+    domain, general = _default_sets(config, card)
+    sets = {"domain": load_eval_set(domain, "domain", tokenizer, config.text_field),
+            "general": load_eval_set(general, "general", tokenizer, config.text_field)}
+    with model.disable_adapter():
+        base = {name: summarize(_score(model, tokenizer, s, config, f"base/{name}", progress), config) for name, s in sets.items()}
+    return _checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), {"base": base}, progress)

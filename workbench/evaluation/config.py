@@ -1,0 +1,81 @@
+"""EvalConfig: every knob of ``workbench evaluate`` and ``workbench compare``, with checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from workbench.errors import WorkbenchError
+
+
+@dataclass
+class EvalConfig:
+    model: str | None = None
+    """Base model spec (registry name, folder, .gguf, Hub id); default for compare: the run's model."""
+    adapter: str | None = None
+    """Run folder or adapter folder to evaluate on top of the base (compare: the adapted run)."""
+    data: str | None = None
+    """Evaluation text for ``evaluate`` (JSONL with a text field, or .txt)."""
+    domain_eval: str | None = None
+    """Held-out domain text; default: the run's snapshot eval split, else the sample domain eval."""
+    general_eval: str | None = None
+    """Held-out general text (forgetting); default: the sample general text."""
+    probes: str | None = None
+    """Cloze probes CSV (prompt,expected[,source_id]); default: the sample probes with the sample eval."""
+    glossary: str | None = None
+    """Glossary CSV (term,...) whose terms lead the per-term table; default: the sample glossary with the sample eval."""
+    text_field: str = "text"
+    """Field holding the text in JSONL input."""
+    out: str | None = None
+    """Output folder; default <workspace>/comparisons/<name>."""
+    quant: Literal["nf4", "none"] | None = None
+    """How the base weights are loaded; default: as the adapter was trained (no adapter: none)."""
+    window: int = 1024
+    """Sliding-window length L in tokens (at most the model's context)."""
+    stride: int | None = None
+    """Step S between windows; default L/2. Each scored token sees at least L-S tokens of context."""
+    batch_size: int = 8
+    """Windows per forward pass."""
+    n_bootstrap: int = 1000
+    """Bootstrap resamples over documents for the 95% intervals."""
+    seed: int = 1234
+    """Seed of the bootstrap, the calibration split and sampling."""
+    n_bins: int = 15
+    """Bins of the calibration error and reliability diagrams."""
+    temperature_scaling: bool = False
+    """Fit a temperature on half of the documents and report ECE before and after on the other half."""
+    checkpoints: bool = False
+    """compare: also score every checkpoint of the run (learning curves of domain and general perplexity)."""
+    generations: int = 6
+    """compare: domain prompts continued by both models, side by side (0 disables)."""
+    max_new_tokens: int = 40
+    """Tokens generated per prompt (greedy)."""
+    heatmap_documents: int = 3
+    """Documents of each set rendered as coloured per-token surprisal differences."""
+    top_terms: int = 20
+    """Terms listed among the largest gains and losses."""
+    leakage_ngram: int = 13
+    """Word n-gram length of the train/eval overlap (leakage) check."""
+    device: str | None = None
+    """Device (default: cuda when available, else cpu)."""
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise WorkbenchError(f"window is {self.window}.", "use a window of at least 2 tokens, e.g. --window 1024.")
+        if self.stride is None:
+            self.stride = max(1, self.window // 2)
+        if not 1 <= self.stride <= self.window:
+            raise WorkbenchError(
+                f"stride {self.stride} is outside 1..window ({self.window}).",
+                "use a stride between 1 and the window, e.g. half the window.",
+            )
+        if self.batch_size < 1:
+            raise WorkbenchError(f"batch_size is {self.batch_size}.", "use a batch size of 1 or more.")
+        if self.n_bootstrap < 100:
+            raise WorkbenchError(f"n_bootstrap is {self.n_bootstrap}.", "use at least 100 resamples (1000 is the default).")
+        if self.n_bins < 2:
+            raise WorkbenchError(f"n_bins is {self.n_bins}.", "use at least 2 calibration bins (15 is the default).")
+        if self.quant not in (None, "nf4", "none"):
+            raise WorkbenchError(f"quant is {self.quant!r}.", "use --quant nf4 or --quant none.")
+        if self.generations < 0 or self.max_new_tokens < 1:
+            raise WorkbenchError("generations must be >= 0 and max_new_tokens >= 1.", "fix --generations / max_new_tokens.")
