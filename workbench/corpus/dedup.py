@@ -3,10 +3,10 @@
 Near-duplicates are found in three steps. (1) Each document's word ``shingle_size``-grams are hashed
 to 32-bit values and its MinHash signature is computed for a whole batch of documents at once with
 numpy (multiply-shift hash family, ``min.reduceat`` per document). (2) LSH banding proposes candidate
-pairs; the band/row split is chosen for the threshold with false negatives weighted well above false
-positives, because (3) every candidate is verified: pairs whose signature estimate is far below the
-threshold are dropped, the rest are checked with the exact Jaccard of their shingle sets. So precision
-is that of the exact measure, and recall is that of the LSH curve (about 0.98 at the threshold).
+pairs; the band/row split is the most selective one that still proposes a pair at the threshold with
+probability 0.97 or more, because (3) every candidate is verified: pairs whose signature estimate is
+far below the threshold are dropped, the rest are checked with the exact Jaccard of their shingle
+sets. So precision is that of the exact measure, and recall that of the LSH curve.
 Clusters are the connected components of verified pairs (union-find); the first document of a
 cluster in input order is kept.
 """
@@ -36,7 +36,12 @@ def normalise(text: str) -> str:
 
 def exact_hash(text: str) -> str:
     """16-hex-digit hash of the normalised text (equal for exact duplicates)."""
-    return hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=8).hexdigest()
+    return hash_words(lower_words(text))
+
+
+def hash_words(lowered: Sequence[str]) -> str:
+    """:func:`exact_hash` from already lowercased words."""
+    return hashlib.blake2b(" ".join(lowered).encode("utf-8"), digest_size=8).hexdigest()
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -108,18 +113,17 @@ def minhash_signatures(shingles: Sequence[np.ndarray], perms: Permutations) -> n
     return out
 
 
-def lsh_params(threshold: float, num_perm: int, fn_weight: float = 0.9) -> tuple[int, int]:
-    """(bands, rows) minimising weighted false-positive and false-negative area of the LSH S-curve."""
-    grid_lo = np.linspace(0.0, threshold, 201)
-    grid_hi = np.linspace(threshold, 1.0, 201)
-    best, best_cost = (1, num_perm), float("inf")
+def lsh_params(threshold: float, num_perm: int, recall: float = 0.97) -> tuple[int, int]:
+    """(bands, rows): the most selective banding that still proposes a pair at the threshold with ``recall``.
+
+    Candidates are verified afterwards, so a false candidate costs one check while a missed one is lost:
+    more rows per band means fewer candidates, and we take as many rows as the recall target allows.
+    """
+    best = (num_perm, 1)
     for rows in range(1, num_perm + 1):
         bands = num_perm // rows
-        fp = np.trapezoid(1 - (1 - grid_lo**rows) ** bands, grid_lo)
-        fn = np.trapezoid((1 - grid_hi**rows) ** bands, grid_hi)
-        cost = (1 - fn_weight) * fp + fn_weight * fn
-        if cost < best_cost:
-            best, best_cost = (bands, rows), cost
+        if 1 - (1 - threshold**rows) ** bands >= recall:
+            best = (bands, rows)
     return best
 
 

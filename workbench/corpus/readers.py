@@ -259,6 +259,19 @@ def _read_pdf(path: Path) -> Iterator[Document]:
         yield Document(_stem(path), text, str(path))
 
 
+def read_snapshot(snapshot: str | os.PathLike, split: str = "train") -> list[Document]:
+    """Documents of one split ('train' or 'eval') of a snapshot folder built by ``workbench curate``."""
+    snapshot = Path(snapshot)
+    if split not in ("train", "eval"):
+        raise WorkbenchError(f"unknown snapshot split '{split}'.", "use 'train' or 'eval'.")
+    if not (snapshot / "manifest.json").exists():
+        raise WorkbenchError(f"{snapshot} is not a snapshot (no manifest.json).", "build one with 'workbench curate'.")
+    manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+    if not manifest.get("complete"):
+        raise WorkbenchError(f"snapshot {snapshot} is incomplete.", "rebuild it with 'workbench curate --overwrite'.")
+    return list(_read_jsonl(snapshot / f"{split}.jsonl", "text"))
+
+
 def read_texts(paths, text_field: str = "text") -> list[str]:
     return [d.text for d in iter_documents(paths, text_field)]
 

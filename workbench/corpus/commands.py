@@ -1,0 +1,89 @@
+"""CLI commands of the corpus stage: ``workbench inspect`` and ``workbench curate`` (thin calls into the library)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+
+
+def _name_for(paths: list[Path]) -> str:
+    first = Path(paths[0])
+    return first.name.split(".")[0] or "corpus"
+
+
+def inspect(
+    paths: list[Path] = typer.Argument(..., help="Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz)."),
+    model: str = typer.Option("smollm2-135m", help="Model whose tokenizer is measured (registry name, folder, Hub id)."),
+    reference: Optional[list[Path]] = typer.Option(None, help="General reference corpus (default: bundled general sample)."),
+    glossary: Optional[Path] = typer.Option(None, help="CSV of domain terms (column 'term') to show tokenized."),
+    text_field: str = typer.Option("text", "--text-field", help="Text column of JSONL, CSV and Parquet files."),
+    out: Optional[Path] = typer.Option(None, help="Profile folder (default workspace/corpora/NAME)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CorpusConfig keys."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7."),
+    num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (default: CPU count, max 8)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing profile folder."),
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Profile a corpus: size, tokenizer fit, duplicates, quality, PII, languages, domain terms, readiness."""
+    from workbench.config import load_config
+    from workbench.corpus.config import CorpusConfig
+    from workbench.corpus.profile import profile_corpus
+    from workbench.workspace import Workspace
+
+    cfg = load_config(
+        CorpusConfig, config, set_, paths=[str(p) for p in paths], model=model,
+        reference=[str(r) for r in reference] if reference else None,
+        glossary=str(glossary) if glossary else None, text_field=text_field,
+    )
+    target = out or Workspace.at(workspace).folder("corpora", _name_for(paths))
+    profile = profile_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
+    ready = profile["readiness"]
+    typer.echo(
+        f"{profile['documents']:,} documents, {profile['tokens']:,} tokens, {profile['tokens_per_word']} tokens/word, "
+        f"duplicates {profile['exact_duplicate_rate']:.1%} exact + {profile['near_duplicate_rate']:.1%} near; "
+        f"readiness: {ready['verdict']}"
+    )
+    typer.echo(f"profile: {Path(target) / 'profile.json'}")
+    typer.echo(f"report:  {Path(target) / 'report.html'}")
+
+
+def curate(
+    paths: list[Path] = typer.Argument(..., help="Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz)."),
+    out: Optional[Path] = typer.Option(None, help="Snapshot folder (default workspace/snapshots/NAME)."),
+    eval_path: Optional[list[Path]] = typer.Option(None, "--eval", help="Fixed eval set (default: hash split of the corpus)."),
+    eval_fraction: Optional[float] = typer.Option(None, "--eval-fraction", help="Share of documents for eval (hash split)."),
+    text_field: Optional[str] = typer.Option(None, "--text-field", help="Text column of JSONL, CSV and Parquet files."),
+    min_words: Optional[int] = typer.Option(None, "--min-words", help="Drop documents with fewer words."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CurateConfig keys."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7 --set languages=null."),
+    num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (does not change the result)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing snapshot folder."),
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Deduplicate, filter, redact PII and split a corpus into a versioned snapshot that training reads."""
+    from workbench.config import load_config
+    from workbench.corpus.config import CurateConfig
+    from workbench.corpus.curate import curate_corpus
+    from workbench.workspace import Workspace
+
+    cfg = load_config(
+        CurateConfig, config, set_, paths=[str(p) for p in paths],
+        eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,
+        text_field=text_field, min_words=min_words,
+    )
+    target = out or Workspace.at(workspace).folder("snapshots", _name_for(paths))
+    manifest = curate_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
+    counts = manifest["counts"]
+    removed = ", ".join(f"{k} {v}" for k, v in counts["removed"].items() if v) or "nothing"
+    typer.echo(f"{counts['input_documents']:,} documents -> train {counts['train']:,}, eval {counts['eval']:,} (removed: {removed})")
+    typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``inspect`` and ``curate`` to the ``workbench`` command."""
+    app.command("inspect")(inspect)
+    app.command("curate")(curate)

@@ -1,0 +1,122 @@
+"""Figure builders for a corpus profile: pure functions ``profile dict -> plotly Figure``.
+
+The report, the notebooks and the app draw the same figures from ``profile.json``.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+_LAYOUT = dict(template="plotly_white", height=360, margin=dict(l=60, r=20, t=50, b=50))
+
+
+def length_histogram(profile: dict) -> go.Figure:
+    """Documents by length in tokens (log-spaced bins)."""
+    hist = profile.get("length_histogram") or {"edges": [], "counts": []}
+    edges, counts = hist["edges"], hist["counts"]
+    centers = [(edges[i] * edges[i + 1]) ** 0.5 for i in range(len(counts))]
+    widths = [edges[i + 1] - edges[i] for i in range(len(counts))]
+    fig = go.Figure(go.Bar(x=centers, y=counts, width=widths, marker_color="#4c78a8",
+                           hovertemplate="%{x:.0f} tokens: %{y} documents<extra></extra>"))
+    fig.update_layout(title="Document length (tokens in the model's tokenizer)", xaxis_title="tokens per document",
+                      yaxis_title="documents", xaxis_type="log", **_LAYOUT)
+    return fig
+
+
+def glossary_tokens(profile: dict, top: int = 30) -> go.Figure:
+    """Glossary terms that fragment most: tokens per term, pieces in the hover text."""
+    rows = sorted(profile.get("glossary") or [], key=lambda r: (-r["tokens"], r["term"]))[:top][::-1]
+    fig = go.Figure(go.Bar(
+        x=[r["tokens"] for r in rows], y=[r["term"] for r in rows], orientation="h", marker_color="#f58518",
+        customdata=[" | ".join(r["pieces"]) for r in rows], hovertemplate="%{y}: %{x} tokens<br>%{customdata}<extra></extra>",
+    ))
+    layout = {**_LAYOUT, "height": max(300, 18 * len(rows) + 100)}
+    fig.update_layout(title="Glossary terms split into the most tokens", xaxis_title="tokens", **layout)
+    return fig
+
+
+def duplicates(profile: dict) -> go.Figure:
+    """Share of documents that are exact and near duplicates."""
+    names = ["exact duplicates", f"near duplicates (Jaccard >= {profile.get('near_duplicate_threshold', 0.8)})"]
+    values = [profile["exact_duplicate_rate"], profile["near_duplicate_rate"]]
+    fig = go.Figure(go.Bar(x=names, y=values, marker_color=["#e45756", "#ff9da6"], text=[f"{v:.1%}" for v in values]))
+    fig.update_layout(title="Duplicates (share of documents removed by deduplication)", yaxis_tickformat=".0%", **_LAYOUT)
+    return fig
+
+
+def quality_failures(profile: dict) -> go.Figure:
+    """Share of documents failing each quality rule (first failing rule per document)."""
+    rules = profile["quality"]["failing_by_rule"]
+    fig = go.Figure(go.Bar(x=list(rules) or ["none"], y=list(rules.values()) or [0], marker_color="#72b7b2",
+                           text=[f"{v:.1%}" for v in rules.values()]))
+    fig.update_layout(title=f"Quality rules failed ({profile['quality']['failing_share']:.1%} of documents)",
+                      yaxis_tickformat=".0%", **_LAYOUT)
+    return fig
+
+
+def pii_counts(profile: dict) -> go.Figure:
+    pii = profile["pii"]
+    fig = go.Figure(go.Bar(x=list(pii), y=list(pii.values()), marker_color="#b279a2", text=list(pii.values())))
+    fig.update_layout(title=f"PII found ({profile['documents_with_pii']} documents contain some)", yaxis_title="matches",
+                      **_LAYOUT)
+    return fig
+
+
+def languages(profile: dict, top: int = 10) -> go.Figure:
+    items = list(profile["languages"].items())[:top]
+    fig = go.Figure(go.Bar(x=[k for k, _ in items], y=[v for _, v in items], marker_color="#54a24b"))
+    fig.update_layout(title="Languages (share of documents, py3langid)", yaxis_tickformat=".0%", **_LAYOUT)
+    return fig
+
+
+def domain_terms(profile: dict, top: int = 25) -> go.Figure:
+    """The words most over-represented against the general reference (log-odds z-score)."""
+    terms = (profile.get("domain", {}).get("top_terms") or [])[:top][::-1]
+    fig = go.Figure(go.Bar(
+        x=[t["z"] for t in terms], y=[t["term"] for t in terms], orientation="h", marker_color="#9d755d",
+        customdata=[[t["count"], t["reference_count"]] for t in terms],
+        hovertemplate="%{y}: z=%{x:.1f}<br>%{customdata[0]} in corpus, %{customdata[1]} in reference<extra></extra>",
+    ))
+    jsd = profile.get("domain", {}).get("jensen_shannon")
+    title = "Most over-represented domain terms" + (f" (Jensen-Shannon divergence {jsd:.3f})" if jsd is not None else "")
+    fig.update_layout(title=title, xaxis_title="log-odds z-score (informative Dirichlet prior)",
+                      **{**_LAYOUT, "height": max(300, 18 * len(terms) + 100)})
+    return fig
+
+
+def vocabulary_growth(profile: dict) -> go.Figure:
+    """Heaps curve (distinct words against running words), its fit extrapolated, and the token marks."""
+    points = profile["heaps"].get("points") or []
+    k, beta = profile["heaps"].get("K"), profile["heaps"].get("beta")
+    tpw = profile.get("tokens_per_word") or 1.0
+    readiness = profile["readiness"]
+    fig = go.Figure(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="markers+lines",
+                               name="this corpus", line=dict(color="#4c78a8")))
+    if k and beta and points:
+        import numpy as np
+
+        xs = np.geomspace(max(1, points[0][0]), readiness["saturation_tokens"] / tpw * 1.5, 60)
+        fig.add_trace(go.Scatter(x=xs, y=k * xs**beta, mode="lines", name=f"Heaps fit V = {k:.1f} n^{beta:.2f}",
+                                 line=dict(dash="dash", color="#aaaaaa")))
+    for mark, name in ((readiness["floor_tokens"], "500k-token floor"), (readiness["saturation_tokens"], "50M-token mark")):
+        fig.add_vline(x=mark / tpw, line_dash="dot", line_color="#e45756", annotation_text=name)
+    fig.update_layout(title=f"Vocabulary growth: verdict '{readiness['verdict']}'", xaxis_title="running words",
+                      yaxis_title="distinct words", xaxis_type="log", yaxis_type="log", **_LAYOUT)
+    return fig
+
+
+def all_figures(profile: dict) -> dict[str, go.Figure]:
+    """Every figure of the report, by section name."""
+    figures = {
+        "length": length_histogram(profile),
+        "duplicates": duplicates(profile),
+        "quality": quality_failures(profile),
+        "pii": pii_counts(profile),
+        "languages": languages(profile),
+        "vocabulary": vocabulary_growth(profile),
+    }
+    if profile.get("glossary"):
+        figures["glossary"] = glossary_tokens(profile)
+    if profile.get("domain", {}).get("top_terms"):
+        figures["domain"] = domain_terms(profile)
+    return figures

@@ -1,0 +1,244 @@
+"""``workbench inspect``: profile a corpus against a model's tokenizer and a general reference corpus."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from workbench.config import to_dict
+from workbench.corpus.config import CorpusConfig
+from workbench.corpus.dedup import find_near_duplicates
+from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log_odds_terms, readiness, word_counts
+from workbench.corpus.pii import PATTERNS
+from workbench.corpus.quality import SIGNALS, failed_rule
+from workbench.corpus.readers import iter_documents
+from workbench.corpus.signals import SignalOptions, TokenCounter, corpus_dataset, iter_signal_rows, signatures_of
+from workbench.errors import WorkbenchError
+from workbench.io import atomic_directory, sha256_file, write_json
+from workbench.runcard import git_commit, now_iso, package_versions
+
+SAMPLE_REFERENCE = Path(__file__).resolve().parents[2] / "sample_data" / "general_eval.jsonl"
+
+
+def _summary(values: np.ndarray) -> dict:
+    if len(values) == 0:
+        return {}
+    q = np.percentile(values, [10, 50, 90])
+    return {"min": float(values.min()), "p10": float(q[0]), "median": float(q[1]), "mean": float(values.mean()),
+            "p90": float(q[2]), "max": float(values.max())}
+
+
+def _histogram(values: np.ndarray, bins: int = 30) -> dict:
+    """Log-spaced histogram (lengths span orders of magnitude)."""
+    values = values[values > 0]
+    if len(values) == 0:
+        return {"edges": [], "counts": []}
+    lo, hi = values.min(), values.max()
+    edges = np.geomspace(lo, hi * 1.0001, bins + 1) if hi > lo else np.array([lo, lo + 1])
+    counts, edges = np.histogram(values, bins=edges)
+    return {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
+
+
+def read_glossary(path: str | os.PathLike) -> list[str]:
+    """Terms of a glossary CSV (column 'term', else the first column)."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbenchError(f"glossary {path} does not exist.", "check the --glossary path (a CSV with a 'term' column).")
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            raise WorkbenchError(f"glossary {path} is empty.", "write a CSV with a 'term' column.")
+        column = "term" if "term" in reader.fieldnames else reader.fieldnames[0]
+        return [row[column].strip() for row in reader if (row.get(column) or "").strip()]
+
+
+def glossary_fit(terms: list[str], tokens: TokenCounter, counts: Counter) -> list[dict]:
+    """Token count and pieces of each glossary term (as it appears after a space), and its corpus count."""
+    rows = []
+    for term, ids in zip(terms, tokens.word_ids(terms)):
+        words = term.lower().split()
+        rows.append({
+            "term": term, "tokens": len(ids), "pieces": [tokens.tokenizer.decode([i]) for i in ids],
+            "corpus_count": int(counts.get(words[0], 0)) if len(words) == 1 else None,
+        })
+    return rows
+
+
+def profile_corpus(
+    config: CorpusConfig,
+    out: str | os.PathLike | None = None,
+    num_proc: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    tokenizer=None,
+) -> dict:
+    """Profile the corpus in ``config.paths``; write ``profile.json`` and ``report.html`` to ``out`` if given.
+
+    Args:
+        config: what to read and how to measure it.
+        out: folder for the profile (built under a temporary name, renamed when complete).
+        num_proc: worker processes for ``datasets.map`` (default: the CPU count, at most 8).
+        tokenizer: an already loaded tokenizer (default: ``load_tokenizer(config.model)``).
+
+    Returns:
+        The profile (the content of ``profile.json``).
+    """
+    from workbench.models.load import load_tokenizer
+
+    if not config.paths:
+        raise WorkbenchError("no corpus paths given.", "pass one or more files or folders to inspect.")
+    started = time.perf_counter()
+    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.model)
+    tokens = TokenCounter(tokenizer)
+    options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars)
+    num_perm = config.dedup.num_perm
+
+    per_doc: dict[str, list] = {k: [] for k in ("words", "tokens", "split_words", "split_base", "exact",
+                                               "has_shingles", "lang", "lang_score", "replaced")}
+    quality = {name: [] for name in SIGNALS}
+    pii = {kind: [] for kind in PATTERNS}
+    signatures, new_words = [], []
+    counts: Counter = Counter()
+    with corpus_dataset(config.paths, config.text_field, progress) as (dataset, plan):
+        if len(dataset) == 0:
+            raise WorkbenchError(
+                f"no documents found in {', '.join(map(str, config.paths))}"
+                + (f" ({len(plan.skipped)} files skipped, e.g. {plan.skipped[0]['path']}: {plan.skipped[0]['reason']})"
+                   if plan.skipped else "") + ".",
+                "pass text, JSONL, CSV, Parquet or PDF files (or folders of them).",
+            )
+        per_doc["replaced"] = dataset["replaced"]
+        total_bytes = int(np.sum(dataset["nbytes"]))
+        sources = Counter(dataset["source"])
+        for row in iter_signal_rows(dataset, tokenizer, options, num_proc, config.batch_size, progress):
+            for key in ("words", "tokens", "split_words", "split_base", "exact", "has_shingles", "lang", "lang_score"):
+                per_doc[key].extend(row[key])
+            for name in SIGNALS:
+                quality[name].extend(row[f"q_{name}"])
+            for kind in PATTERNS:
+                pii[kind].extend(row[f"pii_{kind}"])
+            signatures.append(signatures_of(row, num_perm))
+            fresh = np.zeros(row["n"], dtype=np.int64)  # distinct words first seen in each document
+            for word, count, first in zip(row["vocab"], row["vocab_counts"], row["vocab_first"]):
+                if word in counts:
+                    counts[word] += count
+                else:
+                    counts[word] = count
+                    fresh[first] += 1
+            new_words.append(fresh)
+
+        n = len(dataset)
+        words = np.asarray(per_doc["words"], dtype=np.int64)
+        doc_tokens = np.asarray(per_doc["tokens"], dtype=np.int64)
+        sig = np.concatenate(signatures)
+
+        # exact duplicates: first document of each normalised hash is kept
+        first_of: dict[str, int] = {}
+        exact_groups: dict[str, list[int]] = {}
+        for i, h in enumerate(per_doc["exact"]):
+            first_of.setdefault(h, i)
+            exact_groups.setdefault(h, []).append(i)
+        reps = np.array(sorted(first_of.values()), dtype=np.int64)
+        exact_dups = n - len(reps)
+        # near duplicates among the exact-unique documents, verified on their text
+        near = find_near_duplicates(sig[reps], config.dedup, text_of=lambda k: dataset[int(reps[k])]["text"])
+        near_dups = len(near.duplicates)
+
+        def snippet(i: int) -> dict:
+            record = dataset[int(i)]
+            return {"id": record["id"], "source": record["source"], "text": record["text"][:300]}
+
+        exact_examples = [[snippet(i) for i in g[:3]] + ([{"more": len(g) - 3}] if len(g) > 3 else [])
+                          for g in sorted((g for g in exact_groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
+                          ][: config.example_clusters]
+        near_examples = [[snippet(reps[k]) for k in cluster[:3]] for cluster in near.clusters()[: config.example_clusters]]
+
+    # tokenizer fit
+    total_words, total_tokens = int(words.sum()), int(doc_tokens.sum())
+    split_words = int(np.sum(per_doc["split_words"]))
+    glossary = glossary_fit(read_glossary(config.glossary), tokens, counts) if config.glossary else []
+    glossary_mean = float(np.mean([g["tokens"] for g in glossary])) if glossary else None
+
+    # quality rules
+    qarr = {name: np.asarray(values, dtype=float) for name, values in quality.items()}
+    failures = Counter(failed_rule({name: qarr[name][i] for name in SIGNALS}, config.quality) for i in range(n))
+    failing = n - failures.pop(None, 0)
+
+    # languages
+    languages = Counter(per_doc["lang"])
+
+    # domain vs reference
+    reference_paths = config.reference or ([str(SAMPLE_REFERENCE)] if SAMPLE_REFERENCE.exists() else [])
+    reference_counts = word_counts(d.text for d in iter_documents(reference_paths, config.text_field)) if reference_paths else Counter()
+    cumulative_words = np.cumsum(words)
+    cumulative_vocab = np.cumsum(np.concatenate(new_words))
+    heaps = heaps_fit(cumulative_words, cumulative_vocab)
+    duplicate_rate = (exact_dups + near_dups) / n
+    tokens_per_word = total_tokens / total_words if total_words else 0.0
+
+    profile = {
+        "kind": "profile",
+        "created": now_iso(),
+        "model": config.model,
+        "config": to_dict(config),
+        "inputs": [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256_file(f), "documents": sources.get(str(f), 0)}
+                   for f in plan.files],
+        "skipped_files": plan.skipped,
+        "files_without_documents": [str(f) for f in plan.files if sources.get(str(f), 0) == 0],
+        "documents": n,
+        "words": total_words,
+        "bytes": total_bytes,
+        "tokens": total_tokens,
+        "tokens_per_word": round(tokens_per_word, 4),
+        "split_word_share": round(split_words / max(1, int(np.sum(per_doc["split_base"]))), 4),
+        "replaced_bytes": int(np.sum(per_doc["replaced"])),
+        "documents_with_replaced_bytes": int(np.count_nonzero(per_doc["replaced"])),
+        "length": {"words": _summary(words), "tokens": _summary(doc_tokens)},
+        "length_histogram": _histogram(doc_tokens.astype(float)),
+        "glossary": glossary,
+        "glossary_mean_tokens": round(glossary_mean, 3) if glossary_mean is not None else None,
+        "exact_duplicate_rate": round(exact_dups / n, 6),
+        "exact_duplicate_documents": exact_dups,
+        "near_duplicate_rate": round(near_dups / n, 6),
+        "near_duplicate_documents": near_dups,
+        "near_duplicate_clusters": len(near.clusters()),
+        "near_duplicate_threshold": config.dedup.threshold,
+        "duplicate_examples": {"exact": exact_examples, "near": near_examples},
+        "quality": {
+            "failing_share": round(failing / n, 6),
+            "failing_by_rule": {rule: round(count / n, 6) for rule, count in sorted(failures.items())},
+            "signals": {name: _summary(values) for name, values in qarr.items()},
+        },
+        "pii": {kind: int(np.sum(values)) for kind, values in pii.items()},
+        "documents_with_pii": int(np.count_nonzero(np.sum([np.asarray(v) for v in pii.values()], axis=0))),
+        "languages": {lang: round(c / n, 6) for lang, c in languages.most_common()},
+        "main_language": languages.most_common(1)[0][0],
+        "domain": {
+            "reference": reference_paths,
+            "jensen_shannon": round(jensen_shannon(counts, reference_counts), 6) if reference_counts else None,
+            "top_terms": log_odds_terms(counts, reference_counts, config.top_terms, config.min_term_count)
+            if reference_counts else [],
+        },
+        "vocabulary": len(counts),
+        "heaps": {**heaps, "points": heaps_points(cumulative_words, cumulative_vocab)},
+        "readiness": readiness(total_tokens, tokens_per_word, total_words, len(counts), heaps, duplicate_rate,
+                               failing / n, glossary_mean),
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "seconds": None,
+        "complete": True,
+    }
+    profile["seconds"] = round(time.perf_counter() - started, 2)
+    profile["mb_per_second"] = round(profile["bytes"] / 1e6 / max(profile["seconds"], 1e-9), 3)
+    if out is not None:
+        from workbench.corpus.report import write_report
+
+        with atomic_directory(out, overwrite=overwrite) as tmp:
+            write_json(tmp / "profile.json", profile)
+            write_report(profile, tmp / "report.html")
+    return profile
