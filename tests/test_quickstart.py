@@ -36,7 +36,7 @@ def _cli(*args, env_home=None, cwd=None):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     if env_home:
         env["WORKBENCH_HOME"] = str(env_home)
-    return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=1200)
 
 
 def test_cli_missing_corpus_is_one_line_and_nonzero(tiny_home, tmp_path):

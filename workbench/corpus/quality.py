@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from workbench.corpus.config import QualityConfig
 
 # Signals per document, in the order rules are checked (a document is attributed to its first failure).
@@ -9,6 +11,7 @@ SIGNALS = (
     "mean_word_length", "symbol_ratio", "alpha_share", "duplicate_line_share", "bullet_line_share",
     "ellipsis_line_share",
 )
+_LETTER = re.compile(r"[^\W\d_]")
 _BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "–", "‣", "⁃", "-", "*")
 
 
@@ -28,7 +31,7 @@ def quality_signals(text: str, words: list[str]) -> dict[str, float]:
     return {
         "mean_word_length": sum(map(len, words)) / n_words if n_words else 0.0,
         "symbol_ratio": symbols / n_words if n_words else float(symbols > 0),
-        "alpha_share": sum(1 for w in words if not w.isdigit() and any(c.isalpha() for c in w)) / n_words if n_words else 0.0,
+        "alpha_share": sum(1 for w in words if _LETTER.search(w)) / n_words if n_words else 0.0,
         "duplicate_line_share": repeated / n_lines,
         "bullet_line_share": sum(1 for line in lines if line.startswith(_BULLETS)) / n_lines,
         "ellipsis_line_share": sum(1 for line in lines if line.endswith(("...", "…"))) / n_lines,

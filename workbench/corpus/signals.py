@@ -128,15 +128,19 @@ class TokenCounter:
             out.append(ids)
         return out
 
-    def split_counts(self, words: list[str]) -> int:
-        """How many of these word occurrences take two or more tokens (cached per distinct word)."""
+    def split_counts(self, documents: list[list[str]]) -> list[int]:
+        """Per document, how many word occurrences take two or more tokens (one batched call for new words)."""
         cache = self.word_tokens
-        missing = list({w for w in words if w not in cache})
+        missing: set[str] = set()
+        for words in documents:
+            missing.update(words)
+        missing.difference_update(cache)
         if missing:
             if len(cache) > 1_000_000:  # bound the cache on corpora with huge vocabularies
                 cache.clear()
-            cache.update(zip(missing, map(len, self.word_ids(missing))))
-        return sum(1 for w in words if cache[w] > 1)
+            missing_list = sorted(missing)
+            cache.update(zip(missing_list, map(len, self.word_ids(missing_list))))
+        return [sum(1 for w in words if cache[w] > 1) for words in documents]
 
 
 def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptions, perms: Permutations) -> dict:
@@ -153,7 +157,7 @@ def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptio
         n_words.append(len(cased))
         if tokens is not None:
             lettered = [w for w in cased if not w.isdigit()]  # numbers are not vocabulary
-            split.append(tokens.split_counts(lettered))
+            split.append(lettered)
             split_base.append(len(lettered))
         exact.append(hash_words(lower))
         shingles.append(shingle_hashes(lower, options.dedup.shingle_size, word_cache))
@@ -167,6 +171,8 @@ def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptio
         langs.append(lang)
         lang_scores.append(score)
     signatures = minhash_signatures(shingles, perms)
+    if tokens is not None:
+        split = tokens.split_counts(split)
     row = {
         "n": [len(texts)],
         "words": [n_words],

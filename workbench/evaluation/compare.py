@@ -454,7 +454,7 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
 
     comparison = {
         "kind": "comparison",
-        "base_model": config.model, "adapted": config.adapter, "quant": quant,
+        "base_model": config.model, "adapter": config.adapter, "quant": quant,
         "window": config.window, "stride": config.stride,
         "sets": {name: str(s.path) for name, s in sets.items()},
         "base": results["base"], "adapted": results["adapted"], "delta": delta,

@@ -217,16 +217,23 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
                 ids[row, : end - begin] = torch.tensor(sequences[d][begin:end])
                 mask[row, : end - begin] = 1
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-            # logits at position p predict token p+1: targets first..end-1 use rows first-1..end-2;
-            # reduced in chunks so only one [chunk, vocab] block of probabilities exists at a time
-            for row, (d, begin, end, first) in enumerate(batch):
-                parts = []
-                for lo in range(first, end, REDUCE_CHUNK):
-                    hi = min(lo + REDUCE_CHUNK, end)
-                    rows = logits[row, lo - begin - 1 : hi - begin - 1].float()
-                    parts.append(_reduce(rows, ids[row, lo - begin : hi - begin].to(device), temperatures))
-                pieces[d].append((first, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}))
+            # logits at position p predict token p+1: targets first..end-1 use rows first-1..end-2.
+            # All targets of the batch are reduced together, in chunks, so only one [chunk, vocab]
+            # block of probabilities exists at a time.
+            row_idx = torch.cat([torch.full((e - f,), r) for r, (_, b, e, f) in enumerate(batch)])
+            pos_idx = torch.cat([torch.arange(f - b, e - b) for _, b, e, f in batch])
+            parts = []
+            for lo in range(0, row_idx.numel(), REDUCE_CHUNK):
+                r, p = row_idx[lo : lo + REDUCE_CHUNK], pos_idx[lo : lo + REDUCE_CHUNK]
+                rows = logits[r.to(device), (p - 1).to(device)].float()
+                parts.append(_reduce(rows, ids[r, p].to(device), temperatures))
             del logits
+            reduced = {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
+            offset = 0
+            for d, begin, end, first in batch:
+                n = end - first
+                pieces[d].append((first, {k: v[offset : offset + n] for k, v in reduced.items()}))
+                offset += n
             bar.update(sum(end - first for _, _, end, first in batch))
     bar.close()
     if was_training:
@@ -246,7 +253,7 @@ def _document(parts_by_start: list[tuple[int, dict]], n_bytes: int, n_words: int
     )
 
 
-REDUCE_CHUNK = 512  # target positions reduced at once: bounds the [chunk, vocab] temporaries
+REDUCE_CHUNK = 1024  # target positions reduced at once: bounds the [chunk, vocab] temporaries
 _KEYS = ("nll", "top1_prob", "top1_correct", "sum_p2", "target_prob", "token_ids")
 
 

@@ -68,7 +68,7 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
     parts = [f"<h1>{title}</h1>"]
     if result.get("kind") == "comparison":
         parts.append(
-            f"<p>base <code>{html.escape(str(result['base_model']))}</code>, adapted <code>{html.escape(str(result['adapted']))}</code>, "
+            f"<p>base <code>{html.escape(str(result['base_model']))}</code>, adapted <code>{html.escape(str(result['adapter']))}</code>, "
             f"weights {result['quant']}, window {result['window']}, stride {result['stride']}.</p>"
         )
     else:

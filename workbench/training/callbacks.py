@@ -41,7 +41,12 @@ class WorkbenchCallback(TrainerCallback):
         progress: bool = True,
         started: float | None = None,
         resumed: bool = False,
+        forgetting_threshold_pct: float = 10.0,
+        stop_on_forgetting: bool = False,
     ):
+        self.forgetting_threshold_pct = forgetting_threshold_pct
+        self.stop_on_forgetting = stop_on_forgetting
+        self.stopped_for_forgetting = False
         self.run_dir = Path(run_dir)
         self.metrics_path = self.run_dir / "metrics.jsonl"
         self.card = card
@@ -84,8 +89,20 @@ class WorkbenchCallback(TrainerCallback):
             record["general_change_pct"] = round(100 * (result["general_ppl"] / base["general_ppl"] - 1), 2)
         if "domain_ppl" in result and "domain_ppl" in base:
             record["domain_change_pct"] = round(100 * (result["domain_ppl"] / base["domain_ppl"] - 1), 2)
+        forgetting = record.get("general_change_pct", 0.0) > self.forgetting_threshold_pct
+        record["forgetting"] = forgetting
         self.evals.append(record)
         self._record(record)
+        if forgetting:
+            message = (
+                f"forgetting guard: general perplexity is {record['general_change_pct']:+.1f}% over the base "
+                f"(threshold {self.forgetting_threshold_pct:.0f}%) at step {record['step']}; "
+                "consider more replay (--replay-ratio), a lower learning rate or fewer tokens"
+            )
+            import warnings
+
+            warnings.warn(message, stacklevel=2)
+            self._record({"type": "warning", "step": record["step"], "message": message})
         return record
 
     # -- Trainer hooks -------------------------------------------------------------------
@@ -119,7 +136,10 @@ class WorkbenchCallback(TrainerCallback):
             control.should_save = True
             if self._is_main(state) and self.evaluator is not None:
                 write_status(self.run_dir, "running", phase="evaluating", step=step)
-                self._evaluate(model, state)
+                record = self._evaluate(model, state)
+                if record.get("forgetting") and self.stop_on_forgetting:
+                    self.stopped_for_forgetting = True
+                    control.should_training_stop = True
         if self._is_main(state):
             tokens = step * self.tokens_per_step
             tps = tokens / self.train_seconds if self.train_seconds else 0.0
@@ -184,4 +204,5 @@ class WorkbenchCallback(TrainerCallback):
             "evaluations": self.evals,
             "best_checkpoint": f"checkpoint-{best['step']}" if best and best["step"] > 0 else None,
             "best_domain_ppl": best["domain_ppl"] if best else None,
+            "stopped_for_forgetting": self.stopped_for_forgetting,
         }

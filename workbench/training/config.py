@@ -56,6 +56,15 @@ class TrainConfig:
     """Gradient clipping."""
     lora: LoraSettings = field(default_factory=LoraSettings)
     """LoRA adapter settings."""
+    train_embeddings: bool = False
+    """Also train embed_tokens/lm_head (full copies in the adapter) at a smaller learning rate."""
+    embedding_lr_ratio: float = 0.1
+    """Learning rate of trained embeddings and new tokens, as a share of learning_rate."""
+    new_tokens: str | None = None
+    """Glossary CSV (column 'term'): terms split into 3+ pieces become new tokens, initialised
+    as the mean of their old sub-token embeddings and trained (only their rows)."""
+    new_tokens_max: int = 200
+    """At most this many new tokens (most fragmented first)."""
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
     replay: str | None = None
@@ -72,6 +81,10 @@ class TrainConfig:
     """Tokens per held-out set used in training-time evaluation (full sets: workbench compare)."""
     eval_window: int = 512
     """Sliding window for training-time evaluation."""
+    forgetting_threshold_pct: float = 10.0
+    """Warn when general perplexity rises more than this percent over the base."""
+    stop_on_forgetting: bool = False
+    """Stop training (keeping the best checkpoint) when the forgetting threshold is crossed."""
     seed: int = 42
     """Seed for data order, LoRA init and dropout."""
     name: str | None = None
@@ -90,12 +103,42 @@ class TrainConfig:
             self.replay = "sample"
         if not 0.0 <= self.eval_every <= 1.0:
             raise WorkbenchError(f"eval_every is {self.eval_every}.", "use a fraction in (0, 1], e.g. 0.1, or 0 to disable.")
+        if not 0.0 < self.embedding_lr_ratio <= 1.0:
+            raise WorkbenchError(f"embedding_lr_ratio is {self.embedding_lr_ratio}.", "use a share in (0, 1], e.g. 0.1.")
+        if self.forgetting_threshold_pct <= 0:
+            raise WorkbenchError(f"forgetting_threshold_pct is {self.forgetting_threshold_pct}.", "use a positive percent, e.g. 10.")
         if self.learning_rate <= 0:
             raise WorkbenchError(f"learning_rate is {self.learning_rate}.", "use a positive learning rate, e.g. 2e-4.")
 
     @property
     def tokens_per_step(self) -> int:
         return self.block_size * self.micro_batch_size * self.grad_accum
+
+
+PRESETS = Path(__file__).resolve().parent / "presets"
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS.glob("*.yaml"))
+
+
+def load_train_config(
+    preset: str | None = None, path: str | Path | None = None, overrides: list[str] | None = None, **values
+) -> TrainConfig:
+    """Defaults < preset < YAML file < explicit values (CLI flags) < dotted overrides (--set)."""
+    from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
+
+    data: dict = {}
+    if preset:
+        preset_path = PRESETS / f"{preset}.yaml"
+        if not preset_path.exists():
+            raise WorkbenchError(f"unknown preset '{preset}'.", f"use one of: {', '.join(list_presets())}.")
+        data.update(load_yaml(preset_path))
+    if path:
+        data.update(load_yaml(path))
+    data.update({k: v for k, v in values.items() if v is not None})
+    config = from_dict(TrainConfig, data)
+    return apply_overrides(config, parse_overrides(overrides)) if overrides else config
 
 
 def sample_path(name: str) -> Path:

@@ -224,7 +224,7 @@ def train(
 
 def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool) -> Path:
     import torch
-    from transformers import Trainer, TrainingArguments
+    from transformers import TrainingArguments
 
     from workbench.models.load import compute_dtype, default_device, load_model, resolve_model
     from workbench.training.callbacks import WorkbenchCallback
@@ -244,9 +244,15 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     # With a KV cache present, transformers ignores restarting position ids: no cache in training,
     # so packed documents get a block-diagonal mask and never attend to each other.
     model.config.use_cache = False
+    new_token_ids: list[int] = []
+    if config.new_tokens:
+        from workbench.training.embeddings import add_new_tokens, read_glossary_terms, select_new_tokens
+
+        terms = select_new_tokens(tokenizer, read_glossary_terms(config.new_tokens), limit=config.new_tokens_max)
+        new_token_ids = add_new_tokens(model, tokenizer, terms)
     data = prepare_data(config, tokenizer)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), config.eval_max_tokens, config.eval_window)
-    model = _add_lora(model, config, device)
+    model = _add_lora(model, config, device, new_token_ids)
 
     n_steps = len(data.schedule) // (config.micro_batch_size * config.grad_accum * _world_size())
     eval_steps = max(1, round(n_steps * config.eval_every)) if config.eval_every > 0 else n_steps
@@ -293,6 +299,8 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
             "packing_efficiency": data.blocks.efficiency,
             "train_slots": int(len(data.schedule)),
             "epochs": len(data.schedule) / max(1, data.n_domain_blocks + data.n_replay_blocks),
+            "new_tokens": len(new_token_ids),
+            "vocab_size": len(tokenizer),
         },
         steps=n_steps,
         eval_steps=eval_steps,
@@ -309,8 +317,11 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         progress=progress,
         started=started,
         resumed=checkpoint is not None,
+        forgetting_threshold_pct=config.forgetting_threshold_pct,
+        stop_on_forgetting=config.stop_on_forgetting,
     )
-    trainer = Trainer(
+    trainer = _GroupedLRTrainer(
+        embedding_lr_ratio=config.embedding_lr_ratio,
         model=model,
         args=args,
         train_dataset=ScheduledBlocks(data.blocks, data.schedule),
@@ -323,13 +334,63 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     trainer.remove_callback(ProgressCallback)
     write_status(run_dir, "running", phase="training", total_steps=n_steps)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if _world_size() > 1:
+        _record_rank(run_dir, model, trainer.state.global_step)
     if trainer.is_world_process_zero():
-        model.save_pretrained(run_dir / "adapter")
+        # new-token rows live in the adapter as trainable tokens: no full embedding copy needed
+        model.save_pretrained(run_dir / "adapter", save_embedding_layers=False)
         tokenizer.save_pretrained(run_dir / "adapter")
         final = callback.final_card(seconds=time.time() - started)
         write_json(run_dir / RUN_CARD, final)
         write_status(run_dir, "finished", phase="done", step=n_steps, total_steps=n_steps)
     return run_dir
+
+
+def _grouped_trainer_class():
+    from transformers import Trainer
+
+    class GroupedLRTrainer(Trainer):
+        """Trainer whose optimizer gives embeddings/new-token rows their own, smaller learning rate."""
+
+        def __init__(self, *args, embedding_lr_ratio: float = 0.1, **kwargs):
+            self.embedding_lr_ratio = embedding_lr_ratio
+            super().__init__(*args, **kwargs)
+
+        def create_optimizer(self, model=None):
+            if self.optimizer is None:
+                model = model or self.model
+                cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model)
+                kwargs.pop("lr", None)
+                groups = embedding_param_groups(model, self.args.learning_rate, self.embedding_lr_ratio, self.args.weight_decay)
+                self.optimizer = cls(groups, lr=self.args.learning_rate, **kwargs)
+            return self.optimizer
+
+    return GroupedLRTrainer
+
+
+def _GroupedLRTrainer(**kwargs):
+    return _grouped_trainer_class()(**kwargs)
+
+
+def trainable_state_hash(model) -> str:
+    """sha256 over the trainable (adapter) parameters, in name order: equal across DDP ranks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, param in sorted(model.named_parameters()):
+        if param.requires_grad:
+            digest.update(name.encode())
+            digest.update(param.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _record_rank(run_dir: Path, model, step: int) -> None:
+    """Each data-parallel rank records what it ended with, so users (and tests) can check that
+    all ranks trained one shared adapter."""
+    rank = int(os.environ.get("RANK", "0"))
+    write_json(run_dir / "ranks" / f"rank-{rank}.json", {
+        "rank": rank, "world_size": _world_size(), "step": step, "adapter_sha256": trainable_state_hash(model),
+    })
 
 
 def _weights_hash(path: Path) -> str | None:
@@ -343,7 +404,7 @@ def _weights_hash(path: Path) -> str | None:
     return sha256_file(weights[0]) if len(weights) == 1 else None
 
 
-def _add_lora(model, config: TrainConfig, device: str):
+def _add_lora(model, config: TrainConfig, device: str, new_token_ids: list[int] | None = None):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     if config.quant == "nf4":
@@ -358,7 +419,32 @@ def _add_lora(model, config: TrainConfig, device: str):
         task_type="CAUSAL_LM",
         bias="none",
     )
+    tied = bool(getattr(model.config, "tie_word_embeddings", False))
+    if config.train_embeddings:
+        # full trainable copies; the adapter grows by the size of these matrices
+        lora.modules_to_save = ["embed_tokens"] if tied else ["embed_tokens", "lm_head"]
+    elif new_token_ids:
+        # only the new rows train (and are saved): a small adapter even with a big vocabulary
+        lora.trainable_token_indices = {"embed_tokens": list(new_token_ids)}
+        if not tied:
+            lora.trainable_token_indices["lm_head"] = list(new_token_ids)
     return get_peft_model(model, lora)
+
+
+EMBEDDING_PARAM_MARKERS = ("embed_tokens", "lm_head", "trainable_tokens")
+
+
+def embedding_param_groups(model, learning_rate: float, ratio: float, weight_decay: float) -> list[dict]:
+    """LoRA parameters at ``learning_rate``; embedding/lm_head copies and new-token rows at
+    ``learning_rate * ratio`` (embeddings move far with a LoRA-sized rate)."""
+    lora, embed = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (embed if any(m in name for m in EMBEDDING_PARAM_MARKERS) else lora).append(param)
+    groups = [{"params": lora, "lr": learning_rate, "weight_decay": weight_decay}]
+    if embed:
+        groups.append({"params": embed, "lr": learning_rate * ratio, "weight_decay": 0.0})
+    return groups
 
 
 def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:

@@ -1,0 +1,98 @@
+"""CLI commands ``workbench evaluate`` and ``workbench compare``: thin calls into evaluation.compare.
+
+``register(app)`` adds them to a Typer app (the main CLI calls it once).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+WINDOW_HELP = "Sliding-window length L in tokens."
+STRIDE_HELP = "Step S between windows (default L/2)."
+QUANT_HELP = "Base weights: nf4 or none (default: as the adapter was trained; no adapter: none)."
+
+
+def _workspace(path: Optional[Path]):
+    from workbench.workspace import Workspace
+
+    return Workspace.at(path)
+
+
+def evaluate_command(
+    model: Optional[str] = typer.Option(None, help="Model spec (default with --adapter: the run's base model)."),
+    adapter: Optional[str] = typer.Option(None, help="Run folder or adapter folder to apply."),
+    data: str = typer.Option(..., help="Evaluation text (JSONL with a text field, or .txt)."),
+    out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/eval-...)."),
+    window: int = typer.Option(1024, help=WINDOW_HELP),
+    stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
+    quant: Optional[str] = typer.Option(None, help=QUANT_HELP),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    temperature_scaling: bool = typer.Option(False, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
+    text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
+) -> None:
+    """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
+    from workbench.evaluation.compare import evaluate
+    from workbench.evaluation.config import EvalConfig
+
+    config = EvalConfig(model=model, adapter=adapter, data=data, out=out, window=window, stride=stride, quant=quant,
+                        batch_size=batch_size, temperature_scaling=temperature_scaling, text_field=text_field)
+    folder = evaluate(config, _workspace(workspace), overwrite=overwrite)
+    typer.echo(f"evaluation written: {folder / 'evaluation.json'}\nreport: {folder / 'report.html'}")
+
+
+def compare_command(
+    adapted: str = typer.Option(..., help="The adapted run folder (or adapter folder)."),
+    base: Optional[str] = typer.Option(None, help="Base model spec (default: the run's model)."),
+    domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Domain text (default: the run's snapshot eval split)."),
+    general_eval: Optional[str] = typer.Option(None, "--general-eval", help="General text (default: the sample general text)."),
+    probes: Optional[str] = typer.Option(None, help="Cloze probes CSV: prompt,expected,source_id."),
+    glossary: Optional[str] = typer.Option(None, help="Glossary CSV with a 'term' column (listed first among term changes)."),
+    out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/compare-RUN)."),
+    window: int = typer.Option(1024, help=WINDOW_HELP),
+    stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
+    quant: Optional[str] = typer.Option(None, help=QUANT_HELP),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    checkpoints: bool = typer.Option(False, "--checkpoints", help="Also score every checkpoint (learning curves)."),
+    temperature_scaling: bool = typer.Option(False, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
+    generations: int = typer.Option(6, help="Domain prompts continued by both models (0: none)."),
+    text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
+) -> None:
+    """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
+    from workbench.evaluation.compare import compare
+    from workbench.evaluation.config import EvalConfig
+
+    config = EvalConfig(
+        model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
+        glossary=glossary, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
+        checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
+    )
+    folder = compare(config, _workspace(workspace), overwrite=overwrite)
+    typer.echo(_summary(folder))
+
+
+def _summary(folder: Path) -> str:
+    from workbench.io import read_json
+
+    c = read_json(folder / "comparison.json")
+    lines = [f"{'token perplexity':<22}{'base':>10}{'adapted':>10}{'change':>9}   95% CI of change"]
+    for name in ("domain", "general"):
+        b, a, d = c["base"][name], c["adapted"][name], c["delta"][name]
+        lo, hi = d["ppl_ratio_ci95"]
+        lines.append(f"{name:<22}{b['token_ppl']:>10.2f}{a['token_ppl']:>10.2f}{d['ppl_change_pct']:>+8.1f}%"
+                     f"   [{100 * (lo - 1):+.1f}%, {100 * (hi - 1):+.1f}%]")
+    lines += [f"warning: {w}" for w in c.get("warnings") or []]
+    lines += [f"comparison: {folder / 'comparison.json'}", f"report:     {folder / 'report.html'}"]
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` and ``compare`` to ``app``."""
+    app.command("evaluate")(evaluate_command)
+    app.command("compare")(compare_command)

@@ -1,0 +1,788 @@
+"""Plan a QLoRA run before launching it: peak memory, whether it fits, wall time and cost.
+
+``estimate(model, config)`` reads the architecture from a transformers config (a local model
+folder, a ``config.json``, a dict, or one of the published configurations in ``KNOWN_CONFIGS``),
+counts the parameters of every linear layer exactly and adds up, in bytes:
+
+* base weights: NF4 (0.5 byte/param) plus double-quantization constants for the linear layers;
+  embeddings, ``lm_head`` and norms stay unquantized and are cast to fp32 by
+  ``prepare_model_for_kbit_training`` (as ``workbench.training.trainer`` runs it);
+* LoRA parameters and their gradients (fp32) and the optimizer states;
+* activations saved for backward, per decoder layer and token, with and without gradient
+  checkpointing, plus the logits and the loss (the largest single tensors for big vocabularies);
+* framework overhead (CUDA context, allocator fragmentation).
+
+Time comes from the FLOPs actually executed (frozen base: forward 2N, backward 2N for activation
+gradients only; LoRA: 6 per parameter; attention; one more forward when checkpointing) divided by
+the GPU's dense bf16 peak times an assumed utilisation (MFU). Cost = hours * price per hour.
+``docs/plan.md`` gives every formula. ``compare_with_measured`` puts a plan beside a run card.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.errors import WorkbenchError
+
+GIB = 2**30
+
+
+# --------------------------------------------------------------------------------------------
+# Hardware
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GPU:
+    """One accelerator type: memory, dense bf16 peak, a typical on-demand price, a typical MFU."""
+
+    name: str
+    memory_gib: float
+    """Memory the device reports as total (torch.cuda.get_device_properties), GiB."""
+    bf16_tflops: float
+    """Dense (no sparsity) bf16 tensor-core peak, TFLOP/s (fp16 for the T4, fp32 for 'cpu')."""
+    price_per_hour: float
+    """Typical on-demand price in USD per GPU hour (2024-25 cloud list prices; override it)."""
+    mfu: float
+    """Assumed share of the peak a small-batch QLoRA run reaches (4-bit dequantization included)."""
+
+
+# Peaks from the vendors' data sheets (dense, not the 2x 'with sparsity' figures). Memory is what
+# CUDA reports, a little under the marketed size. MFU defaults are deliberately modest: QLoRA
+# dequantizes every weight in every forward and backward matmul, which is memory-bound and costs
+# most at micro-batch 1; newer, faster GPUs reach a smaller share of their higher peaks.
+GPUS: dict[str, GPU] = {
+    g.name: g
+    for g in (
+        GPU("T4", 14.7, 65.0, 0.35, 0.25),  # no bf16: fp16 tensor cores
+        GPU("L4", 22.5, 121.0, 0.80, 0.30),
+        GPU("A10G", 22.5, 70.0, 1.01, 0.35),
+        GPU("RTX 4090", 23.6, 165.0, 0.45, 0.35),  # fp32-accumulate tensor rate
+        GPU("A100-40GB", 39.4, 312.0, 1.30, 0.35),
+        GPU("A100-80GB", 79.1, 312.0, 1.80, 0.35),
+        GPU("H100", 79.1, 989.0, 2.99, 0.25),  # SXM
+        GPU("H200", 139.8, 989.0, 3.80, 0.25),
+        # A small cloud VM (2-4 cores, fp32, no bf16 units); memory is read from this machine.
+        # MFU calibrated on a 2-core AMD EPYC (benchmarks/RESULTS-train.md); override for others.
+        GPU("cpu", 16.0, 0.2, 0.0, 0.15),
+    )
+}
+
+
+def gpu_spec(name: str) -> GPU:
+    """The ``GPUS`` entry for ``name`` (case and punctuation insensitive: 'a100-80gb', 'rtx4090')."""
+    key = _norm(name)
+    for gpu in GPUS.values():
+        if _norm(gpu.name) == key:
+            if gpu.name == "cpu":
+                return replace(gpu, memory_gib=_host_memory_gib())
+            return gpu
+    raise WorkbenchError(f"unknown GPU '{name}'.", f"use one of {', '.join(GPUS)}, or pass memory_gib and tflops.")
+
+
+def _host_memory_gib() -> float:
+    try:
+        import psutil
+
+        return round(psutil.virtual_memory().total / GIB, 1)
+    except ImportError:  # pragma: no cover
+        return GPUS["cpu"].memory_gib
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+# --------------------------------------------------------------------------------------------
+# Architectures
+# --------------------------------------------------------------------------------------------
+# Published config.json values (the fields the plan reads), so plans work offline.
+KNOWN_CONFIGS: dict[str, dict[str, Any]] = {
+    "SmolLM2-135M": {
+        "model_type": "llama", "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30,
+        "num_attention_heads": 9, "num_key_value_heads": 3, "head_dim": 64, "vocab_size": 49152,
+        "tie_word_embeddings": True, "max_position_embeddings": 8192, "attention_bias": False,
+        "mlp_bias": False, "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 100000.0,
+    },
+    "Qwen2.5-0.5B": {
+        "model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
+        "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936,
+        "tie_word_embeddings": True, "max_position_embeddings": 32768, "hidden_act": "silu",
+        "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+    },
+    "Llama-3.2-1B": {
+        "model_type": "llama", "hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 128256,
+        "tie_word_embeddings": True, "max_position_embeddings": 131072, "attention_bias": False,
+        "mlp_bias": False, "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+        "rope_scaling": {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+                         "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+    },
+    "Llama-3.1-8B": {
+        "model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 128256,
+        "tie_word_embeddings": False, "max_position_embeddings": 131072, "attention_bias": False,
+        "mlp_bias": False, "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+        "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                         "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+    },
+    "Mistral-7B-v0.1": {
+        "model_type": "mistral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 32000,
+        "tie_word_embeddings": False, "max_position_embeddings": 32768, "hidden_act": "silu",
+        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "sliding_window": 4096,
+    },
+}
+# Other spellings people use for the same models (Hub ids, the registry name).
+_ALIASES = {
+    "smollm2-135m": "SmolLM2-135M", "huggingfacetb/smollm2-135m": "SmolLM2-135M",
+    "huggingfacetb/smollm2-135m-instruct": "SmolLM2-135M", "smollm2-135m-instruct": "SmolLM2-135M",
+    "qwen/qwen2.5-0.5b": "Qwen2.5-0.5B", "qwen2.5-0.5b-instruct": "Qwen2.5-0.5B",
+    "meta-llama/llama-3.2-1b": "Llama-3.2-1B", "llama-3.2-1b-instruct": "Llama-3.2-1B",
+    "meta-llama/llama-3.1-8b": "Llama-3.1-8B", "meta-llama/meta-llama-3.1-8b": "Llama-3.1-8B",
+    "llama-3.1-8b-instruct": "Llama-3.1-8B", "mistral-7b": "Mistral-7B-v0.1",
+    "mistralai/mistral-7b-v0.1": "Mistral-7B-v0.1",
+}
+# Llama-style decoders (RMSNorm, RoPE, SwiGLU, grouped-query attention) the counts are exact for.
+_LLAMA_FAMILY = {"llama", "mistral", "qwen2", "qwen3"}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape of a Llama-style decoder, as far as memory and FLOPs depend on it."""
+
+    name: str
+    model_type: str
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    tied_embeddings: bool
+    max_position_embeddings: int | None = None
+    qkv_bias: bool = False
+    o_bias: bool = False
+    mlp_bias: bool = False
+    qk_norm: bool = False  # Qwen3: RMSNorm on queries and keys per head
+
+    @property
+    def q_dim(self) -> int:
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        return self.num_kv_heads * self.head_dim
+
+    def linear_shapes(self) -> dict[str, tuple[int, int, bool]]:
+        """Per decoder layer: name -> (in_features, out_features, has_bias)."""
+        h, f = self.hidden_size, self.intermediate_size
+        return {
+            "q_proj": (h, self.q_dim, self.qkv_bias),
+            "k_proj": (h, self.kv_dim, self.qkv_bias),
+            "v_proj": (h, self.kv_dim, self.qkv_bias),
+            "o_proj": (self.q_dim, h, self.o_bias),
+            "gate_proj": (h, f, self.mlp_bias),
+            "up_proj": (h, f, self.mlp_bias),
+            "down_proj": (f, h, self.mlp_bias),
+        }
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Exact counts: linear weights (quantized in NF4), their biases, norms, embeddings, head."""
+        shapes = self.linear_shapes().values()
+        linear = self.num_layers * sum(i * o for i, o, _ in shapes)
+        bias = self.num_layers * sum(o for _, o, b in shapes if b)
+        norms = self.num_layers * 2 * self.hidden_size + self.hidden_size
+        if self.qk_norm:
+            norms += self.num_layers * 2 * self.head_dim
+        embed = self.vocab_size * self.hidden_size
+        head = 0 if self.tied_embeddings else embed
+        total = linear + bias + norms + embed + head
+        return {"linear": linear, "bias": bias, "norms": norms, "embeddings": embed, "lm_head": head, "total": total}
+
+    @property
+    def n_params(self) -> int:
+        return self.parameter_counts()["total"]
+
+
+def _pick(cfg: dict, *keys: str, default: Any = None) -> Any:
+    for key in keys:
+        if cfg.get(key) is not None:
+            return cfg[key]
+    return default
+
+
+def architecture_from_config(cfg: dict | Any, name: str | None = None) -> Architecture:
+    """An ``Architecture`` from a config.json dict or a transformers ``PretrainedConfig``."""
+    if not isinstance(cfg, dict):
+        cfg = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg))
+    if isinstance(cfg.get("text_config"), dict):  # multimodal wrappers: plan the language model
+        cfg = {**cfg["text_config"], "model_type": cfg["text_config"].get("model_type", cfg.get("model_type"))}
+    hidden = _pick(cfg, "hidden_size", "n_embd", "d_model")
+    layers = _pick(cfg, "num_hidden_layers", "n_layer", "num_layers")
+    heads = _pick(cfg, "num_attention_heads", "n_head")
+    vocab = _pick(cfg, "vocab_size")
+    missing = [k for k, v in {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+                              "vocab_size": vocab}.items() if not v]
+    if missing:
+        raise WorkbenchError(
+            f"model config {name or ''} lacks {', '.join(missing)}.".replace("  ", " "),
+            "pass a decoder-only causal LM config.json (Llama, Mistral, Qwen2/3...) or one of "
+            f"{', '.join(KNOWN_CONFIGS)}.",
+        )
+    model_type = str(cfg.get("model_type") or "llama")
+    head_dim = _pick(cfg, "head_dim") or hidden // heads
+    attention_bias = bool(cfg.get("attention_bias", False))
+    return Architecture(
+        name=name or str(cfg.get("_name_or_path") or cfg.get("name_or_path") or model_type),
+        model_type=model_type,
+        hidden_size=int(hidden),
+        intermediate_size=int(_pick(cfg, "intermediate_size", "n_inner", default=4 * hidden)),
+        num_layers=int(layers),
+        num_heads=int(heads),
+        num_kv_heads=int(_pick(cfg, "num_key_value_heads", default=heads)),
+        head_dim=int(head_dim),
+        vocab_size=int(vocab),
+        tied_embeddings=bool(cfg.get("tie_word_embeddings", True)),
+        max_position_embeddings=cfg.get("max_position_embeddings"),
+        qkv_bias=model_type == "qwen2" or attention_bias,
+        o_bias=attention_bias,
+        mlp_bias=bool(cfg.get("mlp_bias", False)),
+        qk_norm=model_type == "qwen3",
+    )
+
+
+def resolve_architecture(model: str | Path | dict | Any) -> Architecture:
+    """An ``Architecture`` from a known name, registry name, model folder, config.json, dict or config.
+
+    Never downloads: registry models must be in the cache, and Hub ids must be one of
+    ``KNOWN_CONFIGS`` (or pass the model's downloaded folder / config.json).
+    """
+    if isinstance(model, Architecture):
+        return model
+    if isinstance(model, dict):
+        return architecture_from_config(model)
+    if not isinstance(model, (str, Path)):
+        return architecture_from_config(model)
+    spec = str(model)
+    known = {k.lower(): k for k in KNOWN_CONFIGS}
+    key = known.get(spec.lower()) or _ALIASES.get(spec.lower())
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise WorkbenchError(f"model folder {path} has no config.json.", "point at a folder saved with save_pretrained.")
+        return architecture_from_config(_read_config(path / "config.json"), name=path.name)
+    if path.is_file() and path.suffix == ".json":
+        return architecture_from_config(_read_config(path), name=path.parent.name)
+    from workbench.models.registry import REGISTRY
+
+    if spec in REGISTRY:
+        from workbench.models.fetch import cached_model_path
+
+        cached = cached_model_path(spec)
+        if cached is not None and (Path(cached) / "config.json").exists():
+            return architecture_from_config(_read_config(Path(cached) / "config.json"), name=spec)
+    if key:
+        return architecture_from_config(KNOWN_CONFIGS[key], name=key)
+    raise WorkbenchError(
+        f"no architecture known for model '{spec}'.",
+        f"use one of {', '.join(KNOWN_CONFIGS)}, a cached registry model, or a local folder / config.json "
+        "(the plan never downloads; a config.json from the model's Hub page is enough).",
+    )
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WorkbenchError(f"could not read model config {path}: {exc}.", "pass a valid config.json.") from None
+
+
+# --------------------------------------------------------------------------------------------
+# The plan's settings
+# --------------------------------------------------------------------------------------------
+@dataclass
+class PlanConfig:
+    gpu: str = "L4"
+    """Accelerator type, a key of GPUS (T4, L4, A10G, RTX 4090, A100-40GB, A100-80GB, H100, H200, cpu)."""
+    quant: Literal["nf4", "none"] = "nf4"
+    """Base weights: 4-bit NF4 with double quantization, or unquantized in the compute dtype."""
+    max_tokens: int = 50_000
+    """Training budget in token slots (padding included), as TrainConfig.max_tokens."""
+    block_size: int = 256
+    """Tokens per training sequence (packed block)."""
+    micro_batch_size: int = 4
+    """Sequences per forward pass."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step (does not change peak memory)."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_targets: str = "all-linear"
+    """Adapted linear layers: 'all-linear' (every decoder linear, not lm_head) or a comma list (q_proj,v_proj)."""
+    lora_dropout: float = 0.05
+    """LoRA dropout; above 0 each adapted layer keeps its own dropped-out copy of its input."""
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
+    """Recompute layer activations in backward; 'auto' = on for GPUs, off on the CPU (as the trainer)."""
+    optimizer: Literal["auto", "paged_adamw_8bit", "adamw_torch"] = "auto"
+    """'auto' = paged 8-bit AdamW for NF4 on a GPU, fp32 AdamW otherwise (as the trainer)."""
+    mfu: float | None = None
+    """Assumed utilisation of the peak FLOP/s on the FLOPs executed; None = the GPU's default."""
+    price_per_hour: float | None = None
+    """USD per GPU hour; None = the GPU's default list price."""
+    memory_gib: float | None = None
+    """Override the device memory (GiB), e.g. for a GPU shared with other jobs."""
+    tflops: float | None = None
+    """Override the device's dense peak TFLOP/s."""
+    overhead_gib: float | None = None
+    """Fixed memory beyond tensors: CUDA context + cuBLAS workspace (GPU), Python + libraries (CPU); None = default."""
+    fragmentation: float = 0.10
+    """Allocator slack as a share of the tensor memory (the PyTorch caching allocator rarely packs perfectly)."""
+
+    def __post_init__(self) -> None:
+        gpu_spec(self.gpu)  # raises with the list of names
+        if self.quant not in ("nf4", "none"):
+            raise WorkbenchError(f"unknown quant '{self.quant}'.", "use 'nf4' or 'none'.")
+        for name in ("max_tokens", "block_size", "micro_batch_size", "grad_accum", "lora_r"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise WorkbenchError(f"{name} is {value!r}.", f"set {name} to a positive whole number.")
+        if self.block_size < 16:
+            raise WorkbenchError(f"block_size {self.block_size} is too small.", "use at least 16 (typically 256-4096).")
+        if self.gradient_checkpointing not in ("auto", "on", "off"):
+            raise WorkbenchError(f"gradient_checkpointing is '{self.gradient_checkpointing}'.", "use auto, on or off.")
+        if self.optimizer not in ("auto", "paged_adamw_8bit", "adamw_torch"):
+            raise WorkbenchError(f"unknown optimizer '{self.optimizer}'.", "use auto, paged_adamw_8bit or adamw_torch.")
+        if self.mfu is not None and not 0.0 < self.mfu <= 1.0:
+            raise WorkbenchError(f"mfu is {self.mfu}.", "give a utilisation in (0, 1], e.g. 0.3.")
+        for name in ("price_per_hour", "overhead_gib"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise WorkbenchError(f"{name} is {value}.", f"give a {name} of 0 or more.")
+        for name in ("memory_gib", "tflops"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise WorkbenchError(f"{name} is {value}.", f"give a positive {name}.")
+        if not 0.0 <= self.fragmentation < 1.0:
+            raise WorkbenchError(f"fragmentation is {self.fragmentation}.", "give a share in [0, 1), e.g. 0.1.")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise WorkbenchError(f"lora_dropout is {self.lora_dropout}.", "give a probability in [0, 1).")
+
+    @classmethod
+    def from_train_config(cls, train_config: Any, **overrides: Any) -> PlanConfig:
+        """The plan of a ``TrainConfig`` (its budget, shapes, LoRA and checkpointing), plus GPU settings."""
+        lora = getattr(train_config, "lora", None)
+        values = {
+            "quant": train_config.quant,
+            "max_tokens": train_config.max_tokens,
+            "block_size": train_config.block_size,
+            "micro_batch_size": train_config.micro_batch_size,
+            "grad_accum": train_config.grad_accum,
+            "gradient_checkpointing": train_config.gradient_checkpointing,
+        }
+        if lora is not None:
+            values.update(lora_r=lora.r, lora_targets=lora.target_modules, lora_dropout=lora.dropout)
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def device(self) -> GPU:
+        spec = gpu_spec(self.gpu)
+        return replace(
+            spec,
+            memory_gib=self.memory_gib or spec.memory_gib,
+            bf16_tflops=self.tflops or spec.bf16_tflops,
+            price_per_hour=spec.price_per_hour if self.price_per_hour is None else self.price_per_hour,
+            mfu=self.mfu or spec.mfu,
+        )
+
+    @property
+    def on_cpu(self) -> bool:
+        return gpu_spec(self.gpu).name == "cpu"
+
+    @property
+    def checkpointing(self) -> bool:
+        return self.gradient_checkpointing == "on" or (self.gradient_checkpointing == "auto" and not self.on_cpu)
+
+    @property
+    def optimizer_name(self) -> str:
+        if self.optimizer != "auto":
+            return self.optimizer
+        return "paged_adamw_8bit" if self.quant == "nf4" and not self.on_cpu else "adamw_torch"
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """Every figure of an estimate. Memory in GiB, time in seconds, cost in USD."""
+
+    model: str
+    gpu: str
+    config: dict
+    params: dict  # exact counts by kind (linear, bias, norms, embeddings, lm_head, total)
+    lora_params: int
+    # memory (GiB)
+    weights_gib: float
+    lora_gib: float  # LoRA parameters + gradients
+    optimizer_gib: float
+    activations_gib: float  # with the chosen checkpointing setting (logits included)
+    activations_checkpointed_gib: float
+    activations_full_gib: float
+    logits_gib: float
+    tensors_gib: float  # what torch.cuda.max_memory_allocated should report
+    overhead_gib: float
+    peak_gib: float  # tensors + fragmentation + overhead: what must fit on the device
+    device_memory_gib: float
+    fits: bool
+    headroom_gib: float
+    # compute
+    tokens: int
+    steps: int
+    flops_per_token: float  # model FLOPs (no recomputation)
+    flops_per_token_executed: float  # incl. recomputation when checkpointing
+    total_flops: float
+    peak_tflops: float
+    mfu: float
+    tokens_per_s: float
+    seconds: float
+    hours: float
+    price_per_hour: float
+    cost: float
+    checkpointing: bool
+    optimizer: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Bytes per parameter of NF4 with double quantization: 4 bits + one 8-bit absmax per 64 weights
+# + one fp32 second-level absmax per 256 blocks (bitsandbytes' defaults for 4-bit).
+NF4_BLOCK = 64
+NF4_BYTES_PER_PARAM = 0.5 + 1 / NF4_BLOCK + 4 / (NF4_BLOCK * 256)
+OPTIMIZER_BYTES = {"paged_adamw_8bit": 2.0, "adamw_torch": 8.0}
+DEFAULT_OVERHEAD_GIB = {"gpu": 0.75, "cpu": 0.7}
+
+
+def _lora_modules(arch: Architecture, targets: str) -> dict[str, tuple[int, int, bool]]:
+    shapes = arch.linear_shapes()
+    if targets.strip() == "all-linear":
+        return shapes
+    names = [t.strip() for t in targets.split(",") if t.strip()]
+    unknown = [n for n in names if n not in shapes]
+    if unknown or not names:
+        raise WorkbenchError(
+            f"LoRA target(s) {', '.join(unknown) or repr(targets)} are not linear layers of {arch.name}.",
+            f"use 'all-linear' or a comma list of {', '.join(shapes)}.",
+        )
+    return {n: shapes[n] for n in names}
+
+
+def lora_parameter_count(arch: Architecture, r: int, targets: str = "all-linear") -> int:
+    """r * (in + out) per adapted linear layer, over all decoder layers (peft's A and B)."""
+    return arch.num_layers * sum(r * (i + o) for i, o, _ in _lora_modules(arch, targets).values())
+
+
+def activation_bytes_per_token_layer(arch: Architecture, config: PlanConfig) -> dict[str, float]:
+    """Bytes autograd keeps per token for one decoder layer, by where they come from.
+
+    ``a`` is the activation dtype's size (bf16 under autocast on GPUs, fp32 on the CPU); ``res`` the
+    residual stream's (fp32 when NF4, because prepare_model_for_kbit_training upcasts embeddings and
+    norms; the compute dtype otherwise). Frozen base linears keep nothing (their input gradient
+    needs only the weight); each LoRA adapter keeps its dropout mask (bool on CUDA, float on the
+    CPU) and its own copy of its input. Checked against the tensors autograd saves (tests).
+    """
+    a = 4 if config.on_cpu else 2
+    res = 4 if (config.quant == "nf4" or config.on_cpu) else a
+    h, f, q = arch.hidden_size, arch.intermediate_size, arch.q_dim
+    lora = _lora_modules(arch, config.lora_targets)
+    mask_bytes = (4 if config.on_cpu else 1) if config.lora_dropout > 0 else 0
+    lora_inputs = sum((mask_bytes + a) * i + a * config.lora_r for i, _, _ in lora.values())
+    return {
+        "norm_inputs": 2 * res * h,  # RMSNorm saves its input (attention and MLP norms)
+        "lora_inputs": lora_inputs,
+        # sdpa with a mask (packing or padding) gets k/v repeated to all heads: q, k, v, output
+        "attention": 4 * a * q,
+        # sdpa turns the boolean mask into a float bias per call: block_size values per token
+        "attention_mask": a * config.block_size,
+        "attention_out_copy": a * q if "o_proj" not in lora else 0,
+        "mlp": 3 * a * f,  # SiLU input, SiLU output and up_proj output for the product
+    }
+
+
+def _logits_bytes_per_token(arch: Architecture, config: PlanConfig) -> float:
+    """Peak of the loss: in backward the saved fp32 log-softmax, its incoming and outgoing gradient.
+
+    (Forward holds less: logits in the compute dtype, their fp32 copy and the log-softmax.)
+    """
+    return arch.vocab_size * 12
+
+
+def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = None, **overrides: Any) -> Plan:
+    """Estimate peak memory, fit, wall time and cost of a QLoRA run.
+
+    Args:
+        model: a name in KNOWN_CONFIGS, a cached registry name, a model folder or config.json,
+            a config dict or a transformers PretrainedConfig.
+        config: a PlanConfig, or a TrainConfig (its budget and shapes; GPU settings via overrides).
+        overrides: PlanConfig fields, e.g. gpu="A100-80GB", mfu=0.3.
+    Returns:
+        a Plan; ``plan.fits`` says whether ``plan.peak_gib`` fits the device memory.
+    """
+    arch = resolve_architecture(model)
+    config = _plan_config(config, overrides)
+    device = config.device
+    counts = arch.parameter_counts()
+    notes: list[str] = []
+    if arch.model_type not in _LLAMA_FAMILY:
+        notes.append(f"model_type '{arch.model_type}' is counted as a Llama-style decoder; figures are approximate.")
+    if arch.max_position_embeddings and config.block_size > arch.max_position_embeddings:
+        raise WorkbenchError(
+            f"block_size {config.block_size} is larger than {arch.name}'s context ({arch.max_position_embeddings}).",
+            f"set block_size to {arch.max_position_embeddings} or less.",
+        )
+
+    # --- weights ------------------------------------------------------------------------
+    compute_bytes = 4 if config.on_cpu else 2
+    unquantized = counts["bias"] + counts["norms"] + counts["embeddings"] + counts["lm_head"]
+    if config.quant == "nf4":
+        # the trainer's prepare_model_for_kbit_training casts every non-4-bit parameter to fp32
+        weights = counts["linear"] * NF4_BYTES_PER_PARAM + unquantized * 4
+    else:
+        weights = counts["total"] * compute_bytes
+    lora_params = lora_parameter_count(arch, config.lora_r, config.lora_targets)
+    lora_bytes = lora_params * (4 + 4)  # fp32 parameters and gradients (peft autocasts adapters to fp32)
+    optimizer_bytes = lora_params * OPTIMIZER_BYTES[config.optimizer_name]
+
+    # --- activations ----------------------------------------------------------------------
+    tokens_per_micro = config.micro_batch_size * config.block_size
+    per_layer = sum(activation_bytes_per_token_layer(arch, config).values())
+    res = 4 if (config.quant == "nf4" or config.on_cpu) else compute_bytes
+    a = compute_bytes
+    logits = _logits_bytes_per_token(arch, config) * tokens_per_micro
+    # the boolean attention mask built from position ids / padding: [micro_batch, 1, block, block], shared
+    mask = config.micro_batch_size * config.block_size**2
+    # backward working set: gradients of the residual stream and of the widest activation
+    working = tokens_per_micro * (2 * res * arch.hidden_size + 2 * a * arch.intermediate_size)
+    if config.quant == "nf4":  # one dequantized weight at a time, in the compute dtype
+        working += max(i * o for i, o, _ in arch.linear_shapes().values()) * compute_bytes
+    full = arch.num_layers * per_layer * tokens_per_micro
+    checkpointed = arch.num_layers * res * arch.hidden_size * tokens_per_micro + per_layer * tokens_per_micro
+    acts_full = full + logits + mask + working
+    acts_ckpt = checkpointed + logits + mask + working
+    activations = acts_ckpt if config.checkpointing else acts_full
+
+    tensors = weights + lora_bytes + optimizer_bytes + activations
+    overhead = (config.overhead_gib if config.overhead_gib is not None
+                else DEFAULT_OVERHEAD_GIB["cpu" if config.on_cpu else "gpu"]) * GIB
+    peak = tensors * (1 + config.fragmentation) + overhead
+    fits = peak <= device.memory_gib * GIB
+
+    # --- compute --------------------------------------------------------------------------
+    per_step = config.micro_batch_size * config.grad_accum
+    n_blocks = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
+    tokens = n_blocks * config.block_size
+    steps = n_blocks // per_step
+    base_matmul = counts["linear"] + (arch.vocab_size * arch.hidden_size)  # decoder linears + lm_head
+    layer_matmul = counts["linear"]
+    attn_fwd = 4 * arch.num_layers * arch.q_dim * config.block_size  # QK^T and AV, full s x s as sdpa with a mask computes
+    flops_fwd = 2 * base_matmul + 2 * lora_params + attn_fwd
+    flops_bwd = 2 * base_matmul + 4 * lora_params + 2 * attn_fwd  # activation grads only for the frozen base
+    flops_model = flops_fwd + flops_bwd
+    recompute = (2 * layer_matmul + 2 * lora_params + attn_fwd) if config.checkpointing else 0
+    flops_executed = flops_model + recompute
+    total_flops = flops_executed * tokens
+    sustained = device.bf16_tflops * 1e12 * device.mfu
+    seconds = total_flops / sustained
+    hours = seconds / 3600
+    if config.on_cpu:
+        notes.append("the CPU figures assume a small fp32 VM; calibrate mfu and tflops with compare_with_measured.")
+    if device.name == "T4":
+        notes.append("T4 has no bf16: training runs in fp16 (same memory, fp16 peak used).")
+    notes.append("time covers training steps only; held-out evaluation and model loading come on top.")
+    if not fits:
+        notes.append("does not fit: see suggest() for a micro-batch / block size / checkpointing that does.")
+    return Plan(
+        model=arch.name,
+        gpu=device.name,
+        config=asdict(config),
+        params=counts,
+        lora_params=lora_params,
+        weights_gib=weights / GIB,
+        lora_gib=lora_bytes / GIB,
+        optimizer_gib=optimizer_bytes / GIB,
+        activations_gib=activations / GIB,
+        activations_checkpointed_gib=acts_ckpt / GIB,
+        activations_full_gib=acts_full / GIB,
+        logits_gib=logits / GIB,
+        tensors_gib=tensors / GIB,
+        overhead_gib=(peak - tensors) / GIB,
+        peak_gib=peak / GIB,
+        device_memory_gib=device.memory_gib,
+        fits=fits,
+        headroom_gib=device.memory_gib - peak / GIB,
+        tokens=tokens,
+        steps=steps,
+        flops_per_token=flops_model,
+        flops_per_token_executed=flops_executed,
+        total_flops=total_flops,
+        peak_tflops=device.bf16_tflops,
+        mfu=device.mfu,
+        tokens_per_s=sustained / flops_executed,
+        seconds=seconds,
+        hours=hours,
+        price_per_hour=device.price_per_hour,
+        cost=hours * device.price_per_hour,
+        checkpointing=config.checkpointing,
+        optimizer=config.optimizer_name,
+        notes=notes,
+    )
+
+
+def _plan_config(config: PlanConfig | Any | None, overrides: dict) -> PlanConfig:
+    if config is None:
+        return PlanConfig(**overrides)
+    if isinstance(config, PlanConfig):
+        return replace(config, **overrides) if overrides else config
+    if all(hasattr(config, k) for k in ("quant", "max_tokens", "block_size", "micro_batch_size")):
+        return PlanConfig.from_train_config(config, **overrides)
+    raise WorkbenchError(
+        f"cannot plan from a {type(config).__name__}.", "pass a PlanConfig or a TrainConfig (plus gpu=...)."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Suggestions and reports
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Suggestion:
+    """A configuration that fits, the plan for it, and what changed (empty when it already fit)."""
+
+    config: PlanConfig
+    plan: Plan
+    changes: list[str]
+
+
+def suggest(model: str | Path | dict | Any, config: PlanConfig | Any | None = None, **overrides: Any) -> Suggestion:
+    """The closest configuration that fits the device.
+
+    Tries, in order, until one fits: gradient checkpointing on; smaller micro-batches (grad_accum
+    raised to keep the tokens per optimizer step); shorter blocks (down to 128 tokens); then, for
+    an unquantized base, NF4. Raises WorkbenchError when nothing fits.
+    """
+    config = _plan_config(config, overrides)
+    arch = resolve_architecture(model)
+    plan = estimate(arch, config)
+    if plan.fits:
+        return Suggestion(config, plan, [])
+    tokens_per_step = config.micro_batch_size * config.grad_accum * config.block_size
+    for quant in dict.fromkeys([config.quant, "nf4"]):
+        for ckpt in dict.fromkeys([config.gradient_checkpointing] + (["on"] if not config.checkpointing else [])):
+            block = config.block_size
+            while True:
+                micro = config.micro_batch_size
+                while True:
+                    accum = max(1, tokens_per_step // (micro * block))
+                    candidate = replace(config, quant=quant, gradient_checkpointing=ckpt, block_size=block,
+                                        micro_batch_size=micro, grad_accum=accum)
+                    plan = estimate(arch, candidate)
+                    if plan.fits:
+                        return Suggestion(candidate, plan, _changes(config, candidate))
+                    if micro == 1:
+                        break
+                    micro = max(1, micro // 2)
+                if block <= 128:
+                    break
+                block = max(128, block // 2)
+    raise WorkbenchError(
+        f"{arch.name} does not fit on {config.device.name} ({config.device.memory_gib:.1f} GiB) even with NF4, "
+        "checkpointing, micro-batch 1 and 128-token blocks.",
+        "choose a GPU with more memory (gpu=...) or a smaller model.",
+    )
+
+
+def _changes(old: PlanConfig, new: PlanConfig) -> list[str]:
+    fields = ("quant", "gradient_checkpointing", "micro_batch_size", "grad_accum", "block_size")
+    return [f"{k}: {getattr(old, k)} -> {getattr(new, k)}" for k in fields if getattr(old, k) != getattr(new, k)]
+
+
+def format_plan(plan: Plan) -> str:
+    """A readable table of the plan."""
+    cfg = plan.config
+    rows = [
+        ("model", f"{plan.model}: {plan.params['total'] / 1e6:,.1f}M parameters "
+                  f"({plan.params['linear'] / 1e6:,.1f}M in linear layers)"),
+        ("setup", f"{cfg['quant']} base, LoRA r={cfg['lora_r']} on {cfg['lora_targets']} "
+                  f"({plan.lora_params / 1e6:,.2f}M trainable), micro-batch {cfg['micro_batch_size']} x "
+                  f"block {cfg['block_size']}, grad_accum {cfg['grad_accum']}, "
+                  f"checkpointing {'on' if plan.checkpointing else 'off'}, {plan.optimizer}"),
+        ("", ""),
+        ("memory (GiB)", ""),
+        ("  base weights", f"{plan.weights_gib:8.2f}"),
+        ("  LoRA params + grads", f"{plan.lora_gib:8.2f}"),
+        ("  optimizer states", f"{plan.optimizer_gib:8.2f}"),
+        ("  activations", f"{plan.activations_gib:8.2f}   (checkpointing on: {plan.activations_checkpointed_gib:.2f},"
+                          f" off: {plan.activations_full_gib:.2f}; logits+loss {plan.logits_gib:.2f})"),
+        ("  overhead", f"{plan.overhead_gib:8.2f}   (context/runtime + {cfg['fragmentation']:.0%} allocator slack)"),
+        ("  peak", f"{plan.peak_gib:8.2f}   of {plan.device_memory_gib:.1f} on {plan.gpu}: "
+                   + ("fits" if plan.fits else "DOES NOT FIT") + f" ({plan.headroom_gib:+.2f} headroom)"),
+        ("", ""),
+        ("time and cost", ""),
+        ("  tokens", f"{plan.tokens:,} in {plan.steps:,} optimizer steps"),
+        ("  FLOPs / token", f"{plan.flops_per_token / 1e9:,.3f} G model, {plan.flops_per_token_executed / 1e9:,.3f} G executed"),
+        ("  throughput", f"{plan.tokens_per_s:,.0f} tokens/s at {plan.mfu:.0%} of {plan.peak_tflops:g} TFLOP/s"),
+        ("  wall time", _duration(plan.seconds)),
+        ("  cost", f"${plan.cost:,.2f} at ${plan.price_per_hour:.2f}/h"),
+    ]
+    width = max(len(k) for k, _ in rows) + 2
+    lines = [f"{k:<{width}}{v}".rstrip() for k, v in rows]
+    lines += [f"note: {n}" for n in plan.notes]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def compare_with_measured(plan: Plan, run_card: dict) -> dict:
+    """The estimate beside a run's measured figures; ratio = measured / estimated.
+
+    Uses the run card keys tokens_per_s, peak_memory_mb, train_seconds and tokens_seen. Time is
+    compared for the tokens the run actually saw. ``implied_mfu`` is the utilisation the measured
+    throughput corresponds to; feed it back as ``mfu`` to calibrate later plans on that hardware.
+    Peak memory: on a GPU the card holds torch.cuda.max_memory_allocated, compared with the plan's
+    tensor memory; on the CPU it holds the process RSS, compared with the full peak.
+    """
+    result: dict[str, Any] = {"model": plan.model, "gpu": plan.gpu}
+
+    def row(name: str, estimated: float | None, measured: Any) -> None:
+        measured = float(measured) if isinstance(measured, (int, float)) and not isinstance(measured, bool) else None
+        ratio = measured / estimated if measured is not None and estimated else None
+        result[name] = {"estimated": estimated, "measured": measured, "ratio": ratio}
+
+    tokens_seen = run_card.get("tokens_seen")
+    row("tokens_per_s", plan.tokens_per_s, run_card.get("tokens_per_s"))
+    estimated_peak_mb = (plan.peak_gib if plan.gpu == "cpu" else plan.tensors_gib) * 1024
+    row("peak_memory_mb", estimated_peak_mb, run_card.get("peak_memory_mb"))
+    seconds = tokens_seen / plan.tokens_per_s if isinstance(tokens_seen, (int, float)) and tokens_seen else plan.seconds
+    row("train_seconds", seconds, run_card.get("train_seconds"))
+    measured_tps = result["tokens_per_s"]["measured"]
+    result["implied_mfu"] = (
+        measured_tps * plan.flops_per_token_executed / (plan.peak_tflops * 1e12) if measured_tps else None
+    )
+    return result
+
+
+__all__ = [
+    "GPU", "GPUS", "KNOWN_CONFIGS", "Architecture", "PlanConfig", "Plan", "Suggestion",
+    "architecture_from_config", "resolve_architecture", "lora_parameter_count", "estimate", "suggest",
+    "format_plan", "compare_with_measured", "gpu_spec",
+]
