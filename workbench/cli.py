@@ -86,6 +86,8 @@ def quickstart(
 @app.command()
 def train(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig keys."),
+    preset: Optional[str] = typer.Option(None, help="A shipped preset (see 'workbench presets')."),
+    name: Optional[str] = typer.Option(None, help="Run name (folder under workspace/runs)."),
     model: Optional[str] = typer.Option(None, help="Model spec (registry name, folder, .gguf, Hub id)."),
     data: Optional[str] = typer.Option(None, help="Snapshot folder or corpus file."),
     out: Optional[str] = typer.Option(None, help="Run folder (default workspace/runs/NAME)."),
@@ -99,20 +101,44 @@ def train(
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """QLoRA continued pretraining on a snapshot or corpus file."""
-    from workbench.config import load_config
-    from workbench.training.config import TrainConfig
+    from workbench.training.config import load_train_config
     from workbench.training.trainer import train as run_train
 
     ws = _workspace(workspace)
     if resume:
         run_dir = run_train(None, ws, resume=resume)
     else:
-        cfg = load_config(
-            TrainConfig, config, set_, model=model, data=data, out=out, max_tokens=max_tokens,
-            replay=replay, replay_ratio=replay_ratio, quant=quant,
+        cfg = load_train_config(
+            preset, config, set_, model=model, data=data, out=out, max_tokens=max_tokens,
+            replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
         )
         run_dir = run_train(cfg, ws, overwrite=overwrite)
     typer.echo(f"run finished: {run_dir}")
+
+
+@app.command()
+def presets() -> None:
+    """List the shipped training presets."""
+    from workbench.config import load_yaml
+    from workbench.training.config import PRESETS, list_presets
+
+    for name in list_presets():
+        first = (PRESETS / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")
+        model = load_yaml(PRESETS / f"{name}.yaml").get("model")
+        typer.echo(f"{name:<22} {model:<28} {first}")
+
+
+@app.command()
+def export(
+    run: Path = typer.Argument(..., help="Run folder."),
+    merge: bool = typer.Option(False, help="Merge the adapter into full-precision base weights."),
+    out: Optional[Path] = typer.Option(None, help="Output folder (default RUN/export/adapter or RUN/export/merged)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Write a run's adapter, or a merged model folder."""
+    from workbench.training.export import export_run
+
+    typer.echo(str(export_run(run, out=out, merge=merge, overwrite=overwrite)))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -333,7 +333,16 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     trainer.remove_callback(PrinterCallback)  # our callback reports; no raw dict prints
     trainer.remove_callback(ProgressCallback)
     write_status(run_dir, "running", phase="training", total_steps=n_steps)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except torch.OutOfMemoryError:
+        smaller = max(1, config.micro_batch_size // 2)
+        raise WorkbenchError(
+            f"out of GPU memory at micro_batch_size={config.micro_batch_size}, block_size={config.block_size}.",
+            f"retry with --set micro_batch_size={smaller} --set grad_accum={config.grad_accum * 2} (same effective "
+            f"batch), or --set block_size={config.block_size // 2}, or --set gradient_checkpointing=on; "
+            f"checkpoints already saved are kept (resume with --resume {run_dir}).",
+        ) from None
     if _world_size() > 1:
         _record_rank(run_dir, model, trainer.state.global_step)
     if trainer.is_world_process_zero():
