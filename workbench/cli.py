@@ -96,6 +96,7 @@ def train(
     replay_ratio: Optional[float] = typer.Option(None, "--replay-ratio", help="Share of blocks from replay text."),
     quant: Optional[str] = typer.Option(None, help="nf4 (QLoRA) or none."),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
+    from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set lora.r=8 --set block_size=512."),
     workspace: Optional[Path] = WorkspaceOpt,
@@ -109,7 +110,7 @@ def train(
         run_dir = run_train(None, ws, resume=resume)
     else:
         cfg = load_train_config(
-            preset, config, set_, model=model, data=data, out=out, max_tokens=max_tokens,
+            preset, config, set_, from_run=from_run, model=model, data=data, out=out, max_tokens=max_tokens,
             replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
         )
         run_dir = run_train(cfg, ws, overwrite=overwrite)

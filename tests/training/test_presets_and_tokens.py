@@ -118,3 +118,15 @@ def test_forgetting_guard_warns_and_stops(tmp_path):
     assert [e["forgetting"] for e in evals] == [False, False, True]
     assert any(m["type"] == "warning" and "general perplexity" in m["message"] for m in metrics)
     assert callback.final_card(seconds=1.0)["stopped_for_forgetting"] is True
+
+
+def test_repeat_a_run_from_its_folder(tmp_path):
+    from workbench.io import write_json
+    from workbench.config import to_dict
+
+    original = TrainConfig(max_tokens=1234, learning_rate=3e-4, out=str(tmp_path / "a"), name="a")
+    write_json(tmp_path / "a" / "run.json", {"config": to_dict(original)})
+    again = load_train_config(from_run=tmp_path / "a", out=str(tmp_path / "b"))
+    assert again.max_tokens == 1234 and again.learning_rate == 3e-4 and again.out == str(tmp_path / "b")
+    with pytest.raises(WorkbenchError, match="not a run folder"):
+        load_train_config(from_run=tmp_path)

@@ -123,12 +123,23 @@ def list_presets() -> list[str]:
 
 
 def load_train_config(
-    preset: str | None = None, path: str | Path | None = None, overrides: list[str] | None = None, **values
+    preset: str | None = None,
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    from_run: str | Path | None = None,
+    **values,
 ) -> TrainConfig:
-    """Defaults < preset < YAML file < explicit values (CLI flags) < dotted overrides (--set)."""
+    """Defaults < run to repeat < preset < YAML file < explicit values (CLI flags) < dotted overrides (--set)."""
     from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
 
     data: dict = {}
+    if from_run:
+        from workbench.io import read_json
+
+        card = Path(from_run) / "run.json"
+        if not card.exists():
+            raise WorkbenchError(f"{from_run} is not a run folder (no run.json).", "pass the folder of an earlier run.")
+        data.update({k: v for k, v in read_json(card)["config"].items() if k not in ("out", "name")})
     if preset:
         preset_path = PRESETS / f"{preset}.yaml"
         if not preset_path.exists():
