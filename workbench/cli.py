@@ -64,7 +64,7 @@ def models_list(all_: bool = typer.Option(False, "--all", help="Also list regist
 def quickstart(
     workspace: Optional[Path] = WorkspaceOpt,
     model: str = typer.Option("smollm2-135m", help="Model spec."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens (default: CPU / GPU budget)."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens (default: 16,384 on the CPU, four corpus passes on a GPU)."),
     data: Optional[str] = typer.Option(None, help="Domain corpus (default: the sample corpus)."),
     domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Held-out domain text (default: sample)."),
     general_eval: Optional[str] = typer.Option(None, "--general-eval", help="Held-out general text (default: sample)."),
