@@ -189,7 +189,8 @@ def load_model(
     if qconfig is not None:
         kwargs["quantization_config"] = qconfig
         kwargs["dtype"] = compute_dtype(device)
-        kwargs["device_map"] = {"": 0 if device.startswith("cuda") else "cpu"}
+        # one whole copy per process: under torchrun/accelerate each rank loads onto its own GPU
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0")) if device.startswith("cuda") else "cpu"}
     try:
         model = AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
     except OSError as exc:
