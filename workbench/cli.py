@@ -20,6 +20,16 @@ app = typer.Typer(
 models_app = typer.Typer(help="Provision and list models (offline).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
+
+def _register_stage_commands() -> None:
+    """Stage commands live beside their library code; importing them pulls in only typer."""
+    from workbench.corpus.commands import register as register_corpus
+
+    register_corpus(app)
+
+
+_register_stage_commands()
+
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
 
 
