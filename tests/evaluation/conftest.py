@@ -39,3 +39,9 @@ def tiny_run(tiny_model, tmp_path_factory):
     config = TrainConfig(model=str(tiny_model), max_tokens=4096, block_size=64, micro_batch_size=4, eval_every=0.5,
                          eval_max_tokens=256, out=str(tmp / "run"))
     return train(config, Workspace.at(tmp / "workspace"), progress=False)
+
+
+@pytest.fixture
+def make_docs():
+    """``make_docs(path, texts)`` writes a JSONL eval file with ids doc-0, doc-1..."""
+    return write_docs

@@ -1,0 +1,176 @@
+import json
+import warnings
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from workbench.errors import WorkbenchError
+from workbench.evaluation.compare import EvaluationWarning, compare, evaluate
+from workbench.evaluation.config import EvalConfig
+
+
+FAST = dict(window=64, quant="none", n_bootstrap=200, generations=2, max_new_tokens=4, heatmap_documents=1)
+
+
+@pytest.fixture(scope="module")
+def comparison(tiny_run, small_sets, sample_dir, tmp_path_factory):
+    domain, general = small_sets
+    out = tmp_path_factory.mktemp("cmp") / "comparison"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(EvalConfig(adapter=str(tiny_run), domain_eval=str(domain), general_eval=str(general),
+                           probes=str(sample_dir / "probes.csv"), glossary=str(sample_dir / "glossary.csv"),
+                           checkpoints=True, temperature_scaling=True, out=str(out), **FAST), progress=False)
+    return out, json.loads((out / "comparison.json").read_text()), caught
+
+
+def test_comparison_holds_the_documented_keys_and_is_complete(comparison):
+    out, c, _ = comparison
+    assert c["complete"] is True and c["kind"] == "comparison" and c["quant"] == "none"
+    for side in ("base", "adapted"):
+        for name in ("domain", "general"):
+            m = c[side][name]
+            for key in ("token_ppl", "word_ppl", "bits_per_byte", "ece", "brier", "tokens", "token_ppl_ci95",
+                        "ece_equal_mass", "mce", "rms_ce", "brier_top_label", "reliability"):
+                assert m[key] is not None, (side, name, key)
+            assert m["token_ppl_ci95"][0] <= m["token_ppl"] <= m["token_ppl_ci95"][1]
+    assert c["base"]["domain"]["tokens"] == c["adapted"]["domain"]["tokens"]
+    d = c["delta"]["domain"]
+    assert d["ci95"][0] <= d["nll_per_token"] <= d["ci95"][1]
+    assert {"card", "terms", "probes", "generations", "learning_curves", "leakage"} <= set(c)
+    assert c["card"]["config"]["window"] == 64 and c["card"]["inputs"]["domain_eval"]["sha256"]
+    for name in ("report.html", "documents.jsonl", "tokens.html", "generations.jsonl", "figures/perplexity.json",
+                 "figures/reliability.json", "figures/documents.json", "figures/learning_curves.json", "figures/tokens_domain.json"):
+        assert (out / name).exists(), name
+
+
+def test_adapted_model_is_better_on_domain_text(comparison):
+    _, c, _ = comparison
+    # the tiny run trains on domain text: every statistic of the paired change should agree
+    assert c["adapted"]["domain"]["token_ppl"] < c["base"]["domain"]["token_ppl"]
+    assert c["delta"]["domain"]["nll_per_token"] < 0 and c["delta"]["domain"]["ci95"][1] < 0
+
+
+def test_learning_curves_probes_terms_generations(comparison):
+    _, c, _ = comparison
+    steps = [p["step"] for p in c["learning_curves"]]
+    assert steps[0] == 0 and steps == sorted(steps) and len(steps) >= 3
+    assert c["learning_curves"][0]["domain_ppl"] == pytest.approx(c["base"]["domain"]["token_ppl"])
+    assert c["learning_curves"][-1]["domain_ppl"] == pytest.approx(c["adapted"]["domain"]["token_ppl"], rel=1e-6)
+    assert c["probes"]["summary"]["probes"] == 80
+    row = c["probes"]["rows"][0]
+    assert 0 < row["base_prob"] < 1 and row["base_rank"] >= 1 and row["expected"] == "VKORC1"
+    assert c["terms"]["domain"]["glossary"], "glossary terms of the sample appear in the domain text"
+    assert all(r["count"] >= 1 for r in c["terms"]["domain"]["glossary"])
+    assert len(c["generations"]) == 2 and set(c["generations"][0]) == {"prompt", "base", "adapted"}
+    ts = c["adapted"]["domain"]["temperature_scaling"]
+    assert ts["fit_tokens"] > 0 and ts["eval_tokens"] > 0 and ts["ece_before"] >= 0
+
+
+def test_report_is_self_contained_with_plotly_inlined_once(comparison):
+    out, _, _ = comparison
+    html = (out / "report.html").read_text()
+    assert html.count("<script type='text/javascript'>") == 1
+    assert "<script src=" not in html and "Plotly.newPlot" in html  # nothing fetched when opened
+    assert "Paired change" in html and "glossary terms" in html and "VKORC1" in html
+
+
+def test_documents_jsonl_pairs_each_document(comparison):
+    out, c, _ = comparison
+    rows = [json.loads(line) for line in (out / "documents.jsonl").read_text().splitlines()]
+    assert len(rows) == c["base"]["domain"]["documents"] + c["base"]["general"]["documents"]
+    assert all(r["delta_nll"] == pytest.approx(r["adapted_nll"] - r["base_nll"]) for r in rows)
+
+
+def test_evaluate_writes_the_same_fields_for_one_model(tiny_model, small_sets, tmp_path):
+    out = evaluate(EvalConfig(model=str(tiny_model), data=str(small_sets[0]), window=64, n_bootstrap=200,
+                              out=str(tmp_path / "ev")), progress=False)
+    e = json.loads((out / "evaluation.json").read_text())
+    assert e["complete"] and e["quant"] == "none"  # no adapter: full-precision weights by default
+    for key in ("token_ppl", "word_ppl", "bits_per_byte", "ece", "brier", "tokens"):
+        assert e["metrics"][key] is not None
+    assert (out / "report.html").exists()
+
+
+# ---- bad input ---------------------------------------------------------------------------
+
+
+def test_adapter_on_a_different_base_is_refused(tiny_run, small_sets, tmp_path):
+    from workbench.models.tiny import build_tiny_model
+
+    other = build_tiny_model(tmp_path / "other", hidden_size=32, seed=1)
+    with pytest.raises(WorkbenchError, match="different weights|does not fit"):
+        compare(EvalConfig(model=str(other), adapter=str(tiny_run), domain_eval=str(small_sets[0]),
+                           general_eval=str(small_sets[1]), out=str(tmp_path / "x"), **FAST), progress=False)
+    assert not (tmp_path / "x").exists()
+
+
+def test_empty_and_short_documents(tiny_model, tmp_path, make_docs):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(WorkbenchError, match="holds no documents"):
+        evaluate(EvalConfig(model=str(tiny_model), data=str(empty), out=str(tmp_path / "a")), progress=False)
+    only_short = make_docs(tmp_path / "short.jsonl", ["a", "b"])
+    with pytest.raises(WorkbenchError, match="no document of two tokens"):
+        evaluate(EvalConfig(model=str(tiny_model), data=str(only_short), out=str(tmp_path / "b")), progress=False)
+    mixed = make_docs(tmp_path / "mixed.jsonl", ["x", "Warfarin is a vitamin K antagonist with a narrow window."])
+    with pytest.warns(EvaluationWarning, match="skipped 1 document.*doc-0"):
+        out = evaluate(EvalConfig(model=str(tiny_model), data=str(mixed), window=32, out=str(tmp_path / "c")), progress=False)
+    e = json.loads((out / "evaluation.json").read_text())
+    assert e["metrics"]["documents"] == 1 and any("unreliable" in w for w in e["warnings"])
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_eval_text_taken_from_training_text_warns_of_leakage(tiny_run, sample_dir, small_sets, tmp_path, make_docs):
+    train_docs = [json.loads(line)["text"][:400] for line in (sample_dir / "domain_corpus.jsonl").read_text().splitlines()[:3]]
+    leaked = make_docs(tmp_path / "leaked.jsonl", train_docs)
+    with pytest.warns(EvaluationWarning, match="leakage"):
+        out = evaluate(EvalConfig(adapter=str(tiny_run), data=str(leaked), window=64,
+                                  quant="none", n_bootstrap=200, out=str(tmp_path / "leak")), progress=False)
+    e = json.loads((out / "evaluation.json").read_text())
+    assert e["leakage"]["flagged"] and e["leakage"]["max_overlap"] == 1.0
+    clean = evaluate(EvalConfig(adapter=str(tiny_run), data=str(small_sets[1]), window=64, quant="none",
+                                n_bootstrap=200, out=str(tmp_path / "clean")), progress=False)
+    assert json.loads((clean / "evaluation.json").read_text())["leakage"]["flagged"] == []
+
+
+def test_crash_halfway_leaves_no_comparison(tiny_run, small_sets, sample_dir, tmp_path, monkeypatch):
+    import workbench.evaluation.probes as probes
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash while scoring probes")
+
+    monkeypatch.setattr(probes, "score_probes", boom)
+    out = tmp_path / "half"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        compare(EvalConfig(adapter=str(tiny_run), domain_eval=str(small_sets[0]), general_eval=str(small_sets[1]),
+                           probes=str(sample_dir / "probes.csv"), out=str(out), **FAST),
+                progress=False)
+    assert not out.exists()
+    assert not list(tmp_path.glob("**/comparison.json"))
+
+
+# ---- CLI ---------------------------------------------------------------------------------
+
+
+def test_cli_commands(tiny_model, tiny_run, small_sets, tmp_path):
+    from workbench.evaluation.commands import register
+
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", "--model", str(tiny_model), "--data", str(small_sets[0]), "--window", "64",
+                                 "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    made = list((tmp_path / "ws" / "comparisons").glob("eval-*/evaluation.json"))
+    assert len(made) == 1
+    result = runner.invoke(app, ["compare", "--adapted", str(tiny_run), "--domain-eval", str(small_sets[0]),
+                                 "--general-eval", str(small_sets[1]), "--window", "64", "--stride", "48", "--quant", "none",
+                                 "--generations", "0", "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    assert "domain" in result.output and "comparison:" in result.output
+    c = json.loads(next((tmp_path / "ws" / "comparisons").glob("compare-*/comparison.json")).read_text())
+    assert c["stride"] == 48 and c["generations"] == []
+    bad = runner.invoke(app, ["compare", "--adapted", str(tmp_path), "--workspace", str(tmp_path / "ws")])
+    assert bad.exit_code != 0 and isinstance(bad.exception, WorkbenchError) and "no LoRA adapter" in str(bad.exception)
