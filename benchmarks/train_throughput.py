@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import itertools
 import json
 import os
 import platform
@@ -40,7 +41,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from workbench.training.plan import KNOWN_CONFIGS  # noqa: E402
+from workbench.training.plan import KNOWN_CONFIGS
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def run_ours(model_dir: Path, args, workdir: Path) -> dict:
     card = read_json(run / "run.json")
     rows = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("type") == "train"]
     cumulative = [0.0] + [float(r["train_seconds"]) for r in rows]
-    step_seconds = [b - a for a, b in zip(cumulative, cumulative[1:])]
+    step_seconds = [b - a for a, b in itertools.pairwise(cumulative)]
     return _result("ours (packed)", card["step"], useful, slots, step_seconds, mem.peak_mb,
                    rows[-1]["loss"] if rows else None)
 
@@ -198,8 +199,12 @@ def run_baseline(model_dir: Path, args, workdir: Path) -> dict:
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import (
-        AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, DataCollatorForLanguageModeling, Trainer,
-        TrainerCallback, TrainingArguments,
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        BitsAndBytesConfig,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainingArguments,
     )
 
     from workbench.corpus.readers import read_texts
@@ -255,7 +260,7 @@ def run_baseline(model_dir: Path, args, workdir: Path) -> dict:
     return result
 
 
-from transformers import TrainerCallback  # noqa: E402
+from transformers import TrainerCallback
 
 
 class StepTimer(TrainerCallback):
@@ -299,10 +304,11 @@ def machine() -> str:
         return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
     name = platform.processor() or platform.machine()
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     return f"{name}, {os.cpu_count()} logical CPUs, torch threads {torch.get_num_threads()}"

@@ -1,5 +1,6 @@
 """workbench plan: parameter counts, memory fit, time and cost, suggestions, run-card comparison."""
 
+import itertools
 import math
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_published_sizes():
 
 
 def test_8b_fits_24gb_in_nf4_with_checkpointing_but_not_unquantized():
-    base = dict(gpu="L4", micro_batch_size=1, block_size=2048, gradient_checkpointing="on")
+    base = {"gpu": "L4", "micro_batch_size": 1, "block_size": 2048, "gradient_checkpointing": "on"}
     nf4 = estimate("Llama-3.1-8B", **base)
     assert nf4.fits and nf4.headroom_gib > 5
     assert 5 < nf4.weights_gib < 8  # 4-bit linears + fp32 embeddings and lm_head
@@ -73,7 +74,7 @@ def test_8b_fits_24gb_in_nf4_with_checkpointing_but_not_unquantized():
 def test_memory_rises_with_micro_batch_and_block_size():
     peaks = [estimate("Llama-3.2-1B", micro_batch_size=m, block_size=b).peak_gib
              for m, b in [(1, 512), (2, 512), (4, 512), (4, 1024), (4, 2048)]]
-    assert all(x < y for x, y in zip(peaks, peaks[1:]))
+    assert all(x < y for x, y in itertools.pairwise(peaks))
 
 
 def test_checkpointing_lowers_activation_memory():

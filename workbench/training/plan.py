@@ -21,7 +21,6 @@ the GPU's dense bf16 peak times an assumed utilisation (MFU). Cost = hours * pri
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -714,19 +713,19 @@ def format_plan(plan: Plan) -> str:
     """A readable table of the plan."""
     cfg = plan.config
     rows = [
-        ("model", f"{plan.model}: {plan.params['total'] / 1e6:,.1f}M parameters "
-                  f"({plan.params['linear'] / 1e6:,.1f}M in linear layers)"),
-        ("setup", f"{cfg['quant']} base, LoRA r={cfg['lora_r']} on {cfg['lora_targets']} "
-                  f"({plan.lora_params / 1e6:,.2f}M trainable), micro-batch {cfg['micro_batch_size']} x "
-                  f"block {cfg['block_size']}, grad_accum {cfg['grad_accum']}, "
-                  f"checkpointing {'on' if plan.checkpointing else 'off'}, {plan.optimizer}"),
+        ("model", (f"{plan.model}: {plan.params['total'] / 1e6:,.1f}M parameters "
+                   f"({plan.params['linear'] / 1e6:,.1f}M in linear layers)")),
+        ("setup", (f"{cfg['quant']} base, LoRA r={cfg['lora_r']} on {cfg['lora_targets']} "
+                   f"({plan.lora_params / 1e6:,.2f}M trainable), micro-batch {cfg['micro_batch_size']} x "
+                   f"block {cfg['block_size']}, grad_accum {cfg['grad_accum']}, "
+                   f"checkpointing {'on' if plan.checkpointing else 'off'}, {plan.optimizer}")),
         ("", ""),
         ("memory (GiB)", ""),
         ("  base weights", f"{plan.weights_gib:8.2f}"),
         ("  LoRA params + grads", f"{plan.lora_gib:8.2f}"),
         ("  optimizer states", f"{plan.optimizer_gib:8.2f}"),
-        ("  activations", f"{plan.activations_gib:8.2f}   (checkpointing on: {plan.activations_checkpointed_gib:.2f},"
-                          f" off: {plan.activations_full_gib:.2f}; logits+loss {plan.logits_gib:.2f})"),
+        ("  activations", (f"{plan.activations_gib:8.2f}   (checkpointing on: {plan.activations_checkpointed_gib:.2f},"
+                           f" off: {plan.activations_full_gib:.2f}; logits+loss {plan.logits_gib:.2f})")),
         ("  overhead", f"{plan.overhead_gib:8.2f}   (context/runtime + {cfg['fragmentation']:.0%} allocator slack)"),
         ("  peak", f"{plan.peak_gib:8.2f}   of {plan.device_memory_gib:.1f} on {plan.gpu}: "
                    + ("fits" if plan.fits else "DOES NOT FIT") + f" ({plan.headroom_gib:+.2f} headroom)"),
@@ -782,7 +781,19 @@ def compare_with_measured(plan: Plan, run_card: dict) -> dict:
 
 
 __all__ = [
-    "GPU", "GPUS", "KNOWN_CONFIGS", "Architecture", "PlanConfig", "Plan", "Suggestion",
-    "architecture_from_config", "resolve_architecture", "lora_parameter_count", "estimate", "suggest",
-    "format_plan", "compare_with_measured", "gpu_spec",
+    "GPU",
+    "GPUS",
+    "KNOWN_CONFIGS",
+    "Architecture",
+    "Plan",
+    "PlanConfig",
+    "Suggestion",
+    "architecture_from_config",
+    "compare_with_measured",
+    "estimate",
+    "format_plan",
+    "gpu_spec",
+    "lora_parameter_count",
+    "resolve_architecture",
+    "suggest",
 ]
