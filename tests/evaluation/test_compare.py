@@ -129,7 +129,7 @@ def test_eval_text_taken_from_training_text_warns_of_leakage(tiny_run, sample_di
         out = evaluate(EvalConfig(adapter=str(tiny_run), data=str(leaked), window=64,
                                   quant="none", n_bootstrap=200, out=str(tmp_path / "leak")), progress=False)
     e = json.loads((out / "evaluation.json").read_text())
-    assert e["leakage"]["flagged"] and e["leakage"]["max_overlap"] == 1.0
+    assert len(e["leakage"]["flagged"]) == 3 and e["leakage"]["max_overlap"] > 0.9  # cut mid-word: last n-gram differs
     clean = evaluate(EvalConfig(adapter=str(tiny_run), data=str(small_sets[1]), window=64, quant="none",
                                 n_bootstrap=200, out=str(tmp_path / "clean")), progress=False)
     assert json.loads((clean / "evaluation.json").read_text())["leakage"]["flagged"] == []
