@@ -24,8 +24,10 @@ app.add_typer(models_app, name="models")
 def _register_stage_commands() -> None:
     """Stage commands live beside their library code; importing them pulls in only typer."""
     from workbench.corpus.commands import register as register_corpus
+    from workbench.evaluation.commands import register as register_evaluation
 
     register_corpus(app)
+    register_evaluation(app)
 
 
 _register_stage_commands()
