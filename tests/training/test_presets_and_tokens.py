@@ -70,6 +70,13 @@ def test_new_glossary_tokens_train_and_reload_with_their_vocabulary(tiny_model, 
     ids = tok(" " + expected[0], return_tensors="pt")
     with torch.no_grad():
         assert torch.isfinite(model(**ids).logits).all()
+    # the evaluation loader grows the base by itself and uses the adapter's tokenizer
+    from workbench.evaluation.adapted import load_with_adapter
+
+    loaded, loaded_tok = load_with_adapter(str(tiny_model), run, quant="none", device="cpu")
+    assert len(loaded_tok) == len(tok) and loaded.get_input_embeddings().weight.shape[0] == len(tok)
+    with torch.no_grad():
+        assert torch.allclose(loaded(**ids).logits, model(**ids).logits, atol=1e-5)
 
 
 def test_train_embeddings_uses_its_own_smaller_learning_rate(tiny_model, tmp_path, workspace):

@@ -34,6 +34,17 @@ def load_with_adapter(model_spec, adapter: str | os.PathLike | None, quant: str 
     from peft import PeftModel
 
     path = adapter_dir(adapter)
+    if (path / "tokenizer_config.json").exists():
+        # a run that added domain tokens saved its grown tokenizer beside the adapter: use it,
+        # and grow the base's embeddings to match before the adapter's token rows load
+        from transformers import AutoTokenizer
+
+        adapter_tokenizer = AutoTokenizer.from_pretrained(path)
+        if len(adapter_tokenizer) != len(tokenizer):
+            if adapter_tokenizer.pad_token_id is None:
+                adapter_tokenizer.pad_token = adapter_tokenizer.eos_token
+            model.resize_token_embeddings(len(adapter_tokenizer), mean_resizing=False)
+            tokenizer = adapter_tokenizer
     try:
         model = PeftModel.from_pretrained(model, str(path))
     except (RuntimeError, ValueError, KeyError) as exc:
