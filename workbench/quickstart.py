@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.io import write_json
+from workbench.io import read_json, write_json
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.runcard import make_run_card
 from workbench.training.config import TrainConfig, sample_path
@@ -128,7 +128,7 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
         "adapted": {"domain_ppl": scores["adapted"]["domain"]["token_ppl"], "general_ppl": scores["adapted"]["general"]["token_ppl"]},
         "details": scores,
         "corpus": {"documents": len(texts), "words": words, "tokens": token_count},
-        "train_tokens": budget // (config.block_size * config.micro_batch_size) * config.block_size * config.micro_batch_size,
+        "train_tokens": read_json(run_dir / "run.json")["tokens_seen"],
         "train_seconds": round(train_seconds, 1),
         "seconds": round(time.time() - started, 1),
         "run": str(run_dir),

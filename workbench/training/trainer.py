@@ -350,6 +350,13 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         model.save_pretrained(run_dir / "adapter", save_embedding_layers=False)
         tokenizer.save_pretrained(run_dir / "adapter")
         final = callback.final_card(seconds=time.time() - started)
+        plan = _plan_for(config, resolved.path, device)
+        if plan is not None:
+            from workbench.training.plan import compare_with_measured
+
+            # the estimate beside what the run measured, so users see how good plans are here
+            final["plan"] = plan.to_dict()
+            final["plan_vs_measured"] = compare_with_measured(plan, final)
         write_json(run_dir / RUN_CARD, final)
         write_status(run_dir, "finished", phase="done", step=n_steps, total_steps=n_steps)
     return run_dir
@@ -379,6 +386,25 @@ def _grouped_trainer_class():
 
 def _GroupedLRTrainer(**kwargs):
     return _grouped_trainer_class()(**kwargs)
+
+
+def _plan_for(config: TrainConfig, model_path: Path, device: str):
+    """The pre-launch estimate for this run on this hardware, or None for an unknown GPU."""
+    import torch
+
+    from workbench.training.plan import GPUS, PlanConfig, estimate
+
+    if device == "cpu":
+        gpu = "cpu"
+    else:
+        name = torch.cuda.get_device_name(0).lower().replace(" ", "")
+        gpu = next((g for g in GPUS if g != "cpu" and g.lower().replace(" ", "").replace("-", "") in name.replace("-", "")), None)
+        if gpu is None:
+            return None
+    try:
+        return estimate(model_path, PlanConfig.from_train_config(config, gpu=gpu))
+    except WorkbenchError:
+        return None
 
 
 def trainable_state_hash(model) -> str:
