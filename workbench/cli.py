@@ -130,6 +130,37 @@ def train(
 
 
 @app.command()
+def plan(
+    model: str = typer.Option("smollm2-135m", help="Model spec, a local folder, or a known config name (e.g. Llama-3.1-8B)."),
+    gpu: str = typer.Option("L4", help="GPU type: T4, L4, A10G, RTX 4090, A100-40GB, A100-80GB, H100, H200, cpu."),
+    max_tokens: int = typer.Option(50_000_000, "--max-tokens", help="Training budget in tokens."),
+    preset: Optional[str] = typer.Option(None, help="Take shapes, LoRA and budget from a training preset."),
+    price: Optional[float] = typer.Option(None, "--price", help="USD per GPU hour (default: a list price)."),
+    mfu: Optional[float] = typer.Option(None, help="Assumed utilisation of peak FLOP/s (default per GPU)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
+) -> None:
+    """Estimate peak memory, fit, wall time and cost of a run before launching it."""
+    from workbench.config import apply_overrides, parse_overrides
+    from workbench.training.config import load_train_config
+    from workbench.training.plan import PlanConfig, estimate, format_plan, suggest
+
+    values = {"max_tokens": max_tokens, "gpu": gpu, "price_per_hour": price, "mfu": mfu}
+    if preset:
+        train_config = load_train_config(preset, max_tokens=max_tokens)
+        config = PlanConfig.from_train_config(train_config, **{k: v for k, v in values.items() if v is not None})
+        model = model if model != "smollm2-135m" else train_config.model
+    else:
+        config = PlanConfig(**{k: v for k, v in values.items() if v is not None})
+    if set_:
+        config = apply_overrides(config, parse_overrides(set_))
+    result = estimate(model, config)
+    typer.echo(format_plan(result))
+    if not result.fits:
+        fix = suggest(model, config)
+        typer.echo("does not fit; closest configuration that fits: " + ", ".join(fix.changes))
+
+
+@app.command()
 def presets() -> None:
     """List the shipped training presets."""
     from workbench.config import load_yaml
