@@ -12,6 +12,8 @@ SAMPLE = REPO / "sample_data"
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# the user's cache, where the default model is fetched once and reused (CI included)
+USER_HOME = Path(os.environ.get("WORKBENCH_HOME", Path.home() / ".cache" / "workbench")).expanduser()
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +50,9 @@ def sample_dir() -> Path:
     return SAMPLE
 
 
-@pytest.fixture(scope="session")
-def real_model_home() -> Path:
-    """The user's real cache (the default model is fetched there once and reused by CI)."""
-    from workbench.models.fetch import workbench_home
-
-    return workbench_home()
+@pytest.fixture
+def real_model_home(monkeypatch) -> Path:
+    """Point WORKBENCH_HOME at the user's cache for this test: the default model is fetched
+    there once (about a minute) and reused by later runs and CI."""
+    monkeypatch.setenv("WORKBENCH_HOME", str(USER_HOME))
+    return USER_HOME

@@ -74,7 +74,8 @@ def test_cli_models_list(tiny_home):
 @pytest.mark.slow
 def test_quickstart_on_default_model_small_budget(real_model_home, tmp_path):
     """The real default model, a small budget: the adapter must already beat the base on domain text."""
-    proc = _cli("quickstart", "--max-tokens", "4096", "--eval-docs", "6", "--workspace", str(tmp_path / "ws"))
+    proc = _cli("quickstart", "--max-tokens", "4096", "--eval-docs", "6", "--workspace", str(tmp_path / "ws"),
+                env_home=real_model_home)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((tmp_path / "ws" / "quickstart" / "summary.json").read_text())
     assert summary["model"] == "smollm2-135m" and summary["train_tokens"] == 4096

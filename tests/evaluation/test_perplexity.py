@@ -139,13 +139,9 @@ def test_concatenated_mode_matches_hf_recipe_on_tiny_model(tiny, texts):
 
 @pytest.mark.real_model
 def test_token_perplexity_equals_hf_recipe_on_default_model(real_model_home, sample_dir):
-    from pathlib import Path
+    from workbench.models.fetch import fetch_model
 
-    # the tiny_home fixture may have pointed WORKBENCH_HOME elsewhere for this session
-    candidates = [real_model_home / "models" / "smollm2-135m", Path.home() / ".cache/workbench/models/smollm2-135m"]
-    folder = next((c for c in candidates if (c / "config.json").exists()), None)
-    if folder is None:
-        pytest.skip("smollm2-135m is not in the cache; run 'workbench models fetch'")
+    folder = fetch_model("smollm2-135m", quiet=True)  # cached after the first time
     model, tokenizer = _load(folder)
     with open(sample_dir / "domain_eval.jsonl", encoding="utf-8") as handle:
         texts = [json.loads(line)["text"] for line in handle][:5]  # about 2,100 tokens

@@ -20,7 +20,6 @@ from workbench.training.plan import (
     suggest,
 )
 
-SMOLLM2 = Path.home() / ".cache" / "workbench" / "models" / "smollm2-135m"
 
 
 def _meta_param_count(config) -> int:
@@ -32,12 +31,15 @@ def _meta_param_count(config) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.skipif(not (SMOLLM2 / "config.json").exists(), reason="default model not provisioned")
-def test_smollm2_parameter_count_matches_the_real_model():
+@pytest.mark.real_model
+def test_smollm2_parameter_count_matches_the_real_model(real_model_home):
     from transformers import AutoConfig
 
-    arch = resolve_architecture(SMOLLM2)
-    real = _meta_param_count(AutoConfig.from_pretrained(SMOLLM2))
+    from workbench.models.fetch import fetch_model
+
+    folder = fetch_model("smollm2-135m", quiet=True)
+    arch = resolve_architecture(folder)
+    real = _meta_param_count(AutoConfig.from_pretrained(folder))
     assert abs(arch.n_params - real) / real < 0.01
     # the offline copy of the published config counts the same
     assert resolve_architecture("SmolLM2-135M").n_params == arch.n_params
