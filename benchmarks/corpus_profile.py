@@ -98,25 +98,37 @@ def main() -> None:
         print(f"generated {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s", flush=True)
     tokenizer = load_tokenizer(args.model)
 
+    def cpu() -> float:  # user + system seconds of this process and its finished workers
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    c = cpu()
     t = time.perf_counter()
     profile = profile_corpus(CorpusConfig(paths=[str(path)], model=args.model), out=None, num_proc=args.num_proc,
                              progress=False, tokenizer=tokenizer)
     ours_s = time.perf_counter() - t
+    ours_cpu = cpu() - c
     mb = profile["bytes"] / 1e6
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"ours:     {mb:.1f} MB, {profile['documents']:,} documents, {profile['tokens']:,} tokens in {ours_s:.1f} s "
-          f"= {mb / ours_s:.2f} MB/s (num_proc={args.num_proc}; near-duplicate rate {profile['near_duplicate_rate']:.3f})")
+          f"= {mb / ours_s:.2f} MB/s (num_proc={args.num_proc}; near-duplicate rate {profile['near_duplicate_rate']:.3f}); "
+          f"CPU {ours_cpu:.1f} s = {ours_cpu / mb:.2f} CPU-s/MB")
     print(f"peak RSS: main process {peak_self:.0f} MB, largest worker {peak_children:.0f} MB", flush=True)
     if args.skip_baseline:
         return
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    c = cpu()
     t = time.perf_counter()
     base = baseline(path, tokenizer)
     base_s = time.perf_counter() - t
+    base_cpu = cpu() - c
     assert base["tokens"] == profile["tokens"], (base["tokens"], profile["tokens"])
     print(f"baseline: {base['bytes'] / 1e6:.1f} MB, {base['documents']:,} documents in {base_s:.1f} s "
-          f"= {base['bytes'] / 1e6 / base_s:.2f} MB/s")
-    print(f"ratio:    ours is {base_s / ours_s:.2f}x faster")
+          f"= {base['bytes'] / 1e6 / base_s:.2f} MB/s; CPU {base_cpu:.1f} s = {base_cpu / mb:.2f} CPU-s/MB")
+    print(f"ratio:    ours is {base_s / ours_s:.2f}x faster (wall clock), uses {base_cpu / ours_cpu:.2f}x less CPU time")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ class CorpusConfig:
     """Quality rule thresholds (the profile reports how many documents fail each)."""
     language_chars: int = 500
     """Characters of each document given to language identification."""
+    language_sample: int | None = 2000
+    """Identify the language of at most about this many documents (every k-th, evenly spread); None: all."""
     top_terms: int = 40
     """Over-represented domain terms to list."""
     min_term_count: int = 3
@@ -103,6 +105,9 @@ class CorpusConfig:
         if self.language_chars < 20:
             raise WorkbenchError(f"language_chars is {self.language_chars}; too little text to identify a language.",
                                  "use 200 or more.")
+        if self.language_sample is not None and self.language_sample < 1:
+            raise WorkbenchError(f"language_sample is {self.language_sample}; it must be at least 1.",
+                                 "use e.g. 2000, or null to identify every document.")
 
 
 @dataclass

@@ -24,7 +24,7 @@ from workbench.corpus.dedup import find_leakage, find_near_duplicates
 from workbench.corpus.pii import redact
 from workbench.corpus.quality import SIGNALS, failed_rule
 from workbench.corpus.readers import plan_files
-from workbench.corpus.signals import SignalOptions, corpus_dataset, iter_signal_rows, signatures_of
+from workbench.corpus.signals import SignalOptions, column, corpus_dataset, iter_signal_rows, signatures_of
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, dumps, read_json, sha256_file, write_json
 from workbench.runcard import git_commit, hardware, now_iso, package_versions
@@ -76,7 +76,7 @@ def curate_corpus(
                 quality[name].extend(row[f"q_{name}"])
             signatures.append(signatures_of(row, config.dedup.num_perm))
         sig = np.concatenate(signatures)
-        sources = dataset["source"]
+        sources = column(dataset, "source")
         in_eval_files = np.array([s in eval_files for s in sources], dtype=bool)
 
         reason: list[str | None] = [None] * n
@@ -158,7 +158,7 @@ def curate_corpus(
                 for handle in files.values():
                     handle.close()
             file_hashes = {name: sha256_file(tmp / name) for name in ("train.jsonl", "eval.jsonl")}
-            ids = dataset["id"]
+            ids = column(dataset, "id")
             manifest = {
                 "kind": "snapshot",
                 "format": SNAPSHOT_FORMAT,

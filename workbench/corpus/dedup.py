@@ -26,7 +26,7 @@ from workbench.corpus.words import lower_words
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_CHUNK = 16384  # shingles per numpy block: bounds the (shingles x permutations) matrix to ~16 MB
+_CHUNK = 4096  # shingles per numpy block: bounds the (shingles x permutations) matrix to ~4 MB
 
 
 def normalise(text: str) -> str:
@@ -67,6 +67,11 @@ def shingle_hashes(words: Sequence[str], shingle_size: int, cache: dict | None =
                 h = cache[w] = zlib.crc32(w.encode("utf-8"))
             values.append(h)
         ids = np.asarray(values, dtype=np.uint64)
+    return shingle_hashes_from_ids(ids, shingle_size)
+
+
+def shingle_hashes_from_ids(ids: np.ndarray, shingle_size: int) -> np.ndarray:
+    """:func:`shingle_hashes` from the words' crc32 hashes (uint64)."""
     n = max(1, len(ids) - shingle_size + 1)
     width = min(shingle_size, len(ids))
     with np.errstate(over="ignore"):
@@ -91,26 +96,83 @@ class Permutations:
 
 def minhash_signatures(shingles: Sequence[np.ndarray], perms: Permutations) -> np.ndarray:
     """(documents, num_perm) uint32 MinHash signatures; documents without shingles get all 0xFFFFFFFF."""
+    lengths = np.array([len(s) for s in shingles], dtype=np.int64)
+    values = np.concatenate(list(shingles)) if len(shingles) else np.zeros(0, dtype=np.uint64)
+    return minhash_flat(values.astype(np.uint64, copy=False), lengths, perms)
+
+
+def minhash_flat(values: np.ndarray, lengths: np.ndarray, perms: Permutations) -> np.ndarray:
+    """:func:`minhash_signatures` of documents whose shingle hashes are concatenated in ``values``.
+
+    The (shingles x permutations) matrix is built ``_CHUNK`` rows at a time (bounded memory whatever the
+    document lengths) and reduced per document with ``minimum.reduceat``; the ``>> 32`` is applied after
+    the minimum (it is monotone, so the result is the same) to save a pass over the matrix.
+    """
     num_perm = len(perms.a)
-    out = np.full((len(shingles), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    start = 0
-    while start < len(shingles):
-        # a block of documents holding about _CHUNK shingles (at least one document)
-        stop, total = start, 0
-        while stop < len(shingles) and (total == 0 or total + len(shingles[stop]) <= _CHUNK):
-            total += len(shingles[stop])
-            stop += 1
-        block = [s for s in shingles[start:stop]]
-        lengths = np.array([len(s) for s in block])
+    n = len(lengths)
+    out = np.full((n, num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
+    total = int(lengths.sum()) if n else 0
+    if total:
+        doc_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         nonempty = np.flatnonzero(lengths)
-        if len(nonempty):
-            values = np.concatenate([block[i] for i in nonempty])
+        starts, docs = doc_start[nonempty], nonempty
+        buffer = np.empty((min(_CHUNK, total), num_perm), dtype=np.uint64)
+        for lo in range(0, total, _CHUNK):
+            hi = min(lo + _CHUNK, total)
+            # documents overlapping [lo, hi): the one running in from before, then those starting inside
+            first = int(np.searchsorted(starts, lo, side="right")) - 1
+            last = int(np.searchsorted(starts, hi, side="left"))
+            seg_docs = docs[first:last]
+            seg_starts = np.maximum(starts[first:last], lo) - lo
+            block = buffer[: hi - lo]
             with np.errstate(over="ignore"):
-                hashed = (values[:, None] * perms.a[None, :] + perms.b[None, :]) >> np.uint64(32)
-            offsets = np.concatenate([[0], np.cumsum(lengths[nonempty])[:-1]])
-            out[start + nonempty] = np.minimum.reduceat(hashed, offsets, axis=0).astype(np.uint32)
-        start = stop
-    return out
+                np.multiply(values[lo:hi, None], perms.a[None, :], out=block)
+                np.add(block, perms.b[None, :], out=block)
+            mins = np.minimum.reduceat(block, seg_starts, axis=0)
+            out[seg_docs] = np.minimum(out[seg_docs], mins)
+    return (out >> np.uint64(32)).astype(np.uint32)
+
+
+def batch_shingles(word_ids: np.ndarray, lengths: np.ndarray, shingle_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shingle_hashes` of many documents at once from their concatenated word hashes.
+
+    Returns the concatenated shingle hashes and the number of shingles of each document.
+    """
+    n = len(lengths)
+    counts = np.where(lengths > 0, np.maximum(1, lengths - shingle_size + 1), 0)
+    total = len(word_ids)
+    if total == 0:
+        return np.zeros(0, dtype=np.uint64), counts
+    doc_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    m = max(0, total - shingle_size + 1)
+    with np.errstate(over="ignore"):
+        h = np.zeros(m, dtype=np.uint64)
+        for k in range(shingle_size):
+            h = (h + word_ids[k:k + m]) * _MIX
+        h = _splitmix(h) >> np.uint64(32)
+    # a full shingle starts at position p of document d when p + shingle_size <= its end
+    long_docs = lengths >= shingle_size
+    starts = np.repeat(doc_start[long_docs], counts[long_docs]) + _ranges(counts[long_docs])
+    full = h[starts]
+    short = np.flatnonzero((lengths > 0) & ~long_docs)
+    if len(short) == 0:
+        return full, counts
+    # documents with fewer words than the shingle size: one shingle of all their words
+    pieces, owner = [full], [np.repeat(np.flatnonzero(long_docs), counts[long_docs])]
+    for d in short:
+        pieces.append(shingle_hashes_from_ids(word_ids[doc_start[d]:doc_start[d] + lengths[d]], shingle_size))
+        owner.append(np.array([d]))
+    order = np.argsort(np.concatenate(owner), kind="stable")
+    return np.concatenate(pieces)[order], counts
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """[0..c0-1, 0..c1-1, ...] for non-negative counts."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total, dtype=np.int64) - offsets
 
 
 def lsh_params(threshold: float, num_perm: int, recall: float = 0.97) -> tuple[int, int]:

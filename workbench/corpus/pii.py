@@ -18,11 +18,38 @@ PATTERNS: dict[str, re.Pattern] = {
 PLACEHOLDERS = {"url": "[URL]", "email": "[EMAIL]", "id_number": "[ID]", "phone": "[PHONE]"}
 
 
-def pii_counts(text: str, types: tuple[str, ...] | list[str] = tuple(PATTERNS)) -> dict[str, int]:
-    """How many matches of each PII type the text holds (earlier types mask later ones)."""
+# Cheap necessary conditions: a text failing one cannot match that pattern, so the pattern is not run.
+# (Placeholders hold no '@', digits, 'http' or 'www.', so masking earlier types cannot create a match.)
+_DIGITS3 = re.compile(r"\d{3}")
+
+
+def _may_match(kind: str, text: str, lowered: str) -> bool:
+    if kind == "url":
+        return "http" in lowered or "www." in lowered
+    if kind == "email":
+        return "@" in text
+    return _DIGITS3.search(text) is not None  # id_number and phone need three digits in a row
+
+
+def pii_counts(text: str, types: tuple[str, ...] | list[str] = tuple(PATTERNS), lowered: str | None = None) -> dict[str, int]:
+    """How many matches of each PII type the text holds (earlier types mask later ones).
+
+    ``lowered`` is ``text.lower()`` when the caller already has it.
+    """
+    lowered = text.lower() if lowered is None else lowered
     counts = {}
+    digits = None
     for kind, pattern in PATTERNS.items():
         if kind not in types:
+            continue
+        if kind in ("id_number", "phone"):
+            if digits is None:
+                digits = _may_match(kind, text, lowered)
+            possible = digits
+        else:
+            possible = _may_match(kind, text, lowered)
+        if not possible:
+            counts[kind] = 0
             continue
         text, n = pattern.subn(PLACEHOLDERS[kind], text)
         counts[kind] = n

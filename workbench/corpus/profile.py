@@ -17,7 +17,7 @@ from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log
 from workbench.corpus.pii import PATTERNS
 from workbench.corpus.quality import SIGNALS, failed_rule
 from workbench.corpus.readers import iter_documents
-from workbench.corpus.signals import SignalOptions, TokenCounter, corpus_dataset, iter_signal_rows, signatures_of
+from workbench.corpus.signals import SignalOptions, TokenCounter, column, corpus_dataset, iter_signal_rows, signatures_of
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, sha256_file, write_json
 from workbench.runcard import git_commit, now_iso, package_versions
@@ -94,7 +94,7 @@ def profile_corpus(
         raise WorkbenchError("no corpus paths given.", "pass one or more files or folders to inspect.")
     started = time.perf_counter()
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.model)
-    tokens = TokenCounter(tokenizer)
+    tokens = TokenCounter(tokenizer, fast=False)  # glossary terms only; documents are counted in the workers
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars)
     num_perm = config.dedup.num_perm
 
@@ -112,9 +112,11 @@ def profile_corpus(
                    if plan.skipped else "") + ".",
                 "pass text, JSONL, CSV, Parquet or PDF files (or folders of them).",
             )
-        per_doc["replaced"] = dataset["replaced"]
-        total_bytes = int(np.sum(dataset["nbytes"]))
-        sources = Counter(dataset["source"])
+        per_doc["replaced"] = column(dataset, "replaced")
+        if config.language_sample:  # every k-th document: an evenly spread sample of at most language_sample
+            options.language_every = max(1, -(-len(dataset) // config.language_sample))
+        total_bytes = int(np.sum(column(dataset, "nbytes")))
+        sources = Counter(column(dataset, "source"))
         for row in iter_signal_rows(dataset, tokenizer, options, num_proc, config.batch_size, progress):
             for key in ("words", "tokens", "split_words", "split_base", "exact", "has_shingles", "lang", "lang_score"):
                 per_doc[key].extend(row[key])
@@ -123,14 +125,11 @@ def profile_corpus(
             for kind in PATTERNS:
                 pii[kind].extend(row[f"pii_{kind}"])
             signatures.append(signatures_of(row, num_perm))
-            fresh = np.zeros(row["n"], dtype=np.int64)  # distinct words first seen in each document
-            for word, count, first in zip(row["vocab"], row["vocab_counts"], row["vocab_first"]):
-                if word in counts:
-                    counts[word] += count
-                else:
-                    counts[word] = count
-                    fresh[first] += 1
-            new_words.append(fresh)
+            # distinct words first seen in each document
+            vocab, firsts = row["vocab"], row["vocab_first"]
+            fresh = [first for word, first in zip(vocab, firsts) if word not in counts]
+            new_words.append(np.bincount(np.asarray(fresh, dtype=np.int64), minlength=row["n"]))
+            counts.update(dict(zip(vocab, row["vocab_counts"])))
 
         n = len(dataset)
         words = np.asarray(per_doc["words"], dtype=np.int64)
@@ -169,8 +168,9 @@ def profile_corpus(
     failures = Counter(failed_rule({name: qarr[name][i] for name in SIGNALS}, config.quality) for i in range(n))
     failing = n - failures.pop(None, 0)
 
-    # languages
-    languages = Counter(per_doc["lang"])
+    # languages (of the sampled documents: those with a language)
+    languages = Counter(lang for lang in per_doc["lang"] if lang)
+    identified = sum(languages.values())
 
     # domain vs reference
     reference_paths = config.reference or ([str(SAMPLE_REFERENCE)] if SAMPLE_REFERENCE.exists() else [])
@@ -216,8 +216,10 @@ def profile_corpus(
         },
         "pii": {kind: int(np.sum(values)) for kind, values in pii.items()},
         "documents_with_pii": int(np.count_nonzero(np.sum([np.asarray(v) for v in pii.values()], axis=0))),
-        "languages": {lang: round(c / n, 6) for lang, c in languages.most_common()},
+        "languages": {lang: round(c / identified, 6) for lang, c in languages.most_common()},
         "main_language": languages.most_common(1)[0][0],
+        "language_sample": {"documents": identified, "every": options.language_every,
+                            "chars": config.language_chars, "sampled": identified < n},
         "domain": {
             "reference": reference_paths,
             "jensen_shannon": round(jensen_shannon(counts, reference_counts), 6) if reference_counts else None,

@@ -18,24 +18,26 @@ _BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "–", "‣", "⁃"
 def quality_signals(text: str, words: list[str]) -> dict[str, float]:
     """The quality signals of one document (``words`` as found by ``words.WORD_RE``)."""
     n_words = len(words)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    n_lines = max(1, len(lines))
-    seen: set[str] = set()
-    repeated = 0
-    for line in lines:
-        if line in seen:
-            repeated += 1
-        else:
-            seen.add(line)
     symbols = text.count("#") + text.count("...") + text.count("…")
+    duplicate, bullet, ellipsis = line_signals(text)
     return {
         "mean_word_length": sum(map(len, words)) / n_words if n_words else 0.0,
         "symbol_ratio": symbols / n_words if n_words else float(symbols > 0),
         "alpha_share": sum(1 for w in words if _LETTER.search(w)) / n_words if n_words else 0.0,
-        "duplicate_line_share": repeated / n_lines,
-        "bullet_line_share": sum(1 for line in lines if line.startswith(_BULLETS)) / n_lines,
-        "ellipsis_line_share": sum(1 for line in lines if line.endswith(("...", "…"))) / n_lines,
+        "duplicate_line_share": duplicate,
+        "bullet_line_share": bullet,
+        "ellipsis_line_share": ellipsis,
     }
+
+
+def line_signals(text: str) -> tuple[float, float, float]:
+    """(duplicate_line_share, bullet_line_share, ellipsis_line_share) of one document."""
+    lines = [line for line in map(str.strip, text.splitlines()) if line]
+    n_lines = max(1, len(lines))
+    repeated = len(lines) - len(set(lines))
+    bullets = sum(1 for line in lines if line.startswith(_BULLETS))
+    ellipses = sum(1 for line in lines if line.endswith(("...", "…")))
+    return repeated / n_lines, bullets / n_lines, ellipses / n_lines
 
 
 def failed_rule(signals: dict[str, float], config: QualityConfig) -> str | None:

@@ -13,20 +13,23 @@ import os
 import shutil
 import tempfile
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from workbench.corpus.config import DedupConfig, QualityConfig
-from workbench.corpus.dedup import Permutations, hash_words, minhash_signatures, shingle_hashes
-from workbench.corpus.language import identify
+from workbench.corpus.dedup import Permutations, batch_shingles, hash_words, minhash_flat
+from workbench.corpus.language import _identifier, identify
 from workbench.corpus.pii import PATTERNS, pii_counts
-from workbench.corpus.quality import SIGNALS, quality_signals
+from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
 from workbench.corpus.readers import FilePlan, iter_file_documents, plan_files
+from workbench.corpus.tokens import PretokenCounter
 from workbench.corpus.words import WORD_RE
 
 CHUNK_BYTES = 64 * 2**20  # text per parallel map call: bounds the rows held before they are merged
@@ -87,31 +90,50 @@ def corpus_dataset(paths, text_field: str = "text", progress: bool = True) -> It
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def column(dataset, name: str) -> list:
+    """A whole column as a Python list, straight from Arrow (``dataset[name]`` formats row by row)."""
+    if getattr(dataset, "_indices", None) is None:
+        return dataset.data.column(name).to_pylist()
+    return list(dataset[name])
+
+
 @dataclass
 class SignalOptions:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     language_chars: int = 500
+    language_every: int = 1  # identify the language of every k-th document (1: all)
     pii_types: tuple[str, ...] = tuple(PATTERNS)
     vocabulary: bool = True  # return each batch's word counts (profile), not needed by curate
 
 
 class TokenCounter:
-    """Token counts with a fast tokenizer's batched Rust encoder, and how many tokens each word takes."""
+    """Token counts with the model's tokenizer (exact), and how many tokens each word takes.
 
-    def __init__(self, tokenizer):
+    Byte-level BPE tokenizers are counted by :class:`~workbench.corpus.tokens.PretokenCounter` (the same
+    counts, about five times faster); others, and documents it cannot count exactly, by the fast
+    tokenizer's batched Rust encoder.
+    """
+
+    def __init__(self, tokenizer, fast: bool = True):
         self.tokenizer = tokenizer
         self.backend = getattr(tokenizer, "backend_tokenizer", None)
         self.word_tokens: dict[str, int] = {}
         self._blank: dict[int, bool] = {}
+        self.pretokens = PretokenCounter.for_backend(self.backend) if fast and self.backend is not None else None
+        self.word_codes = _WordCodes()
 
     def _encode(self, texts: list[str]) -> list[list[int]]:
+        if not texts:
+            return []
         if self.backend is not None:
             encode = getattr(self.backend, "encode_batch_fast", None) or self.backend.encode_batch
             return [e.ids for e in encode(texts, add_special_tokens=False)]
         return self.tokenizer(texts, add_special_tokens=False)["input_ids"]
 
     def count(self, texts: list[str]) -> list[int]:
+        if self.pretokens is not None:
+            return self.pretokens.count(texts, self._encode)
         return [len(ids) for ids in self._encode(texts)]
 
     def _is_blank(self, token_id: int) -> bool:
@@ -143,66 +165,140 @@ class TokenCounter:
         return [sum(1 for w in words if cache[w] > 1) for words in documents]
 
 
-def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptions, perms: Permutations) -> dict:
-    """Signals of one batch of documents, returned as a single row of per-document lists."""
+class _WordCodes(dict):
+    """Cased word -> packed facts used per occurrence: crc32 of the lowercased word << 32 | length << 3 |
+    has letter << 2 | is number << 1 | split (length capped at 2**28)."""
+
+    def add(self, words: set[str], tokens: TokenCounter | None) -> None:
+        if len(self) > 1_000_000:  # bound the cache on corpora with huge vocabularies
+            self.clear()
+        missing = sorted(words.difference(self))
+        if not missing:
+            return
+        lettered = [w for w in missing if not w.isdigit()]  # numbers are not vocabulary
+        split = {}
+        if tokens is not None and lettered:
+            split = {w: len(ids) > 1 for w, ids in zip(lettered, tokens.word_ids(lettered))}
+        letter = _LETTER.search
+        for w in missing:
+            self[w] = ((zlib.crc32(w.lower().encode("utf-8")) << 32) | (min(len(w), 2**28 - 1) << 3)
+                       | ((letter(w) is not None) << 2) | (w.isdigit() << 1) | int(split.get(w, False)))
+
+
+class _WordHashes(dict):
+    """Lowercased word -> 32-bit crc (the word hash of :func:`~workbench.corpus.dedup.shingle_hashes`)."""
+
+    def __missing__(self, word: str) -> int:
+        h = self[word] = zlib.crc32(word.encode("utf-8"))
+        return h
+
+
+_CODES: _WordCodes = _WordCodes()  # when no tokenizer is given (no split flags)
+_HASHES: _WordHashes = _WordHashes()
+
+
+def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptions, perms: Permutations,
+                  indices: list[int] | None = None) -> dict:
+    """Signals of one batch of documents, returned as a single row of per-document lists.
+
+    Word-level facts (length, letters, number, tokenizer split) come from a per-process cache of distinct
+    words and are summed per document with numpy; shingles and MinHash signatures are computed for the
+    whole batch at once. ``indices`` (corpus positions of the documents) select which documents get a
+    language (every ``options.language_every``-th).
+    """
     texts = batch["text"]
-    word_cache: dict[str, int] = {}
-    n_words, split, split_base, exact, shingles, lowers = [], [], [], [], [], []
-    quality: dict[str, list[float]] = {name: [] for name in SIGNALS}
+    n = len(texts)
+    cased = [WORD_RE.findall(text) for text in texts]
+    lowered = [text.lower() for text in texts]
+    # ASCII text: the lowercased words are the words lowercased (one C-level join/lower/split); other text
+    # is searched again after lowercasing (lowercasing can change word boundaries outside ASCII)
+    ascii_docs = [text.isascii() for text in texts]
+    lower = [(" ".join(words).lower().split(" ") if words else []) if plain else WORD_RE.findall(low)
+             for words, low, plain in zip(cased, lowered, ascii_docs)]
+    n_words = np.fromiter(map(len, cased), dtype=np.int64, count=n)
+    doc_of = np.repeat(np.arange(n), n_words)
+
+    # word facts (and the hash of the lowercased word), one cached lookup per word occurrence
+    flat = list(chain.from_iterable(cased))
+    word_codes = tokens.word_codes if tokens is not None else _CODES
+    word_codes.add(set(flat), tokens)
+    packed = np.array(list(map(word_codes.__getitem__, flat)), dtype=np.uint64).reshape(-1)
+    codes = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+    def per_doc(values: np.ndarray) -> np.ndarray:
+        return np.bincount(doc_of, weights=values, minlength=n)
+
+    lengths = per_doc(codes >> 3)
+    letters = per_doc((codes >> 2) & 1)
+    numbers = per_doc((codes >> 1) & 1)
+    split = per_doc(codes & 1 & ~(codes >> 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_length = np.where(n_words > 0, lengths / np.maximum(n_words, 1), 0.0)
+        alpha = np.where(n_words > 0, letters / np.maximum(n_words, 1), 0.0)
+
+    # shingles and signatures of the whole batch
+    n_lower = np.fromiter(map(len, lower), dtype=np.int64, count=n)
+    flat_lower = list(chain.from_iterable(lower))
+    if all(ascii_docs):
+        ids = packed >> np.uint64(32)
+    else:
+        if len(_HASHES) > 2_000_000:
+            _HASHES.clear()
+        ids = np.array(list(map(_HASHES.__getitem__, flat_lower)), dtype=np.uint64).reshape(-1)
+    shingles, per_doc_shingles = batch_shingles(ids, n_lower, options.dedup.shingle_size)
+    signatures = minhash_flat(shingles, per_doc_shingles, perms)
+
+    quality: dict[str, list[float]] = {"mean_word_length": mean_length.tolist(), "alpha_share": alpha.tolist()}
+    lines = [line_signals(text) for text in texts]
+    symbols = [text.count("#") + text.count("...") + text.count("…") for text in texts]
+    quality["symbol_ratio"] = [s / w if w else float(s > 0) for s, w in zip(symbols, n_words.tolist())]
+    for k, name in enumerate(("duplicate_line_share", "bullet_line_share", "ellipsis_line_share")):
+        quality[name] = [values[k] for values in lines]
+
     pii: dict[str, list[int]] = {kind: [] for kind in options.pii_types}
+    if options.pii_types:
+        for text, low in zip(texts, lowered):
+            for kind, count in pii_counts(text, options.pii_types, lowered=low).items():
+                pii[kind].append(count)
+
+    every = max(1, options.language_every)
+    positions = indices if indices is not None else range(n)
     langs, lang_scores = [], []
-    for text in texts:
-        cased = WORD_RE.findall(text)
-        lower = WORD_RE.findall(text.lower())
-        n_words.append(len(cased))
-        if tokens is not None:
-            lettered = [w for w in cased if not w.isdigit()]  # numbers are not vocabulary
-            split.append(lettered)
-            split_base.append(len(lettered))
-        exact.append(hash_words(lower))
-        shingles.append(shingle_hashes(lower, options.dedup.shingle_size, word_cache))
-        if options.vocabulary:
-            lowers.append(lower)
-        for name, value in quality_signals(text, cased).items():
-            quality[name].append(value)
-        for kind, count in pii_counts(text, options.pii_types).items():
-            pii[kind].append(count)
-        lang, score = identify(text, options.language_chars)
+    for text, position in zip(texts, positions):
+        if position % every == 0:
+            lang, score = identify(text, options.language_chars)
+        else:
+            lang, score = "", float("nan")  # not in the language sample
         langs.append(lang)
         lang_scores.append(score)
-    signatures = minhash_signatures(shingles, perms)
-    if tokens is not None:
-        split = tokens.split_counts(split)
+
     row = {
-        "n": [len(texts)],
-        "words": [n_words],
+        "n": [n],
+        "words": [n_words.tolist()],
         "tokens": [tokens.count(texts) if tokens is not None else []],
-        "split_words": [split],
-        "split_base": [split_base],
-        "exact": [exact],
-        "has_shingles": [[len(s) > 0 for s in shingles]],
+        "split_words": [split.astype(np.int64).tolist() if tokens is not None else []],
+        "split_base": [(n_words - numbers.astype(np.int64)).tolist() if tokens is not None else []],
+        "exact": [[hash_words(words) for words in lower]],
+        "has_shingles": [(n_lower > 0).tolist()],
         "signatures": [signatures.tobytes()],
         "lang": [langs],
         "lang_score": [lang_scores],
     }
-    row.update({f"q_{name}": [values] for name, values in quality.items()})
+    row.update({f"q_{name}": [quality[name]] for name in SIGNALS})
     row.update({f"pii_{kind}": [values] for kind, values in pii.items()})
     if options.vocabulary:
-        counts: Counter = Counter()
-        first: dict[str, int] = {}
-        for d, lower in enumerate(lowers):
-            counts.update(lower)
-            new = set(lower).difference(first)
-            first.update(dict.fromkeys(new, d))
-        vocab = list(counts)
+        # first document of the batch each distinct word occurs in: later pairs overwrite, so go backwards
+        first = dict(zip(reversed(flat_lower), reversed(np.repeat(np.arange(n), n_lower).tolist())))
+        counts = Counter(flat_lower)
+        vocab = list(first)
         row["vocab"] = [vocab]
         row["vocab_counts"] = [[counts[w] for w in vocab]]
         row["vocab_first"] = [[first[w] for w in vocab]]
     return row
 
 
-def _map_batch(batch, tokens, options, perms):
-    return batch_signals(batch, tokens, options, perms)
+def _map_batch(texts, indices, tokens, options, perms, offset=0):
+    return batch_signals({"text": texts}, tokens, options, perms, [offset + i for i in indices])
 
 
 def iter_signal_rows(
@@ -228,7 +324,8 @@ def iter_signal_rows(
         os.environ["TOKENIZERS_PARALLELISM"] = "false"  # workers are processes; no nested Rust threads
     perms = Permutations.make(options.dedup.num_perm, options.dedup.seed)
     tokens = TokenCounter(tokenizer) if tokenizer is not None else None
-    nbytes = np.asarray(dataset["nbytes"], dtype=np.int64) if len(dataset) else np.zeros(0, dtype=np.int64)
+    _identifier()  # load the language model once here: forked workers inherit it
+    nbytes = np.asarray(column(dataset, "nbytes"), dtype=np.int64) if len(dataset) else np.zeros(0, dtype=np.int64)
     cumulative = np.cumsum(nbytes)
     bar = tqdm(total=round(float(nbytes.sum()) / 1e6, 1), unit="MB", desc=desc, disable=not progress,
                bar_format="{desc}: {n:.1f}/{total:.1f} MB [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
@@ -242,9 +339,10 @@ def iter_signal_rows(
             chunk = dataset.select(range(start, stop))
             procs = max(1, min(num_proc, (stop - start) // batch_size))
             result = chunk.map(
-                _map_batch, batched=True, batch_size=batch_size, num_proc=procs if procs > 1 else None,
+                _map_batch, batched=True, with_indices=True, batch_size=batch_size,
+                num_proc=procs if procs > 1 else None, input_columns=["text"],
                 remove_columns=chunk.column_names, new_fingerprint=uuid.uuid4().hex,
-                fn_kwargs={"tokens": tokens, "options": options, "perms": perms},
+                fn_kwargs={"tokens": tokens, "options": options, "perms": perms, "offset": start},
             )
             for row in result:
                 yield row
