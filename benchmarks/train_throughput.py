@@ -1,23 +1,36 @@
 """Training throughput: workbench's trainer (packed blocks) against the plain peft/bitsandbytes recipe.
 
-Both run in this process, on the same corpus, model, LoRA settings, micro-batch and number of
-optimizer steps:
+Both run in this process, on exactly the same list of documents, model, quantization, LoRA
+settings, micro-batch, maximum length (our ``block_size`` = the baseline's ``max_length``) and
+number of optimizer steps, with the same torch thread count:
 
 * ours: ``workbench.training.trainer.train`` with a ``TrainConfig`` (documents packed into full
-  blocks, EOS-separated, block-diagonal attention);
+  blocks, EOS-separated, block-diagonal attention; a document longer than a block continues in
+  the next block, so nothing is truncated);
 * baseline: transformers ``Trainer`` + peft QLoRA as the docs show it (``BitsAndBytesConfig`` NF4
   with double quantization, ``prepare_model_for_kbit_training``, ``LoraConfig(target_modules=
   "all-linear")``), one example per document truncated at ``--block-size``, padded per batch by
   ``DataCollatorForLanguageModeling(mlm=False)``.
 
-Reported for each: useful (non-padding) tokens per second over the optimizer steps only (model
-loading and our held-out evaluations excluded), over all steps and over the median step (robust to
-other jobs on a shared machine), peak memory (CUDA ``max_memory_allocated``; on the
-CPU the peak of sampled RSS above the RSS before the run), and ours/baseline. Gradient
-checkpointing is the same for both (the trainer's 'auto': on with CUDA, off on the CPU).
+``--docs`` picks the document list both recipes get, built from ``--data`` and written to one
+temporary JSONL that our ``TrainConfig.data`` points at and the baseline reads:
 
-    .venv/bin/python benchmarks/train_throughput.py --model tiny-llama --steps 8
-    .venv/bin/python benchmarks/train_throughput.py --model smollm2-135m --steps 6 --block-size 512
+* ``paragraphs`` (default): every document split on blank lines, one document per paragraph
+  (a wider, right-skewed mix of short and long documents, as abstracts, notes and sections are);
+* ``documents``: the corpus as it is.
+
+Reported for each recipe (median over ``--repeats`` interleaved runs: ours, baseline, baseline,
+ours, ...): useful tokens per second over the optimizer steps only (model loading and our held-out
+evaluations excluded; useful = trained text tokens, i.e. neither padding nor EOS/BOS/special tokens,
+and never tokens cut off by truncation), over all steps and over the median step; the share of
+token slots that were padding; tokens dropped by truncation in the documents trained on; peak
+memory (CUDA ``max_memory_allocated``; on the CPU the peak of sampled RSS above the RSS before the
+run); ours/baseline ratios; and the 1-minute load average around each run. Gradient checkpointing
+is the same for both (the trainer's 'auto': on with CUDA, off on the CPU).
+
+    .venv/bin/python benchmarks/train_throughput.py --model tiny-llama --steps 8 --threads 1 --repeats 3
+    .venv/bin/python benchmarks/train_throughput.py --model tiny-llama --steps 8 --threads 1 --docs documents
+    .venv/bin/python benchmarks/train_throughput.py --model smollm2-135m --steps 4 --block-size 256 --threads 1 --repeats 2
     python benchmarks/train_throughput.py --model Llama-3.2-1B --steps 30 --block-size 1024   # GPU
 """
 
@@ -30,6 +43,8 @@ import itertools
 import json
 import os
 import platform
+import re
+import statistics
 import sys
 import tempfile
 import threading
@@ -154,47 +169,88 @@ def _random_model(name: str, out: Path) -> Path:
     return out
 
 
+# --- the document list both recipes get -----------------------------------------------------
+def build_documents(args, workdir: Path) -> Path:
+    """Write the benchmark's documents (``--docs``) to one JSONL file; both recipes read it."""
+    from workbench.corpus.readers import read_texts
+
+    texts = [t for t in read_texts(Path(args.data), "text") if t.strip()]
+    if args.docs == "paragraphs":
+        texts = [p.strip() for t in texts for p in re.split(r"\n[ \t]*\n", t) if p.strip()]
+    path = workdir / f"benchmark-{args.docs}.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        for text in texts:
+            out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
+def document_lengths(model_dir: Path, path: Path) -> list[int]:
+    """Token lengths of the benchmark documents in this model's tokenizer (as the baseline tokenizes)."""
+    from transformers import AutoTokenizer
+
+    from workbench.corpus.readers import read_texts
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    texts = list(read_texts(path, "text"))
+    return [len(ids) for ids in tokenizer(texts)["input_ids"]]
+
+
+def _special_ids(tokenizer):
+    import torch
+
+    return torch.tensor(sorted(set(tokenizer.all_special_ids)), dtype=torch.long)
+
+
 # --- the two recipes ------------------------------------------------------------------------
-def run_ours(model_dir: Path, args, workdir: Path) -> dict:
+def run_ours(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) -> dict:
+    import numpy as np
+
     from workbench.io import read_json, read_jsonl
     from workbench.models.load import load_tokenizer
     from workbench.training.config import TrainConfig
+    from workbench.training.packing import IGNORE_INDEX
     from workbench.training.trainer import prepare_data, train
     from workbench.workspace import Workspace
 
     config = TrainConfig(
-        model=str(model_dir), data=args.data, quant=args.quant, block_size=args.block_size,
+        model=str(model_dir), data=str(data_path), quant=args.quant, block_size=args.block_size,
         micro_batch_size=args.micro_batch, grad_accum=1, max_tokens=args.steps * args.micro_batch * args.block_size,
-        eval_every=0.0, eval_max_tokens=64, out=str(workdir / "ours"), seed=args.seed,
+        eval_every=0.0, eval_max_tokens=64, out=str(workdir / f"ours-{tag}"), seed=args.seed,
     )
-    # the same deterministic packing and schedule the trainer builds: count the real tokens it trains on
-    data = prepare_data(config, load_tokenizer(str(model_dir)))
-    useful = int((data.blocks.labels[data.schedule] != -100).sum())
-    slots = int(data.schedule.size * args.block_size)
+    # the same deterministic packing and schedule the trainer builds: count what it trains on
+    tokenizer = load_tokenizer(str(model_dir))
+    data = prepare_data(config, tokenizer)
+    labels = data.blocks.labels[data.schedule]
+    inputs = data.blocks.input_ids[data.schedule]
+    special = np.isin(inputs, sorted(set(tokenizer.all_special_ids)))
+    useful = int(((labels != IGNORE_INDEX) & ~special).sum())  # text tokens: no padding, no EOS separators
+    padding = int((labels == IGNORE_INDEX).sum())
+    slots = int(labels.size)
+    load_before = os.getloadavg()[0]
     with PeakMemory() as mem:
         run = train(config, Workspace.at(workdir / "workspace"), progress=False)
     card = read_json(run / "run.json")
     rows = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("type") == "train"]
     cumulative = [0.0] + [float(r["train_seconds"]) for r in rows]
     step_seconds = [b - a for a, b in itertools.pairwise(cumulative)]
-    return _result("ours (packed)", card["step"], useful, slots, step_seconds, mem.peak_mb,
-                   rows[-1]["loss"] if rows else None)
+    return _result("ours (packed)", card["step"], useful, slots, padding, 0, step_seconds, mem.peak_mb,
+                   rows[-1]["loss"] if rows else None, (load_before, os.getloadavg()[0]))
 
 
-def _result(name, steps, useful, slots, step_seconds, peak_mb, loss) -> dict:
+def _result(name, steps, useful, slots, padding, dropped, step_seconds, peak_mb, loss, load) -> dict:
     """Throughput over all steps, and over the median step (robust to other jobs on a shared machine)."""
-    import statistics
-
     seconds = sum(step_seconds)
     median = statistics.median(step_seconds)
-    return {"name": name, "steps": steps, "useful_tokens": useful, "token_slots": slots, "train_seconds": seconds,
-            "step_seconds": [round(x, 3) for x in step_seconds], "median_step_seconds": median,
-            "useful_tokens_per_s": useful / seconds, "useful_tokens_per_s_median": useful / steps / median,
-            "peak_memory_mb": peak_mb, "loss_last": loss}
+    return {"name": name, "steps": steps, "useful_tokens": useful, "token_slots": slots, "padding_slots": padding,
+            "padding_share": padding / slots if slots else 0.0, "truncated_tokens": dropped,
+            "train_seconds": seconds, "step_seconds": [round(x, 3) for x in step_seconds],
+            "median_step_seconds": median, "useful_tokens_per_s": useful / seconds,
+            "useful_tokens_per_s_median": useful / steps / median, "peak_memory_mb": peak_mb, "loss_last": loss,
+            "load_avg_1m": [round(x, 2) for x in load]}
 
 
-def run_baseline(model_dir: Path, args, workdir: Path) -> dict:
-    """The recipe from the peft / bitsandbytes QLoRA docs, unpacked, padded per batch."""
+def run_baseline(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) -> dict:
+    """The recipe from the peft / bitsandbytes QLoRA docs, unpacked, truncated, padded per batch."""
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
@@ -214,17 +270,22 @@ def run_baseline(model_dir: Path, args, workdir: Path) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    texts = [t for t in read_texts(Path(args.data), "text") if t.strip()]
-    dataset = Dataset.from_dict({"text": texts}).map(
-        lambda batch: tokenizer(batch["text"], truncation=True, max_length=args.block_size),
-        batched=True, remove_columns=["text"],
-    )
+    texts = [t for t in read_texts(data_path, "text") if t.strip()]
+
+    def tokenize(batch):
+        out = tokenizer(batch["text"], truncation=True, max_length=args.block_size)
+        # untruncated length, only to count what truncation dropped (popped before collation)
+        out["full_length"] = [len(ids) for ids in tokenizer(batch["text"])["input_ids"]]
+        return out
+
+    dataset = Dataset.from_dict({"text": texts}).map(tokenize, batched=True, remove_columns=["text"])
     kwargs = {"dtype": dtype, "device_map": {"": 0 if cuda else "cpu"}}
     if args.quant == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype,
         )
     checkpointing = cuda  # the trainer's 'auto'
+    load_before = os.getloadavg()[0]
     with PeakMemory() as mem:
         model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
         model.config.use_cache = False
@@ -236,7 +297,8 @@ def run_baseline(model_dir: Path, args, workdir: Path) -> dict:
         trainer = Trainer(
             model=model,
             args=TrainingArguments(
-                output_dir=str(workdir / "baseline"), max_steps=args.steps, per_device_train_batch_size=args.micro_batch,
+                output_dir=str(workdir / f"baseline-{tag}"), max_steps=args.steps,
+                per_device_train_batch_size=args.micro_batch,
                 learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=1, logging_steps=1, save_strategy="no",
                 report_to="none", seed=args.seed, bf16=cuda and dtype == torch.bfloat16,
                 fp16=cuda and dtype == torch.float16, use_cpu=not cuda, disable_tqdm=True,
@@ -244,18 +306,24 @@ def run_baseline(model_dir: Path, args, workdir: Path) -> dict:
                 gradient_checkpointing=checkpointing,
                 gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
                 dataloader_num_workers=0,
+                remove_unused_columns=False,  # keeps full_length for the counting collator, which drops it
             ),
             train_dataset=dataset,
-            data_collator=CountingCollator(DataCollatorForLanguageModeling(tokenizer, mlm=False), timer),
+            data_collator=CountingCollator(DataCollatorForLanguageModeling(tokenizer, mlm=False), timer,
+                                           _special_ids(tokenizer)),
             callbacks=[timer],
         )
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # quiet, as ours; prints happen after on_step_end anyway
         # no base-model load in the timed steps, but the load counts towards peak memory as for ours
         trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     steps = trainer.state.global_step
     # the dataloader may collate one batch beyond the last step: count only the batches trained on
     result = _result("baseline (docs recipe, padded)", steps, sum(timer.useful[:steps]), sum(timer.slots[:steps]),
-                     timer.step_seconds, mem.peak_mb, losses[-1] if losses else None)
+                     sum(timer.padding[:steps]), sum(timer.dropped[:steps]), timer.step_seconds, mem.peak_mb,
+                     losses[-1] if losses else None, (load_before, os.getloadavg()[0]))
     del trainer, model
     return result
 
@@ -270,6 +338,8 @@ class StepTimer(TrainerCallback):
         self.step_seconds: list[float] = []
         self.useful: list[int] = []  # per collated batch
         self.slots: list[int] = []
+        self.padding: list[int] = []
+        self.dropped: list[int] = []
         self._t = None
 
     def on_step_begin(self, args, state, control, **kwargs):
@@ -284,15 +354,22 @@ class StepTimer(TrainerCallback):
 
 
 class CountingCollator:
-    """Wraps the collator to count real (attention_mask == 1) tokens and padded slots per batch."""
+    """Wraps the collator: counts text tokens, padded slots and truncated tokens per batch."""
 
-    def __init__(self, collator, timer: StepTimer):
-        self.collator, self.timer = collator, timer
+    def __init__(self, collator, timer: StepTimer, special_ids):
+        self.collator, self.timer, self.special_ids = collator, timer, special_ids
 
     def __call__(self, features):
-        batch = self.collator(features)
-        self.timer.useful.append(int(batch["attention_mask"].sum()))
-        self.timer.slots.append(int(batch["attention_mask"].numel()))
+        import torch
+
+        kept = [len(f["input_ids"]) for f in features]
+        full = [f["full_length"] for f in features]
+        batch = self.collator([{k: v for k, v in f.items() if k != "full_length"} for f in features])
+        mask = batch["attention_mask"].bool()
+        self.timer.useful.append(int((mask & ~torch.isin(batch["input_ids"], self.special_ids)).sum()))
+        self.timer.padding.append(int((~mask).sum()))
+        self.timer.slots.append(int(mask.numel()))
+        self.timer.dropped.append(sum(f - k for f, k in zip(full, kept, strict=True)))
         return batch
 
 
@@ -314,6 +391,16 @@ def machine() -> str:
     return f"{name}, {os.cpu_count()} logical CPUs, torch threads {torch.get_num_threads()}"
 
 
+def _median_result(runs: list[dict]) -> dict:
+    keys = ["useful_tokens_per_s", "useful_tokens_per_s_median", "peak_memory_mb", "train_seconds",
+            "median_step_seconds"]
+    out = {k: statistics.median(r[k] for r in runs) for k in keys}
+    first = runs[0]
+    for k in ["name", "steps", "useful_tokens", "token_slots", "padding_slots", "padding_share", "truncated_tokens"]:
+        out[k] = first[k]  # same seed and data: identical in every repeat
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="tiny-llama",
@@ -323,7 +410,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--micro-batch", type=int, default=4, help="sequences per step, both recipes")
     parser.add_argument("--quant", choices=["nf4", "none"], default="nf4")
     parser.add_argument("--data", default=str(REPO / "sample_data" / "domain_corpus.jsonl"))
-    parser.add_argument("--order", choices=["ours-first", "baseline-first"], default="ours-first")
+    parser.add_argument("--docs", choices=["paragraphs", "documents"], default="paragraphs",
+                        help="benchmark documents: --data split on blank lines (default), or its documents as they are")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs of each recipe; medians reported")
+    parser.add_argument("--order", choices=["ours-first", "baseline-first"], default="ours-first",
+                        help="which recipe runs first; repeats alternate (ours, baseline, baseline, ours, ...)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", help="also write the results to this JSON file")
@@ -335,32 +426,55 @@ def main(argv: list[str] | None = None) -> dict:
     transformers.logging.set_verbosity_error()
     if args.threads:
         torch.set_num_threads(args.threads)
+    runs: dict[str, list[dict]] = {"ours": [], "baseline": []}
+    sequence = []
     with tempfile.TemporaryDirectory(prefix="train-throughput-") as tmp:
         workdir = Path(tmp)
         model_dir = prepare_model(args.model, workdir)
-        runners = [run_ours, run_baseline] if args.order == "ours-first" else [run_baseline, run_ours]
-        results = {}
-        for runner in runners:
-            results[runner.__name__] = runner(model_dir, args, workdir)
-            _release_memory()
-    ours, base = results["run_ours"], results["run_baseline"]
+        data_path = build_documents(args, workdir)
+        lengths = document_lengths(model_dir, data_path)
+        pair = [("ours", run_ours), ("baseline", run_baseline)]
+        if args.order == "baseline-first":
+            pair.reverse()
+        for repeat in range(args.repeats):
+            for key, runner in (pair if repeat % 2 == 0 else pair[::-1]):
+                result = runner(model_dir, args, workdir, data_path, f"{repeat}")
+                runs[key].append(result)
+                sequence.append(key)
+                print(f"  run {len(sequence)}: {key:<8} useful tok/s {result['useful_tokens_per_s']:8.1f} "
+                      f"(median step {result['useful_tokens_per_s_median']:8.1f}), peak {result['peak_memory_mb']:6.0f} MB, "
+                      f"load {result['load_avg_1m'][0]:.2f}->{result['load_avg_1m'][1]:.2f}", flush=True)
+                _release_memory()
+    ours, base = _median_result(runs["ours"]), _median_result(runs["baseline"])
+    loads = [x for r in runs["ours"] + runs["baseline"] for x in r["load_avg_1m"]]
+    sorted_lengths = sorted(lengths)
+
+    def pct(q):
+        return sorted_lengths[min(len(sorted_lengths) - 1, int(q * len(sorted_lengths)))]
+
     print(f"machine: {machine()}")
     print(f"model {args.model}, quant {args.quant}, micro-batch {args.micro_batch}, block {args.block_size}, "
-          f"{args.steps} optimizer steps each, order {args.order}")
-    print(f"{'recipe':<32}{'steps':>6}{'useful tok':>11}{'slots':>9}{'fill':>7}{'steps s':>9}{'median s':>9}"
-          f"{'useful tok/s':>13}{'(median)':>10}{'peak MB':>9}{'last loss':>10}")
+          f"{args.steps} optimizer steps each, {args.repeats} repeat(s), run order {', '.join(sequence)}")
+    print(f"documents ({args.docs}): {len(lengths)}, tokens min {sorted_lengths[0]} / p10 {pct(0.1)} / median {pct(0.5)} "
+          f"/ p90 {pct(0.9)} / max {sorted_lengths[-1]}; {sum(n > args.block_size for n in lengths)} longer than the block")
+    print(f"load average (1 min) around the runs: {min(loads):.2f}-{max(loads):.2f}")
+    print(f"medians of {args.repeats} run(s):")
+    print(f"{'recipe':<32}{'steps':>6}{'useful tok':>11}{'slots':>8}{'pad':>7}{'trunc':>7}{'steps s':>9}{'median s':>9}"
+          f"{'useful tok/s':>13}{'(median)':>10}{'peak MB':>9}")
     for r in (ours, base):
-        print(f"{r['name']:<32}{r['steps']:>6}{r['useful_tokens']:>11}{r['token_slots']:>9}"
-              f"{r['useful_tokens'] / r['token_slots']:>7.1%}{r['train_seconds']:>9.1f}{r['median_step_seconds']:>9.2f}"
-              f"{r['useful_tokens_per_s']:>13.1f}{r['useful_tokens_per_s_median']:>10.1f}"
-              f"{r['peak_memory_mb']:>9.0f}{(r['loss_last'] or float('nan')):>10.3f}")
+        print(f"{r['name']:<32}{r['steps']:>6}{r['useful_tokens']:>11}{r['token_slots']:>8}{r['padding_share']:>7.1%}"
+              f"{r['truncated_tokens']:>7}{r['train_seconds']:>9.1f}{r['median_step_seconds']:>9.2f}"
+              f"{r['useful_tokens_per_s']:>13.1f}{r['useful_tokens_per_s_median']:>10.1f}{r['peak_memory_mb']:>9.0f}")
     ratio = ours["useful_tokens_per_s"] / base["useful_tokens_per_s"]
     ratio_median = ours["useful_tokens_per_s_median"] / base["useful_tokens_per_s_median"]
     mem_ratio = ours["peak_memory_mb"] / base["peak_memory_mb"] if base["peak_memory_mb"] > 0 else float("nan")
+    pair_ratios = [o["useful_tokens_per_s"] / b["useful_tokens_per_s"] for o, b in zip(runs["ours"], runs["baseline"], strict=True)]
     print(f"ours / baseline: useful tokens/s x{ratio:.2f} (all steps), x{ratio_median:.2f} (median step); "
-          f"peak memory x{mem_ratio:.2f}")
-    summary = {"machine": machine(), "args": vars(args), "ours": ours, "baseline": base,
-               "throughput_ratio": ratio, "throughput_ratio_median": ratio_median, "memory_ratio": mem_ratio}
+          f"peak memory x{mem_ratio:.2f}; per repeat {', '.join(f'x{x:.2f}' for x in pair_ratios)}")
+    summary = {"machine": machine(), "args": vars(args), "documents": {"count": len(lengths), "lengths": lengths},
+               "run_order": sequence, "runs": runs, "ours": ours, "baseline": base,
+               "throughput_ratio": ratio, "throughput_ratio_median": ratio_median, "memory_ratio": mem_ratio,
+               "throughput_ratio_per_repeat": pair_ratios}
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return summary
