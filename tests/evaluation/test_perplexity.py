@@ -144,8 +144,8 @@ def test_token_perplexity_equals_hf_recipe_on_default_model(real_model_home, sam
     folder = fetch_model("smollm2-135m", quiet=True)  # cached after the first time
     model, tokenizer = _load(folder)
     with open(sample_dir / "domain_eval.jsonl", encoding="utf-8") as handle:
-        texts = [json.loads(line)["text"] for line in handle][:5]  # about 2,100 tokens
+        texts = [json.loads(line)["text"] for line in handle][:3]  # about 1,300 tokens
     ours = score_concatenated(model, tokenizer, texts, window=256, stride=128, batch_size=4)
     reference = hf_fixed_length_recipe(model, tokenizer, texts, 256, 128)
-    assert ours.tokens > 1800
+    assert ours.tokens > 1000
     assert ours.token_ppl == pytest.approx(reference, rel=1e-3)
