@@ -9,7 +9,6 @@ from workbench.errors import WorkbenchError
 from workbench.evaluation.compare import EvaluationWarning, compare, evaluate
 from workbench.evaluation.config import EvalConfig
 
-
 FAST = dict(window=64, quant="none", n_bootstrap=200, generations=2, max_new_tokens=4, heatmap_documents=1)
 
 

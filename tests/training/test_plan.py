@@ -2,7 +2,6 @@
 
 import itertools
 import math
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,6 @@ from workbench.training.plan import (
     resolve_architecture,
     suggest,
 )
-
 
 
 def _meta_param_count(config) -> int:

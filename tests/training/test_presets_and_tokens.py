@@ -128,8 +128,8 @@ def test_forgetting_guard_warns_and_stops(tmp_path):
 
 
 def test_repeat_a_run_from_its_folder(tmp_path):
-    from workbench.io import write_json
     from workbench.config import to_dict
+    from workbench.io import write_json
 
     original = TrainConfig(max_tokens=1234, learning_rate=3e-4, out=str(tmp_path / "a"), name="a")
     write_json(tmp_path / "a" / "run.json", {"config": to_dict(original)})

@@ -138,7 +138,6 @@ def batch_shingles(word_ids: np.ndarray, lengths: np.ndarray, shingle_size: int)
 
     Returns the concatenated shingle hashes and the number of shingles of each document.
     """
-    n = len(lengths)
     counts = np.where(lengths > 0, np.maximum(1, lengths - shingle_size + 1), 0)
     total = len(word_ids)
     if total == 0:

@@ -17,7 +17,14 @@ from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log
 from workbench.corpus.pii import PATTERNS
 from workbench.corpus.quality import SIGNALS, failed_rule
 from workbench.corpus.readers import iter_documents
-from workbench.corpus.signals import SignalOptions, TokenCounter, column, corpus_dataset, iter_signal_rows, signatures_of
+from workbench.corpus.signals import (
+    SignalOptions,
+    TokenCounter,
+    column,
+    corpus_dataset,
+    iter_signal_rows,
+    signatures_of,
+)
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, sha256_file, write_json
 from workbench.runcard import git_commit, now_iso, package_versions

@@ -230,7 +230,7 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
             del logits
             reduced = {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
             offset = 0
-            for d, begin, end, first in batch:
+            for d, _begin, end, first in batch:
                 n = end - first
                 pieces[d].append((first, {k: v[offset : offset + n] for k, v in reduced.items()}))
                 offset += n

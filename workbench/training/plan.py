@@ -15,7 +15,7 @@ counts the parameters of every linear layer exactly and adds up, in bytes:
 Time comes from the FLOPs actually executed (frozen base: forward 2N, backward 2N for activation
 gradients only; LoRA: 6 per parameter; attention; one more forward when checkpointing) divided by
 the GPU's dense bf16 peak times an assumed utilisation (MFU). Cost = hours * price per hour.
-``docs/plan.md`` gives every formula. ``compare_with_measured`` puts a plan beside a run card.
+The README's "Planning a run" section gives every formula. ``compare_with_measured`` puts a plan beside a run card.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ GPUS: dict[str, GPU] = {
         GPU("H100", 79.1, 989.0, 2.99, 0.25),  # SXM
         GPU("H200", 139.8, 989.0, 3.80, 0.25),
         # A small cloud VM (2-4 cores, fp32, no bf16 units); memory is read from this machine.
-        # MFU calibrated on a 2-core AMD EPYC (benchmarks/RESULTS-train.md); override for others.
+        # MFU calibrated on a 2-core AMD EPYC (BENCHMARKS.md, training throughput); override for others.
         GPU("cpu", 16.0, 0.2, 0.0, 0.15),
     )
 }

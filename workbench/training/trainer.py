@@ -21,7 +21,7 @@ from workbench import seed_everything
 from workbench.config import from_dict, to_dict
 from workbench.corpus.readers import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
-from workbench.io import append_jsonl, read_json, write_json
+from workbench.io import read_json, write_json
 from workbench.runcard import make_run_card, now_iso
 from workbench.training.config import TrainConfig, sample_path
 from workbench.training.mixing import block_schedule
