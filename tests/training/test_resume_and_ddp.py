@@ -65,8 +65,13 @@ def test_torchrun_two_processes_train_one_shared_adapter(tiny_model, tiny_home, 
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
     assert torchrun, "torchrun ships with torch"
     run = tmp_path / "ddp"
+    import socket
+
+    with socket.socket() as probe:  # a free port, so parallel CI jobs do not collide
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
     proc = subprocess.run(
-        [torchrun, "--nproc_per_node", "2", "--master_port", "29517", "-m", "workbench.cli", "train",
+        [torchrun, "--nproc_per_node", "2", "--master_port", port, "-m", "workbench.cli", "train",
          "--model", str(tiny_model), "--out", str(run), "--quant", "none", *ARGS],
         env=_env(tiny_home), capture_output=True, text=True, timeout=600,
     )
