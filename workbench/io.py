@@ -141,3 +141,22 @@ def atomic_directory(final: str | os.PathLike, overwrite: bool = False) -> Itera
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
+
+
+def read_glossary(path: str | os.PathLike) -> list[str]:
+    """Terms of a glossary CSV: the ``term`` column (else the first column), blanks skipped.
+
+    One reader for every stage: ``inspect --glossary`` (tokenizer fit), ``train`` (new tokens)
+    and ``compare`` (glossary terms first among the per-token changes).
+    """
+    import csv
+
+    path = Path(path)
+    if not path.exists():
+        raise WorkbenchError(f"glossary {path} does not exist.", "check the path (a CSV with a 'term' column).")
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            raise WorkbenchError(f"glossary {path} is empty.", "write a CSV with a header row naming a 'term' column.")
+        column = "term" if "term" in reader.fieldnames else reader.fieldnames[0]
+        return [row[column].strip() for row in reader if (row.get(column) or "").strip()]

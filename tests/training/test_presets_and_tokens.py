@@ -45,10 +45,11 @@ def test_new_glossary_tokens_train_and_reload_with_their_vocabulary(tiny_model, 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from workbench.training.embeddings import read_glossary_terms, select_new_tokens
+    from workbench.io import read_glossary
+    from workbench.training.embeddings import select_new_tokens
 
     base_tok = AutoTokenizer.from_pretrained(tiny_model)
-    expected = select_new_tokens(base_tok, read_glossary_terms(sample_dir / "glossary.csv"), limit=20)
+    expected = select_new_tokens(base_tok, read_glossary(sample_dir / "glossary.csv"), limit=20)
     assert expected, "the tiny tokenizer fragments glossary terms"
     run = train(_cfg(tiny_model, tmp_path, "tok", new_tokens=str(sample_dir / "glossary.csv"), new_tokens_max=20),
                 workspace, progress=False)

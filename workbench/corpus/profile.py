@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from workbench.corpus.signals import (
     signatures_of,
 )
 from workbench.errors import WorkbenchError
-from workbench.io import atomic_directory, sha256_file, write_json
+from workbench.io import atomic_directory, read_glossary, sha256_file, write_json
 from workbench.runcard import git_commit, now_iso, package_versions
 
 SAMPLE_REFERENCE = Path(__file__).resolve().parents[2] / "sample_data" / "general_eval.jsonl"
@@ -49,19 +48,6 @@ def _histogram(values: np.ndarray, bins: int = 30) -> dict:
     edges = np.geomspace(lo, hi * 1.0001, bins + 1) if hi > lo else np.array([lo, lo + 1])
     counts, edges = np.histogram(values, bins=edges)
     return {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
-
-
-def read_glossary(path: str | os.PathLike) -> list[str]:
-    """Terms of a glossary CSV (column 'term', else the first column)."""
-    path = Path(path)
-    if not path.exists():
-        raise WorkbenchError(f"glossary {path} does not exist.", "check the --glossary path (a CSV with a 'term' column).")
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise WorkbenchError(f"glossary {path} is empty.", "write a CSV with a 'term' column.")
-        column = "term" if "term" in reader.fieldnames else reader.fieldnames[0]
-        return [row[column].strip() for row in reader if (row.get(column) or "").strip()]
 
 
 def glossary_fit(terms: list[str], tokens: TokenCounter, counts: Counter) -> list[dict]:

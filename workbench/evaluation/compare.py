@@ -375,7 +375,8 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     from workbench.evaluation.generate import domain_prompts, side_by_side
     from workbench.evaluation.probes import compare_probes, read_probes, score_probes
     from workbench.evaluation.report import write_outputs
-    from workbench.evaluation.tokendiff import document_tokens, read_glossary, render_html, term_changes
+    from workbench.evaluation.tokendiff import document_tokens, render_html, term_changes
+    from workbench.io import read_glossary
     from workbench.models.load import resolve_model
 
     if not config.adapter:

@@ -128,16 +128,3 @@ def term_changes(
     gained = sorted((r for r in words if r["delta"] < 0), key=lambda r: r["total_delta"])[:top]
     lost = sorted((r for r in words if r["delta"] > 0), key=lambda r: -r["total_delta"])[:top]
     return {"glossary": gloss, "gained": gained, "lost": lost}
-
-
-def read_glossary(path) -> list[str]:
-    """The ``term`` column of a glossary CSV."""
-    import csv
-
-    from workbench.errors import WorkbenchError
-
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "term" not in reader.fieldnames:
-            raise WorkbenchError(f"glossary {path} has no 'term' column.", "give a CSV with a header row naming 'term'.")
-        return [r["term"] for r in reader if r.get("term")]

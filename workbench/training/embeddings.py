@@ -2,25 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
-from workbench.errors import WorkbenchError
-
-
-def read_glossary_terms(path: str | Path) -> list[str]:
-    path = Path(path)
-    if not path.exists():
-        raise WorkbenchError(f"glossary {path} does not exist.", "pass a CSV with a 'term' column to new_tokens.")
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "term" not in reader.fieldnames:
-            raise WorkbenchError(
-                f"glossary {path} has no 'term' column (it has: {', '.join(reader.fieldnames or [])}).",
-                "name the column holding the terms 'term'.",
-            )
-        return [row["term"].strip() for row in reader if row.get("term", "").strip()]
-
 
 def select_new_tokens(tokenizer, terms: list[str], min_pieces: int = 3, limit: int = 200) -> list[str]:
     """Terms the tokenizer splits into ``min_pieces`` or more pieces (as a word after a space),

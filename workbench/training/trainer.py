@@ -246,9 +246,10 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     model.config.use_cache = False
     new_token_ids: list[int] = []
     if config.new_tokens:
-        from workbench.training.embeddings import add_new_tokens, read_glossary_terms, select_new_tokens
+        from workbench.io import read_glossary
+        from workbench.training.embeddings import add_new_tokens, select_new_tokens
 
-        terms = select_new_tokens(tokenizer, read_glossary_terms(config.new_tokens), limit=config.new_tokens_max)
+        terms = select_new_tokens(tokenizer, read_glossary(config.new_tokens), limit=config.new_tokens_max)
         new_token_ids = add_new_tokens(model, tokenizer, terms)
     data = prepare_data(config, tokenizer)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), config.eval_max_tokens, config.eval_window)
