@@ -97,3 +97,22 @@ def test_dedup_config_rejects_bad_threshold():
 
     with pytest.raises(WorkbenchError, match="threshold"):
         DedupConfig(threshold=1.5)
+
+
+def test_streamed_verification_matches_per_document_verification():
+    docs, planted = near_duplicate_corpus(n_word=20, n_header=20)
+    texts = [d["text"] for d in docs]
+    sig, _ = signatures(texts)
+    config = DedupConfig(threshold=0.8)
+    by_doc = find_near_duplicates(sig, config, text_of=lambda i: texts[i])
+    calls = []
+
+    def stream(indices):
+        calls.append(indices.tolist())
+        return ((i, texts[i]) for i in indices.tolist())
+
+    streamed = find_near_duplicates(sig, config, text_of=None, texts=stream)
+    assert len(calls) == 1 and calls[0] == sorted(set(calls[0]))  # one pass, increasing order
+    assert np.array_equal(by_doc.pairs, streamed.pairs) and np.array_equal(by_doc.similarities, streamed.similarities)
+    assert np.array_equal(by_doc.labels, streamed.labels) and by_doc.clusters() == streamed.clusters()
+    assert len(by_doc.duplicates) == len(planted)

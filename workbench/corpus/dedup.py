@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,32 +195,34 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int, max_bucket: i
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
     valid = signatures[:, 0] != np.iinfo(np.uint32).max  # documents without shingles have no signature
+    index_all = np.flatnonzero(valid)
     pairs = []
-    sig = signatures.astype(np.uint64)
-    for band in range(bands):
-        cols = sig[:, band * rows:(band + 1) * rows]
+    for band in range(bands):  # one band at a time: only its (n,) key is held, never a uint64 copy of all
         with np.errstate(over="ignore"):
-            key = np.zeros(n, dtype=np.uint64)
-            for c in range(rows):
-                key = (key ^ cols[:, c]) * _MIX
-        key = key[valid]
-        index = np.flatnonzero(valid)
+            key = np.zeros(len(index_all), dtype=np.uint64)
+            for c in range(band * rows, (band + 1) * rows):
+                key = (key ^ signatures[index_all, c].astype(np.uint64)) * _MIX
         order = np.argsort(key, kind="stable")
-        key, index = key[order], index[order]
+        key, index = key[order], index_all[order]
+        del order
         boundaries = np.flatnonzero(np.diff(key)) + 1
+        del key
         starts = np.concatenate([[0], boundaries])
-        ends = np.concatenate([boundaries, [len(key)]])
-        for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+        ends = np.concatenate([boundaries, [len(index)]])
+        multi = ends - starts > 1
+        band_pairs = []
+        for s, e in zip(starts[multi], ends[multi]):
             members = np.sort(index[s:e])
             if e - s <= max_bucket:
                 i, j = np.triu_indices(len(members), k=1)
-                pairs.append(np.stack([members[i], members[j]], axis=1))
+                band_pairs.append(np.stack([members[i], members[j]], axis=1))
             else:
-                pairs.append(np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1))
+                band_pairs.append(np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1))
+        if band_pairs:  # one compact array per band (not thousands of small ones), duplicates dropped
+            pairs.append(np.unique(np.concatenate(band_pairs).astype(np.int64), axis=0))
     if not pairs:
         return np.zeros((0, 2), dtype=np.int64)
-    allpairs = np.concatenate(pairs).astype(np.int64)
-    return np.unique(allpairs, axis=0)
+    return np.unique(np.concatenate(pairs), axis=0)
 
 
 def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -242,26 +245,76 @@ def verify_pairs(
     shingle_size: int,
     text_of: Callable[[int], str] | None,
     slack: float = 0.15,
+    cache_size: int = 8192,
+    texts: Callable[[np.ndarray], Iterable[tuple[int, str]]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs whose Jaccard reaches ``threshold`` and their similarity (exact when ``text_of`` is given)."""
+    """Pairs whose Jaccard reaches ``threshold`` and their similarity (exact when ``text_of`` or ``texts`` is given).
+
+    ``texts`` (given increasing document indices, yields (index, text) in that order) reads the documents in
+    one sequential pass, holding each one's shingle set only until its last pair is checked; otherwise
+    ``text_of`` is called per document, with a bounded least-recently-used cache of shingle sets.
+    """
     if len(pairs) == 0:
         return pairs, np.zeros(0)
     estimate = estimated_jaccard(signatures, pairs)
-    if text_of is None:
+    if text_of is None and texts is None:
         keep = estimate >= threshold
         return pairs[keep], estimate[keep]
     near = estimate >= threshold - slack  # far below: cannot reach the threshold, skip the exact check
     pairs, estimate = pairs[near], estimate[near]
-    cache: dict[int, np.ndarray] = {}
+    if texts is not None:
+        sims = streamed_similarities(pairs, shingle_size, texts)
+        keep = sims >= threshold
+        return pairs[keep], sims[keep]
+    cache: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used shingle sets, bounded
 
     def shingles(i: int) -> np.ndarray:
-        if i not in cache:
-            cache[i] = np.unique(shingle_hashes(lower_words(text_of(i)), shingle_size))
-        return cache[i]
+        if i in cache:
+            cache.move_to_end(i)
+            return cache[i]
+        value = cache[i] = np.unique(shingle_hashes(lower_words(text_of(i)), shingle_size))
+        if len(cache) > cache_size:
+            cache.popitem(last=False)
+        return value
 
     sims = np.array([exact_jaccard(shingles(int(i)), shingles(int(j))) for i, j in pairs])
     keep = sims >= threshold
     return pairs[keep], sims[keep]
+
+
+def streamed_similarities(
+    pairs: np.ndarray, shingle_size: int, texts: Callable[[np.ndarray], Iterable[tuple[int, str]]]
+) -> np.ndarray:
+    """Exact Jaccard of each pair (i < j), reading every document once in index order.
+
+    A pair is checked when its later document is read; a document's shingle set is dropped once the scan
+    has passed its last partner, so memory holds only the documents with a partner still ahead.
+    """
+    sims = np.zeros(len(pairs))
+    if len(pairs) == 0:
+        return sims
+    needed = np.unique(pairs)
+    last = needed.copy()  # scan position after which each needed document can be dropped
+    np.maximum.at(last, np.searchsorted(needed, pairs[:, 0]), pairs[:, 1])
+    expire: dict[int, list[int]] = {}
+    for doc, until in zip(needed.tolist(), last.tolist()):
+        expire.setdefault(until, []).append(doc)
+    order = np.argsort(pairs[:, 1], kind="stable")
+    later = pairs[order, 1].tolist()
+    earlier = pairs[order, 0].tolist()
+    order = order.tolist()
+    held: dict[int, np.ndarray] = {}
+    k = 0
+    for doc, text in texts(needed):
+        held[doc] = np.unique(shingle_hashes(lower_words(text), shingle_size)).astype(np.uint32)
+        while k < len(order) and later[k] == doc:
+            sims[order[k]] = exact_jaccard(held[earlier[k]], held[doc])
+            k += 1
+        for gone in expire.pop(doc, ()):
+            held.pop(gone, None)
+    if k != len(order):
+        raise ValueError("texts() did not yield every requested document in order")
+    return sims
 
 
 def union_find_labels(n: int, pairs: np.ndarray) -> np.ndarray:
@@ -296,10 +349,14 @@ class NearDuplicates:
 
     def clusters(self) -> list[list[int]]:
         """Clusters of two or more documents, biggest first, members in input order."""
-        groups: dict[int, list[int]] = {}
-        for i, label in enumerate(self.labels):
-            groups.setdefault(int(label), []).append(i)
-        multi = [g for g in groups.values() if len(g) > 1]
+        labels = np.asarray(self.labels)
+        roots = np.unique(labels[labels != np.arange(len(labels))])  # labels of clusters with 2+ members
+        if len(roots) == 0:
+            return []
+        members = np.flatnonzero(np.isin(labels, roots))
+        members = members[np.argsort(labels[members], kind="stable")]  # by cluster, input order within
+        bounds = np.flatnonzero(np.diff(labels[members])) + 1
+        multi = [g.tolist() for g in np.split(members, bounds)]
         return sorted(multi, key=lambda g: (-len(g), g[0]))
 
 
@@ -308,11 +365,13 @@ def find_near_duplicates(
     config: DedupConfig,
     text_of: Callable[[int], str] | None = None,
     candidates: np.ndarray | None = None,
+    texts: Callable[[np.ndarray], Iterable[tuple[int, str]]] | None = None,
 ) -> NearDuplicates:
-    """Near-duplicate clusters among documents, given their signatures (and text for exact verification)."""
+    """Near-duplicate clusters among documents, given their signatures (and text for exact verification:
+    ``text_of`` per document, or ``texts`` for one sequential pass, see :func:`verify_pairs`)."""
     bands, rows = lsh_params(config.threshold, signatures.shape[1])
     pairs = candidate_pairs(signatures, bands, rows) if candidates is None else candidates
-    pairs, sims = verify_pairs(pairs, signatures, config.threshold, config.shingle_size, text_of)
+    pairs, sims = verify_pairs(pairs, signatures, config.threshold, config.shingle_size, text_of, texts=texts)
     return NearDuplicates(union_find_labels(len(signatures), pairs), pairs, sims)
 
 

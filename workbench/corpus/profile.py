@@ -19,10 +19,12 @@ from workbench.corpus.readers import iter_documents
 from workbench.corpus.signals import (
     SignalOptions,
     TokenCounter,
-    column,
+    column_array,
     corpus_dataset,
     iter_signal_rows,
     signatures_of,
+    texts_at,
+    value_counts,
 )
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, read_glossary, sha256_file, write_json
@@ -91,11 +93,13 @@ def profile_corpus(
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars)
     num_perm = config.dedup.num_perm
 
-    per_doc: dict[str, list] = {k: [] for k in ("words", "tokens", "split_words", "split_base", "exact",
-                                               "has_shingles", "lang", "lang_score", "replaced")}
-    quality = {name: [] for name in SIGNALS}
-    pii = {kind: [] for kind in PATTERNS}
-    signatures, new_words = [], []
+    # per-document signals are kept as compact numpy arrays (one block per batch, joined once at the end);
+    # signatures go straight into one preallocated uint32 matrix
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("words", "tokens", "exact", "new_words")}
+    quality_parts: dict[str, list[np.ndarray]] = {name: [] for name in SIGNALS}
+    pii_parts: dict[str, list[np.ndarray]] = {kind: [] for kind in PATTERNS}
+    split_words = split_base = 0
+    languages: Counter = Counter()
     counts: Counter = Counter()
     with corpus_dataset(config.paths, config.text_field, progress) as (dataset, plan):
         if len(dataset) == 0:
@@ -105,71 +109,98 @@ def profile_corpus(
                    if plan.skipped else "") + ".",
                 "pass text, JSONL, CSV, Parquet or PDF files (or folders of them).",
             )
-        per_doc["replaced"] = column(dataset, "replaced")
+        n = len(dataset)
+        replaced = column_array(dataset, "replaced", np.int64)
         if config.language_sample:  # every k-th document: an evenly spread sample of at most language_sample
-            options.language_every = max(1, -(-len(dataset) // config.language_sample))
-        total_bytes = int(np.sum(column(dataset, "nbytes")))
-        sources = Counter(column(dataset, "source"))
+            options.language_every = max(1, -(-n // config.language_sample))
+        total_bytes = int(np.sum(column_array(dataset, "nbytes", np.int64)))
+        sources = value_counts(dataset, "source")
+        sig = np.empty((n, num_perm), dtype=np.uint32)
+        filled = 0
         for row in iter_signal_rows(dataset, tokenizer, options, num_proc, config.batch_size, progress):
-            for key in ("words", "tokens", "split_words", "split_base", "exact", "has_shingles", "lang", "lang_score"):
-                per_doc[key].extend(row[key])
+            m = row["n"]
+            parts["words"].append(np.asarray(row["words"], dtype=np.int64))
+            parts["tokens"].append(np.asarray(row["tokens"], dtype=np.int64))
+            # 16-hex-digit hashes as uint64 (equal exactly when the strings are equal)
+            parts["exact"].append(np.fromiter((int(h, 16) for h in row["exact"]), dtype=np.uint64, count=m))
+            split_words += int(np.sum(row["split_words"], dtype=np.int64))
+            split_base += int(np.sum(row["split_base"], dtype=np.int64))
+            languages.update(lang for lang in row["lang"] if lang)
             for name in SIGNALS:
-                quality[name].extend(row[f"q_{name}"])
+                quality_parts[name].append(np.asarray(row[f"q_{name}"], dtype=float))
             for kind in PATTERNS:
-                pii[kind].extend(row[f"pii_{kind}"])
-            signatures.append(signatures_of(row, num_perm))
+                pii_parts[kind].append(np.asarray(row[f"pii_{kind}"], dtype=np.int64))
+            sig[filled:filled + m] = signatures_of(row, num_perm)
+            filled += m
             # distinct words first seen in each document
             vocab, firsts = row["vocab"], row["vocab_first"]
             fresh = [first for word, first in zip(vocab, firsts) if word not in counts]
-            new_words.append(np.bincount(np.asarray(fresh, dtype=np.int64), minlength=row["n"]))
+            parts["new_words"].append(np.bincount(np.asarray(fresh, dtype=np.int64), minlength=m))
             counts.update(dict(zip(vocab, row["vocab_counts"])))
+            del row, vocab, firsts, fresh
 
-        n = len(dataset)
-        words = np.asarray(per_doc["words"], dtype=np.int64)
-        doc_tokens = np.asarray(per_doc["tokens"], dtype=np.int64)
-        sig = np.concatenate(signatures)
+        def joined(blocks: list[np.ndarray], dtype) -> np.ndarray:
+            out = np.concatenate(blocks).astype(dtype, copy=False) if blocks else np.zeros(0, dtype=dtype)
+            blocks.clear()
+            return out
+
+        words = joined(parts["words"], np.int64)
+        doc_tokens = joined(parts["tokens"], np.int64)
+        exact = joined(parts["exact"], np.uint64)
+        new_words = joined(parts["new_words"], np.int64)
+        qarr = {name: joined(quality_parts[name], float) for name in SIGNALS}
+        pii = {kind: joined(pii_parts[kind], np.int64) for kind in PATTERNS}
 
         # exact duplicates: first document of each normalised hash is kept
-        first_of: dict[str, int] = {}
-        exact_groups: dict[str, list[int]] = {}
-        for i, h in enumerate(per_doc["exact"]):
-            first_of.setdefault(h, i)
-            exact_groups.setdefault(h, []).append(i)
-        reps = np.array(sorted(first_of.values()), dtype=np.int64)
+        _, first, inverse, group_size = np.unique(exact, return_index=True, return_inverse=True, return_counts=True)
+        del exact
+        reps = np.sort(first).astype(np.int64)
         exact_dups = n - len(reps)
-        # near duplicates among the exact-unique documents, verified on their text
-        near = find_near_duplicates(sig[reps], config.dedup, text_of=lambda k: dataset[int(reps[k])]["text"])
+        multi = np.flatnonzero(group_size > 1)  # groups of two or more, biggest first, then by first member
+        multi = multi[np.lexsort((first[multi], -group_size[multi]))][: config.example_clusters]
+        chosen = np.flatnonzero(np.isin(inverse, multi))
+        exact_groups = {int(g): [] for g in multi}
+        for i, g in zip(chosen.tolist(), inverse[chosen].tolist()):
+            exact_groups[g].append(i)
+        del inverse, chosen
+        # near duplicates among the exact-unique documents, verified on their text; the signatures of the
+        # unique documents are moved to the front in place (reps is increasing, so no row is overwritten
+        # before it is read) instead of copied
+        if len(reps) < n:
+            for lo in range(0, len(reps), 65536):
+                block = reps[lo:lo + 65536]
+                sig[lo:lo + len(block)] = sig[block]
+        near = find_near_duplicates(sig[: len(reps)], config.dedup, text_of=lambda k: dataset[int(reps[k])]["text"],
+                                    texts=lambda ks: zip(ks.tolist(), texts_at(dataset, reps[ks])))
+        del sig
         near_dups = len(near.duplicates)
+        near_clusters = near.clusters()
 
         def snippet(i: int) -> dict:
             record = dataset[int(i)]
             return {"id": record["id"], "source": record["source"], "text": record["text"][:300]}
 
         exact_examples = [[snippet(i) for i in g[:3]] + ([{"more": len(g) - 3}] if len(g) > 3 else [])
-                          for g in sorted((g for g in exact_groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
-                          ][: config.example_clusters]
-        near_examples = [[snippet(reps[k]) for k in cluster[:3]] for cluster in near.clusters()[: config.example_clusters]]
+                          for g in (exact_groups[int(k)] for k in multi)]
+        near_examples = [[snippet(reps[k]) for k in cluster[:3]] for cluster in near_clusters[: config.example_clusters]]
 
     # tokenizer fit
     total_words, total_tokens = int(words.sum()), int(doc_tokens.sum())
-    split_words = int(np.sum(per_doc["split_words"]))
     glossary = glossary_fit(read_glossary(config.glossary), tokens, counts) if config.glossary else []
     glossary_mean = float(np.mean([g["tokens"] for g in glossary])) if glossary else None
 
     # quality rules
-    qarr = {name: np.asarray(values, dtype=float) for name, values in quality.items()}
     failures = Counter(failed_rule({name: qarr[name][i] for name in SIGNALS}, config.quality) for i in range(n))
     failing = n - failures.pop(None, 0)
 
     # languages (of the sampled documents: those with a language)
-    languages = Counter(lang for lang in per_doc["lang"] if lang)
     identified = sum(languages.values())
 
     # domain vs reference
     reference_paths = config.reference or ([str(SAMPLE_REFERENCE)] if SAMPLE_REFERENCE.exists() else [])
     reference_counts = word_counts(d.text for d in iter_documents(reference_paths, config.text_field)) if reference_paths else Counter()
     cumulative_words = np.cumsum(words)
-    cumulative_vocab = np.cumsum(np.concatenate(new_words))
+    cumulative_vocab = np.cumsum(new_words)
     heaps = heaps_fit(cumulative_words, cumulative_vocab)
     duplicate_rate = (exact_dups + near_dups) / n
     tokens_per_word = total_tokens / total_words if total_words else 0.0
@@ -188,9 +219,9 @@ def profile_corpus(
         "bytes": total_bytes,
         "tokens": total_tokens,
         "tokens_per_word": round(tokens_per_word, 4),
-        "split_word_share": round(split_words / max(1, int(np.sum(per_doc["split_base"]))), 4),
-        "replaced_bytes": int(np.sum(per_doc["replaced"])),
-        "documents_with_replaced_bytes": int(np.count_nonzero(per_doc["replaced"])),
+        "split_word_share": round(split_words / max(1, split_base), 4),
+        "replaced_bytes": int(np.sum(replaced)),
+        "documents_with_replaced_bytes": int(np.count_nonzero(replaced)),
         "length": {"words": _summary(words), "tokens": _summary(doc_tokens)},
         "length_histogram": _histogram(doc_tokens.astype(float)),
         "glossary": glossary,
@@ -199,7 +230,7 @@ def profile_corpus(
         "exact_duplicate_documents": exact_dups,
         "near_duplicate_rate": round(near_dups / n, 6),
         "near_duplicate_documents": near_dups,
-        "near_duplicate_clusters": len(near.clusters()),
+        "near_duplicate_clusters": len(near_clusters),
         "near_duplicate_threshold": config.dedup.threshold,
         "duplicate_examples": {"exact": exact_examples, "near": near_examples},
         "quality": {
@@ -208,7 +239,7 @@ def profile_corpus(
             "signals": {name: _summary(values) for name, values in qarr.items()},
         },
         "pii": {kind: int(np.sum(values)) for kind, values in pii.items()},
-        "documents_with_pii": int(np.count_nonzero(np.sum([np.asarray(v) for v in pii.values()], axis=0))),
+        "documents_with_pii": int(np.count_nonzero(np.sum([v for v in pii.values()], axis=0))),
         "languages": {lang: round(c / identified, 6) for lang, c in languages.most_common()},
         "main_language": languages.most_common(1)[0][0],
         "language_sample": {"documents": identified, "every": options.language_every,

@@ -97,6 +97,64 @@ def column(dataset, name: str) -> list:
     return list(dataset[name])
 
 
+def column_array(dataset, name: str, dtype) -> np.ndarray:
+    """A whole numeric column as a numpy array, converted chunk by chunk from Arrow (no Python objects)."""
+    if getattr(dataset, "_indices", None) is None:
+        chunks = dataset.data.column(name).chunks
+        if not chunks:
+            return np.zeros(0, dtype=dtype)
+        return np.concatenate([np.asarray(c.to_numpy(zero_copy_only=False), dtype=dtype) for c in chunks])
+    return np.asarray(dataset[name], dtype=dtype)
+
+
+def texts_at(dataset, rows: np.ndarray, name: str = "text") -> Iterator[str]:
+    """The texts of the given increasing rows, in order, read in one sequential pass over the dataset's Arrow
+    files with plain reads: unlike indexing the memory-mapped table, the pages read do not stay resident."""
+    import pyarrow as pa
+
+    rows = np.asarray(rows, dtype=np.int64)
+    files = [f["filename"] for f in getattr(dataset, "cache_files", None) or []]
+    streams = bool(files) and getattr(dataset, "_indices", None) is None
+    for path in files if streams else []:  # datasets writes its cache files as Arrow IPC streams
+        try:
+            with pa.OSFile(path) as handle:
+                pa.ipc.open_stream(handle)
+        except (OSError, pa.ArrowInvalid):
+            streams = False
+    if not streams:
+        for i in rows.tolist():
+            yield dataset[i][name]
+        return
+    offset, k = 0, 0
+    for path in files:
+        with pa.OSFile(path) as handle:
+            for batch in pa.ipc.open_stream(handle):
+                end = offset + batch.num_rows
+                stop = int(np.searchsorted(rows, end, side="left"))
+                if stop > k:
+                    texts = batch.column(batch.schema.get_field_index(name))
+                    for i in rows[k:stop].tolist():
+                        yield texts[i - offset].as_py()
+                    k = stop
+                offset = end
+                del batch
+    if offset != len(dataset) or k != len(rows):
+        raise ValueError(f"read {offset:,} rows of {len(dataset):,} from the dataset's files")
+
+
+def value_counts(dataset, name: str) -> Counter:
+    """Counter of a column's values, in order of first appearance, counted batch by batch in Arrow."""
+    if getattr(dataset, "_indices", None) is not None:
+        return Counter(dataset[name])
+    import pyarrow.compute as pc
+
+    counts: Counter = Counter()
+    for chunk in dataset.data.column(name).chunks:
+        for item in pc.value_counts(chunk).to_pylist():
+            counts[item["values"]] += item["counts"]
+    return counts
+
+
 @dataclass
 class SignalOptions:
     dedup: DedupConfig = field(default_factory=DedupConfig)
@@ -325,7 +383,7 @@ def iter_signal_rows(
     perms = Permutations.make(options.dedup.num_perm, options.dedup.seed)
     tokens = TokenCounter(tokenizer) if tokenizer is not None else None
     _identifier()  # load the language model once here: forked workers inherit it
-    nbytes = np.asarray(column(dataset, "nbytes"), dtype=np.int64) if len(dataset) else np.zeros(0, dtype=np.int64)
+    nbytes = column_array(dataset, "nbytes", np.int64) if len(dataset) else np.zeros(0, dtype=np.int64)
     cumulative = np.cumsum(nbytes)
     bar = tqdm(total=round(float(nbytes.sum()) / 1e6, 1), unit="MB", desc=desc, disable=not progress,
                bar_format="{desc}: {n:.1f}/{total:.1f} MB [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
