@@ -24,7 +24,7 @@ to too under until up very was we were what when where which while who whom why 
 
 
 def _aligned(a: Mapping[str, int], b: Mapping[str, int]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    vocab = list(set(a) | set(b))
+    vocab = sorted(set(a) | set(b))  # sorted: tie order must not follow per-run string hashing
     return vocab, np.array([a.get(w, 0) for w in vocab], float), np.array([b.get(w, 0) for w in vocab], float)
 
 
