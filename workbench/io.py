@@ -99,21 +99,25 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
             line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise WorkbenchError(
-                    f"{path}, line {number}: not valid JSON ({exc.msg}).",
-                    "fix or remove that line; each line must be one JSON object.",
-                ) from None
-            if not isinstance(record, dict):
-                raise WorkbenchError(
-                    f"{path}, line {number}: expected a JSON object, got {type(record).__name__}.",
-                    'write one object per line, e.g. {"id": ..., "text": ...}.',
-                )
-            yield record
+            if line:
+                yield parse_jsonl_line(path, number, line)
+
+
+def parse_jsonl_line(path: str | os.PathLike, number: int, line: str) -> dict:
+    """One JSON Lines record; a clear error naming the file and line when it is not an object."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise WorkbenchError(
+            f"{path}, line {number}: not valid JSON ({exc.msg}).",
+            "fix or remove that line; each line must be one JSON object.",
+        ) from None
+    if not isinstance(record, dict):
+        raise WorkbenchError(
+            f"{path}, line {number}: expected a JSON object, got {type(record).__name__}.",
+            'write one object per line, e.g. {"id": ..., "text": ...}.',
+        )
+    return record
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> Path:

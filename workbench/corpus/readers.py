@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.io import parse_jsonl_line
 
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".rst")
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -171,18 +172,7 @@ def _read_jsonl(path: Path, text_field: str) -> Iterator[Document]:
             line = line.strip()
             if not line:
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise WorkbenchError(
-                    f"{path}, line {number}: not valid JSON ({exc.msg}).",
-                    "fix or remove that line; each line must be one JSON object.",
-                ) from None
-            if not isinstance(record, dict):
-                raise WorkbenchError(
-                    f"{path}, line {number}: expected a JSON object, got {type(record).__name__}.",
-                    'write one object per line, e.g. {"id": ..., "text": ...}.',
-                )
+            record = parse_jsonl_line(path, number, line)
             if text_field not in record:
                 raise WorkbenchError(
                     f"{path}, record {index + 1} has no '{text_field}' field (it has: {', '.join(record) or 'nothing'}).",
