@@ -1,6 +1,11 @@
 """Evaluation throughput: our batched scorer against a naive loop and the raw forward pass, in one run.
 
     .venv/bin/python benchmarks/eval_throughput.py --model smollm2-135m --docs 12 --window 512
+    python benchmarks/eval_throughput.py --model Llama-3.2-1B --docs 24 --window 1024 --batch-size 16   # GPU
+
+``--model`` takes a model spec, or one of the real configurations of ``workbench.training.plan``'s
+``KNOWN_CONFIGS`` with random weights (``--tokenizer`` as in train_throughput.py); on a GPU the
+weights are bf16 (``--quant none``) or NF4.
 
 * ours: ``score_documents`` (batched windows, no-grad, vocabulary reduced on the fly to NLL,
   top-1, Brier terms).
@@ -26,7 +31,7 @@ def naive(model, tokenizer, texts, window, stride):
     prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
     tokens = 0
     for text in texts:
-        ids = torch.tensor([[prefix] + tokenizer(text, add_special_tokens=False)["input_ids"]])
+        ids = torch.tensor([[prefix] + tokenizer(text, add_special_tokens=False)["input_ids"]], device=model.device)
         prev_end = 0
         for begin in range(0, ids.size(1), stride):
             end = min(begin + window, ids.size(1))
@@ -62,7 +67,7 @@ def raw_forward(model, tokenizer, texts, window, stride, batch_size):
             for r, (d, b, e, _) in enumerate(batch):
                 ids[r, : e - b] = torch.tensor(seqs[d][b:e])
                 mask[r, : e - b] = 1
-            model(input_ids=ids, attention_mask=mask).logits.sum().item()
+            model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.sum().item()
             tokens += sum(e - f for _, _, e, f in batch)
     return tokens
 
@@ -77,15 +82,31 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--quant", default="none")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tokenizer", help="tokenizer folder for the random-weight configs")
     args = parser.parse_args()
+    import sys
+    import tempfile
+    from pathlib import Path
+
     import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from train_throughput import prepare_model
+
+    from workbench.training.plan import KNOWN_CONFIGS
+
+    if args.model in KNOWN_CONFIGS:
+        tmp = tempfile.TemporaryDirectory(prefix="eval-throughput-")
+        model_spec = str(prepare_model(args.model, Path(tmp.name), args.tokenizer))
+    else:
+        model_spec = args.model
 
     from workbench.corpus.readers import read_texts
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import load_model
 
     stride = args.stride or args.window // 2
-    model, tokenizer, _ = load_model(args.model, quant=args.quant)
+    model, tokenizer, _ = load_model(model_spec, quant=args.quant)
     texts = read_texts(args.data)[: args.docs]
     runs = {
         "ours": lambda: score_documents(model, tokenizer, texts, args.window, stride, args.batch_size, progress=False).tokens,

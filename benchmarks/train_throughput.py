@@ -121,7 +121,7 @@ def _release_memory():
 
 
 # --- models ---------------------------------------------------------------------------------
-def prepare_model(name: str, workdir: Path) -> Path:
+def prepare_model(name: str, workdir: Path, tokenizer: str | None = None) -> Path:
     """A local model folder: the registry models, a folder, or a real configuration with random weights."""
     from workbench.models.fetch import cached_model_path
 
@@ -137,12 +137,15 @@ def prepare_model(name: str, workdir: Path) -> Path:
             sys.exit("smollm2-135m is not cached: run 'workbench models fetch smollm2-135m' first.")
         return path
     if name in KNOWN_CONFIGS:
-        return _random_model(name, workdir / name)
+        return _random_model(name, workdir / name, tokenizer)
     sys.exit(f"unknown --model {name}: use tiny-llama, smollm2-135m, a folder or one of {', '.join(KNOWN_CONFIGS)}.")
 
 
-def _random_model(name: str, out: Path) -> Path:
-    """Randomly initialised weights of a real configuration (weights cannot be downloaded here)."""
+def _random_model(name: str, out: Path, tokenizer_dir: str | None = None) -> Path:
+    """Randomly initialised weights of a real configuration (weights cannot be downloaded here).
+
+    The tokenizer is ``tokenizer_dir`` if given, else the cached smollm2-135m one (49,152 tokens:
+    fits every vocabulary here), else the tiny test tokenizer."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -151,8 +154,8 @@ def _random_model(name: str, out: Path) -> Path:
 
     cfg = dict(KNOWN_CONFIGS[name])
     config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-    tokenizer_source = cached_model_path("smollm2-135m")
-    if tokenizer_source is not None:  # 49,152 tokens: fits every vocabulary here
+    tokenizer_source = tokenizer_dir or cached_model_path("smollm2-135m")
+    if tokenizer_source is not None:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
         tokenizer.save_pretrained(out)
     else:
@@ -216,6 +219,7 @@ def run_ours(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) ->
         model=str(model_dir), data=str(data_path), quant=args.quant, block_size=args.block_size,
         micro_batch_size=args.micro_batch, grad_accum=1, max_tokens=args.steps * args.micro_batch * args.block_size,
         eval_every=0.0, eval_max_tokens=64, out=str(workdir / f"ours-{tag}"), seed=args.seed,
+        chunked_loss=not args.no_chunked_loss,
     )
     # the same deterministic packing and schedule the trainer builds: count what it trains on
     tokenizer = load_tokenizer(str(model_dir))
@@ -233,7 +237,7 @@ def run_ours(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) ->
     rows = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("type") == "train"]
     cumulative = [0.0] + [float(r["train_seconds"]) for r in rows]
     step_seconds = [b - a for a, b in itertools.pairwise(cumulative)]
-    return _result("ours (packed)", card["step"], useful, slots, padding, 0, step_seconds, mem.peak_mb,
+    return _result("ours (packed)" + (", full logits" if args.no_chunked_loss else ""), card["step"], useful, slots, padding, 0, step_seconds, mem.peak_mb,
                    rows[-1]["loss"] if rows else None, (load_before, os.getloadavg()[0]))
 
 
@@ -415,6 +419,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=1, help="interleaved runs of each recipe; medians reported")
     parser.add_argument("--order", choices=["ours-first", "baseline-first"], default="ours-first",
                         help="which recipe runs first; repeats alternate (ours, baseline, baseline, ours, ...)")
+    parser.add_argument("--tokenizer", help="tokenizer folder for the random-weight configs (default: the cached smollm2-135m one)")
+    parser.add_argument("--no-chunked-loss", action="store_true",
+                        help="ours with the model's own full-logits loss (TrainConfig.chunked_loss=False): isolates packing")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", help="also write the results to this JSON file")
@@ -430,7 +437,7 @@ def main(argv: list[str] | None = None) -> dict:
     sequence = []
     with tempfile.TemporaryDirectory(prefix="train-throughput-") as tmp:
         workdir = Path(tmp)
-        model_dir = prepare_model(args.model, workdir)
+        model_dir = prepare_model(args.model, workdir, args.tokenizer)
         data_path = build_documents(args, workdir)
         lengths = document_lengths(model_dir, data_path)
         pair = [("ours", run_ours), ("baseline", run_baseline)]

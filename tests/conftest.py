@@ -56,3 +56,17 @@ def real_model_home(monkeypatch) -> Path:
     there once (about a minute) and reused by later runs and CI."""
     monkeypatch.setenv("WORKBENCH_HOME", str(USER_HOME))
     return USER_HOME
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` skip cleanly where torch sees no CUDA device."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+    for item in gpu_items:
+        item.add_marker(skip)

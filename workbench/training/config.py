@@ -65,6 +65,9 @@ class TrainConfig:
     as the mean of their old sub-token embeddings and trained (only their rows)."""
     new_tokens_max: int = 200
     """At most this many new tokens (most fragmented first)."""
+    chunked_loss: bool = True
+    """Compute the loss a chunk of positions at a time from the frozen lm_head, never holding the whole
+    batch's logits (same loss and gradients, far less peak memory); ignored where it does not apply."""
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
     replay: str | None = None

@@ -323,6 +323,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     )
     trainer = _GroupedLRTrainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
+        chunked_loss=config.chunked_loss,
         model=model,
         args=args,
         train_dataset=ScheduledBlocks(data.blocks, data.schedule),
@@ -366,12 +367,29 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
 def _grouped_trainer_class():
     from transformers import Trainer
 
-    class GroupedLRTrainer(Trainer):
-        """Trainer whose optimizer gives embeddings/new-token rows their own, smaller learning rate."""
+    from workbench.training.loss import chunked_causal_lm_loss, fused_head, hidden_states_as_logits
 
-        def __init__(self, *args, embedding_lr_ratio: float = 0.1, **kwargs):
+    class GroupedLRTrainer(Trainer):
+        """Trainer whose optimizer gives embeddings/new-token rows their own, smaller learning rate,
+        and whose loss skips the full logits tensor where the model allows (``chunked_loss``)."""
+
+        def __init__(self, *args, embedding_lr_ratio: float = 0.1, chunked_loss: bool = True, **kwargs):
             self.embedding_lr_ratio = embedding_lr_ratio
+            self.chunked_loss = chunked_loss
             super().__init__(*args, **kwargs)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            head = fused_head(model) if self.chunked_loss and "labels" in inputs and not return_outputs else None
+            if head is None:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            inputs = dict(inputs)
+            labels = inputs.pop("labels")
+            with hidden_states_as_logits(model):
+                hidden = model(**inputs).logits
+            loss = chunked_causal_lm_loss(hidden, head.weight, labels, num_items_in_batch)
+            if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes  # as Trainer.compute_loss scales the model's own loss
+            return loss
 
         def create_optimizer(self, model=None):
             if self.optimizer is None:

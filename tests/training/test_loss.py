@@ -1,0 +1,104 @@
+"""The chunked causal-LM loss equals transformers' own loss and gradients, and applies only where it may."""
+
+import pytest
+import torch
+from torch import nn
+
+from workbench.training.loss import chunked_causal_lm_loss, fused_head, hidden_states_as_logits
+
+
+def _reference(hidden, weight, labels, num_items_in_batch=None):
+    from transformers.loss.loss_utils import ForCausalLMLoss
+
+    return ForCausalLMLoss(hidden @ weight.t(), labels, weight.shape[0], num_items_in_batch=num_items_in_batch)
+
+
+@pytest.mark.parametrize("chunk_elements", [7 * 50, 10**9])  # many chunks of 7 rows / one chunk
+@pytest.mark.parametrize("num_items", [None, 37])
+def test_loss_and_gradient_equal_the_transformers_loss(chunk_elements, num_items):
+    torch.manual_seed(0)
+    vocab, dim = 50, 16
+    weight = torch.randn(vocab, dim, dtype=torch.float64)
+    labels = torch.randint(0, vocab, (3, 20))
+    labels[2, 12:] = -100  # padding
+    labels[0, 5] = -100
+    h1 = torch.randn(3, 20, dim, dtype=torch.float64, requires_grad=True)
+    h2 = h1.detach().clone().requires_grad_(True)
+    ours = chunked_causal_lm_loss(h1, weight, labels, num_items, chunk_elements=chunk_elements)
+    ref = _reference(h2, weight, labels, num_items)
+    (ours * 3.0).backward()  # a non-unit upstream gradient
+    (ref * 3.0).backward()
+    assert ours.item() == pytest.approx(ref.item(), rel=1e-6)  # both reduce in fp32
+    assert torch.allclose(h1.grad, h2.grad, rtol=1e-5, atol=1e-7)
+    assert h1.grad[2, 11:].abs().sum() == 0  # positions predicting padding get no gradient
+
+
+def test_no_targets_gives_zero_loss_and_gradient():
+    h = torch.randn(1, 4, 8, requires_grad=True)
+    loss = chunked_causal_lm_loss(h, torch.randn(10, 8), torch.full((1, 4), -100))
+    loss.backward()
+    assert loss.item() == 0.0 and h.grad.abs().sum() == 0
+
+
+def _lora_model(tiny_model, **lora_kw):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
+    model.config.use_cache = False
+    return get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", lora_dropout=0.0, **lora_kw))
+
+
+def test_fused_path_matches_the_model_loss_on_a_lora_model(tiny_model):
+    """Through peft, with packed position ids: same loss and same LoRA gradients as model(labels=...)."""
+    torch.manual_seed(1)
+    model = _lora_model(tiny_model)
+    head = fused_head(model)
+    assert head is model.get_base_model().lm_head
+    ids = torch.randint(3, 200, (2, 32))
+    position_ids = torch.cat([torch.arange(20), torch.arange(12)]).repeat(2, 1)  # two packed documents per row
+    labels = ids.clone()
+    labels[1, 28:] = -100
+    ref = model(input_ids=ids, position_ids=position_ids, labels=labels).loss
+    ref.backward()
+    ref_grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+    with hidden_states_as_logits(model):
+        hidden = model(input_ids=ids, position_ids=position_ids).logits
+    assert hidden.shape == (2, 32, model.config.hidden_size)
+    assert type(model.get_base_model().lm_head) is nn.Linear  # restored after the block
+    ours = chunked_causal_lm_loss(hidden, head.weight, labels, chunk_elements=8 * head.weight.shape[0])
+    ours.backward()
+    assert ours.item() == pytest.approx(ref.item(), rel=1e-5)
+    for name, grad in ref_grads.items():
+        got = dict(model.named_parameters())[name].grad
+        assert torch.allclose(got, grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_fused_path_is_refused_where_the_head_trains(tiny_model):
+    assert fused_head(_lora_model(tiny_model, modules_to_save=["lm_head"])) is None
+    assert fused_head(_lora_model(tiny_model, trainable_token_indices={"lm_head": [5, 6]})) is None
+    model = _lora_model(tiny_model)
+    model.get_base_model().config.model_type = "gemma2"  # soft-capped logits: not the plain head
+    assert fused_head(model) is None
+
+
+def test_training_with_and_without_the_chunked_loss_gives_the_same_adapter(tiny_model, tmp_path, workspace):
+    from safetensors.torch import load_file
+
+    from workbench.training.config import TrainConfig
+    from workbench.training.trainer import train
+
+    adapters = []
+    for chunked in (True, False):
+        config = TrainConfig(model=str(tiny_model), quant="none", max_tokens=1024, block_size=64, micro_batch_size=4,
+                             grad_accum=2, eval_every=0.0, learning_rate=5e-3, chunked_loss=chunked,
+                             out=str(tmp_path / f"run-{chunked}"))
+        run = train(config, workspace, progress=False)
+        adapters.append(load_file(run / "adapter" / "adapter_model.safetensors"))
+    assert adapters[0].keys() == adapters[1].keys()
+    moved = 0
+    for key in adapters[0]:
+        assert torch.allclose(adapters[0][key], adapters[1][key], rtol=1e-3, atol=1e-5), key
+        moved += int(adapters[0][key].abs().sum() > 0)
+    assert moved == len(adapters[0])

@@ -1,0 +1,118 @@
+"""Causal-LM loss without the full logits tensor.
+
+The standard path computes ``logits = lm_head(hidden)`` for every position of the batch, upcasts them
+to fp32 and keeps the log-softmax for backward: for a 128k vocabulary and 4 x 1024 tokens that is
+several GB, the largest tensors of a QLoRA step by far. With a frozen ``lm_head`` (LoRA never
+adapts it) the gradient of the loss with respect to the hidden states can be computed in the
+forward pass, a chunk of positions at a time: each chunk's logits live only while that chunk is
+processed, and backward is one multiplication. Same loss, same gradients (up to float rounding),
+a fraction of the peak memory, and no padding position is ever projected onto the vocabulary.
+
+``fused_head(model)`` says whether a model qualifies (a supported architecture whose ``lm_head``
+is a plain, frozen linear layer); anything else (trained embeddings, new-token rows on a tied
+head, logit soft-capping or scaling) keeps the model's own loss.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+IGNORE_INDEX = -100
+# architectures whose causal-LM head is exactly ``logits = lm_head(hidden_states)`` (no scaling or
+# soft-capping) followed by transformers' ForCausalLMLoss
+SUPPORTED_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
+CHUNK_ELEMENTS = 2**25  # logits elements per chunk: 128 MiB in fp32
+
+
+def _causal_lm(model: nn.Module) -> nn.Module:
+    """The transformers *ForCausalLM module inside DDP/accelerate and peft wrappers."""
+    while hasattr(model, "module") and isinstance(model.module, nn.Module):  # DDP / DataParallel
+        model = model.module
+    if hasattr(model, "get_base_model"):  # peft
+        model = model.get_base_model()
+    return model
+
+
+def fused_head(model: nn.Module) -> nn.Linear | None:
+    """The frozen ``lm_head`` the chunked loss can use in place of the model's own loss, or None."""
+    inner = _causal_lm(model)
+    config = getattr(inner, "config", None)
+    head = getattr(inner, "lm_head", None)
+    if getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
+        return None
+    if type(head) is not nn.Linear or head.bias is not None or head.weight.requires_grad:
+        return None
+    return head
+
+
+@contextmanager
+def hidden_states_as_logits(model: nn.Module):
+    """Within the block, the model's forward returns its final hidden states in ``.logits``."""
+    inner = _causal_lm(model)
+    head = inner.lm_head
+    inner.lm_head = nn.Identity()
+    try:
+        yield head
+    finally:
+        inner.lm_head = head
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """Summed cross-entropy of ``hidden @ weight.T`` against ``targets``, divided by ``denominator``.
+
+    The gradient with respect to ``hidden`` is computed chunk by chunk in forward and saved;
+    ``weight`` gets no gradient (it must be frozen).
+    """
+
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, denominator, chunk_rows):
+        n = hidden.shape[0]
+        grad_hidden = torch.empty_like(hidden)
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        for start in range(0, n, chunk_rows):
+            h = hidden[start : start + chunk_rows]
+            t = targets[start : start + chunk_rows]
+            logits = (h @ weight.t()).float()  # under autocast: the matmul in bf16/fp16, as lm_head runs
+            lse = torch.logsumexp(logits, dim=-1)
+            rows = torch.arange(t.shape[0], device=t.device)
+            total += (lse - logits[rows, t]).sum()
+            probs = logits.sub_(lse.unsqueeze(-1)).exp_()  # softmax, in place
+            probs[rows, t] -= 1.0
+            probs.div_(denominator)
+            grad_hidden[start : start + chunk_rows] = (probs.to(weight.dtype) @ weight).to(hidden.dtype)
+            del logits, probs
+        ctx.save_for_backward(grad_hidden)
+        return total / denominator
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (grad_hidden,) = ctx.saved_tensors
+        return grad_hidden * grad_output.to(grad_hidden.dtype), None, None, None, None
+
+
+def chunked_causal_lm_loss(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    num_items_in_batch: torch.Tensor | int | None = None,
+    chunk_elements: int = CHUNK_ELEMENTS,
+) -> torch.Tensor:
+    """transformers' ForCausalLMLoss of ``hidden @ weight.T`` without materialising the logits.
+
+    ``hidden`` is [batch, seq, hidden_size], ``labels`` [batch, seq] with -100 where no loss is
+    taken; position t predicts ``labels[t + 1]``. Returns the sum over predicted tokens divided by
+    ``num_items_in_batch`` when given (as the Trainer passes it for gradient accumulation), else the mean.
+    """
+    shifted = nn.functional.pad(labels, (0, 1), value=IGNORE_INDEX)[..., 1:].reshape(-1)
+    keep = (shifted != IGNORE_INDEX).nonzero().squeeze(-1)
+    targets = shifted[keep]
+    rows = hidden.reshape(-1, hidden.shape[-1]).index_select(0, keep)  # padding is never projected
+    if num_items_in_batch is None:
+        denominator = torch.tensor(float(max(1, targets.numel())), device=hidden.device)
+    else:
+        denominator = torch.as_tensor(num_items_in_batch, dtype=torch.float32, device=hidden.device)
+    chunk_rows = max(1, chunk_elements // weight.shape[0])
+    return _LinearCrossEntropy.apply(rows, weight, targets, denominator, chunk_rows)
