@@ -84,3 +84,21 @@ def test_evaluation_on_the_gpu_matches_the_cpu(tiny_model, sample_dir):
         scores.append(score_documents(model, tokenizer, texts, window=128, stride=64, batch_size=4, progress=False))
     assert scores[0].tokens == scores[1].tokens
     assert scores[1].token_ppl == pytest.approx(scores[0].token_ppl, rel=1e-3)
+
+
+def test_chunked_loss_outside_autocast_uses_the_compute_dtype():
+    """The Trainer autocasts inside the model's forward only: the loss sees fp32 hidden states and a
+    bf16 (or fp32) head, and must run the products in the run's compute dtype itself."""
+    from transformers.loss.loss_utils import ForCausalLMLoss
+
+    from workbench.training.loss import chunked_causal_lm_loss
+
+    torch.manual_seed(0)
+    weight = (torch.randn(1000, 64, device="cuda") * 0.05).to(torch.bfloat16)
+    labels = torch.randint(0, 1000, (2, 128), device="cuda")
+    h = torch.randn(2, 128, 64, device="cuda", requires_grad=True)
+    loss = chunked_causal_lm_loss(h, weight, labels, compute_dtype=torch.bfloat16, chunk_elements=50_000)
+    loss.backward()
+    ref = ForCausalLMLoss(h.detach().to(torch.bfloat16) @ weight.t(), labels, 1000)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-2)
+    assert h.grad.dtype == torch.float32 and torch.isfinite(h.grad).all()

@@ -99,6 +99,10 @@ def test_training_with_and_without_the_chunked_loss_gives_the_same_adapter(tiny_
     assert adapters[0].keys() == adapters[1].keys()
     moved = 0
     for key in adapters[0]:
-        assert torch.allclose(adapters[0][key], adapters[1][key], rtol=1e-3, atol=1e-5), key
-        moved += int(adapters[0][key].abs().sum() > 0)
+        a, b = adapters[0][key].float(), adapters[1][key].float()
+        if torch.cuda.is_available():  # bf16 products: the same training up to bf16 rounding
+            assert torch.linalg.norm(a - b) <= 2e-2 * torch.linalg.norm(b), key
+        else:
+            assert torch.allclose(a, b, rtol=1e-3, atol=1e-5), key
+        moved += int(a.abs().sum() > 0)
     assert moved == len(adapters[0])

@@ -24,7 +24,7 @@ IGNORE_INDEX = -100
 # architectures whose causal-LM head is exactly ``logits = lm_head(hidden_states)`` (no scaling or
 # soft-capping) followed by transformers' ForCausalLMLoss
 SUPPORTED_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
-CHUNK_ELEMENTS = 2**25  # logits elements per chunk: 128 MiB in fp32
+CHUNK_ELEMENTS = 2**23  # logits elements per chunk: 32 MiB in fp32 (65 positions of a 128k vocabulary)
 
 
 def _causal_lm(model: nn.Module) -> nn.Module:
@@ -70,19 +70,20 @@ class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, targets, denominator, chunk_rows):
         n = hidden.shape[0]
+        dtype = weight.dtype
         grad_hidden = torch.empty_like(hidden)
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, n, chunk_rows):
             h = hidden[start : start + chunk_rows]
             t = targets[start : start + chunk_rows]
-            logits = (h @ weight.t()).float()  # under autocast: the matmul in bf16/fp16, as lm_head runs
+            logits = (h.to(dtype) @ weight.t()).float()
             lse = torch.logsumexp(logits, dim=-1)
             rows = torch.arange(t.shape[0], device=t.device)
             total += (lse - logits[rows, t]).sum()
             probs = logits.sub_(lse.unsqueeze(-1)).exp_()  # softmax, in place
             probs[rows, t] -= 1.0
             probs.div_(denominator)
-            grad_hidden[start : start + chunk_rows] = (probs.to(weight.dtype) @ weight).to(hidden.dtype)
+            grad_hidden[start : start + chunk_rows] = (probs.to(dtype) @ weight).to(hidden.dtype)
             del logits, probs
         ctx.save_for_backward(grad_hidden)
         return total / denominator
@@ -99,12 +100,16 @@ def chunked_causal_lm_loss(
     labels: torch.Tensor,
     num_items_in_batch: torch.Tensor | int | None = None,
     chunk_elements: int = CHUNK_ELEMENTS,
+    compute_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """transformers' ForCausalLMLoss of ``hidden @ weight.T`` without materialising the logits.
 
     ``hidden`` is [batch, seq, hidden_size], ``labels`` [batch, seq] with -100 where no loss is
     taken; position t predicts ``labels[t + 1]``. Returns the sum over predicted tokens divided by
     ``num_items_in_batch`` when given (as the Trainer passes it for gradient accumulation), else the mean.
+    The vocabulary products run in ``compute_dtype`` (default: the weight's), as the model's own
+    ``lm_head`` runs under mixed-precision autocast (the Trainer applies autocast inside the model's
+    forward only, so the loss sets the dtype itself); logits are reduced in fp32.
     """
     shifted = nn.functional.pad(labels, (0, 1), value=IGNORE_INDEX)[..., 1:].reshape(-1)
     keep = (shifted != IGNORE_INDEX).nonzero().squeeze(-1)
@@ -115,4 +120,7 @@ def chunked_causal_lm_loss(
     else:
         denominator = torch.as_tensor(num_items_in_batch, dtype=torch.float32, device=hidden.device)
     chunk_rows = max(1, chunk_elements // weight.shape[0])
+    weight = weight.detach()
+    if compute_dtype is not None and weight.dtype != compute_dtype:
+        weight = weight.to(compute_dtype)  # once per step, as autocast casts the head's weight
     return _LinearCrossEntropy.apply(rows, weight, targets, denominator, chunk_rows)

@@ -365,6 +365,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
 
 
 def _grouped_trainer_class():
+    import torch
     from transformers import Trainer
 
     from workbench.training.loss import chunked_causal_lm_loss, fused_head, hidden_states_as_logits
@@ -386,7 +387,8 @@ def _grouped_trainer_class():
             labels = inputs.pop("labels")
             with hidden_states_as_logits(model):
                 hidden = model(**inputs).logits
-            loss = chunked_causal_lm_loss(hidden, head.weight, labels, num_items_in_batch)
+            dtype = torch.bfloat16 if self.args.bf16 else torch.float16 if self.args.fp16 else None
+            loss = chunked_causal_lm_loss(hidden, head.weight, labels, num_items_in_batch, compute_dtype=dtype)
             if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
                 loss = loss * self.accelerator.num_processes  # as Trainer.compute_loss scales the model's own loss
             return loss
