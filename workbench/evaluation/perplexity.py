@@ -201,9 +201,12 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
     import torch
     from tqdm.auto import tqdm
 
+    from workbench.training.loss import hidden_states_as_logits, scoring_head
+
     jobs = sorted(jobs, key=lambda j: j[2] - j[1], reverse=True)  # similar lengths together: little padding
     pieces: list[list[tuple[int, dict]]] = [[] for _ in sequences]
     device = next(model.parameters()).device
+    head = scoring_head(model)
     was_training = model.training
     model.eval()
     bar = tqdm(total=sum(j[2] - j[3] for j in jobs), desc=desc, unit="tok", disable=not progress, leave=False)
@@ -216,19 +219,26 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
             for row, (d, begin, end, _) in enumerate(batch):
                 ids[row, : end - begin] = torch.tensor(sequences[d][begin:end])
                 mask[row, : end - begin] = 1
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             # logits at position p predict token p+1: targets first..end-1 use rows first-1..end-2.
+            row_idx = torch.cat([torch.full((e - f,), r) for r, (_, b, e, f) in enumerate(batch)]).to(device)
+            pos_idx = torch.cat([torch.arange(f - b, e - b) for _, b, e, f in batch]).to(device)
+            targets = ids.to(device)[row_idx, pos_idx]
+            if head is not None:
+                # hidden states out; only the scored positions (half of them at the default stride)
+                # are projected onto the vocabulary
+                with hidden_states_as_logits(model):
+                    states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            else:
+                states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             # All targets of the batch are reduced together, in chunks, so only one [chunk, vocab]
-            # block of probabilities exists at a time.
-            row_idx = torch.cat([torch.full((e - f,), r) for r, (_, b, e, f) in enumerate(batch)])
-            pos_idx = torch.cat([torch.arange(f - b, e - b) for _, b, e, f in batch])
+            # block of probabilities exists at a time; results stay on the device until the batch ends.
             parts = []
             for lo in range(0, row_idx.numel(), REDUCE_CHUNK):
-                r, p = row_idx[lo : lo + REDUCE_CHUNK], pos_idx[lo : lo + REDUCE_CHUNK]
-                rows = logits[r.to(device), (p - 1).to(device)].float()
-                parts.append(_reduce(rows, ids[r, p].to(device), temperatures))
-            del logits
-            reduced = {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
+                rows = states[row_idx[lo : lo + REDUCE_CHUNK], pos_idx[lo : lo + REDUCE_CHUNK] - 1]
+                logits = head(rows) if head is not None else rows
+                parts.append(_reduce(logits.float(), targets[lo : lo + REDUCE_CHUNK], temperatures))
+            del states
+            reduced = _to_numpy({k: torch.cat([p[k] for p in parts]) for k in parts[0]})
             offset = 0
             for d, _begin, end, first in batch:
                 n = end - first
@@ -257,8 +267,8 @@ REDUCE_CHUNK = 1024  # target positions reduced at once: bounds the [chunk, voca
 _KEYS = ("nll", "top1_prob", "top1_correct", "sum_p2", "target_prob", "token_ids")
 
 
-def _reduce(logits, targets, temperatures: Sequence[float] | None = None) -> dict[str, np.ndarray]:
-    """Per-row statistics of a [n, vocab] logit block without keeping probabilities."""
+def _reduce(logits, targets, temperatures: Sequence[float] | None = None) -> dict:
+    """Per-row statistics (device tensors) of a [n, vocab] logit block without keeping probabilities."""
     import torch
 
     logp = torch.log_softmax(logits, dim=-1)  # one [n, vocab] block, freed when we return
@@ -266,12 +276,12 @@ def _reduce(logits, targets, temperatures: Sequence[float] | None = None) -> dic
     max_logp, argmax = logp.max(dim=-1)
     sum_p2 = torch.exp(2 * logp).sum(-1)
     out = {
-        "nll": (-target_logp).double().cpu().numpy(),
-        "top1_prob": torch.exp(max_logp).double().cpu().numpy(),
-        "top1_correct": (argmax == targets).cpu().numpy(),
-        "sum_p2": sum_p2.double().cpu().numpy(),
-        "target_prob": torch.exp(target_logp).double().cpu().numpy(),
-        "token_ids": targets.cpu().numpy(),
+        "nll": -target_logp,
+        "top1_prob": torch.exp(max_logp),
+        "top1_correct": argmax == targets,
+        "sum_p2": sum_p2,
+        "target_prob": torch.exp(target_logp),
+        "token_ids": targets,
     }
     if temperatures:
         nll_t, top1_t = [], []
@@ -281,6 +291,13 @@ def _reduce(logits, targets, temperatures: Sequence[float] | None = None) -> dic
             lse = torch.logsumexp(logits / t, dim=-1)
             nll_t.append(lse - target_logit / t)
             top1_t.append(torch.exp(max_logit / t - lse))
-        out["nll_t"] = torch.stack(nll_t, -1).double().cpu().numpy()
-        out["top1_t"] = torch.stack(top1_t, -1).double().cpu().numpy()
+        out["nll_t"] = torch.stack(nll_t, -1)
+        out["top1_t"] = torch.stack(top1_t, -1)
     return out
+
+
+def _to_numpy(part: dict) -> dict[str, np.ndarray]:
+    """One device-to-host copy per key for a whole batch (floats as float64, as the metrics expect)."""
+    import torch
+
+    return {k: (v.double() if torch.is_floating_point(v) else v).cpu().numpy() for k, v in part.items()}

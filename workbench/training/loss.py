@@ -48,6 +48,15 @@ def fused_head(model: nn.Module) -> nn.Linear | None:
     return head
 
 
+def scoring_head(model: nn.Module) -> nn.Module | None:
+    """The output head to apply to selected hidden states (evaluation scores only some positions),
+    or None where the logits are more than ``lm_head(hidden)`` (then score the model's own logits)."""
+    inner = _causal_lm(model)
+    if getattr(getattr(inner, "config", None), "model_type", None) not in SUPPORTED_MODEL_TYPES:
+        return None
+    return getattr(inner, "lm_head", None)
+
+
 @contextmanager
 def hidden_states_as_logits(model: nn.Module):
     """Within the block, the model's forward returns its final hidden states in ``.logits``."""
