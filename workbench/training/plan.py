@@ -325,6 +325,10 @@ class PlanConfig:
     """LoRA dropout; above 0 each adapted layer keeps its own dropped-out copy of its input."""
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute layer activations in backward; 'auto' = on for GPUs, off on the CPU (as the trainer)."""
+    chunked_loss: bool = True
+    """The trainer's chunked loss (never the whole batch's logits), as TrainConfig.chunked_loss."""
+    upcast_unquantized: bool = False
+    """NF4: embeddings, lm_head and norms in fp32 (an fp32 residual stream), as TrainConfig.upcast_unquantized."""
     optimizer: Literal["auto", "paged_adamw_8bit", "adamw_torch"] = "auto"
     """'auto' = paged 8-bit AdamW for NF4 on a GPU, fp32 AdamW otherwise (as the trainer)."""
     mfu: float | None = None
@@ -380,6 +384,8 @@ class PlanConfig:
             "micro_batch_size": train_config.micro_batch_size,
             "grad_accum": train_config.grad_accum,
             "gradient_checkpointing": train_config.gradient_checkpointing,
+            "chunked_loss": getattr(train_config, "chunked_loss", True),
+            "upcast_unquantized": getattr(train_config, "upcast_unquantized", False),
         }
         if lora is not None:
             values.update(lora_r=lora.r, lora_targets=lora.target_modules, lora_dropout=lora.dropout)
@@ -490,13 +496,13 @@ def activation_bytes_per_token_layer(arch: Architecture, config: PlanConfig) -> 
     """Bytes autograd keeps per token for one decoder layer, by where they come from.
 
     ``a`` is the activation dtype's size (bf16 under autocast on GPUs, fp32 on the CPU); ``res`` the
-    residual stream's (fp32 when NF4, because prepare_model_for_kbit_training upcasts embeddings and
-    norms; the compute dtype otherwise). Frozen base linears keep nothing (their input gradient
+    residual stream's (fp32 with ``upcast_unquantized``, where prepare_model_for_kbit_training upcasts
+    embeddings and norms; the compute dtype otherwise). Frozen base linears keep nothing (their input gradient
     needs only the weight); each LoRA adapter keeps its dropout mask (bool on CUDA, float on the
     CPU) and its own copy of its input. Checked against the tensors autograd saves (tests).
     """
     a = 4 if config.on_cpu else 2
-    res = 4 if (config.quant == "nf4" or config.on_cpu) else a
+    res = _residual_bytes(config)
     h, f, q = arch.hidden_size, arch.intermediate_size, arch.q_dim
     lora = _lora_modules(arch, config.lora_targets)
     mask_bytes = (4 if config.on_cpu else 1) if config.lora_dropout > 0 else 0
@@ -513,12 +519,35 @@ def activation_bytes_per_token_layer(arch: Architecture, config: PlanConfig) -> 
     }
 
 
-def _logits_bytes_per_token(arch: Architecture, config: PlanConfig) -> float:
-    """Peak of the loss: in backward the saved fp32 log-softmax, its incoming and outgoing gradient.
+def _residual_bytes(config: PlanConfig) -> int:
+    """Bytes per element of the residual stream: fp32 on the CPU or with NF4 + upcast, else the compute dtype."""
+    return 4 if config.on_cpu or (config.quant == "nf4" and config.upcast_unquantized) else 2
 
-    (Forward holds less: logits in the compute dtype, their fp32 copy and the log-softmax.)
+
+def _logits_bytes_per_token(arch: Architecture, config: PlanConfig) -> float:
+    """Peak of the loss per token of a micro-batch.
+
+    Model's own loss: in backward the saved fp32 log-softmax, its incoming and outgoing gradient
+    (forward holds less: logits in the compute dtype, their fp32 copy and the log-softmax).
+    Chunked loss: the gradient of the hidden states it saves (the chunk itself is in ``_loss_fixed_bytes``).
     """
+    if config.chunked_loss:
+        return arch.hidden_size * _residual_bytes(config)
     return arch.vocab_size * 12
+
+
+def _loss_fixed_bytes(arch: Architecture, config: PlanConfig) -> float:
+    """Chunked loss: one chunk's fp32 logits, their compute-dtype product and cast probabilities, and a
+    compute-dtype copy of the head when it is stored in fp32 (NF4 + upcast on a GPU)."""
+    if not config.chunked_loss:
+        return 0
+    from workbench.training.loss import CHUNK_ELEMENTS
+
+    compute = 4 if config.on_cpu else 2
+    rows = max(1, CHUNK_ELEMENTS // arch.vocab_size)
+    chunk = rows * arch.vocab_size * (4 + 2 * compute)
+    head_copy = arch.vocab_size * arch.hidden_size * 2 if (not config.on_cpu and _residual_bytes(config) == 4) else 0
+    return chunk + head_copy
 
 
 def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = None, **overrides: Any) -> Plan:
@@ -549,8 +578,8 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     compute_bytes = 4 if config.on_cpu else 2
     unquantized = counts["bias"] + counts["norms"] + counts["embeddings"] + counts["lm_head"]
     if config.quant == "nf4":
-        # the trainer's prepare_model_for_kbit_training casts every non-4-bit parameter to fp32
-        weights = counts["linear"] * NF4_BYTES_PER_PARAM + unquantized * 4
+        # with upcast_unquantized, prepare_model_for_kbit_training casts every non-4-bit parameter to fp32
+        weights = counts["linear"] * NF4_BYTES_PER_PARAM + unquantized * _residual_bytes(config)
     else:
         weights = counts["total"] * compute_bytes
     lora_params = lora_parameter_count(arch, config.lora_r, config.lora_targets)
@@ -560,9 +589,9 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     # --- activations ----------------------------------------------------------------------
     tokens_per_micro = config.micro_batch_size * config.block_size
     per_layer = sum(activation_bytes_per_token_layer(arch, config).values())
-    res = 4 if (config.quant == "nf4" or config.on_cpu) else compute_bytes
+    res = _residual_bytes(config)
     a = compute_bytes
-    logits = _logits_bytes_per_token(arch, config) * tokens_per_micro
+    logits = _logits_bytes_per_token(arch, config) * tokens_per_micro + _loss_fixed_bytes(arch, config)
     # the boolean attention mask built from position ids / padding: [micro_batch, 1, block, block], shared
     mask = config.micro_batch_size * config.block_size**2
     # backward working set: gradients of the residual stream and of the widest activation

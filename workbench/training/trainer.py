@@ -463,8 +463,9 @@ def _weights_hash(path: Path) -> str | None:
 def _add_lora(model, config: TrainConfig, device: str, new_token_ids: list[int] | None = None):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    if config.quant == "nf4":
-        # casts norms to fp32 and enables input grads; checkpointing is set by TrainingArguments
+    if config.quant == "nf4" and config.upcast_unquantized:
+        # casts embeddings, lm_head and norms to fp32; checkpointing is set by TrainingArguments
+        # (non-reentrant, so no input grads are needed; get_peft_model freezes the base)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     targets = config.lora.target_modules
     lora = LoraConfig(
