@@ -149,3 +149,27 @@ def test_token_perplexity_equals_hf_recipe_on_default_model(real_model_home, sam
     reference = hf_fixed_length_recipe(model, tokenizer, texts, 256, 128)
     assert ours.tokens > 1000
     assert ours.token_ppl == pytest.approx(reference, rel=1e-3)
+
+
+def test_scoring_when_the_forward_returns_fp32_hidden_states_for_a_bf16_head(tiny_model, sample_dir):
+    """During training accelerate converts the model's outputs to fp32 while the head stays bf16
+    (NF4 without the fp32 upcast): the scorer must give the head rows in its own dtype."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from workbench.corpus.readers import read_texts
+    from workbench.evaluation.perplexity import score_documents
+    from workbench.models.load import load_tokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.bfloat16)
+    forward = model.forward
+
+    def fp32_outputs(*args, **kwargs):
+        out = forward(*args, **kwargs)
+        out.logits = out.logits.float()
+        return out
+
+    model.forward = fp32_outputs
+    texts = read_texts(sample_dir / "domain_eval.jsonl")[:2]
+    score = score_documents(model, load_tokenizer(str(tiny_model)), texts, window=64, stride=32, progress=False)
+    assert score.tokens > 0 and 1 < score.token_ppl < 1e4

@@ -14,7 +14,6 @@ vocabulary-sized rows are never kept.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 from collections.abc import Sequence
@@ -208,10 +207,10 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
     pieces: list[list[tuple[int, dict]]] = [[] for _ in sequences]
     device = next(model.parameters()).device
     head = scoring_head(model)
-    # On a GPU, a half-precision base with fp32 LoRA weights (peft's default) runs under autocast,
-    # as in training: the adapters' fp32 outputs would otherwise meet a bf16 head.
-    half = next((p.dtype for p in model.parameters() if p.dtype in (torch.bfloat16, torch.float16)), None)
-    autocast = torch.autocast("cuda", dtype=half) if device.type == "cuda" and half else contextlib.nullcontext()
+    # the hidden states can come back in fp32 while the head is bf16 (during training, accelerate
+    # converts the model's outputs to fp32): the selected rows go to the head in its own dtype
+    head_weight = getattr(head, "weight", None)
+    head_dtype = head_weight.dtype if isinstance(head_weight, torch.Tensor) and head_weight.is_floating_point() else None
     was_training = model.training
     model.eval()
     bar = tqdm(total=sum(j[2] - j[3] for j in jobs), desc=desc, unit="tok", disable=not progress, leave=False)
@@ -231,18 +230,19 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
             if head is not None:
                 # hidden states out; only the scored positions (half of them at the default stride)
                 # are projected onto the vocabulary
-                with hidden_states_as_logits(model), autocast:
+                with hidden_states_as_logits(model):
                     states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             else:
-                with autocast:
-                    states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             # All targets of the batch are reduced together, in chunks, so only one [chunk, vocab]
             # block of probabilities exists at a time; results stay on the device until the batch ends.
             parts = []
             for lo in range(0, row_idx.numel(), REDUCE_CHUNK):
                 rows = states[row_idx[lo : lo + REDUCE_CHUNK], pos_idx[lo : lo + REDUCE_CHUNK] - 1]
-                with autocast:
-                    logits = head(rows) if head is not None else rows
+                if head is not None:
+                    logits = head(rows if head_dtype is None else rows.to(head_dtype))
+                else:
+                    logits = rows
                 parts.append(_reduce(logits.float(), targets[lo : lo + REDUCE_CHUNK], temperatures))
             del states
             reduced = _to_numpy({k: torch.cat([p[k] for p in parts]) for k in parts[0]})

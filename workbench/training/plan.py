@@ -327,7 +327,7 @@ class PlanConfig:
     """Recompute layer activations in backward; 'auto' = on for GPUs, off on the CPU (as the trainer)."""
     chunked_loss: bool = True
     """The trainer's chunked loss (never the whole batch's logits), as TrainConfig.chunked_loss."""
-    upcast_unquantized: bool = False
+    upcast_unquantized: bool = True
     """NF4: embeddings, lm_head and norms in fp32 (an fp32 residual stream), as TrainConfig.upcast_unquantized."""
     optimizer: Literal["auto", "paged_adamw_8bit", "adamw_torch"] = "auto"
     """'auto' = paged 8-bit AdamW for NF4 on a GPU, fp32 AdamW otherwise (as the trainer)."""
@@ -385,7 +385,7 @@ class PlanConfig:
             "grad_accum": train_config.grad_accum,
             "gradient_checkpointing": train_config.gradient_checkpointing,
             "chunked_loss": getattr(train_config, "chunked_loss", True),
-            "upcast_unquantized": getattr(train_config, "upcast_unquantized", False),
+            "upcast_unquantized": getattr(train_config, "upcast_unquantized", True),
         }
         if lora is not None:
             values.update(lora_r=lora.r, lora_targets=lora.target_modules, lora_dropout=lora.dropout)
