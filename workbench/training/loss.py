@@ -80,7 +80,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
     def forward(ctx, hidden, weight, targets, denominator, chunk_rows):
         n = hidden.shape[0]
         dtype = weight.dtype
-        grad_hidden = torch.empty_like(hidden)
+        # d(sum of losses)/d(hidden), kept in fp32 and divided by the denominator (times the
+        # incoming gradient, e.g. an fp16 loss scale) only in backward: nothing underflows in fp16
+        grad_hidden = torch.empty(hidden.shape, dtype=torch.float32, device=hidden.device)
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, n, chunk_rows):
             h = hidden[start : start + chunk_rows]
@@ -91,16 +93,16 @@ class _LinearCrossEntropy(torch.autograd.Function):
             total += (lse - logits[rows, t]).sum()
             probs = logits.sub_(lse.unsqueeze(-1)).exp_()  # softmax, in place
             probs[rows, t] -= 1.0
-            probs.div_(denominator)
-            grad_hidden[start : start + chunk_rows] = (probs.to(dtype) @ weight).to(hidden.dtype)
+            grad_hidden[start : start + chunk_rows] = probs.to(dtype) @ weight
             del logits, probs
-        ctx.save_for_backward(grad_hidden)
+        ctx.save_for_backward(grad_hidden, denominator)
+        ctx.hidden_dtype = hidden.dtype
         return total / denominator
 
     @staticmethod
     def backward(ctx, grad_output):
-        (grad_hidden,) = ctx.saved_tensors
-        return grad_hidden * grad_output.to(grad_hidden.dtype), None, None, None, None
+        grad_hidden, denominator = ctx.saved_tensors
+        return (grad_hidden * (grad_output.float() / denominator)).to(ctx.hidden_dtype), None, None, None, None
 
 
 def chunked_causal_lm_loss(
