@@ -122,3 +122,42 @@ def test_fp16_products_do_not_underflow_the_gradient():
     ref_h = h.detach().clone().requires_grad_(True)
     ForCausalLMLoss(ref_h @ weight.t(), labels, vocab).backward()
     assert torch.linalg.norm(h.grad - ref_h.grad) / torch.linalg.norm(ref_h.grad) < 2e-3  # 2e-2 when scaled in fp16
+
+
+def test_trainer_uses_the_model_loss_under_data_parallel(tiny_model, tmp_path):
+    """Several GPUs in one process (nn.DataParallel, n_gpu > 1): the Trainer reshapes
+    num_items_in_batch per device and scales by n_gpu; the trainer keeps the model's own loss there."""
+    from transformers import TrainingArguments
+
+    from workbench.training.trainer import _grouped_trainer_class
+
+    model = _lora_model(tiny_model)
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none", per_device_train_batch_size=2)
+    ids = torch.randint(3, 200, (2, 16))
+    batch = {"input_ids": ids, "labels": ids.clone()}
+    losses = []
+    for chunked in (True, False):
+        trainer = _grouped_trainer_class()(model=model, args=args, chunked_loss=chunked, train_dataset=[1])
+        trainer.create_optimizer()
+        trainer.args._n_gpu = 2  # what TrainingArguments reports on a 2-GPU machine without torchrun
+        n_items = trainer._get_num_items_in_batch([batch], torch.device("cpu"))
+        losses.append(trainer.training_step(model, dict(batch), n_items).item())
+        model.zero_grad()
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+
+
+def test_the_trainer_takes_the_chunked_path(tiny_model, tmp_path, workspace, monkeypatch):
+    import workbench.training.loss as loss_module
+    from workbench.training.config import TrainConfig
+    from workbench.training.trainer import train
+
+    calls = []
+    original = loss_module.chunked_causal_lm_loss
+    monkeypatch.setattr(loss_module, "chunked_causal_lm_loss", lambda *a, **k: calls.append(1) or original(*a, **k))
+    config = TrainConfig(model=str(tiny_model), quant="none", max_tokens=512, block_size=64, micro_batch_size=4,
+                         eval_every=0.0, out=str(tmp_path / "run"))
+    train(config, workspace, progress=False)
+    assert len(calls) == 2  # one per micro-batch
+    calls.clear()
+    train(TrainConfig(**{**config.__dict__, "chunked_loss": False, "out": str(tmp_path / "run2")}), workspace, progress=False)
+    assert calls == []

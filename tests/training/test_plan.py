@@ -245,3 +245,16 @@ def test_keeping_unquantized_weights_in_bf16_lowers_the_estimate():
     assert bf16.weights_gib < up.weights_gib and bf16.activations_gib < up.activations_gib
     cpu = [estimate("Llama-3.2-1B", gpu="cpu", block_size=256, upcast_unquantized=u).peak_gib for u in (True, False)]
     assert cpu[0] == cpu[1]  # everything is fp32 on the CPU
+
+
+def test_plan_counts_the_chunked_loss_only_where_the_trainer_uses_it():
+    from workbench.training.config import TrainConfig
+    from workbench.training.plan import KNOWN_CONFIGS, PlanConfig
+
+    shapes = {"gpu": "L4", "micro_batch_size": 4, "block_size": 1024}
+    llama = estimate("Llama-3.1-8B", **shapes)
+    gemma_like = estimate({**KNOWN_CONFIGS["Llama-3.1-8B"], "model_type": "gemma"}, **shapes)
+    assert gemma_like.logits_gib > llama.logits_gib + 3  # soft-capped logits: the model's own loss
+    assert not PlanConfig.from_train_config(TrainConfig(train_embeddings=True), gpu="L4").chunked_loss
+    assert not PlanConfig.from_train_config(TrainConfig(new_tokens="glossary.csv"), gpu="L4").chunked_loss
+    assert PlanConfig.from_train_config(TrainConfig(), gpu="L4").chunked_loss

@@ -73,3 +73,19 @@ def test_bad_inputs_stop_with_clear_messages(tiny_model, tmp_path, workspace):
         train(_config(tiny_model, tmp_path, block_size=4096, out=str(tmp_path / "r3")), workspace, progress=False)
     status = json.loads((tmp_path / "r3" / "status.json").read_text())
     assert status["state"] == "failed" and "context" in status["error"]
+
+
+def test_trained_embedding_copies_are_fp32_on_a_half_precision_base(tiny_model):
+    """Without the fp32 upcast (upcast_unquantized: false, or quant none on a GPU) the base stays
+    bf16; every trained parameter (LoRA, embedding copies) is still fp32 for the optimizer."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from workbench.training.trainer import _add_lora
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.bfloat16)
+    config = TrainConfig(model=str(tiny_model), quant="none", train_embeddings=True, upcast_unquantized=False)
+    model = _add_lora(base, config, "cpu")
+    trained = {n: p.dtype for n, p in model.named_parameters() if p.requires_grad}
+    assert any("modules_to_save" in n for n in trained)
+    assert set(trained.values()) == {torch.float32}

@@ -384,7 +384,9 @@ class PlanConfig:
             "micro_batch_size": train_config.micro_batch_size,
             "grad_accum": train_config.grad_accum,
             "gradient_checkpointing": train_config.gradient_checkpointing,
-            "chunked_loss": getattr(train_config, "chunked_loss", True),
+            # the trainer falls back to the model's own loss when the head trains
+            "chunked_loss": bool(getattr(train_config, "chunked_loss", True) and not getattr(train_config, "train_embeddings", False)
+                                 and not getattr(train_config, "new_tokens", None)),
             "upcast_unquantized": getattr(train_config, "upcast_unquantized", True),
         }
         if lora is not None:
@@ -531,15 +533,22 @@ def _logits_bytes_per_token(arch: Architecture, config: PlanConfig) -> float:
     (forward holds less: logits in the compute dtype, their fp32 copy and the log-softmax).
     Chunked loss: the gradient of the hidden states it saves (the chunk itself is in ``_loss_fixed_bytes``).
     """
-    if config.chunked_loss:
-        return arch.hidden_size * _residual_bytes(config)
+    if _chunked(arch, config):
+        return arch.hidden_size * 4  # saved in fp32
     return arch.vocab_size * 12
+
+
+def _chunked(arch: Architecture, config: PlanConfig) -> bool:
+    """Whether the trainer's chunked loss applies (supported architectures only, as the trainer decides)."""
+    from workbench.training.loss import SUPPORTED_MODEL_TYPES
+
+    return config.chunked_loss and arch.model_type in SUPPORTED_MODEL_TYPES
 
 
 def _loss_fixed_bytes(arch: Architecture, config: PlanConfig) -> float:
     """Chunked loss: one chunk's fp32 logits, their compute-dtype product and cast probabilities, and a
     compute-dtype copy of the head when it is stored in fp32 (NF4 + upcast on a GPU)."""
-    if not config.chunked_loss:
+    if not _chunked(arch, config):
         return 0
     from workbench.training.loss import CHUNK_ELEMENTS
 

@@ -380,8 +380,10 @@ def _grouped_trainer_class():
             super().__init__(*args, **kwargs)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            head = fused_head(model) if self.chunked_loss and "labels" in inputs and not return_outputs else None
-            if head is None:
+            usable = (self.chunked_loss and "labels" in inputs and not return_outputs and self.args.n_gpu <= 1
+                      and self.compute_loss_func is None and self.label_smoother is None)
+            head = fused_head(model) if usable else None
+            if head is None:  # nn.DataParallel (several GPUs, one process) and custom losses: the model's own
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             inputs = dict(inputs)
             labels = inputs.pop("labels")
@@ -390,7 +392,8 @@ def _grouped_trainer_class():
             dtype = torch.bfloat16 if self.args.bf16 else torch.float16 if self.args.fp16 else None
             loss = chunked_causal_lm_loss(hidden, head.weight, labels, num_items_in_batch, compute_dtype=dtype)
             if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
-                loss = loss * self.accelerator.num_processes  # as Trainer.compute_loss scales the model's own loss
+                tp_size = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
+                loss = loss * (self.accelerator.num_processes // tp_size)  # as Trainer.compute_loss scales the model's
             return loss
 
         def create_optimizer(self, model=None):
@@ -461,6 +464,7 @@ def _weights_hash(path: Path) -> str | None:
 
 
 def _add_lora(model, config: TrainConfig, device: str, new_token_ids: list[int] | None = None):
+    import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     if config.quant == "nf4" and config.upcast_unquantized:
@@ -485,7 +489,11 @@ def _add_lora(model, config: TrainConfig, device: str, new_token_ids: list[int] 
         lora.trainable_token_indices = {"embed_tokens": list(new_token_ids)}
         if not tied:
             lora.trainable_token_indices["lm_head"] = list(new_token_ids)
-    return get_peft_model(model, lora)
+    model = get_peft_model(model, lora)
+    for param in model.parameters():  # trained copies (modules_to_save) of a bf16 base: train in fp32
+        if param.requires_grad and param.is_floating_point() and param.dtype != torch.float32:
+            param.data = param.data.float()
+    return model
 
 
 EMBEDDING_PARAM_MARKERS = ("embed_tokens", "lm_head", "trainable_tokens")
