@@ -48,7 +48,6 @@ def main() -> None:
                 torch.cuda.synchronize()
             prof.step()
 
-
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = prepare_model(args.model, Path(tmp), args.tokenizer)
         config = TrainConfig(model=str(model_dir), quant=args.quant, block_size=args.block_size,
@@ -62,10 +61,13 @@ def main() -> None:
             k["callbacks"] = list(k.get("callbacks") or []) + [Step()]
             init(self, *a, **k)
 
-        Trainer.__init__ = patched
-        prof.start()
-        train(config, Workspace.at(Path(tmp) / "ws"), progress=False)
-        prof.stop()
+        Trainer.__init__ = patched  # the trainer builds its Trainer inside train(): add the step callback
+        try:
+            prof.start()
+            train(config, Workspace.at(Path(tmp) / "ws"), progress=False)
+            prof.stop()
+        finally:
+            Trainer.__init__ = init
     key = "self_device_time_total" if cuda else "self_cpu_time_total"
     print(prof.key_averages().table(sort_by=key, row_limit=args.rows, max_name_column_width=60))
     if cuda:

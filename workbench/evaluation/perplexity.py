@@ -226,14 +226,15 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
             # logits at position p predict token p+1: targets first..end-1 use rows first-1..end-2.
             row_idx = torch.cat([torch.full((e - f,), r) for r, (_, b, e, f) in enumerate(batch)]).to(device)
             pos_idx = torch.cat([torch.arange(f - b, e - b) for _, b, e, f in batch]).to(device)
-            targets = ids.to(device)[row_idx, pos_idx]
+            ids, mask = ids.to(device), mask.to(device)
+            targets = ids[row_idx, pos_idx]
             if head is not None:
                 # hidden states out; only the scored positions (half of them at the default stride)
                 # are projected onto the vocabulary
                 with hidden_states_as_logits(model):
-                    states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                    states = model(input_ids=ids, attention_mask=mask).logits
             else:
-                states = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                states = model(input_ids=ids, attention_mask=mask).logits
             # All targets of the batch are reduced together, in chunks, so only one [chunk, vocab]
             # block of probabilities exists at a time; results stay on the device until the batch ends.
             parts = []
