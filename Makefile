@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup quickstart test test-fast lint clean
+.PHONY: setup system-deps quickstart test test-fast lint clean
 
 $(VENV)/.installed: pyproject.toml scripts/setup_env.sh
 	VENV=$(VENV) scripts/setup_env.sh
@@ -13,7 +13,10 @@ setup: $(VENV)/.installed
 quickstart: setup
 	$(VENV)/bin/workbench quickstart
 
-test: setup
+system-deps:
+	scripts/system_deps.sh
+
+test: setup system-deps
 	$(PY) -m pytest -q
 
 test-fast: setup
