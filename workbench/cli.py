@@ -185,6 +185,26 @@ def export(
     typer.echo(str(export_run(run, out=out, merge=merge, overwrite=overwrite)))
 
 
+@app.command("app")
+def app_command(
+    workspace: Optional[Path] = WorkspaceOpt,
+    port: int = typer.Option(8501, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind; anything but localhost prints a warning."),
+    data_dir: Optional[list[Path]] = typer.Option(None, "--data-dir", help="Extra folder the file pickers may list (repeatable)."),
+    model_dir: Optional[list[Path]] = typer.Option(None, "--model-dir", help="Extra folder of local models (repeatable)."),
+    max_upload_mb: int = typer.Option(200, "--max-upload-mb", help="Largest upload accepted, in MB."),
+    print_command: bool = typer.Option(False, "--print-command", help="Print the streamlit command line and exit."),
+) -> None:
+    """Open the Streamlit app on a workspace: corpus, training with live curves, comparison, review."""
+    from workbench.appsupport import AppSettings, run_app
+
+    settings = AppSettings(
+        workspace=str(_workspace(workspace).root), data_dirs=tuple(str(d) for d in data_dir or ()),
+        model_dirs=tuple(str(d) for d in model_dir or ()), max_upload_mb=max_upload_mb, host=host, port=port,
+    )
+    sys.exit(run_app(settings, print_only=print_command, echo=typer.echo))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,5 @@
+"""Overview: placeholder until the workspace API lands."""
+
+import streamlit as st
+
+st.title("Overview")

@@ -1,0 +1,125 @@
+"""Fixtures of the app tests: AppTest on a prepared workspace, and one shared app server plus
+headless Chromium for the browser tests (marker ``browser``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HOME_SCRIPT = REPO / "app" / "Home.py"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+INSTALL_HINT = (
+    "Debian's chromium is missing: run 'make system-deps' (or 'sudo apt-get install chromium'); "
+    "never 'playwright install'"
+)
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("WORKBENCH_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def app_settings(tmp_path, monkeypatch, tiny_home):
+    """An empty workspace wired into the app through the settings env var."""
+    from workbench.appsupport import SETTINGS_ENV, AppSettings
+
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = AppSettings(workspace=str(tmp_path / "workspace"), data_dirs=(str(data),), max_upload_mb=1,
+                           refresh_seconds=0.5)
+    settings.workspace_root.mkdir()
+    monkeypatch.setenv(SETTINGS_ENV, settings.to_env())
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(settings.workspace_root))
+    return settings
+
+
+# --- browser ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    """Where page screenshots go: $WORKBENCH_APP_SCREENSHOTS, else pytest's tmp dir."""
+    folder = os.environ.get("WORKBENCH_APP_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, tiny_home):
+    """One ``workbench app`` process for the whole browser session, on a fresh workspace."""
+    workspace = tmp_path_factory.mktemp("app-workspace")
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
+    log = open(workspace.parent / f"app-{port}.log", "w")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "app", "--workspace", str(workspace), "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            log.close()
+            raise RuntimeError(f"workbench app did not start: {Path(log.name).read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield {"url": url, "workspace": workspace, "process": process, "log": Path(log.name)}
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium; without it the browser tests fail with the install hint in CI
+    (env CI set) and skip elsewhere."""
+    if chromium_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,194 @@
+"""The app's safety rules, tested without Streamlit: uploads, pickers, paths, models, the server command."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from workbench.appsupport import (
+    AppSettings,
+    app_environment,
+    check_model_spec,
+    config_diff,
+    find_phrase,
+    host_warning,
+    list_files,
+    resolve_inside,
+    sanitize_filename,
+    save_upload,
+    span_from_words,
+    streamlit_command,
+    word_spans,
+)
+from workbench.errors import WorkbenchError
+
+
+@pytest.fixture
+def settings(tmp_path):
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "data").mkdir()
+    return AppSettings(workspace=str(tmp_path / "ws"), data_dirs=(str(tmp_path / "data"),), max_upload_mb=1)
+
+
+def test_upload_lands_under_workspace_with_sanitised_name(settings, tmp_path):
+    path = save_upload(settings, "../../etc/passwd.jsonl", b'{"text": "x"}\n')
+    assert path.parent == settings.workspace_root / "uploads"
+    assert path.name == "passwd.jsonl"
+    assert not (tmp_path / "etc").exists()
+    windows = save_upload(settings, "..\\..\\evil name!.txt", b"hello")
+    assert windows.name == "evil_name.txt" and windows.parent == path.parent
+
+
+def test_upload_same_content_once_different_content_never_overwrites(settings):
+    first = save_upload(settings, "a.txt", b"one")
+    assert save_upload(settings, "a.txt", b"one") == first
+    second = save_upload(settings, "a.txt", b"two")
+    assert second.name == "a-2.txt" and first.read_bytes() == b"one"
+    gz = save_upload(settings, "c.jsonl.gz", b"\x1f\x8b...")
+    assert save_upload(settings, "c.jsonl.gz", b"other").name == "c-2.jsonl.gz" and gz.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.jsonl", b"", "is empty"),
+        ("tool.exe", b"MZ", "not a file type"),
+        ("big.txt", b"x" * (1024 * 1024 + 1), "over the 1 MB limit"),
+        ("...", b"x", "no usable characters"),
+        ("../..", b"x", "no usable characters"),
+    ],
+)
+def test_bad_uploads_are_refused_and_nothing_written(settings, name, data, message):
+    with pytest.raises(WorkbenchError, match=message):
+        save_upload(settings, name, data)
+    uploads = settings.workspace_root / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_upload_folder_linked_out_of_workspace_is_refused(settings, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, settings.workspace_root / "uploads")
+    with pytest.raises(WorkbenchError, match="outside the workspace"):
+        save_upload(settings, "a.txt", b"x")
+    assert not any(outside.iterdir())
+
+
+def test_sanitize_keeps_plain_names_and_drops_hidden_dots():
+    assert sanitize_filename("corpus-2024_v1.jsonl") == "corpus-2024_v1.jsonl"
+    assert sanitize_filename(".bashrc.txt") == "bashrc.txt"
+    assert sanitize_filename("a/../../b.md") == "b.md"
+    assert len(sanitize_filename("x" * 500 + ".jsonl")) <= 120
+    assert sanitize_filename("x" * 500 + ".jsonl").endswith(".jsonl")
+
+
+def test_resolve_inside_refuses_traversal_absolute_and_symlinks(settings, tmp_path):
+    roots = settings.file_roots()
+    (settings.workspace_root / "ok.txt").write_text("x")
+    assert resolve_inside("ok.txt", roots) == settings.workspace_root / "ok.txt"
+    assert resolve_inside(str(tmp_path / "data"), roots) == tmp_path / "data"
+    with pytest.raises(WorkbenchError, match="'..'"):
+        resolve_inside("../data/x.txt", roots)
+    with pytest.raises(WorkbenchError, match="outside the folders"):
+        resolve_inside("/etc/passwd", roots)
+    os.symlink("/etc", settings.workspace_root / "link")
+    with pytest.raises(WorkbenchError, match="outside the folders"):
+        resolve_inside("link/passwd", roots)
+    with pytest.raises(WorkbenchError, match="empty"):
+        resolve_inside("  ", roots)
+
+
+def test_list_files_only_under_roots_skipping_links_out_and_hidden(settings, tmp_path):
+    ws = settings.workspace_root
+    (ws / "corpora").mkdir()
+    (ws / "corpora" / "a.jsonl").write_text("{}")
+    (ws / "notes.exe").write_text("x")
+    (ws / ".hidden.txt").write_text("x")
+    (tmp_path / "data" / "b.txt.gz").write_bytes(b"x")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    os.symlink(secret, ws / "leak.txt")
+    files = list_files(settings.file_roots(), suffixes=(".jsonl", ".txt"))
+    assert [p.name for p in files] == ["a.jsonl", "b.txt.gz"]
+
+
+def test_models_only_from_registry_or_local_folders_under_roots(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    assert check_model_spec("tiny-llama", settings) == "tiny-llama"
+    with pytest.raises(WorkbenchError, match="Hub id"):
+        check_model_spec("HuggingFaceTB/SmolLM2-135M", settings)
+    with pytest.raises(WorkbenchError, match="outside the folders"):
+        check_model_spec("/etc", settings)
+    folder = settings.workspace_root / "models" / "mine"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    assert check_model_spec(str(folder), settings) == str(folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_text("{}")
+    with pytest.raises(WorkbenchError, match="outside the folders"):
+        check_model_spec(str(elsewhere), settings)
+    (folder / "config.json").write_text(json.dumps({"auto_map": {"AutoModelForCausalLM": "modeling_x.X"}}))
+    with pytest.raises(WorkbenchError, match="trust_remote_code"):
+        check_model_spec(str(folder), settings)
+    allowed = AppSettings(workspace=settings.workspace, model_dirs=(str(elsewhere),))
+    assert check_model_spec(str(elsewhere), allowed) == str(elsewhere)
+
+
+def test_streamlit_command_is_local_headless_private_and_capped(settings):
+    cmd = streamlit_command(settings)
+    opts = dict(zip(cmd[5::2], cmd[6::2]))
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app/Home.py")
+    assert opts["--server.address"] == "127.0.0.1"
+    assert opts["--browser.gatherUsageStats"] == "false"
+    assert opts["--server.enableXsrfProtection"] == "true"
+    assert opts["--server.headless"] == "true"
+    assert opts["--server.maxUploadSize"] == "1"
+    assert host_warning("127.0.0.1") is None and host_warning("localhost") is None
+    assert "reachable from other machines" in host_warning("0.0.0.0")
+
+
+def test_settings_travel_through_the_environment(settings):
+    env = app_environment(settings, environ={})
+    again = AppSettings.from_env(env)
+    assert again == settings
+    assert AppSettings.from_env({"WORKBENCH_WORKSPACE": "/tmp/w"}).workspace == "/tmp/w"
+    with pytest.raises(WorkbenchError, match="port"):
+        AppSettings(port=0)
+
+
+def test_spans_from_picked_words_and_typed_phrases():
+    text = "The pump runs at 40 bar.\nIt  never stops."
+    words = word_spans(text)
+    assert words[3] == (14, 16, "at")
+    start, end = span_from_words(text, [4, 3])
+    assert text[start:end] == "at 40"
+    start, end = find_phrase(text, "bar. It never")
+    assert text[start:end] == "bar.\nIt  never"
+    with pytest.raises(WorkbenchError, match="does not appear"):
+        find_phrase(text, "150 bar")
+    with pytest.raises(WorkbenchError, match="no words picked"):
+        span_from_words(text, [])
+
+
+def test_config_diff_lists_only_keys_that_differ():
+    rows = config_diff({
+        "a": {"learning_rate": 1e-4, "lora": {"r": 8}, "seed": 1, "name": "a"},
+        "b": {"learning_rate": 2e-4, "lora": {"r": 8}, "seed": 1, "name": "b", "replay": "sample"},
+    })
+    assert rows == [
+        {"key": "learning_rate", "a": 1e-4, "b": 2e-4},
+        {"key": "replay", "a": None, "b": "sample"},
+    ]
+
+
+def test_cli_app_prints_a_local_command(tmp_path, capsys):
+    from workbench.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["app", "--workspace", str(tmp_path), "--print-command", "--max-upload-mb", "5"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--server.address 127.0.0.1" in out and "--server.maxUploadSize 5" in out
