@@ -14,6 +14,16 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "seed_everything"]
 
 
+def _quiet_third_party() -> None:
+    # before anything imports bitsandbytes (peft and transformers' Trainer do it themselves)
+    from workbench.models.quant import quiet_bitsandbytes_logs
+
+    quiet_bitsandbytes_logs()
+
+
+_quiet_third_party()
+
+
 def seed_everything(seed: int, deterministic: bool = False) -> int:
     """Seed Python, NumPy and torch (CPU and CUDA) from one place.
 

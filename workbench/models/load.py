@@ -126,13 +126,9 @@ def quantization_config(quant: Quant, device: str | None = None):
         return None
     if quant != "nf4":
         raise WorkbenchError(f"unknown quantization '{quant}'.", "use --quant nf4 or --quant none.")
-    try:
-        import bitsandbytes  # noqa: F401
-    except ImportError:
-        raise WorkbenchError(
-            "4-bit NF4 needs the bitsandbytes package, which is not installed.",
-            "pip install bitsandbytes, or pass --quant none for full-precision LoRA.",
-        ) from None
+    from workbench.models.quant import import_bitsandbytes
+
+    import_bitsandbytes()
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
@@ -200,5 +196,10 @@ def load_model(
         ) from None
     if qconfig is None:
         model.to(device)
+    else:
+        from workbench.models.quant import keep_4bit_weights_unpacked
+
+        # the same 4-bit arithmetic on every CPU, in evaluation and in training (see quant.py)
+        keep_4bit_weights_unpacked(model)
     model.eval()
     return model, tokenizer, resolved
