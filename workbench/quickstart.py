@@ -140,6 +140,9 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
         inputs={"data": config.data, "domain_eval": config.domain_eval, "general_eval": config.general_eval},
     )
     write_json(folder / "summary.json", summary)
+    from workbench.artifacts import headline, write_manifest
+
+    write_manifest(folder, "quickstart", card=summary["card"], headline=headline("quickstart", summary))
     return summary
 
 

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
 from workbench.runcard import now_iso
 
 DEFAULT_WORKSPACE = "workspace"
 KINDS = ("corpora", "snapshots", "runs", "comparisons")
 
-State = Literal["running", "finished", "failed", "stopped"]
+State = Literal["queued", "running", "stopping", "stopped", "finished", "failed"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,70 @@ class Workspace:
         items = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
         return sorted(items, key=lambda p: p.stat().st_mtime, reverse=True)
 
+    # -- typed listings ----------------------------------------------------------------
+    def corpora(self) -> list[CorpusSummary]:
+        """Corpus profiles, newest first."""
+        return [summarize(p, "corpus") for p in self.list("corpora")]
+
+    def snapshots(self) -> list[SnapshotSummary]:
+        """Curated snapshots, newest first."""
+        return [summarize(p, "snapshot") for p in self.list("snapshots")]
+
+    def runs(self) -> list[RunSummary]:
+        """Training runs (running, stopped, failed or finished), newest first."""
+        return [summarize(p, "run") for p in self.list("runs")]
+
+    def comparisons(self) -> list[ComparisonSummary]:
+        """Comparisons and single-model evaluations, newest first."""
+        return [summarize(p) for p in self.list("comparisons")]
+
+    # -- handles ---------------------------------------------------------------------------
+    def corpus(self, name: str) -> Artifact:
+        return self._handle("corpora", name)
+
+    def snapshot(self, name: str) -> Artifact:
+        return self._handle("snapshots", name)
+
+    def run(self, name: str) -> Artifact:
+        return self._handle("runs", name)
+
+    def comparison(self, name: str) -> Artifact:
+        return self._handle("comparisons", name)
+
+    def _handle(self, kind: str, name: str) -> Artifact:
+        folder = self.folder(kind, name)
+        if not name or not folder.is_dir() or name.startswith("."):
+            names = [p.name for p in self.list(kind)]
+            singular = {"corpora": "corpus", "snapshots": "snapshot", "runs": "run", "comparisons": "comparison"}[kind]
+            raise WorkbenchError(
+                f"no {singular} named '{name}' in {self.root / kind}.",
+                f"use one of: {', '.join(sorted(names))}." if names else f"there is no {singular} yet in {self.root}.",
+            )
+        return Artifact(folder)
+
+    # -- naming (every surface names artifacts the same way) --------------------------------
+    def folder_for(self, kind: str, config: Any) -> Path:
+        """The folder a workflow writes for ``config`` (``config.out`` when set): corpora and snapshots
+        are named after the first input, runs after ``config.name`` (else model and time), comparisons
+        ``compare-RUN`` / ``eval-MODEL-DATA`` (numbered when taken)."""
+        out = getattr(config, "out", None)
+        if out:
+            return Path(out)
+        if kind in ("corpora", "snapshots"):
+            return self.folder(kind, name_from_paths(getattr(config, "paths", None) or []))
+        if kind == "runs":
+            import time
+
+            name = getattr(config, "name", None) or f"{Path(str(config.model)).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            return self.folder("runs", name)
+        if kind == "comparisons":
+            if getattr(config, "data", None) and not getattr(config, "domain_eval", None) and not _is_compare(config):
+                prefix = f"eval-{Path(str(config.model or config.adapter)).name}-{Path(config.data).stem}"
+            else:
+                prefix = f"compare-{Path(str(config.adapter)).resolve().name}"
+            return self.folder("comparisons", self.new_name("comparisons", prefix))
+        raise ValueError(f"unknown artifact kind {kind!r}")
+
     def new_name(self, kind: str, prefix: str) -> str:
         """A fresh, readable artifact name: ``prefix``, then ``prefix-2``, ``prefix-3``..."""
         prefix = slugify(prefix)
@@ -67,24 +132,109 @@ class Workspace:
         return f"{prefix}-{n}"
 
 
+def _is_compare(config: Any) -> bool:
+    return getattr(config, "data", None) is None
+
+
+def name_from_paths(paths: list) -> str:
+    """An artifact name from its first input: ``corpus/law.jsonl.gz`` -> ``law``."""
+    if not paths:
+        return "corpus"
+    first = Path(str(paths[0]))
+    return first.name.split(".")[0] or "corpus"
+
+
 def slugify(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
     return slug or "artifact"
 
 
-def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
-    """Keep ``status.json`` current: state, time, and whatever progress fields the job has."""
-    folder = Path(folder)
+# ------------------------------------------------------------------------------------------
+# status.json: one writer, one reader
+
+
+ERROR_KEYS = ("error", "error_type", "traceback")
+TERMINAL_STATES = ("stopped", "finished", "failed")
+ACTIVE_STATES = ("queued", "running", "stopping")
+
+
+def _process_started(pid: int) -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time()
+    except Exception:  # noqa: BLE001 - gone, or not ours to read
+        return None
+
+
+def _raw_status(folder: Path) -> dict | None:
     path = folder / "status.json"
-    previous = read_status(folder) or {}
-    status = {**previous, **info, "state": state, "updated": now_iso(), "pid": os.getpid()}
-    status.setdefault("started", now_iso())
-    write_json(path, status)
+    if not path.exists():
+        return None
+    try:
+        data = read_json(path)
+    except Exception:  # noqa: BLE001 - replaced atomically, so only a foreign broken file lands here
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
+    """Keep ``status.json`` current: state, time, the writing process (pid and its start time) and
+    whatever progress fields the job has.
+
+    Fields of the same attempt are merged (a progress update keeps the phase); a job that starts
+    again after it stopped, failed or finished (``queued``/``running`` after a terminal state)
+    starts a fresh status, so a resumed run never shows the old error. Error fields are kept only
+    while the state stays the same. Only rank 0 writes in data-parallel runs.
+    """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    folder = Path(folder)
+    previous = _raw_status(folder) or {}
+    restarted = previous.get("state") in TERMINAL_STATES and state in ACTIVE_STATES
+    if restarted:
+        previous = {"attempt": int(previous.get("attempt", 1)) + 1}
+    elif previous.get("state") != state:
+        previous = {k: v for k, v in previous.items() if k not in ERROR_KEYS}
+    pid = int(info.pop("pid", os.getpid()))
+    status = {**previous, **info, "state": state, "updated": now_iso(), "pid": pid,
+              "pid_started": _process_started(pid)}
+    if restarted or "started" not in status:
+        status["started"] = info.get("started") or now_iso()
+    write_json(folder / "status.json", status)
+
+
+def process_alive(pid: int | None, started: float | None = None) -> bool:
+    """Is ``pid`` a live process, and the same one (its start time matches ``started``, when known)?"""
+    if not pid:
+        return False
+    try:
+        import psutil
+
+        proc = psutil.Process(int(pid))
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(proc.create_time() - float(started)) < 1.0
+    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied on another user's pid reused
+        return False
 
 
 def read_status(folder: str | os.PathLike) -> dict | None:
-    path = Path(folder) / "status.json"
-    return read_json(path) if path.exists() else None
+    """``status.json`` as every surface must see it: a queued/running/stopping job whose process is
+    gone, or whose pid now belongs to another process, reads as ``failed`` ("process vanished")."""
+    status = _raw_status(Path(folder))
+    if status is None:
+        return None
+    if status.get("state") in ACTIVE_STATES and not process_alive(status.get("pid"), status.get("pid_started")):
+        status = {
+            **status,
+            "state": "failed",
+            "vanished": True,
+            "error": f"process vanished: pid {status.get('pid')} ended without reporting "
+                     f"(last state {status.get('state')}, updated {status.get('updated')})",
+            "error_type": "ProcessVanished",
+        }
+    return status
 
 
 def mark_failed(folder: str | os.PathLike, error: BaseException) -> None:
@@ -95,3 +245,170 @@ def mark_failed(folder: str | os.PathLike, error: BaseException) -> None:
         error_type=type(error).__name__,
         traceback=traceback.format_exc(limit=8),
     )
+
+
+# ------------------------------------------------------------------------------------------
+# typed summaries and handles
+
+
+@dataclass
+class ArtifactSummary:
+    """One line of a workspace listing: what it is, its state, when it was made."""
+
+    name: str
+    kind: str
+    state: str
+    created: str | None
+    folder: Path
+    complete: bool
+    error: str | None = None
+
+
+@dataclass
+class CorpusSummary(ArtifactSummary):
+    documents: int | None = None
+    tokens: int | None = None
+    readiness: str | None = None
+
+
+@dataclass
+class SnapshotSummary(ArtifactSummary):
+    train_documents: int | None = None
+    eval_documents: int | None = None
+    train_words: int | None = None
+    eval_words: int | None = None
+    train_tokens: int | None = None
+    """Tokens need a tokenizer: counted when the snapshot was built with one, else None."""
+    eval_tokens: int | None = None
+
+
+@dataclass
+class RunSummary(ArtifactSummary):
+    step: int | None = None
+    total_steps: int | None = None
+    tokens_seen: int | None = None
+    tokens_per_s: float | None = None
+    eta_s: float | None = None
+    best_domain_ppl: float | None = None
+    general_ppl_change_pct: float | None = None
+
+
+@dataclass
+class ComparisonSummary(ArtifactSummary):
+    domain_ppl_change_pct: float | None = None
+    domain_ppl_change_ci95: list[float] | None = None
+    general_ppl_change_pct: float | None = None
+    general_ppl_change_ci95: list[float] | None = None
+    token_ppl: float | None = None
+    """Single-model evaluations (kind ``evaluation``): the model's perplexity."""
+    token_ppl_ci95: list[float] | None = None
+
+
+_SUMMARY_TYPES = {"corpus": CorpusSummary, "snapshot": SnapshotSummary, "run": RunSummary,
+                  "comparison": ComparisonSummary, "evaluation": ComparisonSummary}
+
+
+def summarize(folder: str | os.PathLike, kind: str | None = None) -> ArtifactSummary:
+    """The typed summary of one artifact folder (any kind, any release)."""
+    from dataclasses import fields
+
+    from workbench.artifacts import read_manifest
+
+    m = read_manifest(folder, kind)
+    cls = _SUMMARY_TYPES.get(m.kind, ArtifactSummary)
+    names = {f.name for f in fields(cls)}
+    extra = {k: v for k, v in m.headline.items() if k in names}
+    return cls(name=m.name, kind=m.kind, state=m.state, created=m.created, folder=m.folder,
+               complete=m.complete, error=m.error, **extra)
+
+
+class Artifact:
+    """A handle on one artifact folder: its card, live status, new metrics, checkpoints, figures."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"Artifact({str(self.folder)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def manifest(self):
+        """Every manifest field (:class:`workbench.artifacts.Manifest`)."""
+        from workbench.artifacts import read_manifest
+
+        return read_manifest(self.folder)
+
+    def summary(self) -> ArtifactSummary:
+        return summarize(self.folder)
+
+    def card(self) -> dict:
+        """What made it: config, seed, versions, commit, hardware, input hashes."""
+        return self.manifest().card
+
+    def status(self) -> dict:
+        """The live status (``read_status``); a finished artifact without ``status.json`` reads finished."""
+        status = read_status(self.folder)
+        if status is not None:
+            return status
+        m = self.manifest()
+        return {"state": m.state, "error": m.error}
+
+    def metrics(self, since: int = 0) -> tuple[list[dict], int]:
+        """New rows of ``metrics.jsonl`` after byte offset ``since`` and the offset to pass next time.
+
+        Only complete lines are returned: a line being written is left for the next call.
+        """
+        path = self.folder / "metrics.jsonl"
+        if not path.exists():
+            return [], since
+        from workbench.io import parse_jsonl_line
+
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if since > size:  # the file was rewritten (a resumed run trims it): start over
+                since = 0
+            handle.seek(since)
+            chunk = handle.read(size - since)
+        end = chunk.rfind(b"\n") + 1
+        rows = []
+        for number, line in enumerate(chunk[:end].decode("utf-8", errors="replace").splitlines(), 1):
+            if line.strip():
+                rows.append(parse_jsonl_line(path, number, line))
+        return rows, since + end
+
+    def checkpoints(self) -> list[dict]:
+        """Checkpoints of a run by step: ``{step, folder, adapter, run_card}``."""
+        found = []
+        for path in (self.folder / "checkpoints").glob("checkpoint-*"):
+            step = path.name.rsplit("-", 1)[-1]
+            if step.isdigit():
+                found.append({"step": int(step), "folder": path,
+                              "adapter": (path / "adapter_config.json").exists(),
+                              "resumable": (path / "trainer_state.json").exists()})
+        return sorted(found, key=lambda c: c["step"])
+
+    def figures(self) -> dict:
+        """Plotly figures of the artifact: saved ones (``figures/*.json``) and those built from its data."""
+        import plotly.io as pio
+
+        figures = {}
+        for path in sorted((self.folder / "figures").glob("*.json")):
+            figures[path.stem] = pio.from_json(path.read_text(encoding="utf-8"))
+        kind = self.manifest().kind
+        if kind == "corpus" and (self.folder / "profile.json").exists():
+            from workbench.corpus.plots import all_figures
+
+            figures.update(all_figures(read_json(self.folder / "profile.json")))
+        elif kind == "snapshot" and (self.folder / "manifest.json").exists():
+            from workbench.corpus.plots import removal_funnel
+
+            figures["removal_funnel"] = removal_funnel(read_json(self.folder / "manifest.json"))
+        elif kind == "run":
+            from workbench.training.plots import training_figures
+
+            rows, _ = self.metrics()
+            figures.update(training_figures(rows))
+        return figures

@@ -11,8 +11,9 @@ WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (d
 
 
 def _name_for(paths: list[Path]) -> str:
-    first = Path(paths[0])
-    return first.name.split(".")[0] or "corpus"
+    from workbench.workspace import name_from_paths  # folder naming lives in the library
+
+    return name_from_paths(paths)
 
 
 def inspect(

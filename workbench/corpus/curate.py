@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.artifacts import headline, make_card, write_manifest
 from workbench.config import to_dict
 from workbench.corpus.config import CurateConfig
 from workbench.corpus.dedup import find_leakage, find_near_duplicates
@@ -27,6 +28,7 @@ from workbench.corpus.readers import plan_files
 from workbench.corpus.signals import SignalOptions, column, corpus_dataset, iter_signal_rows, signatures_of
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, dumps, read_json, sha256_file, write_json
+from workbench.progress import emit
 from workbench.runcard import git_commit, hardware, now_iso, package_versions
 
 SNAPSHOT_FORMAT = 1
@@ -44,6 +46,7 @@ def curate_corpus(
     num_proc: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    on_progress=None,
 ) -> dict:
     """Build the snapshot folder ``out`` from ``config.paths``; returns its manifest.
 
@@ -51,6 +54,7 @@ def curate_corpus(
         config: what to read and the cleaning rules (recorded, resolved, in the manifest).
         out: snapshot folder, built under a temporary name and renamed when complete.
         num_proc: worker processes for ``datasets.map`` (does not change the result).
+        on_progress: receives :class:`workbench.progress.ProgressEvent` (documents read, then written).
     """
     if not config.paths:
         raise WorkbenchError("no corpus paths given.", "pass one or more files or folders to curate.")
@@ -67,6 +71,7 @@ def curate_corpus(
         words, exact, langs, scores = [], [], [], []
         quality = {name: [] for name in SIGNALS}
         signatures = []
+        emit(on_progress, "curating", 0, n, "document")
         for row in iter_signal_rows(dataset, None, options, num_proc, 256, progress, desc="curating"):
             words.extend(row["words"])
             exact.extend(row["exact"])
@@ -75,6 +80,7 @@ def curate_corpus(
             for name in SIGNALS:
                 quality[name].extend(row[f"q_{name}"])
             signatures.append(signatures_of(row, config.dedup.num_perm))
+            emit(on_progress, "curating", len(words), n, "document")
         sig = np.concatenate(signatures)
         sources = column(dataset, "source")
         in_eval_files = np.array([s in eval_files for s in sources], dtype=bool)
@@ -143,6 +149,7 @@ def curate_corpus(
             try:
                 position = 0
                 for batch in dataset.select_columns(["id", "text", "source"]).iter(batch_size=1000):
+                    emit(on_progress, "writing snapshot", position, n, "document")
                     for doc_id, text, source in zip(batch["id"], batch["text"], batch["source"]):
                         i, position = position, position + 1
                         if reason[i] is not None:
@@ -183,8 +190,16 @@ def curate_corpus(
                 "complete": True,
             }
             write_json(tmp / "manifest.json", manifest)
-            write_json(tmp / "build.json", {"created": now_iso(), "seconds": round(time.perf_counter() - started, 2),
+            created = now_iso()
+            write_json(tmp / "build.json", {"created": created, "seconds": round(time.perf_counter() - started, 2),
                                             "hardware": hardware()})
+            split_words = {name: sum(words[i] for i in kept if split[i] == name and reason[i] is None)
+                           for name in ("train", "eval")}
+            card = make_card(config)
+            card["inputs"] = {i["path"]: {"path": i["path"], "sha256": i["sha256"]} for i in manifest["inputs"]}
+            write_manifest(tmp, "snapshot", card=card, created=created, headline={
+                **headline("snapshot", manifest), "train_words": split_words["train"], "eval_words": split_words["eval"]})
+        emit(on_progress, "writing snapshot", n, n, "document")
     return manifest
 
 

@@ -120,3 +120,21 @@ def all_figures(profile: dict) -> dict[str, go.Figure]:
     if profile.get("domain", {}).get("top_terms"):
         figures["domain"] = domain_terms(profile)
     return figures
+
+
+def removal_funnel(manifest: dict) -> go.Figure:
+    """Curation's funnel: documents in, then what each step removed (in the order curation applies
+    them), then what is kept for train and eval. Takes a snapshot's ``manifest.json``."""
+    counts = manifest.get("counts") or {}
+    removed = counts.get("removed") or {}
+    stages, values = ["input documents"], [counts.get("input_documents", 0)]
+    remaining = values[0]
+    for reason, n in removed.items():
+        remaining -= n or 0
+        stages.append(f"after {reason.replace('_', ' ')} (-{n or 0:,})")
+        values.append(remaining)
+    stages += ["train", "eval"]
+    values += [counts.get("train", 0), counts.get("eval", 0)]
+    fig = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial", marker_color="#4c78a8"))
+    fig.update_layout(title="Curation: documents kept at each step", **_LAYOUT)
+    return fig

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.artifacts import headline, make_card, write_manifest
 from workbench.config import to_dict
 from workbench.corpus.config import CorpusConfig
 from workbench.corpus.dedup import find_near_duplicates
@@ -28,6 +29,7 @@ from workbench.corpus.signals import (
 )
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, read_glossary, sha256_file, write_json
+from workbench.progress import emit
 from workbench.runcard import git_commit, now_iso, package_versions
 
 SAMPLE_REFERENCE = Path(__file__).resolve().parents[2] / "sample_data" / "general_eval.jsonl"
@@ -71,6 +73,7 @@ def profile_corpus(
     progress: bool = True,
     overwrite: bool = False,
     tokenizer=None,
+    on_progress=None,
 ) -> dict:
     """Profile the corpus in ``config.paths``; write ``profile.json`` and ``report.html`` to ``out`` if given.
 
@@ -79,6 +82,7 @@ def profile_corpus(
         out: folder for the profile (built under a temporary name, renamed when complete).
         num_proc: worker processes for ``datasets.map`` (default: the CPU count, at most 8).
         tokenizer: an already loaded tokenizer (default: ``load_tokenizer(config.model)``).
+        on_progress: receives :class:`workbench.progress.ProgressEvent` (documents profiled).
 
     Returns:
         The profile (the content of ``profile.json``).
@@ -117,6 +121,7 @@ def profile_corpus(
         sources = value_counts(dataset, "source")
         sig = np.empty((n, num_perm), dtype=np.uint32)
         filled = 0
+        emit(on_progress, "profiling", 0, n, "document")
         for row in iter_signal_rows(dataset, tokenizer, options, num_proc, config.batch_size, progress):
             m = row["n"]
             parts["words"].append(np.asarray(row["words"], dtype=np.int64))
@@ -132,6 +137,7 @@ def profile_corpus(
                 pii_parts[kind].append(np.asarray(row[f"pii_{kind}"], dtype=np.int64))
             sig[filled:filled + m] = signatures_of(row, num_perm)
             filled += m
+            emit(on_progress, "profiling", filled, n, "document")
             # distinct words first seen in each document
             vocab, firsts = row["vocab"], row["vocab_first"]
             fresh = [first for word, first in zip(vocab, firsts) if word not in counts]
@@ -264,7 +270,18 @@ def profile_corpus(
     if out is not None:
         from workbench.corpus.report import write_report
 
+        emit(on_progress, "writing report", 0, 1, "file")
         with atomic_directory(out, overwrite=overwrite) as tmp:
             write_json(tmp / "profile.json", profile)
             write_report(profile, tmp / "report.html")
+            write_manifest(tmp, "corpus", card=_card(config, profile), headline=headline("corpus", profile),
+                           created=profile["created"])
+        emit(on_progress, "writing report", 1, 1, "file")
     return profile
+
+
+def _card(config: CorpusConfig, profile: dict) -> dict:
+    """The artifact card, reusing the input hashes the profile already computed."""
+    card = make_card(config)
+    card["inputs"] = {i["path"]: {"path": i["path"], "sha256": i["sha256"]} for i in profile["inputs"]}
+    return card

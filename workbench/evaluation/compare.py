@@ -23,6 +23,7 @@ from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.perplexity import CorpusScore, score_documents
 from workbench.evaluation.stats import paired_delta, perplexity_interval, ratio_interval
 from workbench.io import read_json
+from workbench.progress import emit
 
 MIN_DOCUMENTS = 5  # fewer documents: the bootstrap intervals mean little
 MIN_TOKENS = 1000
@@ -285,7 +286,7 @@ def _check_out(out: Path, overwrite: bool) -> None:
         raise WorkbenchError(f"{out} already exists.", "choose another --out, or pass --overwrite.")
 
 
-def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False) -> Path:
+def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False, on_progress=None) -> Path:
     """Score one model (optionally with an adapter) on ``config.data``; write ``evaluation.json``.
 
     Returns:
@@ -309,7 +310,9 @@ def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrit
     eval_set = load_eval_set(config.data, "data", tokenizer, config.text_field)
     leakage = _leakage(card, eval_set, config)
     _warn(eval_set.warnings, progress)
+    emit(on_progress, "scoring", 0, 1, "set", "evaluating")
     score = _score(model, tokenizer, eval_set, config, "evaluating", progress)
+    emit(on_progress, "scoring", 1, 1, "set", "evaluating")
     summary = summarize(score, config)
     documents = _document_rows(eval_set, model=score)
     result = {
@@ -361,7 +364,7 @@ def _default_sets(config: EvalConfig, card: dict | None) -> tuple[str, str]:
     return domain, general
 
 
-def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False) -> Path:
+def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False, on_progress=None) -> Path:
     """Base against adapted on domain and general text; write ``comparison.json`` and the report.
 
     The base is the same loaded weights with the adapter disabled, so both sides share the
@@ -407,10 +410,13 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     _warn(notes, progress)
 
     scores: dict[str, dict[str, CorpusScore]] = {"base": {}, "adapted": {}}
-    for name, eval_set in sets.items():
+    emit(on_progress, "scoring", 0, 2 * len(sets), "set")
+    for i, (name, eval_set) in enumerate(sets.items()):
         with model.disable_adapter():
             scores["base"][name] = _score(model, tokenizer, eval_set, config, f"base/{name}", progress)
+        emit(on_progress, "scoring", 2 * i + 1, 2 * len(sets), "set", f"base/{name}")
         scores["adapted"][name] = _score(model, tokenizer, eval_set, config, f"adapted/{name}", progress)
+        emit(on_progress, "scoring", 2 * i + 2, 2 * len(sets), "set", f"adapted/{name}")
     results = {label: {name: summarize(s, config) for name, s in by_set.items()} for label, by_set in scores.items()}
     delta, documents, terms, token_html, heatmaps = {}, [], {}, [], {}
     for name, eval_set in sets.items():

@@ -153,6 +153,9 @@ def write_outputs(
             write_jsonl(tmp / "generations.jsonl", result["generations"])
         (tmp / "report.html").write_text(build_report(result, figures, extras.get("token_html")), encoding="utf-8")
         write_json(tmp / name, {**result, "card": card, "complete": True})
+        from workbench.artifacts import headline, write_manifest
+
+        write_manifest(tmp, result["kind"], card=card, headline=headline(result["kind"], result))
     return out
 
 

@@ -43,7 +43,9 @@ class WorkbenchCallback(TrainerCallback):
         resumed: bool = False,
         forgetting_threshold_pct: float = 10.0,
         stop_on_forgetting: bool = False,
+        on_progress=None,
     ):
+        self.on_progress = on_progress
         self.forgetting_threshold_pct = forgetting_threshold_pct
         self.stop_on_forgetting = stop_on_forgetting
         self.stopped_for_forgetting = False
@@ -148,6 +150,12 @@ class WorkbenchCallback(TrainerCallback):
                 self.run_dir, "running", phase="training", step=step, total_steps=state.max_steps,
                 tokens=tokens, tokens_per_s=round(tps, 1), eta_s=round(remaining) if remaining else None,
             )
+            if self.on_progress is not None:
+                from workbench.progress import emit
+
+                loss = self.last_train.get("loss")
+                emit(self.on_progress, "training", step, state.max_steps, "step",
+                     f"{tps:.0f} tok/s" + (f", loss {loss:.3f}" if loss is not None else ""))
             if self.bar is not None:
                 self.bar.update(step - self.bar.n)
                 post = {"tok/s": f"{tps:.0f}"}

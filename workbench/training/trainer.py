@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import seed_everything
+from workbench.artifacts import run_headline, write_manifest
 from workbench.config import from_dict, to_dict
 from workbench.corpus.readers import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
@@ -180,6 +181,7 @@ def train(
     resume: str | os.PathLike | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    on_progress=None,
 ) -> Path:
     """Run (or resume) QLoRA continued pretraining. Returns the run folder.
 
@@ -187,6 +189,7 @@ def train(
         config: the run's settings; ignored when resuming (the run's own config is used).
         resume: a run folder to continue from its last checkpoint.
         overwrite: replace an existing run folder of the same name.
+        on_progress: receives :class:`workbench.progress.ProgressEvent` (steps trained).
     """
     workspace = workspace or Workspace.at()
     checkpoint = None
@@ -213,7 +216,7 @@ def train(
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _train(config, run_dir, checkpoint, progress)
+        return _train(config, run_dir, checkpoint, progress, on_progress)
     except KeyboardInterrupt:
         write_status(run_dir, "stopped", error="interrupted by the user")
         raise
@@ -222,7 +225,7 @@ def train(
         raise
 
 
-def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool) -> Path:
+def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool, on_progress=None) -> Path:
     import torch
     from transformers import TrainingArguments
 
@@ -309,6 +312,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     )
     if checkpoint is None:
         write_json(run_dir / RUN_CARD, {**base_card, "state": "running"})
+    write_manifest(run_dir, "run", card=base_card, state="running", complete=False)
     callback = WorkbenchCallback(
         run_dir=run_dir,
         card=base_card,
@@ -320,6 +324,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         resumed=checkpoint is not None,
         forgetting_threshold_pct=config.forgetting_threshold_pct,
         stop_on_forgetting=config.stop_on_forgetting,
+        on_progress=on_progress,
     )
     trainer = _GroupedLRTrainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
@@ -360,6 +365,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
             final["plan"] = plan.to_dict()
             final["plan_vs_measured"] = compare_with_measured(plan, final)
         write_json(run_dir / RUN_CARD, final)
+        write_manifest(run_dir, "run", card=final, headline=run_headline(run_dir, final, None), created=base_card["created"])
         write_status(run_dir, "finished", phase="done", step=n_steps, total_steps=n_steps)
     return run_dir
 
