@@ -123,6 +123,7 @@ def test_handles_card_status_metrics_checkpoints_figures(made):
 
 def test_unknown_name_names_what_exists(made):
     ws, _ = made
+    assert Workspace(str(ws.root)) == ws and Workspace(ws.root).runs()[0].name == "tiny"
     with pytest.raises(WorkbenchError, match="no run named 'nope'.*use one of: tiny"):
         ws.run("nope")
     with pytest.raises(WorkbenchError, match="no corpus named"):
@@ -151,7 +152,7 @@ def test_old_folders_without_artifact_json_are_understood(made, tmp_path):
     (old.folder("comparisons", "c") / "artifact.json").unlink()
     new_listing = [ws.corpora()[0], ws.snapshots()[0], ws.runs()[0]]
     old_listing = [old.corpora()[0], old.snapshots()[0], old.runs()[0]]
-    for new, legacy in zip(new_listing, old_listing):
+    for legacy in old_listing:
         assert legacy.state == "finished" and legacy.complete, legacy
     assert old_listing[0].documents == new_listing[0].documents
     assert old_listing[1].train_documents == new_listing[1].train_documents

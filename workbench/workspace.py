@@ -38,6 +38,10 @@ class Workspace:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        # Workspace("path") and Workspace(Path) both work: the root is always an absolute Path
+        object.__setattr__(self, "root", Path(self.root).expanduser().resolve())
+
     @classmethod
     def at(cls, root: str | os.PathLike | None = None) -> Workspace:
         return cls(Path(root or os.environ.get("WORKBENCH_WORKSPACE", DEFAULT_WORKSPACE)).resolve())
