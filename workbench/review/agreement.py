@@ -1,0 +1,147 @@
+"""Inter-annotator agreement on review labels.
+
+Three nominal dimensions per (item, annotator):
+    ``verdict``   the item verdict (A/B/tie, no_error/errors, keep/drop; skips count as missing);
+    ``category``  the category of the annotator's most severe span on the item ("none" without spans);
+    ``severity``  that span's severity ("none" without spans).
+
+Krippendorff's alpha (``krippendorff`` package, level_of_measurement='nominal', missing values allowed)
+per dimension; Cohen's kappa (scikit-learn) per annotator pair on the items both did; a category
+confusion table over every pair; the items they disagree on; and an adjudicated label per item
+(an explicit adjudication wins, else the majority, else unresolved).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from itertools import combinations
+
+from workbench.review.config import SEVERITY_WEIGHTS, SKIP
+
+DIMENSIONS = ("verdict", "category", "severity")
+NONE = "none"
+
+
+def annotations(verdicts, labels) -> dict[str, dict[tuple[str, str], str]]:
+    """``{dimension: {(item_id, annotator): value}}`` from the verdicts and labels in effect (no adjudications)."""
+    spans = defaultdict(list)
+    for label in labels:
+        spans[(label.item_id, label.annotator)].append(label)
+    values: dict[str, dict] = {d: {} for d in DIMENSIONS}
+    for v in verdicts:
+        if v.adjudication or v.verdict == SKIP:
+            continue
+        key = (v.item_id, v.annotator)
+        values["verdict"][key] = v.verdict
+        worst = max(spans.get(key, []), key=lambda s: (SEVERITY_WEIGHTS[s.severity], -s.created), default=None)
+        values["category"][key] = worst.category if worst else NONE
+        values["severity"][key] = worst.severity if worst else NONE
+    return values
+
+
+def krippendorff_alpha(values: dict[tuple[str, str], str]) -> float | None:
+    """Nominal alpha over units (items) with two or more coders; None when undefined (one value, no pairs)."""
+    import krippendorff
+    import numpy as np
+
+    coders = sorted({a for _, a in values})
+    by_item = defaultdict(dict)
+    for (item, annotator), value in values.items():
+        by_item[item][annotator] = value
+    units = [i for i, row in by_item.items() if len(row) >= 2]
+    domain = sorted({v for (i, _), v in values.items() if i in set(units)})
+    if len(units) < 1 or len(coders) < 2 or len(domain) < 2:
+        return None
+    code = {v: k for k, v in enumerate(domain)}
+    data = np.full((len(coders), len(units)), np.nan)
+    for u, item in enumerate(units):
+        for c, coder in enumerate(coders):
+            if coder in by_item[item]:
+                data[c, u] = code[by_item[item][coder]]
+    alpha = float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+    return None if math.isnan(alpha) else alpha
+
+
+def cohen_kappas(values: dict[tuple[str, str], str]) -> list[dict]:
+    """Cohen's kappa per annotator pair over their shared items (kappa None when undefined)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    by_annotator = defaultdict(dict)
+    for (item, annotator), value in values.items():
+        by_annotator[annotator][item] = value
+    rows = []
+    for a, b in combinations(sorted(by_annotator), 2):
+        shared = sorted(set(by_annotator[a]) & set(by_annotator[b]))
+        if not shared:
+            continue
+        xa = [by_annotator[a][i] for i in shared]
+        xb = [by_annotator[b][i] for i in shared]
+        agree = sum(x == y for x, y in zip(xa, xb)) / len(shared)
+        kappa = None
+        if len(set(xa) | set(xb)) > 1:
+            k = float(cohen_kappa_score(xa, xb))
+            kappa = None if math.isnan(k) else k
+        rows.append({"a": a, "b": b, "items": len(shared), "observed_agreement": agree, "kappa": kappa})
+    return rows
+
+
+def confusion_table(values: dict[tuple[str, str], str]) -> dict:
+    """Symmetric counts over every annotator pair on a shared item: ``{labels, matrix}`` (row: one, column: other)."""
+    by_item = defaultdict(dict)
+    for (item, annotator), value in values.items():
+        by_item[item][annotator] = value
+    labels = sorted({v for v in values.values()})
+    index = {v: i for i, v in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for row in by_item.values():
+        for a, b in combinations(sorted(row), 2):
+            matrix[index[row[a]]][index[row[b]]] += 1
+            if row[a] != row[b]:
+                matrix[index[row[b]]][index[row[a]]] += 1
+    return {"labels": labels, "matrix": matrix}
+
+
+def adjudicate(values: dict[tuple[str, str], str], explicit: dict[str, str]) -> dict[str, dict]:
+    """Per item: the explicit adjudication, else the strict majority, else ``None`` (needs an adjudicator)."""
+    by_item = defaultdict(dict)
+    for (item, annotator), value in values.items():
+        by_item[item][annotator] = value
+    out = {}
+    for item in set(by_item) | set(explicit):
+        if item in explicit:
+            out[item] = {"label": explicit[item], "how": "adjudicated"}
+            continue
+        counts = Counter(by_item[item].values()).most_common()
+        if len(counts) == 1 or counts[0][1] > counts[1][1]:
+            out[item] = {"label": counts[0][0], "how": "unanimous" if len(counts) == 1 else "majority"}
+        else:
+            out[item] = {"label": None, "how": "unresolved"}
+    return out
+
+
+def agreement_report(verdicts, labels, items=None) -> dict:
+    """Everything ``LabelStore.agreement()`` returns: alpha, kappas, confusion, disagreements, adjudicated."""
+    values = annotations(verdicts, labels)
+    explicit = {v.item_id: v.verdict for v in verdicts if v.adjudication}
+    by_item = defaultdict(dict)
+    for dim in DIMENSIONS:
+        for (item, annotator), value in values[dim].items():
+            by_item[item].setdefault(annotator, {})[dim] = value
+    multi = {item: row for item, row in by_item.items() if len(row) >= 2}
+    disagreements = []
+    for item, row in sorted(multi.items()):
+        differs = [d for d in DIMENSIONS if len({r[d] for r in row.values()}) > 1]
+        if differs:
+            disagreements.append({"item_id": item, "dimensions": differs, "annotators": row})
+    adjudicated = adjudicate(values["verdict"], explicit)
+    return {
+        "items_with_overlap": len(multi),
+        "annotators": sorted({a for (_, a) in values["verdict"]}),
+        "alpha": {d: krippendorff_alpha(values[d]) for d in DIMENSIONS},
+        "kappa": {d: cohen_kappas(values[d]) for d in DIMENSIONS},
+        "confusion": {"category": confusion_table(values["category"]),
+                      "verdict": confusion_table(values["verdict"])},
+        "disagreements": disagreements,
+        "adjudicated": {item: adjudicated[item] for item in sorted(adjudicated)},
+    }
