@@ -2,13 +2,19 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system-deps quickstart test test-fast lint clean
+.PHONY: setup lock system-deps quickstart test test-fast lint clean
 
-$(VENV)/.installed: pyproject.toml scripts/setup_env.sh
+# Reinstalls when a lock changes: the venv always holds the lock's versions.
+$(VENV)/.installed: pyproject.toml scripts/setup_env.sh requirements/cpu.lock requirements/cuda.lock requirements/torch.in
 	VENV=$(VENV) scripts/setup_env.sh
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Regenerate requirements/cpu.lock and requirements/cuda.lock from pyproject.toml (keeps the
+# existing pins where they still fit; `make lock UPGRADE=1` moves everything to the newest releases).
+lock:
+	VENV=$(VENV) scripts/lock.sh
 
 quickstart: setup
 	$(VENV)/bin/workbench quickstart
