@@ -397,3 +397,26 @@ def find_leakage(
             return train_text(i) if i < n_train else eval_text(i - n_train)
     pairs, sims = verify_pairs(pairs, both, threshold, shingle_size, text_of)
     return [(int(i), int(j) - n_train, float(s)) for (i, j), s in zip(pairs, sims)]
+
+
+def leakage_between(
+    train_texts: Sequence[str],
+    eval_texts: Sequence[str],
+    threshold: float,
+    config: DedupConfig | None = None,
+) -> list[tuple[int, int, float]]:
+    """The corpus stage's leakage definition on plain texts: (train index, eval index, exact Jaccard) of every
+    train/eval pair whose word-shingle Jaccard reaches ``threshold`` (MinHash LSH candidates, verified exactly).
+
+    ``curate`` removes such train documents when it builds a snapshot, and ``compare`` warns about the pairs it
+    still finds between a run's training text and an eval set, so both stages call the same thing leakage.
+    """
+    config = config or DedupConfig()
+    perms = Permutations.make(config.num_perm, config.seed)
+    cache: dict = {}
+
+    def signatures(texts: Sequence[str]) -> np.ndarray:
+        return minhash_signatures([shingle_hashes(lower_words(t), config.shingle_size, cache) for t in texts], perms)
+
+    return find_leakage(signatures(train_texts), signatures(eval_texts), threshold, config.shingle_size,
+                        lambda i: train_texts[i], lambda i: eval_texts[i])

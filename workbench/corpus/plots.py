@@ -10,6 +10,16 @@ import plotly.graph_objects as go
 _LAYOUT = dict(template="plotly_white", height=360, margin=dict(l=60, r=20, t=50, b=50))
 
 
+def none_found(title: str) -> go.Figure:
+    """An empty finding as words ("None found"), not bars of zero on made-up -100%..100% axes."""
+    fig = go.Figure()
+    fig.add_annotation(text="None found", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=16))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, **{**_LAYOUT, "height": 200})
+    return fig
+
+
 def length_histogram(profile: dict) -> go.Figure:
     """Documents by length in tokens (log-spaced bins)."""
     hist = profile.get("length_histogram") or {"edges": [], "counts": []}
@@ -39,6 +49,8 @@ def duplicates(profile: dict) -> go.Figure:
     """Share of documents that are exact and near duplicates."""
     names = ["exact duplicates", f"near duplicates (Jaccard >= {profile.get('near_duplicate_threshold', 0.8)})"]
     values = [profile["exact_duplicate_rate"], profile["near_duplicate_rate"]]
+    if not any(values):
+        return none_found("Duplicates (share of documents removed by deduplication)")
     fig = go.Figure(go.Bar(x=names, y=values, marker_color=["#e45756", "#ff9da6"], text=[f"{v:.1%}" for v in values]))
     fig.update_layout(title="Duplicates (share of documents removed by deduplication)", yaxis_tickformat=".0%", **_LAYOUT)
     return fig
@@ -46,8 +58,10 @@ def duplicates(profile: dict) -> go.Figure:
 
 def quality_failures(profile: dict) -> go.Figure:
     """Share of documents failing each quality rule (first failing rule per document)."""
-    rules = profile["quality"]["failing_by_rule"]
-    fig = go.Figure(go.Bar(x=list(rules) or ["none"], y=list(rules.values()) or [0], marker_color="#72b7b2",
+    rules = {k: v for k, v in profile["quality"]["failing_by_rule"].items() if v}
+    if not rules:
+        return none_found("Quality rules failed (no document fails a rule)")
+    fig = go.Figure(go.Bar(x=list(rules), y=list(rules.values()), marker_color="#72b7b2",
                            text=[f"{v:.1%}" for v in rules.values()]))
     fig.update_layout(title=f"Quality rules failed ({profile['quality']['failing_share']:.1%} of documents)",
                       yaxis_tickformat=".0%", **_LAYOUT)
@@ -56,6 +70,8 @@ def quality_failures(profile: dict) -> go.Figure:
 
 def pii_counts(profile: dict) -> go.Figure:
     pii = profile["pii"]
+    if not any(pii.values()):
+        return none_found("PII found")
     fig = go.Figure(go.Bar(x=list(pii), y=list(pii.values()), marker_color="#b279a2", text=list(pii.values())))
     fig.update_layout(title=f"PII found ({profile['documents_with_pii']} documents contain some)", yaxis_title="matches",
                       **_LAYOUT)

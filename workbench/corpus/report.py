@@ -30,6 +30,8 @@ def _table(headers: list[str], rows: list[list]) -> str:
 
 
 def _fmt(n) -> str:
+    if n is None:
+        return "–"
     return f"{n:,}" if isinstance(n, int) else (f"{n:,.3f}" if isinstance(n, float) else str(n))
 
 
@@ -41,6 +43,8 @@ def render_report(profile: dict) -> str:
     def figure(name: str) -> str:
         if name not in figures:
             return ""
+        if not figures[name].data:  # an empty finding: say so in words
+            return f"<p><em>{_e(figures[name].layout.title.text or '')}: none found.</em></p>"
         first = not included[0]
         included[0] = True
         return figures[name].to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False})
@@ -65,7 +69,8 @@ def render_report(profile: dict) -> str:
     parts.append("<h2>Tokenizer fit</h2>" + _table(["measure", "value"], [
         ["tokens per word (fertility)", _fmt(profile["tokens_per_word"])],
         ["words split into 2+ tokens", f"{profile['split_word_share']:.1%}"],
-        ["glossary terms: mean tokens", _fmt(profile.get("glossary_mean_tokens"))],
+        ["glossary terms: mean tokens", _fmt(profile["glossary_mean_tokens"]) if profile.get("glossary_mean_tokens") is not None
+         else "no glossary given"],
     ]))
     if profile.get("glossary"):
         parts.append(figure("glossary"))

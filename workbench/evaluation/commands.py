@@ -52,6 +52,7 @@ def compare_command(
     general_eval: Optional[str] = typer.Option(None, "--general-eval", help="General text (default: the sample general text)."),
     probes: Optional[str] = typer.Option(None, help="Cloze probes CSV: prompt,expected,source_id."),
     glossary: Optional[str] = typer.Option(None, help="Glossary CSV with a 'term' column (listed first among term changes)."),
+    profile: Optional[str] = typer.Option(None, help="Corpus profile.json (or its folder): its domain terms follow the glossary."),
     out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/compare-RUN)."),
     window: int = typer.Option(1024, help=WINDOW_HELP),
     stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
@@ -70,7 +71,7 @@ def compare_command(
 
     config = EvalConfig(
         model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
-        glossary=glossary, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
+        glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
     )
     folder = compare(config, _workspace(workspace), overwrite=overwrite)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +26,6 @@ from workbench.progress import emit
 
 MIN_DOCUMENTS = 5  # fewer documents: the bootstrap intervals mean little
 MIN_TOKENS = 1000
-LEAKAGE_THRESHOLD = 0.5  # share of an eval document's word n-grams also found in the training text
 
 
 class EvaluationWarning(UserWarning):
@@ -99,57 +97,13 @@ def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str
     return EvalSet(name, path, [d.id for d, _ in kept], [d.text for d, _ in kept], notes)
 
 
-def _ngrams(text: str, n: int) -> set[int]:
-    words = re.findall(r"\w+", text.lower())
-    if len(words) < n:
-        return {hash(" ".join(words))} if words else set()
-    return {hash(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)}
-
-
-def leakage_check(train_texts: list[str], eval_set: EvalSet, n: int = 13) -> dict:
-    """Share of each eval document's word n-grams found in the training text (GPT-3-style overlap)."""
-    seen: set[int] = set()
-    for text in train_texts:
-        seen |= _ngrams(text, n)
-    flagged = []
-    worst = 0.0
-    for doc_id, text in zip(eval_set.ids, eval_set.texts):
-        grams = _ngrams(text, n)
-        share = len(grams & seen) / len(grams) if grams else 0.0
-        worst = max(worst, share)
-        if share >= LEAKAGE_THRESHOLD:
-            flagged.append({"id": doc_id, "overlap": round(share, 3)})
-    return {"ngram": n, "threshold": LEAKAGE_THRESHOLD, "max_overlap": round(worst, 3), "flagged": flagged}
-
-
-def _training_texts(card: dict | None, text_field: str) -> tuple[list[str], str | None]:
-    if not card:
-        return [], None
-    data = (card.get("config") or {}).get("data")
-    if not data:
-        return [], None
-    from workbench.corpus.readers import read_texts, resolve_training_data
-
-    try:
-        train_path, _ = resolve_training_data(data)
-        return read_texts(train_path, (card.get("config") or {}).get("text_field", text_field)), str(train_path)
-    except WorkbenchError:
-        return [], None
-
-
 def _leakage(card, eval_set: EvalSet, config: EvalConfig) -> dict | None:
-    train_texts, train_path = _training_texts(card, config.text_field)
-    if not train_texts:
-        return None
-    report = leakage_check(train_texts, eval_set, config.leakage_ngram)
-    report["train_path"] = train_path
-    if report["flagged"]:
-        ids = ", ".join(f["id"] for f in report["flagged"][:5])
-        eval_set.warnings.append(
-            f"leakage: {len(report['flagged'])} of {len(eval_set.ids)} {eval_set.name} document(s) share at least "
-            f"{LEAKAGE_THRESHOLD:.0%} of their {config.leakage_ngram}-word sequences with the training text "
-            f"{train_path} ({ids}); their perplexity overstates what adaptation bought. Fix: evaluate on held-out text."
-        )
+    """Near-copies of training documents in an eval set, by the corpus stage's definition (see ``leakage.py``)."""
+    from workbench.evaluation.leakage import run_leakage
+
+    report, warning = run_leakage(card, eval_set.name, eval_set.path, eval_set.ids, eval_set.texts, config.text_field)
+    if warning:
+        eval_set.warnings.append(warning)
     return report
 
 
@@ -249,10 +203,13 @@ def _score(model, tokenizer, eval_set: EvalSet, config: EvalConfig, desc: str, p
 
 
 def _document_rows(eval_set: EvalSet, **scores: CorpusScore) -> list[dict]:
+    from workbench.evaluation.tokendiff import extract
+
     rows = []
     for i, doc_id in enumerate(eval_set.ids):
         first = next(iter(scores.values())).documents[i]
-        row = {"set": eval_set.name, "id": doc_id, "tokens": first.tokens, "words": first.n_words, "bytes": first.n_bytes}
+        row = {"set": eval_set.name, "id": doc_id, "tokens": first.tokens, "words": first.n_words, "bytes": first.n_bytes,
+               "extract": extract(eval_set.texts[i])}
         for label, score in scores.items():
             d = score.documents[i]
             row[f"{label}_nll"] = d.nll_sum / max(d.tokens, 1)
@@ -378,7 +335,7 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     from workbench.evaluation.generate import domain_prompts, side_by_side
     from workbench.evaluation.probes import compare_probes, read_probes, score_probes
     from workbench.evaluation.report import write_outputs
-    from workbench.evaluation.tokendiff import document_tokens, render_html, term_changes
+    from workbench.evaluation.tokendiff import profile_terms, term_changes
     from workbench.io import read_glossary
     from workbench.models.load import resolve_model
 
@@ -398,6 +355,7 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     glossary_path = config.glossary or (str(_sample("glossary.csv")) if uses_sample else None)
     probes = read_probes(probes_path) if probes_path else []
     glossary = read_glossary(glossary_path) if glossary_path else []
+    domain_terms = profile_terms(config.profile) if config.profile else []
     quant = _resolve_quant(config, card)
 
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device)
@@ -418,7 +376,7 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
         scores["adapted"][name] = _score(model, tokenizer, eval_set, config, f"adapted/{name}", progress)
         emit(on_progress, "scoring", 2 * i + 2, 2 * len(sets), "set", f"adapted/{name}")
     results = {label: {name: summarize(s, config) for name, s in by_set.items()} for label, by_set in scores.items()}
-    delta, documents, terms, token_html, heatmaps = {}, [], {}, [], {}
+    delta, documents, terms, token_html, token_docs = {}, [], {}, [], {}
     for name, eval_set in sets.items():
         base, adapted = scores["base"][name], scores["adapted"][name]
         for b, a in zip(base.documents, adapted.documents):
@@ -436,16 +394,10 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
         terms[name] = term_changes(
             tokenizer, eval_set.texts, [d.nll for d in base.documents], [d.nll for d in adapted.documents],
             glossary if name == "domain" else (), top=config.top_terms,
+            domain_terms=domain_terms if name == "domain" else (), ids=eval_set.ids,
         )
-        order = np.argsort([r["delta_nll"] for r in rows])
-        picks = order[: config.heatmap_documents] if name == "domain" else order[::-1][: config.heatmap_documents]
-        for rank, i in enumerate(picks):
-            toks = document_tokens(tokenizer, eval_set.texts[i], base.documents[i].nll, adapted.documents[i].nll)
-            what = "most improved" if name == "domain" else "most worsened"
-            title = f"{name} document {eval_set.ids[i]} ({what} #{rank + 1}: {rows[i]['delta_nll']:+.3f} nats/token)"
-            token_html.append(render_html(toks, title))
-            if rank == 0:
-                heatmaps[name] = plots.token_heatmap(toks[:400], title=title)
+        token_docs[name] = _token_documents(tokenizer, eval_set, rows, base, adapted, config.heatmap_documents)
+        token_html.extend(token_docs[name])
 
     probe_result = None
     if probes:
@@ -458,15 +410,21 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     curve = None
     if config.checkpoints:
         curve = _checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress)
+    from workbench.evaluation.repetition import flag_generations
+    from workbench.evaluation.verdict import build_verdict
+
+    repetition = flag_generations(generations)
+    verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
+                            repetition, leakage)
 
     comparison = {
-        "kind": "comparison",
+        "kind": "comparison", "verdict": verdict,
         "base_model": config.model, "adapter": config.adapter, "quant": quant,
         "window": config.window, "stride": config.stride,
         "sets": {name: str(s.path) for name, s in sets.items()},
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
         "terms": terms, "probes": probe_result, "generations": generations,
-        "learning_curves": curve, "leakage": leakage, "warnings": notes,
+        "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
     }
     figures = {
         "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),
@@ -475,15 +433,32 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
             {f"{label} {name}": results[label][name]["reliability"] for name in sets for label in results}
         ),
         "documents": plots.document_scatter(documents),
-        **{f"tokens_{name}": fig for name, fig in heatmaps.items()},
+        **{f"tokens_{name}": plots.token_view(docs, title=f"{name}: per-token change") for name, docs in token_docs.items()},
     }
     if curve:
         figures["learning_curves"] = plots.learning_curves(curve)
     write_outputs(out, "comparison.json", comparison, config, documents, figures,
-                  {"token_html": token_html}, overwrite,
+                  {"token_documents": token_html}, overwrite,
                   inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
                           "probes": probes_path, "glossary": glossary_path, "adapter": adapter_dir(config.adapter)})
     return out
+
+
+def _token_documents(tokenizer, eval_set: EvalSet, rows: list[dict], base: CorpusScore, adapted: CorpusScore,
+                     k: int) -> list[dict]:
+    """The ``k`` most improved and ``k`` most worsened documents of a set, token by token, for the token view."""
+    from workbench.evaluation.tokendiff import document_tokens
+
+    order = [int(i) for i in np.argsort([r["delta_nll"] for r in rows], kind="stable")]
+    improved = [i for i in order if rows[i]["delta_nll"] < 0][:k]
+    worsened = [i for i in order[::-1] if rows[i]["delta_nll"] > 0 and i not in improved][:k]
+    picks = [(i, "most improved", rank) for rank, i in enumerate(improved, 1)]
+    picks += [(i, "most worsened", rank) for rank, i in enumerate(worsened, 1)]
+    return [{
+        "set": eval_set.name, "id": eval_set.ids[i], "what": what, "delta_nll": rows[i]["delta_nll"],
+        "title": f"{eval_set.name} {eval_set.ids[i]}: {what} #{rank} ({rows[i]['delta_nll']:+.3f} nats/token)",
+        "tokens": document_tokens(tokenizer, eval_set.texts[i], base.documents[i].nll, adapted.documents[i].nll),
+    } for i, what, rank in picks]
 
 
 # ------------------------------------------------------------------------------------------

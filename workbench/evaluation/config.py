@@ -24,6 +24,8 @@ class EvalConfig:
     """Cloze probes CSV (prompt,expected[,source_id]); default: the sample probes with the sample eval."""
     glossary: str | None = None
     """Glossary CSV (term,...) whose terms lead the per-term table; default: the sample glossary with the sample eval."""
+    profile: str | None = None
+    """Corpus profile (profile.json or its folder) whose domain terms follow the glossary in the term tables."""
     text_field: str = "text"
     """Field holding the text in JSONL input."""
     out: str | None = None
@@ -54,12 +56,18 @@ class EvalConfig:
     """Documents of each set rendered as coloured per-token surprisal differences."""
     top_terms: int = 20
     """Terms listed among the largest gains and losses."""
-    leakage_ngram: int = 13
-    """Word n-gram length of the train/eval overlap (leakage) check."""
+    leakage_ngram: int | None = None
+    """Unused: leakage now follows the corpus stage's definition (the snapshot's dedup shingle size and
+    leakage_threshold); kept so old configs load, and a value set here is reported as ignored."""
     device: str | None = None
     """Device (default: cuda when available, else cpu)."""
 
     def __post_init__(self) -> None:
+        if self.leakage_ngram is not None:
+            import warnings
+
+            warnings.warn("leakage_ngram is ignored: leakage follows the corpus stage's definition (word-shingle "
+                          "Jaccard with the snapshot's dedup settings); drop the setting.", UserWarning, stacklevel=3)
         if self.window < 2:
             raise WorkbenchError(f"window is {self.window}.", "use a window of at least 2 tokens, e.g. --window 1024.")
         if self.stride is None:

@@ -10,6 +10,8 @@ import math
 
 import plotly.graph_objects as go
 
+from workbench.evaluation.explain import hover
+
 COLOURS = {"base": "#7f7f7f", "adapted": "#1f77b4"}
 
 
@@ -33,6 +35,9 @@ def perplexity_bars(results: dict, metric: str = "token_ppl") -> go.Figure:
         fig.add_bar(
             name=model, x=names, y=values, marker_color=COLOURS.get(model),
             text=[f"{v:.2f}" for v in values], textposition="outside",
+            customdata=[[ci[0], ci[1]] for ci in cis],
+            hovertemplate="%{x}: %{y:.3f} (95% interval %{customdata[0]:.3f} to %{customdata[1]:.3f})<br><i>"
+                          + hover(metric) + "</i><extra>%{fullData.name}</extra>",
             error_y=dict(
                 type="data", symmetric=False,
                 array=[max(ci[1] - v, 0) if not math.isnan(ci[1]) else 0 for v, ci in zip(values, cis)],
@@ -63,7 +68,8 @@ def reliability_diagram(curves: dict[str, list[dict]], title: str = "reliability
             marker=dict(size=[6 + 24 * math.sqrt(b["count"] / total) for b in full]),
             customdata=[[b["count"], b["lower"], b["upper"]] for b in full],
             hovertemplate="bin %{customdata[1]:.2f}-%{customdata[2]:.2f}<br>confidence %{x:.3f}<br>"
-                          "accuracy %{y:.3f}<br>%{customdata[0]} tokens<extra>%{fullData.name}</extra>",
+                          "accuracy %{y:.3f}<br>%{customdata[0]} tokens<br><i>" + hover("calibration")
+                          + "</i><extra>%{fullData.name}</extra>",
         )
     return _layout(fig, title + " (marker area: share of tokens)", xaxis=dict(title="confidence (top-1 probability)", range=[0, 1]),
                    yaxis=dict(title="accuracy (top-1 is the next token)", range=[0, 1]))
@@ -83,8 +89,10 @@ def document_scatter(documents: list[dict]) -> go.Figure:
         rows = [d for d in documents if d["set"] == name]
         fig.add_scatter(
             x=[d["base_nll"] for d in rows], y=[d["adapted_nll"] for d in rows], mode="markers", name=name,
-            text=[str(d["id"]) for d in rows], customdata=[d["tokens"] for d in rows],
-            hovertemplate="%{text}<br>base %{x:.3f}<br>adapted %{y:.3f}<br>%{customdata} tokens<extra>%{fullData.name}</extra>",
+            text=[str(d["id"]) for d in rows],
+            customdata=[[d["tokens"], (d.get("extract") or "")[:80]] for d in rows],
+            hovertemplate="%{text}: %{customdata[1]}<br>base %{x:.3f}<br>adapted %{y:.3f}<br>%{customdata[0]} tokens<br><i>"
+                          + hover("delta_nll") + "</i><extra>%{fullData.name}</extra>",
         )
     return _layout(fig, "per-document NLL per token (below the diagonal: the adapted model does better)",
                    xaxis_title="base NLL (nats/token)", yaxis_title="adapted NLL (nats/token)")
@@ -108,31 +116,90 @@ def learning_curves(points: list[dict]) -> go.Figure:
                          arrayminus=[p[f"{name}_ppl"] - c[0] for c, p in zip(cis, rows)])
         fig.add_scatter(x=[p["step"] for p in rows], y=[p[f"{name}_ppl"] for p in rows], mode="lines+markers",
                         name=f"{name} perplexity", line=dict(color=colour), error_y=error,
-                        text=[p.get("label", "") for p in rows])
+                        text=[p.get("label", "") for p in rows],
+                        hovertemplate="%{text}: perplexity %{y:.3f}<br><i>"
+                                      + hover("token_ppl" if name == "domain" else "forgetting") + "</i><extra></extra>")
     return _layout(fig, "learning curves: domain gain against general forgetting (step 0 = base)",
                    xaxis_title="training step", yaxis_title="token perplexity")
 
 
-def token_heatmap(tokens: list[dict], per_row: int = 16, title: str = "per-token surprisal change") -> go.Figure:
-    """The document's tokens on a grid, coloured by adapted minus base NLL (blue = gain).
+def none_found(title: str, what: str = "None found") -> go.Figure:
+    """An empty finding as words, not as an empty chart on made-up axes."""
+    fig = go.Figure()
+    fig.add_annotation(text=what, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=16))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, height=200)
+
+
+def is_empty(fig: go.Figure) -> bool:
+    """Whether a figure built here has no data to show (see :func:`none_found`)."""
+    return not fig.data
+
+
+def _wrap_tokens(tokens: list[dict], width: int) -> tuple[list[dict], int]:
+    """Token boxes (x, y, length, text) laid out like wrapped text: lines of at most ``width`` characters."""
+    boxes, x, y = [], 0, 0
+    for t in tokens:
+        pieces = t["text"].split("\n")
+        for k, piece in enumerate(pieces):
+            if k:  # a newline inside the token: next line
+                x, y = 0, y + 1
+            if not piece:
+                continue
+            shown = piece.replace("\t", " ")
+            if x and x + len(shown.rstrip()) > width:  # wrap before a token that would overflow
+                x, y = 0, y + 1
+                shown = shown.lstrip() or shown
+            boxes.append({**t, "x": x, "y": y, "length": max(len(shown), 1), "shown": shown})
+            x += max(len(shown), 1)
+    return boxes, y + 1
+
+
+def token_view(documents: list[dict], width: int = 100, title: str = "per-token change") -> go.Figure:
+    """One document at a time as wrapped text, each token coloured by its change (adapted minus base NLL).
+
+    A diverging scale (blue: the adapted model finds the token more expected; red: less) with its legend,
+    the numbers on hover, and a selector over the documents (e.g. the most improved and most worsened).
 
     Args:
-        tokens: rows with ``text``, ``base``, ``adapted``, ``delta`` (``tokendiff.document_tokens``).
+        documents: ``[{"title": str, "tokens": [{text, base, adapted, delta}]}]`` (``tokendiff.document_tokens``).
+        width: characters per line.
     """
-    n_rows = max(1, math.ceil(len(tokens) / per_row))
-    z = [[None] * per_row for _ in range(n_rows)]
-    text = [[""] * per_row for _ in range(n_rows)]
-    hover = [[""] * per_row for _ in range(n_rows)]
-    for i, t in enumerate(tokens):
-        r, c = divmod(i, per_row)
-        z[r][c] = t["delta"]
-        text[r][c] = t["text"].replace("\n", "⏎")
-        hover[r][c] = f"{t['text']!r}<br>base {t['base']:.2f}<br>adapted {t['adapted']:.2f}<br>change {t['delta']:+.2f}"
-    bound = max((abs(t["delta"]) for t in tokens), default=1.0) or 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, text=text, texttemplate="%{text}", customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound, colorbar=dict(title="Δ nats"),
-    ))
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    return _layout(fig, title, height=max(300, 26 * n_rows + 120))
+    from workbench.evaluation.explain import hover
+
+    documents = [d for d in documents if d.get("tokens")]
+    if not documents:
+        return none_found(title)
+    deltas = [abs(t["delta"]) for d in documents for t in d["tokens"]]
+    bound = float(sorted(deltas)[int(0.98 * (len(deltas) - 1))]) or 1.0  # shared scale: colours compare across documents
+    fig = go.Figure()
+    layouts = []
+    for i, doc in enumerate(documents):
+        boxes, lines = _wrap_tokens(doc["tokens"], width)
+        fig.add_bar(
+            orientation="h", y=[b["y"] for b in boxes], x=[b["length"] for b in boxes], base=[b["x"] for b in boxes],
+            text=[b["shown"] for b in boxes], textposition="inside", insidetextanchor="start",
+            textfont=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=12, color="#111"),
+            marker=dict(color=[b["delta"] for b in boxes], colorscale="RdBu_r", cmin=-bound, cmax=bound, cmid=0,
+                        line=dict(width=0),
+                        colorbar=dict(title=dict(text="change<br>(nats)", side="top"), len=0.9,
+                                      tickvals=[-bound, 0, bound],
+                                      ticktext=[f"{-bound:.1f} more expected", "0 no change", f"+{bound:.1f} less expected"])),
+            customdata=[[b["base"], b["adapted"], b["delta"]] for b in boxes],
+            hovertemplate="<b>%{text}</b><br>base %{customdata[0]:.2f} nats, adapted %{customdata[1]:.2f}<br>"
+                          "change %{customdata[2]:+.2f}<br><i>" + hover("token_delta") + "</i><extra></extra>",
+            width=0.9, visible=i == 0, name=doc["title"], showlegend=False,
+        )
+        layouts.append({"title.text": doc["title"], "yaxis.range": [lines - 0.5, -0.5], "height": 140 + 24 * lines})
+    fig.update_layout(barmode="overlay", uniformtext=dict(minsize=10, mode="show"), bargap=0)
+    fig.update_xaxes(visible=False, range=[0, width])
+    fig.update_yaxes(visible=False, range=layouts[0]["yaxis.range"])
+    if len(documents) > 1:
+        fig.update_layout(updatemenus=[dict(
+            type="dropdown", x=0, xanchor="left", y=1.0, yanchor="bottom", pad=dict(b=30),
+            buttons=[dict(label=d["title"][:90], method="update",
+                          args=[{"visible": [k == i for k in range(len(documents))]}, layouts[i]])
+                     for i, d in enumerate(documents)],
+        )])
+    return _layout(fig, documents[0]["title"], height=layouts[0]["height"] + (40 if len(documents) > 1 else 0))

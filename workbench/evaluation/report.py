@@ -6,29 +6,55 @@ import html
 import os
 from pathlib import Path
 
+from workbench.evaluation.explain import explain
 from workbench.io import atomic_directory, write_json, write_jsonl
+
+NONE_FOUND = "<p><em>None found.</em></p>"
 
 
 def _fmt(value, digits: int = 3) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return html.escape(str(value))
 
 
-def _table(rows: list[dict], columns: list[tuple[str, str]], digits: int = 3) -> str:
+def _table(rows: list[dict], columns: list[tuple[str, str]], digits: int = 3, explained: dict | None = None) -> str:
+    """A table; ``explained`` maps a column key to the metric whose sentence becomes the header's hover text."""
     if not rows:
-        return "<p><em>none</em></p>"
-    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in columns)
+        return NONE_FOUND
+    explained = explained or {}
+
+    def th(key: str, title: str) -> str:
+        tip = explain(explained.get(key, key))
+        return f'<th title="{html.escape(tip)}">{html.escape(title)}</th>' if tip else f"<th>{html.escape(title)}</th>"
+
+    head = "".join(th(key, title) for key, title in columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{_fmt(r.get(key), digits)}</td>" for key, _ in columns) + "</tr>" for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _ci(values) -> str:
-    return f"[{values[0]:.3f}, {values[1]:.3f}]" if values and values[0] is not None else "–"
+def _ci(values, digits: int = 3, suffix: str = "") -> str:
+    if not values or values[0] is None or values[1] is None:
+        return "–"
+    return f"[{values[0]:.{digits}f}{suffix}, {values[1]:.{digits}f}{suffix}]"
+
+
+def _definitions(keys: list[tuple[str, str]]) -> str:
+    """'What the numbers mean': one plain sentence per (column title, metric) shown above."""
+    items = "".join(f"<dt>{html.escape(title)}</dt><dd>{html.escape(explain(k))}</dd>" for title, k in keys if explain(k))
+    return f'<details class="explain" open><summary>What these numbers mean</summary><dl>{items}</dl></details>'
+
+
+HEADLINE_KEYS = [("perplexity", "token_ppl"), ("95% interval", "token_ppl_ci95"), ("word perplexity", "word_ppl"),
+                 ("bits/byte", "bits_per_byte"), ("calibration error (ECE)", "ece"), ("ECE (equal mass)", "ece_equal_mass"),
+                 ("max calibration error", "mce"), ("Brier (full vocab)", "brier"), ("Brier (top label)", "brier_top_label"),
+                 ("tokens", "tokens")]
 
 
 def _metrics_table(results: dict) -> str:
@@ -43,10 +69,95 @@ def _metrics_table(results: dict) -> str:
                 "brier_top_label": m["brier_top_label"], "tokens": m["tokens"],
             })
     return _table(rows, [
-        ("model", "model"), ("set", "set"), ("token_ppl", "token ppl"), ("ci", "95% CI"), ("word_ppl", "word ppl"),
-        ("bits_per_byte", "bits/byte"), ("ece", "ECE"), ("ece_equal_mass", "ECE (equal mass)"), ("mce", "MCE"),
-        ("brier", "Brier (full vocab)"), ("brier_top_label", "Brier (top label)"), ("tokens", "tokens"),
-    ])
+        ("model", "model"), ("set", "set"), ("token_ppl", "perplexity"), ("ci", "95% interval"), ("word_ppl", "word perplexity"),
+        ("bits_per_byte", "bits/byte"), ("ece", "calibration error (ECE)"), ("ece_equal_mass", "ECE (equal mass)"),
+        ("mce", "max calibration error"), ("brier", "Brier (full vocab)"), ("brier_top_label", "Brier (top label)"),
+        ("tokens", "tokens"),
+    ], explained={"ci": "token_ppl_ci95"}) + _definitions(HEADLINE_KEYS)
+
+
+STATUS_CLASS = {"better": "good", "no_loss": "good", "unchanged": "neutral", "unclear": "neutral", "small_cost": "neutral",
+                "worse": "bad", "forgetting": "bad", "unknown": "neutral"}
+
+
+def _verdict_block(verdict: dict) -> str:
+    """The verdict at the top: domain, general, calibration (and other sets), next steps, documents to review."""
+    rows = []
+    for label, part in (("Domain", verdict.get("domain")), ("General text", verdict.get("general")),
+                        ("Calibration", verdict.get("calibration"))):
+        if part:
+            css = STATUS_CLASS.get(part["status"], "neutral")
+            rows.append(f'<li class="{css}"><b>{label}:</b> {html.escape(part["sentence"])}</li>')
+    for name, part in (verdict.get("other_sets") or {}).items():
+        css = STATUS_CLASS.get(part["status"], "neutral")
+        rows.append(f'<li class="{css}"><b>{html.escape(name)}:</b> {html.escape(part["sentence"])}</li>')
+    steps = "".join(f"<li>{html.escape(s)}</li>" for s in verdict.get("next_steps") or [])
+    review = ""
+    if verdict.get("review_first"):
+        review = "<h3>Documents to review first (predicted worse after adaptation)</h3>" + _table(
+            verdict["review_first"], [("id", "document"), ("delta_nll", "change (nats/token)"), ("extract", "extract")],
+            explained={"delta_nll": "delta_nll"})
+    return (f'<div class="verdict"><h2>Verdict</h2><ul class="status">{"".join(rows)}</ul>'
+            f"<h3>Next steps</h3><ol>{steps}</ol>{review}</div>")
+
+
+TERM_COLUMNS = [("term", "term"), ("kind", "kind"), ("count", "count"), ("documents", "documents"),
+                ("delta", "change per occurrence (nats)"), ("interval", "95% interval"), ("example", "example in context")]
+
+
+def _term_rows(rows: list[dict], min_interval: int) -> list[dict]:
+    return [{**r, "interval": _ci(r.get("ci95"), 2) if r.get("ci95") else f"needs {min_interval}+ occurrences"}
+            for r in rows]
+
+
+def _terms_section(name: str, terms: dict) -> str:
+    need = terms.get("min_count_for_interval", 5)
+    explained = {"delta": "term_delta", "interval": "term_interval"}
+    parts = [f"<h2>Terms: {html.escape(name)}</h2>",
+             f'<p class="legend">Content words only (function words such as "the" and "with" are left out); glossary '
+             f"terms first, then the corpus profile's domain terms, then other words. {html.escape(explain('term_delta'))}</p>"]
+    if terms.get("glossary"):
+        parts.append("<h3>Glossary terms</h3>" + _table(_term_rows(terms["glossary"], need), TERM_COLUMNS, 3, explained))
+    if terms.get("domain_terms"):
+        parts.append("<h3>Domain terms (corpus profile)</h3>"
+                     + _table(_term_rows(terms["domain_terms"], need), TERM_COLUMNS, 3, explained))
+    parts.append("<h3>Largest gains (more expected after adaptation)</h3>"
+                 + _table(_term_rows(terms.get("gained") or [], need), TERM_COLUMNS, 3, explained))
+    parts.append("<h3>Largest losses (less expected after adaptation)</h3>"
+                 + _table(_term_rows(terms.get("lost") or [], need), TERM_COLUMNS, 3, explained))
+    return "".join(parts)
+
+
+def _documents_section(documents: list[dict], k: int = 5) -> str:
+    if not documents or "delta_nll" not in documents[0]:
+        return ""
+    parts = ["<h2>Documents that changed most</h2>"]
+    columns = [("set", "set"), ("id", "document"), ("delta_nll", "change (nats/token)"), ("tokens", "tokens"),
+               ("extract", "extract")]
+    explained = {"delta_nll": "delta_nll"}
+    for name in dict.fromkeys(d["set"] for d in documents):
+        rows = sorted((d for d in documents if d["set"] == name), key=lambda d: d["delta_nll"])
+        parts.append(f"<h3>{html.escape(name)}: most improved</h3>"
+                     + _table([d for d in rows if d["delta_nll"] < 0][:k], columns, 3, explained))
+        parts.append(f"<h3>{html.escape(name)}: most worsened</h3>"
+                     + _table([d for d in rows[::-1] if d["delta_nll"] > 0][:k], columns, 3, explained))
+    return "".join(parts)
+
+
+def _generations_section(generations: list[dict], repetition: dict | None) -> str:
+    rows = []
+    for g in generations:
+        row = dict(g)
+        for side in ("base", "adapted"):
+            if g.get(f"{side}_repetitive"):
+                row[side] = f"{g[side]}\n⚠ repeats itself ({g[f'{side}_repetition']:.0%} of 3-word sequences repeated)"
+        rows.append(row)
+    head = "<h2>Generations (greedy)</h2>"
+    if repetition:
+        head += (f'<p class="legend">{html.escape(explain("repetition"))} Flagged above '
+                 f"{repetition['threshold']:.0%}: base {repetition['base_repetitive']} of {len(generations)}, adapted "
+                 f"{repetition['adapted_repetitive']} of {len(generations)}.</p>")
+    return head + '<div class="gen">' + _table(rows, [("prompt", "prompt"), ("base", "base"), ("adapted", "adapted")]) + "</div>"
 
 
 CSS = """
@@ -54,15 +165,33 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:12
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;vertical-align:top}
 th{background:#f4f4f4} td:first-child,th:first-child{text-align:left}
+td:last-child{text-align:left}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:0.5em 1em}
 .gen td{text-align:left;white-space:pre-wrap;max-width:380px}
 .legend{font-size:0.85em;color:#555}
+.verdict{border:1px solid #ccc;border-radius:6px;padding:0.5em 1.5em 1em;margin:1em 0 2em;background:#fafafa}
+.verdict ul.status{list-style:none;padding-left:0} .verdict ul.status li{padding:0.4em 0.6em;margin:0.3em 0;border-left:5px solid #999}
+.verdict li.good{border-color:#2a9d4b;background:#eef8f0} .verdict li.bad{border-color:#c0392b;background:#fcefee}
+.verdict li.neutral{border-color:#999;background:#f4f4f4}
+th[title]{text-decoration:underline dotted;cursor:help}
+details.explain{font-size:0.85em;color:#444;margin:-1em 0 1.5em}
+details.explain dl{display:grid;grid-template-columns:max-content auto;gap:0.15em 1em;margin:0.4em 0}
+details.explain dt{font-weight:600} details.explain dd{margin:0}
+.tokenview select{font-size:1em;margin:0.5em 0}
 """
 
 
-def build_report(result: dict, figures: dict, token_html: list[str] | None = None) -> str:
-    """The report as one HTML string that opens offline (plotly.js embedded once)."""
+def build_report(result: dict, figures: dict, token_html: list[str] | None = None,
+                 token_documents: list[dict] | None = None, documents: list[dict] | None = None) -> str:
+    """The report as one HTML string that opens offline (plotly.js embedded once).
+
+    A comparison opens with its verdict; every number carries its plain-language explanation (hover a
+    column header, or open "What these numbers mean"); empty findings read "None found".
+    """
     from plotly.offline import get_plotlyjs
+
+    from workbench.evaluation.plots import is_empty
+    from workbench.evaluation.tokendiff import render_documents
 
     title = "Base vs adapted comparison" if result.get("kind") == "comparison" else "Evaluation"
     parts = [f"<h1>{title}</h1>"]
@@ -71,6 +200,8 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
             f"<p>base <code>{html.escape(str(result['base_model']))}</code>, adapted <code>{html.escape(str(result['adapter']))}</code>, "
             f"weights {result['quant']}, window {result['window']}, stride {result['stride']}.</p>"
         )
+        if result.get("verdict"):
+            parts.append(_verdict_block(result["verdict"]))
     else:
         parts.append(
             f"<p>model <code>{html.escape(str(result['model']))}</code>"
@@ -83,45 +214,52 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
     if result.get("kind") == "comparison":
         parts.append("<h2>Headline numbers</h2>")
         parts.append(_metrics_table({"base": result["base"], "adapted": result["adapted"]}))
-        rows = [{"set": name, **d, "ci": _ci(d["ci95"])} for name, d in result["delta"].items()]
+        rows = [{"set": name, **d, "ci": _ci(d["ci95"]),
+                 "ppl_ci": _ci([100 * (x - 1) for x in d["ppl_ratio_ci95"]], 1, "%") if d.get("ppl_ratio_ci95")
+                 and None not in d["ppl_ratio_ci95"] else "–"} for name, d in result["delta"].items()]
         parts.append("<h2>Paired change (adapted minus base)</h2>")
         parts.append(_table(rows, [
-            ("set", "set"), ("nll_per_token", "Δ NLL nats/token"), ("ci", "95% CI"), ("ppl_change_pct", "perplexity change %"),
-            ("bits_per_byte", "Δ bits/byte"), ("ece", "Δ ECE"), ("documents_improved", "docs improved"),
-            ("documents_worse", "docs worse"), ("significant", "interval excludes 0"),
-        ]))
+            ("set", "set"), ("ppl_change_pct", "perplexity change %"), ("ppl_ci", "95% interval"),
+            ("nll_per_token", "Δ NLL nats/token"), ("ci", "95% interval (nats)"),
+            ("bits_per_byte", "Δ bits/byte"), ("ece", "Δ calibration error"), ("documents_improved", "docs improved"),
+            ("documents_worse", "docs worse"), ("significant", "unlikely to be chance"),
+        ], explained={"ppl_ci": "ci95", "ci": "ci95", "nll_per_token": "delta_nll"})
+            + _definitions([("perplexity change %", "ppl_change_pct"), ("95% interval", "ci95"),
+                            ("Δ NLL nats/token", "delta_nll"), ("unlikely to be chance", "significant"),
+                            ("docs improved / worse", "documents_improved")]))
     else:
         parts.append("<h2>Numbers</h2>")
         parts.append(_metrics_table({"model": {"data": result["metrics"]}}))
     for name, fig in figures.items():
+        if name.startswith("tokens_") and token_documents is not None:
+            continue  # the report shows the token view as coloured text below
         parts.append(f"<h2>{html.escape(name.replace('_', ' '))}</h2>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=False, default_height="480px"))
+        parts.append(NONE_FOUND if is_empty(fig) else
+                     fig.to_html(full_html=False, include_plotlyjs=False, default_height="480px"))
+    parts.append(_documents_section(documents or []))
     for name, terms in (result.get("terms") or {}).items():
-        columns = [("term", "term"), ("count", "count"), ("base_nll", "base nats"), ("adapted_nll", "adapted nats"),
-                   ("delta", "Δ per occurrence"), ("total_delta", "Δ total")]
-        parts.append(f"<h2>Terms: {name}</h2>")
-        if terms["glossary"]:
-            parts.append("<h3>glossary terms</h3>" + _table(terms["glossary"], columns))
-        parts.append("<h3>largest gains</h3>" + _table(terms["gained"], columns))
-        parts.append("<h3>largest losses</h3>" + _table(terms["lost"], columns))
-    if token_html:
+        parts.append(_terms_section(name, terms))
+    if token_documents is not None:
+        parts.append("<h2>Per-token change, one document at a time</h2>"
+                     f'<p class="legend">{html.escape(explain("token_delta"))}</p>' + render_documents(token_documents))
+    elif token_html:
         parts.append("<h2>Per-token surprisal change</h2>" + "".join(token_html))
     probes = result.get("probes")
     if probes:
         s = probes["summary"]
         parts.append(
-            f"<h2>Probes</h2><p>{s['probes']} probes: expected completion more probable after adaptation in "
-            f"{s['prob_up']}, rank better in {s['rank_improved']}, worse in {s['rank_worse']}; top-1 "
+            f"<h2>Probes</h2><p>{html.escape(explain('probe'))} {s['probes']} probes: expected completion more probable "
+            f"after adaptation in {s['prob_up']}, rank better in {s['rank_improved']}, worse in {s['rank_worse']}; top-1 "
             f"{s['base_top1']} → {s['adapted_top1']}; mean Δ log-probability {s['mean_logprob_change']:+.3f}.</p>"
         )
         parts.append(_table(probes["rows"], [
             ("prompt", "prompt"), ("expected", "expected"), ("base_prob", "base p"), ("adapted_prob", "adapted p"),
             ("base_rank", "base rank"), ("adapted_rank", "adapted rank"),
         ], digits=4))
-    if result.get("generations"):
-        parts.append('<h2>Generations (greedy)</h2><div class="gen">' + _table(
-            result["generations"], [("prompt", "prompt"), ("base", "base"), ("adapted", "adapted")]) + "</div>")
-    body = "\n".join(parts)
+    if result.get("kind") == "comparison" and "generations" in result:
+        if result.get("generations"):
+            parts.append(_generations_section(result["generations"], result.get("repetition")))
+    body = "\n".join(p for p in parts if p)
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>{body}</body></html>"
@@ -144,14 +282,18 @@ def write_outputs(
         (tmp / "figures").mkdir()
         for key, fig in figures.items():
             (tmp / "figures" / f"{key}.json").write_text(fig.to_json(), encoding="utf-8")
-        if extras.get("token_html"):
+        token_documents = extras.get("token_documents")
+        if token_documents or extras.get("token_html"):
+            from workbench.evaluation.tokendiff import render_documents
+
+            body = render_documents(token_documents) if token_documents else "".join(extras["token_html"])
             (tmp / "tokens.html").write_text(
-                "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + "".join(extras["token_html"]) + "</body></html>",
-                encoding="utf-8",
+                "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + body + "</body></html>", encoding="utf-8",
             )
         if result.get("generations"):
             write_jsonl(tmp / "generations.jsonl", result["generations"])
-        (tmp / "report.html").write_text(build_report(result, figures, extras.get("token_html")), encoding="utf-8")
+        (tmp / "report.html").write_text(
+            build_report(result, figures, extras.get("token_html"), token_documents, documents), encoding="utf-8")
         write_json(tmp / name, {**result, "card": card, "complete": True})
         from workbench.artifacts import headline, write_manifest
 

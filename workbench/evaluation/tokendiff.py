@@ -18,6 +18,15 @@ import numpy as np
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
 
 
+def extract(text: str, chars: int = 140) -> str:
+    """The document's opening, whitespace collapsed, cut at a word boundary: enough to recognise it."""
+    flat = " ".join(text.split())
+    if len(flat) <= chars:
+        return flat
+    cut = flat[:chars].rsplit(" ", 1)[0] or flat[:chars]
+    return cut + " …"
+
+
 def token_spans(tokenizer, text: str) -> np.ndarray:
     """[tokens, 2] character spans of ``text``'s tokens (same tokens the scorer scored)."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -46,7 +55,7 @@ def _colour(delta: float, scale: float) -> str:
     return f"rgba(33,102,172,{alpha})" if x < 0 else f"rgba(178,24,43,{alpha})"
 
 
-def render_html(rows: list[dict], title: str = "", scale: float | None = None) -> str:
+def render_html(rows: list[dict], title: str = "", scale: float | None = None, legend: bool = True) -> str:
     """The document as HTML spans coloured by the per-token change; hover shows the numbers."""
     deltas = np.array([r["delta"] for r in rows]) if rows else np.zeros(1)
     scale = scale or float(np.quantile(np.abs(deltas), 0.98)) or 1.0
@@ -57,12 +66,50 @@ def render_html(rows: list[dict], title: str = "", scale: float | None = None) -
         parts.append(f'<span style="background:{_colour(r["delta"], scale)}" title="{tip}">{text}</span>')
     total = sum(r["delta"] for r in rows)
     head = f"<h4>{html.escape(title)}</h4>" if title else ""
-    legend = (
-        f'<p class="legend">{len(rows)} tokens, total change {total:+.1f} nats '
-        f"(<span style=\"background:{_colour(-1, 1)}\">less surprising after adaptation</span> / "
-        f"<span style=\"background:{_colour(1, 1)}\">more surprising</span>; colour saturates at {scale:.2f} nats)</p>"
+    note = f'<p class="legend">{len(rows)} word-pieces, total change {total:+.1f} nats.</p>'
+    key = colour_legend(scale) if legend else ""
+    return (f'<div class="tokendiff">{head}{key}{note}<p style="line-height:1.9;max-width:80ch;white-space:normal">'
+            f'{"".join(parts)}</p></div>')
+
+
+def shared_scale(documents: list[dict]) -> float:
+    """The colour scale of a set of documents: the 98th percentile of their absolute per-token changes."""
+    deltas = np.array([abs(t["delta"]) for d in documents for t in d["tokens"]])
+    return float(np.quantile(deltas, 0.98)) if deltas.size else 1.0
+
+
+def colour_legend(scale: float) -> str:
+    """A diverging colour bar from -scale (blue) through 0 (white) to +scale (red), labelled in words."""
+    bar = (f"linear-gradient(to right, {_colour(-1, 1)}, rgba(255,255,255,0), {_colour(1, 1)})")
+    return (
+        '<div class="legend">'
+        f"<span>{-scale:.2f} nats: more expected after adaptation</span> "
+        f'<span style="display:inline-block;width:220px;height:12px;vertical-align:middle;border:1px solid #ccc;'
+        f'background:{bar}"></span> '
+        f"<span>+{scale:.2f} nats: less expected</span> (hover a word-piece for its numbers)</div>"
     )
-    return f'<div class="tokendiff">{head}{legend}<p style="line-height:1.7">{"".join(parts)}</p></div>'
+
+
+def render_documents(documents: list[dict]) -> str:
+    """One document at a time, chosen from a selector: wrapped, coloured text on one shared colour scale.
+
+    Args:
+        documents: ``[{"title": str, "tokens": rows of document_tokens}]`` (e.g. most improved and most worsened).
+    """
+    documents = [d for d in documents if d.get("tokens")]
+    if not documents:
+        return "<p><em>None found.</em></p>"
+    scale = shared_scale(documents) or 1.0
+    options = "".join(f'<option value="{i}">{html.escape(d["title"])}</option>' for i, d in enumerate(documents))
+    script = ("var v=this.closest('.tokenview');v.querySelectorAll('.tokendoc').forEach(function(d,i)"
+              "{d.style.display=(i==this.selectedIndex)?'block':'none'},this);")
+    docs = "".join(
+        f'<div class="tokendoc" style="display:{"block" if i == 0 else "none"}">'
+        + render_html(d["tokens"], d["title"], scale, legend=False) + "</div>"
+        for i, d in enumerate(documents)
+    )
+    return (f'<div class="tokenview"><label>Document: <select onchange="{script}">{options}</select></label>'
+            f"{colour_legend(scale)}{docs}</div>")
 
 
 def _occurrence_sums(spans: np.ndarray, delta: np.ndarray, base: np.ndarray, start: int, end: int):
@@ -74,6 +121,40 @@ def _occurrence_sums(spans: np.ndarray, delta: np.ndarray, base: np.ndarray, sta
     return float(delta[lo:hi].sum()), float(base[lo:hi].sum())
 
 
+MIN_INTERVAL_COUNT = 5  # fewer occurrences: no interval, the row says so ("at least 5 needed")
+KINDS = ("glossary", "domain", "word")  # table order: glossary terms, then the profile's domain terms, then words
+
+
+def is_content_word(word: str) -> bool:
+    """A word worth listing: not an English function word, three letters or more, not a number."""
+    from workbench.corpus.domain import STOPWORDS
+
+    word = word.lower()
+    return len(word) >= 3 and word not in STOPWORDS and any(ch.isalpha() for ch in word)
+
+
+def _context(text: str, start: int, end: int, width: int = 50) -> str:
+    """'... left **term** right ...' around one occurrence, on one line."""
+    left = " ".join(text[max(0, start - width) : start].split())
+    right = " ".join(text[end : end + width].split())
+    if start - width > 0:
+        left = "… " + left.split(" ", 1)[-1] if " " in left else "… " + left
+    if end + width < len(text):
+        right = right.rsplit(" ", 1)[0] + " …" if " " in right else right + " …"
+    sep_l = " " if text[max(0, start - 1) : start].isspace() else ""
+    sep_r = " " if text[end : end + 1].isspace() else ""
+    return f"{left}{sep_l}[{text[start:end]}]{sep_r}{right}".strip()
+
+
+def _mean_interval(values: np.ndarray, seed: int = 1234, n_resamples: int = 1000) -> list[float] | None:
+    if len(values) < MIN_INTERVAL_COUNT:
+        return None
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(n_resamples, len(values)))].mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return [float(lo), float(hi)]
+
+
 def term_changes(
     tokenizer,
     texts: Sequence[str],
@@ -82,22 +163,33 @@ def term_changes(
     glossary: Sequence[str] = (),
     top: int = 20,
     min_count: int = 2,
+    domain_terms: Sequence[str] = (),
+    ids: Sequence[str] | None = None,
 ) -> dict:
-    """Terms whose surprisal changed most, glossary terms first.
+    """Content words and terms whose surprisal changed most: glossary terms first, then domain terms.
+
+    Function words ("the", "and", "with") are never listed. Each row holds the term, its ``kind``
+    (glossary, domain = one of the corpus profile's domain terms, word), its occurrences (``count``,
+    ``documents``), the mean per occurrence of base NLL, adapted NLL and change (nats, summed over the
+    term's tokens), the total change, a 95% bootstrap interval of the mean change over occurrences
+    (``ci95``; None below ``MIN_INTERVAL_COUNT`` occurrences, with ``min_count_for_interval`` saying so)
+    and an ``example``: the occurrence whose change is most typical of the row, in context.
 
     Returns:
-        {"glossary": [...], "gained": [...], "lost": [...]}; each row holds the term, its
-        occurrences, and the mean per occurrence of base NLL, adapted NLL and change (nats,
-        summed over the term's tokens). ``glossary`` lists every glossary term found, sorted
-        by change; ``gained``/``lost`` are the other words seen at least ``min_count`` times.
+        ``{"glossary": [...], "domain_terms": [...], "gained": [...], "lost": [...], "min_count": n,
+        "min_count_for_interval": MIN_INTERVAL_COUNT}``. ``glossary`` and ``domain_terms`` list every such
+        term found, by change; ``gained``/``lost`` list terms of every kind seen at least ``min_count``
+        times (glossary terms once is enough), glossary first, then domain terms, then other words,
+        each group by total change.
     """
     glossary_patterns = [
         (term, re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)", re.IGNORECASE))
         for term in dict.fromkeys(t.strip() for t in glossary if t and t.strip())
     ]
     glossary_lower = {t.lower() for t, _ in glossary_patterns}
-    stats: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    for text, b, a in zip(texts, base_nll, adapted_nll):
+    domain_lower = {t.lower() for t in domain_terms if t} - glossary_lower
+    stats: dict[tuple[str, str], list[tuple[float, float, int, int, int]]] = defaultdict(list)
+    for d, (text, b, a) in enumerate(zip(texts, base_nll, adapted_nll)):
         spans = token_spans(tokenizer, text)
         if len(spans) != len(b):
             raise ValueError("token spans and scores differ in length; score with the same tokenizer")
@@ -106,25 +198,49 @@ def term_changes(
             for m in pattern.finditer(text):
                 got = _occurrence_sums(spans, delta, np.asarray(b), m.start(), m.end())
                 if got:
-                    stats[("glossary", term)].append(got)
+                    stats[("glossary", term)].append((*got, d, m.start(), m.end()))
         for m in WORD.finditer(text):
             word = m.group(0).lower()
-            if len(word) < 3 or word in glossary_lower:
+            if word in glossary_lower or not is_content_word(word):
                 continue
             got = _occurrence_sums(spans, delta, np.asarray(b), m.start(), m.end())
             if got:
-                stats[("word", word)].append(got)
+                stats[("domain" if word in domain_lower else "word", word)].append((*got, d, m.start(), m.end()))
 
-    def row(term: str, values: list[tuple[float, float]]) -> dict:
+    def row(kind: str, term: str, values: list) -> dict:
         d = np.array([v[0] for v in values])
         base = np.array([v[1] for v in values])
+        mean = float(d.mean())
+        typical = int(np.argmin(np.abs(d - mean)))  # an occurrence like the average, not the extreme one
+        doc, start, end = values[typical][2:]
         return {
-            "term": term, "count": len(values), "base_nll": float(base.mean()),
-            "adapted_nll": float((base + d).mean()), "delta": float(d.mean()), "total_delta": float(d.sum()),
+            "term": term, "kind": kind, "count": len(values), "documents": len({v[2] for v in values}),
+            "base_nll": float(base.mean()), "adapted_nll": float((base + d).mean()), "delta": mean,
+            "total_delta": float(d.sum()), "ci95": _mean_interval(d),
+            "example": _context(texts[doc], start, end), "example_id": ids[doc] if ids is not None else doc,
         }
 
-    gloss = sorted((row(t, v) for (kind, t), v in stats.items() if kind == "glossary"), key=lambda r: r["delta"])
-    words = [row(t, v) for (kind, t), v in stats.items() if kind == "word" and len(v) >= min_count]
-    gained = sorted((r for r in words if r["delta"] < 0), key=lambda r: r["total_delta"])[:top]
-    lost = sorted((r for r in words if r["delta"] > 0), key=lambda r: -r["total_delta"])[:top]
-    return {"glossary": gloss, "gained": gained, "lost": lost}
+    rows = [row(kind, t, v) for (kind, t), v in stats.items()]
+    by_kind = {k: i for i, k in enumerate(KINDS)}
+    listed = [r for r in rows if r["kind"] == "glossary" or r["count"] >= min_count]
+    gained = sorted((r for r in listed if r["delta"] < 0), key=lambda r: (by_kind[r["kind"]], r["total_delta"]))[:top]
+    lost = sorted((r for r in listed if r["delta"] > 0), key=lambda r: (by_kind[r["kind"]], -r["total_delta"]))[:top]
+    return {
+        "glossary": sorted((r for r in rows if r["kind"] == "glossary"), key=lambda r: r["delta"]),
+        "domain_terms": sorted((r for r in rows if r["kind"] == "domain"), key=lambda r: r["delta"]),
+        "gained": gained, "lost": lost, "min_count": min_count, "min_count_for_interval": MIN_INTERVAL_COUNT,
+    }
+
+
+def profile_terms(profile: str) -> list[str]:
+    """The domain terms of a corpus profile (``profile.json`` or the folder holding it), best first."""
+    from pathlib import Path
+
+    from workbench.errors import WorkbenchError
+    from workbench.io import read_json
+
+    path = Path(profile)
+    path = path / "profile.json" if path.is_dir() else path
+    if not path.exists():
+        raise WorkbenchError(f"profile {path} does not exist.", "pass a corpus profile.json (made by 'workbench inspect') to --profile.")
+    return [t["term"] for t in ((read_json(path).get("domain") or {}).get("top_terms") or [])]

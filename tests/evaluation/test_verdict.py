@@ -1,0 +1,74 @@
+"""The verdict block: significance, forgetting against the run's threshold, calibration, next steps."""
+
+import math
+
+import pytest
+
+from workbench.evaluation.verdict import build_verdict
+
+
+def _delta(change_pct: float, lo_pct: float, hi_pct: float) -> dict:
+    to_ratio = lambda p: 1 + p / 100  # noqa: E731
+    return {
+        "nll_per_token": math.log(to_ratio(change_pct)), "ppl_change_pct": change_pct,
+        "ppl_ratio_ci95": [to_ratio(lo_pct), to_ratio(hi_pct)], "significant": lo_pct > 0 or hi_pct < 0,
+        "documents_improved": 10, "documents_worse": 2,
+    }
+
+
+def _results(ece_base=0.05, ece_adapted=0.05, documents=20, tokens=20_000):
+    m = lambda ece: {"ece": ece, "documents": documents, "tokens": tokens}  # noqa: E731
+    return {"base": {"domain": m(ece_base), "general": m(0.04)}, "adapted": {"domain": m(ece_adapted), "general": m(0.04)}}
+
+
+def test_significant_domain_gain_without_forgetting():
+    v = build_verdict(_results(0.06, 0.03), {"domain": _delta(-12.0, -15.0, -9.0), "general": _delta(2.0, 0.5, 3.5)},
+                      forgetting_threshold_pct=10)
+    assert v["domain"]["status"] == "better" and v["domain"]["significant"]
+    assert v["domain"]["ci95_pct"][0] == pytest.approx(-15.0) and "-12.0%" in v["domain"]["sentence"] and "-15.0% to -9.0%" in v["domain"]["sentence"]
+    assert v["general"]["status"] == "small_cost" and not v["general"]["over_threshold"]
+    assert v["calibration"]["status"] == "better"
+    assert "keep this run" in v["next_steps"][0]
+    assert 1 <= len(v["next_steps"]) <= 2
+
+
+def test_interval_including_zero_is_not_significant():
+    v = build_verdict(_results(), {"domain": _delta(-3.0, -7.0, 1.5), "general": _delta(0.2, -1.0, 1.0)})
+    assert v["domain"]["status"] == "unclear" and not v["domain"]["significant"]
+    assert "may be chance" in v["domain"]["sentence"]
+    assert any("Train longer" in s for s in v["next_steps"])
+
+
+def test_forgetting_over_the_runs_threshold_asks_for_replay():
+    deltas = {"domain": _delta(-20.0, -25.0, -15.0), "general": _delta(14.0, 9.0, 19.0)}
+    v = build_verdict(_results(0.03, 0.06), deltas, forgetting_threshold_pct=10)
+    assert v["general"]["status"] == "forgetting" and v["general"]["over_threshold"] and v["general"]["threshold_pct"] == 10
+    assert v["calibration"]["status"] == "worse"
+    assert any("replay" in s for s in v["next_steps"]) and not any("keep this run" in s for s in v["next_steps"])
+    # the same change under a looser threshold is not forgetting, but its interval may pass it
+    loose = build_verdict(_results(), deltas, forgetting_threshold_pct=15)
+    assert loose["general"]["status"] == "small_cost" and loose["general"]["may_exceed_threshold"]
+
+
+def test_too_little_text_asks_for_more_data_and_names_documents_to_review():
+    documents = [{"set": "domain", "id": "d1", "delta_nll": 0.4, "extract": "Warfarin dosing …"},
+                 {"set": "domain", "id": "d2", "delta_nll": -0.1, "extract": "x"},
+                 {"set": "general", "id": "g1", "delta_nll": 0.9, "extract": "y"}]
+    v = build_verdict(_results(documents=3, tokens=400), {"domain": _delta(-1.0, -6.0, 4.0), "general": _delta(0.0, -1, 1)},
+                      documents)
+    assert any("Collect more evaluation text" in s for s in v["next_steps"])
+    assert [d["id"] for d in v["review_first"]] == ["d1"] and v["review_first"][0]["extract"].startswith("Warfarin")
+
+
+def test_leakage_and_repetition_lead_the_next_steps():
+    v = build_verdict(_results(), {"domain": _delta(-12.0, -15.0, -9.0), "general": _delta(1.0, -1.0, 3.0)},
+                      leakage={"domain": {"pairs": [{"train_id": "t", "eval_id": "e", "jaccard": 0.9}]}, "general": None},
+                      repetition={"adapted_repetitive": 2})
+    assert v["next_steps"][0].startswith("Evaluate on held-out text") and v["leakage_documents"] == {"domain": 1}
+    assert v["repetitive_generations"] == 2 and "repeats itself" in v["next_steps"][1]
+
+
+def test_a_regression_set_gets_its_own_line():
+    v = build_verdict(_results(), {"domain": _delta(-5.0, -8.0, -2.0), "general": _delta(0.0, -1, 1),
+                                   "regression": _delta(6.0, 2.0, 10.0)})
+    assert v["other_sets"]["regression"]["status"] == "worse" and "regression set" in v["other_sets"]["regression"]["sentence"]

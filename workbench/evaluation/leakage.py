@@ -1,0 +1,117 @@
+"""Train/eval leakage of a comparison, with the corpus stage's definition.
+
+``curate`` calls a training document that near-duplicates an eval document leakage (MinHash over word
+shingles, exact Jaccard at or above ``leakage_threshold``) and removes it; ``compare`` uses the same
+function, :func:`workbench.corpus.dedup.leakage_between`, with the snapshot's own settings when the run
+trained on a snapshot, so the two stages never disagree about what leaked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+
+def _corpus_settings(snapshot: Path | None) -> tuple[float, object]:
+    """(leakage threshold, DedupConfig) of the snapshot's curate config, else the corpus stage's defaults."""
+    from workbench.corpus.config import CurateConfig, DedupConfig
+
+    threshold, dedup = CurateConfig.__dataclass_fields__["leakage_threshold"].default, DedupConfig()
+    manifest = snapshot / "manifest.json" if snapshot else None
+    if manifest and manifest.exists():
+        from workbench.io import read_json
+
+        config = read_json(manifest).get("config") or {}
+        threshold = config.get("leakage_threshold", threshold)
+        known = {k: v for k, v in (config.get("dedup") or {}).items() if k in DedupConfig.__dataclass_fields__}
+        dedup = DedupConfig(**known)
+    return float(threshold), dedup
+
+
+def check_leakage(
+    train_ids: list[str], train_texts: list[str], eval_ids: list[str], eval_texts: list[str],
+    threshold: float, dedup=None,
+) -> dict:
+    """Train/eval pairs that are near-duplicates by the corpus stage's definition.
+
+    Returns:
+        ``{"method", "threshold", "shingle_size", "ngram", "num_perm", "max_overlap", "flagged", "pairs"}``:
+        ``pairs`` are ``{train_id, eval_id, jaccard}``, most similar first; ``flagged`` holds one row per eval
+        document that has a pair (``id``, ``overlap`` = its highest Jaccard, ``train_id``); ``max_overlap`` is
+        the highest Jaccard found (0 when no pair reaches the threshold).
+    """
+    from workbench.corpus.config import DedupConfig
+    from workbench.corpus.dedup import leakage_between
+
+    dedup = dedup or DedupConfig()
+    found = sorted(leakage_between(train_texts, eval_texts, threshold, dedup), key=lambda p: (-p[2], p[1], p[0]))
+    pairs = [{"train_id": train_ids[t], "eval_id": eval_ids[e], "jaccard": round(s, 3)} for t, e, s in found]
+    flagged: dict[str, dict] = {}
+    for p in pairs:
+        flagged.setdefault(p["eval_id"], {"id": p["eval_id"], "overlap": p["jaccard"], "train_id": p["train_id"]})
+    return {
+        "method": "minhash_jaccard", "threshold": threshold, "shingle_size": dedup.shingle_size,
+        "ngram": dedup.shingle_size, "num_perm": dedup.num_perm,
+        "max_overlap": pairs[0]["jaccard"] if pairs else 0.0,
+        "flagged": list(flagged.values()), "pairs": pairs,
+    }
+
+
+def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts: list[str], text_field: str = "text"):
+    """Leakage between a run's training text and one eval set, and the warning to show (or None).
+
+    Returns:
+        (report or None when the run's training text is unknown, warning or None).
+    """
+    from workbench.corpus.readers import iter_documents, resolve_training_data
+
+    data = ((card or {}).get("config") or {}).get("data")
+    if not data:
+        return None, None
+    try:
+        train_path, snapshot_eval = resolve_training_data(data)
+    except WorkbenchError:
+        return None, None
+    snapshot = Path(data) if snapshot_eval is not None else None
+    field = ((card or {}).get("config") or {}).get("text_field", text_field)
+    docs = list(iter_documents(train_path, field))
+    if not docs:
+        return None, None
+    threshold, dedup = _corpus_settings(snapshot)
+    report = check_leakage([d.id for d in docs], [d.text for d in docs], ids, texts, threshold, dedup)
+    own = _own_split(path, snapshot, snapshot_eval)
+    report.update(train_path=str(train_path), own_split=own)
+    if not report["pairs"]:
+        return report, None
+    shown = "; ".join(f"{p['eval_id']} ~ {p['train_id']} (Jaccard {p['jaccard']:.2f})" for p in report["pairs"][:5])
+    more = f" and {len(report['pairs']) - 5} more" if len(report["pairs"]) > 5 else ""
+    head = (f"leakage: {len(report['flagged'])} of {len(ids)} {name} document(s) near-copy training documents of "
+            f"{train_path} (word {dedup.shingle_size}-gram Jaccard >= {threshold:g}, the definition 'workbench curate' "
+            f"uses): {shown}{more}. Their perplexity overstates what adaptation bought.")
+    if own:
+        fix = (f" These pairs are in your own snapshot split ({snapshot}), which curate should have separated: "
+               "rebuild the snapshot with 'workbench curate --overwrite'.")
+    else:
+        fix = (f" {path} is not the run's own eval split: evaluate on held-out text, or curate the corpus with "
+               f"--eval-paths {path} so the leaking training documents are removed.")
+    return report, head + fix
+
+
+def _own_split(path: Path, snapshot: Path | None, snapshot_eval: Path | None) -> bool:
+    """Whether the eval file is the snapshot's eval split, or a file curate was given as the eval set."""
+    if snapshot is None:
+        return False
+    resolved = Path(path).resolve()
+    if snapshot_eval is not None and Path(snapshot_eval).resolve() == resolved:
+        return True
+    manifest = snapshot / "manifest.json"
+    if manifest.exists():
+        from workbench.io import read_json
+
+        inputs = read_json(manifest).get("inputs") or []
+        return any(i.get("role") == "eval" and Path(i["path"]).resolve() == resolved for i in inputs)
+    return False
+
+
+__all__ = ["check_leakage", "run_leakage"]

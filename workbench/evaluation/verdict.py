@@ -1,0 +1,190 @@
+"""The verdict at the top of a comparison: is the adapted model better for the domain, at what cost, and what next.
+
+Built from the numbers ``comparison.json`` already holds (paired changes with bootstrap intervals,
+calibration, the run's forgetting threshold, flagged generations, leakage), and stored in it under
+``verdict``, so the report, the app and the notebooks show the same words.
+"""
+
+from __future__ import annotations
+
+import math
+
+DEFAULT_FORGETTING_THRESHOLD_PCT = 10.0  # TrainConfig.forgetting_threshold_pct's default
+CALIBRATION_TOLERANCE = 0.005  # ECE changes smaller than half a percentage point count as unchanged
+MEANINGFUL_PCT = 1.0  # a significant domain gain smaller than this (in perplexity %) is called small
+MIN_DOCUMENTS = 5
+MIN_TOKENS = 1000
+
+
+def _pct(ratio: float | None) -> float | None:
+    return None if ratio is None or not math.isfinite(ratio) else 100.0 * (ratio - 1.0)
+
+
+def _interval_pct(delta: dict) -> list[float] | None:
+    ci = delta.get("ppl_ratio_ci95") or []
+    if len(ci) != 2 or any(v is None or not math.isfinite(v) for v in ci):
+        return None
+    return [_pct(ci[0]), _pct(ci[1])]
+
+
+def _fmt_pct(value: float) -> str:
+    return f"{value:+.1f}%"
+
+
+def _interval_text(ci: list[float] | None) -> str:
+    return f" (95% interval {_fmt_pct(ci[0])} to {_fmt_pct(ci[1])})" if ci else " (too few documents for an interval)"
+
+
+def domain_verdict(delta: dict) -> dict:
+    """Better, worse or no clear change on domain text, with the perplexity change and its interval."""
+    change = delta["ppl_change_pct"]
+    ci = _interval_pct(delta)
+    significant = bool(delta.get("significant"))
+    status = ("better" if change < 0 else "worse") if significant else "unclear"
+    words = {
+        "better": "The adapted model predicts domain text better",
+        "worse": "The adapted model predicts domain text worse than the base model",
+        "unclear": "No clear change on domain text",
+    }[status]
+    tail = ("; the interval excludes zero, so the change is unlikely to be chance." if significant
+            else "; the interval includes zero, so the change may be chance.")
+    return {
+        "status": status, "change_pct": change, "ci95_pct": ci, "significant": significant,
+        "documents_improved": delta.get("documents_improved"), "documents_worse": delta.get("documents_worse"),
+        "sentence": f"{words}: perplexity {_fmt_pct(change)}{_interval_text(ci)}{tail}",
+    }
+
+
+def general_verdict(delta: dict, threshold_pct: float) -> dict:
+    """General-text change against the run's forgetting threshold."""
+    change = delta["ppl_change_pct"]
+    ci = _interval_pct(delta)
+    over = change > threshold_pct
+    may_exceed = bool(ci and ci[1] > threshold_pct) and not over
+    if over:
+        status = "forgetting"
+        sentence = (f"General text got worse by {_fmt_pct(change)}{_interval_text(ci)}, more than the run's "
+                    f"{threshold_pct:g}% forgetting threshold: the model is losing general ability.")
+    elif change > 0 and delta.get("significant"):
+        status = "small_cost"
+        sentence = (f"General text got slightly worse, {_fmt_pct(change)}{_interval_text(ci)}, within the run's "
+                    f"{threshold_pct:g}% forgetting threshold.")
+    else:
+        status = "no_loss"
+        sentence = (f"No loss on general text: perplexity {_fmt_pct(change)}{_interval_text(ci)}, within the run's "
+                    f"{threshold_pct:g}% forgetting threshold.")
+    if may_exceed:
+        sentence += f" The upper end of the interval passes {threshold_pct:g}%, so watch it on more text."
+    return {"status": status, "change_pct": change, "ci95_pct": ci, "threshold_pct": threshold_pct,
+            "over_threshold": over, "may_exceed_threshold": may_exceed, "sentence": sentence}
+
+
+def calibration_verdict(base: dict, adapted: dict) -> dict:
+    """Whether the domain confidence became more or less trustworthy (expected calibration error)."""
+    before, after = base.get("ece"), adapted.get("ece")
+    if before is None or after is None:
+        return {"status": "unknown", "ece_base": before, "ece_adapted": after, "change": None,
+                "sentence": "Calibration could not be measured."}
+    change = after - before
+    status = "unchanged" if abs(change) < CALIBRATION_TOLERANCE else ("better" if change < 0 else "worse")
+    sentence = {
+        "better": "Calibration improved: the adapted model's confidence on domain text matches how often it is right "
+                  "more closely",
+        "worse": "Calibration got worse: the adapted model's confidence on domain text is further from how often it "
+                 "is right",
+        "unchanged": "Calibration is about the same: the models' confidence is as trustworthy as before",
+    }[status]
+    return {"status": status, "ece_base": before, "ece_adapted": after, "change": change,
+            "sentence": f"{sentence} (calibration error {before:.3g} → {after:.3g})."}
+
+
+def _worst_documents(documents: list[dict], name: str, k: int = 3) -> list[dict]:
+    rows = [d for d in documents if d.get("set") == name and (d.get("delta_nll") or 0) > 0]
+    rows.sort(key=lambda d: -d["delta_nll"])
+    return [{"id": d["id"], "delta_nll": d["delta_nll"], "extract": d.get("extract", "")} for d in rows[:k]]
+
+
+def build_verdict(
+    results: dict,
+    delta: dict,
+    documents: list[dict] | None = None,
+    forgetting_threshold_pct: float | None = None,
+    repetition: dict | None = None,
+    leakage: dict | None = None,
+    train_tokens: int | None = None,
+) -> dict:
+    """The verdict block of a comparison.
+
+    Args:
+        results: ``{"base": {set: metrics}, "adapted": {set: metrics}}`` as in ``comparison.json``.
+        delta: ``{set: paired_delta(...)}``; ``domain`` and ``general`` are read, and any other set
+            (a regression set) gets its own line.
+        documents: per-document rows (``set``, ``id``, ``delta_nll``, optional ``extract``).
+        forgetting_threshold_pct: the run's threshold (default 10%).
+        repetition: :func:`workbench.evaluation.repetition.flag_generations`'s summary.
+        leakage: ``{set: leakage report}``.
+        train_tokens: tokens the run trained on, for the advice.
+
+    Returns:
+        ``{"headline", "domain", "general", "calibration", "other_sets", "next_steps", "review_first"}``.
+    """
+    threshold = DEFAULT_FORGETTING_THRESHOLD_PCT if forgetting_threshold_pct is None else float(forgetting_threshold_pct)
+    documents = documents or []
+    domain = domain_verdict(delta["domain"])
+    general = general_verdict(delta["general"], threshold) if "general" in delta else None
+    calibration = calibration_verdict(results["base"]["domain"], results["adapted"]["domain"])
+    others = {}
+    for name, d in delta.items():
+        if name in ("domain", "general"):
+            continue
+        v = domain_verdict(d)
+        others[name] = {**v, "sentence": v["sentence"].replace("domain text", f"the {name} set")}
+    worst = _worst_documents(documents, "domain")
+    leaked = {name: len(r.get("pairs") or r.get("flagged") or []) for name, r in (leakage or {}).items() if r}
+    leaked = {k: v for k, v in leaked.items() if v}
+    repetitive = (repetition or {}).get("adapted_repetitive", 0)
+
+    steps: list[str] = []
+    dm = results["adapted"]["domain"]
+    small = dm.get("documents", 0) < MIN_DOCUMENTS or dm.get("tokens", 0) < MIN_TOKENS
+    if leaked:
+        names = ", ".join(f"{n} {k} document(s)" for n, k in leaked.items())
+        steps.append(f"Evaluate on held-out text: {names} near-copy training documents, so the gain is overstated "
+                     "(see the leakage warning for the pairs).")
+    if general and general["over_threshold"]:
+        steps.append("Add replay of general text (train with --replay general.jsonl --replay-ratio 0.1), or train "
+                     "for fewer steps or with a lower learning rate, to keep general ability.")
+    if domain["status"] == "unclear" and small:
+        steps.append(f"Collect more evaluation text: {dm.get('documents', 0)} document(s) and {dm.get('tokens', 0):,} "
+                     f"tokens are too few to tell a real change from chance (aim for {MIN_DOCUMENTS}+ documents and "
+                     f"{MIN_TOKENS:,}+ tokens).")
+    if domain["status"] in ("unclear", "worse") and not small:
+        seen = f" (this run trained on {train_tokens:,} tokens)" if train_tokens else ""
+        steps.append(f"Train longer or on more domain text{seen}: the domain gain is "
+                     f"{'not yet measurable' if domain['status'] == 'unclear' else 'negative'}.")
+    if repetitive:
+        steps.append(f"Review the {repetitive} generation(s) where the adapted model repeats itself (flagged below); "
+                     "repetition often means too many steps on too little text.")
+    if worst:
+        steps.append("Review these documents, which the adapted model predicts worse: "
+                     + ", ".join(str(w["id"]) for w in worst) + ".")
+    if domain["status"] == "better" and abs(domain["change_pct"]) < MEANINGFUL_PCT:
+        seen = f" (this run trained on {train_tokens:,} tokens)" if train_tokens else ""
+        steps.insert(0, f"Train longer or on more domain text{seen}: the domain gain is real but small "
+                        f"({_fmt_pct(domain['change_pct'])}, under {MEANINGFUL_PCT:g}%).")
+    elif domain["status"] == "better" and not (general and general["over_threshold"]) and not leaked:
+        steps.insert(0, "The adaptation helps on domain text at an acceptable cost: keep this run, and check the "
+                        "flagged items below before relying on it.")
+    steps = steps[:2] or ["Nothing stands out: the numbers show no clear effect either way."]
+
+    headline = domain["sentence"]
+    if general:
+        headline += " " + general["sentence"]
+    return {
+        "headline": headline, "domain": domain, "general": general, "calibration": calibration,
+        "other_sets": others, "next_steps": steps, "review_first": worst,
+        "leakage_documents": leaked, "repetitive_generations": repetitive,
+    }
+
+
+__all__ = ["build_verdict", "calibration_verdict", "domain_verdict", "general_verdict"]
