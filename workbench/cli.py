@@ -25,9 +25,11 @@ def _register_stage_commands() -> None:
     """Stage commands live beside their library code; importing them pulls in only typer."""
     from workbench.corpus.commands import register as register_corpus
     from workbench.evaluation.commands import register as register_evaluation
+    from workbench.jobs.commands import register as register_jobs
 
     register_corpus(app)
     register_evaluation(app)
+    register_jobs(app)
 
 
 _register_stage_commands()

@@ -126,14 +126,28 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> Path:
     return atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
 
+# files a background job keeps in its artifact folder from the first second (workbench.jobs);
+# a folder holding only these is not an artifact yet, and they survive its atomic rename
+JOB_FILES = ("status.json", "job.json", "log.txt")
+
+
+def artifact_entries(folder: str | os.PathLike) -> list[Path]:
+    """What a folder holds besides a job's own files (empty: nothing would be overwritten)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [folder] if folder.exists() else []
+    return [p for p in folder.iterdir() if p.name not in JOB_FILES and not p.name.startswith(".status.json.")]
+
+
 @contextlib.contextmanager
 def atomic_directory(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Build a folder under a temporary name and rename it into place when the block succeeds.
 
-    A crash leaves only a ``.tmp-*`` folder, never a half artifact under the final name.
+    A crash leaves only a ``.tmp-*`` folder, never a half artifact under the final name. A job's
+    own files already in the final folder (status, job, log) are carried into the new folder.
     """
     final = Path(final)
-    if final.exists() and not overwrite:
+    if final.exists() and artifact_entries(final) and not overwrite:
         raise WorkbenchError(f"{final} already exists.", "choose another --out, or pass --overwrite.")
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
@@ -143,6 +157,9 @@ def atomic_directory(final: str | os.PathLike, overwrite: bool = False) -> Itera
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if final.exists():
+        for name in JOB_FILES:  # a log open for writing keeps its descriptor across the rename
+            if (final / name).exists() and not (tmp / name).exists():
+                os.replace(final / name, tmp / name)
         shutil.rmtree(final)
     os.replace(tmp, final)
 

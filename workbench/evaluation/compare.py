@@ -239,7 +239,9 @@ def _out_dir(config: EvalConfig, workspace, prefix: str) -> Path:
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and not overwrite:
+    from workbench.io import artifact_entries
+
+    if artifact_entries(out) and not overwrite:  # a job's own status/log alone is no output yet
         raise WorkbenchError(f"{out} already exists.", "choose another --out, or pass --overwrite.")
 
 

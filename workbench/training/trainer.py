@@ -22,7 +22,7 @@ from workbench.artifacts import run_headline, write_manifest
 from workbench.config import from_dict, to_dict
 from workbench.corpus.readers import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
-from workbench.io import read_json, write_json
+from workbench.io import artifact_entries, read_json, write_json
 from workbench.runcard import make_run_card, now_iso
 from workbench.training.config import TrainConfig, sample_path
 from workbench.training.mixing import block_schedule
@@ -205,7 +205,7 @@ def train(
     else:
         config = config or TrainConfig()
         run_dir = run_dir_for(config, workspace)
-        if run_dir.exists() and any(run_dir.iterdir()):
+        if run_dir.exists() and artifact_entries(run_dir):  # a job's status/log alone is no run yet
             if not overwrite:
                 raise WorkbenchError(
                     f"run folder {run_dir} already exists.",
@@ -213,7 +213,8 @@ def train(
                 )
             import shutil
 
-            shutil.rmtree(run_dir)
+            for entry in artifact_entries(run_dir):
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         run_dir.mkdir(parents=True, exist_ok=True)
     try:
         return _train(config, run_dir, checkpoint, progress, on_progress)

@@ -1,0 +1,167 @@
+"""Background jobs on the tiny model: launch, follow and finish each kind; stop and resume training
+to the same adapter as an uninterrupted run; a second training job queues; a killed job reads failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench import jobs
+from workbench.errors import WorkbenchError
+from workbench.io import read_json
+from workbench.workspace import Workspace
+
+
+@pytest.fixture(autouse=True)
+def _job_env(tiny_home, monkeypatch):
+    # jobs inherit the environment: the tiny model's cache, offline, one thread each (2 shared cores)
+    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+def _corpus(path, n=40):
+    """``n`` English documents from the sample corpus (repeated, with a numbered suffix, past 128)."""
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    with open(sample / "domain_corpus.jsonl", encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line in handle if line.strip()]
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            text = texts[i % len(texts)] + ("" if i < len(texts) else f" (copy {i})")
+            handle.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
+    return path
+
+
+def _wait_for(predicate, timeout=240, what="condition"):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _train_config(tiny_model, data, name, **kw):
+    from workbench.training.config import TrainConfig
+
+    base = dict(model=str(tiny_model), data=str(data), max_tokens=16384, block_size=64, micro_batch_size=4,
+                eval_every=0.125, eval_max_tokens=128, learning_rate=5e-3, name=name)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_corpus_jobs_launch_follow_and_finish(tmp_path, tiny_model):
+    from workbench.corpus.config import CorpusConfig, CurateConfig
+
+    ws = Workspace(tmp_path / "ws")
+    corpus = _corpus(tmp_path / "harbour.jsonl")
+    inspect = jobs.launch("inspect", CorpusConfig(paths=[str(corpus)], model=str(tiny_model)), ws, num_proc=1)
+    # status.json is in the final folder from the first second
+    assert inspect.folder == ws.folder("corpora", "harbour")
+    assert inspect.status()["state"] in ("queued", "running")
+    assert (inspect.folder / "job.json").exists()
+    curate = jobs.launch("curate", CurateConfig(paths=[str(corpus)], eval_fraction=0.2), ws, num_proc=1)
+    assert curate.folder == ws.folder("snapshots", "harbour")
+    assert inspect.wait(240)["state"] == "finished", inspect.logs()
+    assert curate.wait(240)["state"] == "finished", curate.logs()
+    assert read_json(inspect.folder / "profile.json")["documents"] == 40
+    assert ws.corpora()[0].state == "finished" and ws.corpora()[0].documents == 40
+    assert ws.snapshots()[0].train_documents > 0
+    # the job's own files survive the atomic rename of the artifact
+    assert {"status.json", "job.json", "log.txt", "artifact.json"} <= {p.name for p in curate.folder.iterdir()}
+    assert "curate job" in curate.logs() and "finished" in curate.logs()
+    # re-attach after a reload; list the workspace's jobs
+    again = jobs.attach(inspect.folder)
+    assert again.kind == "inspect" and again.status()["state"] == "finished"
+    assert {j.name for j in jobs.list(ws)} == {"harbour"} and len(jobs.list(ws)) == 2
+    with pytest.raises(WorkbenchError, match="already exists"):
+        jobs.launch("inspect", CorpusConfig(paths=[str(corpus)], model=str(tiny_model)), ws)
+    # overwrite a finished job's artifact: same folder, rebuilt
+    rerun = jobs.launch("curate", CurateConfig(paths=[str(corpus)], eval_fraction=0.2), ws, overwrite=True, num_proc=1)
+    assert rerun.wait(240)["state"] == "finished", rerun.logs()
+
+
+def test_killed_job_reads_failed_everywhere(tmp_path, tiny_model, capsys):
+    from workbench.cli import main
+    from workbench.corpus.config import CorpusConfig
+
+    ws = Workspace(tmp_path / "ws")
+    corpus = _corpus(tmp_path / "big.jsonl", n=400)
+    job = jobs.launch("inspect", CorpusConfig(paths=[str(corpus)], model=str(tiny_model)), ws, num_proc=1)
+    _wait_for(lambda: job.status().get("pid") != os.getpid() and job.status()["state"] == "running",
+              what="the runner to report")
+    os.kill(job.status()["pid"], signal.SIGKILL)
+    _wait_for(lambda: job.status()["state"] == "failed", timeout=30, what="the vanished state")
+    assert job.status()["error"].startswith("process vanished")
+    assert ws.corpora()[0].state == "failed" and not ws.corpora()[0].complete
+    main(["jobs", "list", "-w", str(ws.root)])
+    assert "failed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_training_queue_stop_resume_and_compare(tmp_path, tiny_model, sample_dir, capsys):
+    """Two training jobs: the second waits for the first; stopped mid-run and resumed, it ends with the
+    same adapter as the uninterrupted first. Then a compare job on the result."""
+    from safetensors.torch import load_file
+
+    from workbench.cli import main
+    from workbench.evaluation.config import EvalConfig
+
+    ws = Workspace(tmp_path / "ws")
+    data = sample_dir / "domain_corpus.jsonl"
+    reference = jobs.launch("train", _train_config(tiny_model, data, "reference"), ws)
+    stopped = jobs.launch("train", _train_config(tiny_model, data, "stopped"), ws)
+    assert reference.folder == ws.folder("runs", "reference") and stopped.status()["state"] == "queued"
+    _wait_for(lambda: stopped.status().get("phase") == "waiting for the GPU", what="the second job to queue")
+    assert reference.status()["state"] in ("queued", "running")  # the first holds the GPU
+    assert reference.wait(300)["state"] == "finished", reference.logs()
+
+    _wait_for(lambda: (stopped.folder / "checkpoints" / "checkpoint-16" / "trainer_state.json").exists()
+              or stopped.status()["state"] in jobs.TERMINAL, what="a checkpoint")
+    main(["jobs", "stop", "stopped", "-w", str(ws.root)])
+    assert "stopped: stopped" in capsys.readouterr().out
+    status = stopped.status()
+    assert status["state"] == "stopped", stopped.logs()
+    assert not (stopped.folder / "adapter").exists()  # nothing marked complete
+    assert ws.run("stopped").manifest().complete is False
+
+    main(["jobs", "resume", "stopped", "-w", str(ws.root)])
+    final = stopped.wait(300)
+    assert final["state"] == "finished" and "error" not in final and final["attempt"] == 2, stopped.logs()
+    a = load_file(str(reference.folder / "adapter" / "adapter_model.safetensors"))
+    b = load_file(str(stopped.folder / "adapter" / "adapter_model.safetensors"))
+    import torch
+
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-5, rtol=1e-4), key
+    steps = [m["step"] for m in read_json_lines(stopped.folder / "metrics.jsonl") if m["type"] == "eval"]
+    assert steps == sorted(set(steps))
+    main(["jobs", "logs", "stopped", "-w", str(ws.root), "--tail", "3"])
+    assert "finished" in capsys.readouterr().out
+
+    domain = _corpus(tmp_path / "dom.jsonl", n=5)
+    compare = jobs.launch("compare", EvalConfig(adapter=str(reference.folder), domain_eval=str(domain),
+                                                general_eval=str(domain), window=64, generations=0), ws)
+    assert compare.folder.parent == ws.folder("comparisons")
+    assert compare.wait(300)["state"] == "finished", compare.logs()
+    [summary] = ws.comparisons()
+    assert summary.complete and summary.domain_ppl_change_pct is not None
+    assert (compare.folder / "comparison.json").exists() and (compare.folder / "log.txt").exists()
+
+
+def read_json_lines(path):
+    from workbench.io import read_jsonl
+
+    return read_jsonl(path)
+
+
+def test_unknown_kind_and_job_are_user_errors(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(WorkbenchError, match="unknown job kind 'dance'"):
+        jobs.launch("dance", {}, ws)
+    with pytest.raises(WorkbenchError, match="no job named 'x'"):
+        jobs.find("x", ws)

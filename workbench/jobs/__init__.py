@@ -1,0 +1,247 @@
+"""Background jobs: run inspect, curate, train or compare as a detached process you can follow,
+stop and resume from anywhere (the app after a reload, a notebook, the CLI).
+
+``launch(kind, config, workspace)`` picks the artifact's final folder (the library's naming),
+writes ``job.json`` (what to run) and ``status.json`` (``queued``) there at once, and starts
+``python -m workbench.jobs.runner FOLDER`` in its own session with its output in ``log.txt``.
+The runner keeps ``status.json`` current (queued, running with progress, stopping, stopped,
+finished, failed). ``Job.stop()`` sends SIGTERM: the job ends ``stopped`` and leaves nothing
+marked complete (a training run keeps its checkpoints, ``Job.resume()`` continues it from the
+last one). Training jobs share one GPU: a second one waits, ``queued``, until the first ends
+(a file lock in ``<workspace>/.jobs``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.io import read_json, write_json
+from workbench.workspace import Workspace, process_alive, read_status, write_status
+
+JOB_FILE = "job.json"
+LOG_FILE = "log.txt"
+# job kind -> (workspace folder, config class path)
+KINDS: dict[str, tuple[str, str]] = {
+    "inspect": ("corpora", "workbench.corpus.config:CorpusConfig"),
+    "curate": ("snapshots", "workbench.corpus.config:CurateConfig"),
+    "train": ("runs", "workbench.training.config:TrainConfig"),
+    "compare": ("comparisons", "workbench.evaluation.config:EvalConfig"),
+    "evaluate": ("comparisons", "workbench.evaluation.config:EvalConfig"),
+}
+TERMINAL = ("stopped", "finished", "failed")
+_children: list[subprocess.Popen] = []  # reaped on every status read, so no zombie lingers
+
+__all__ = ["Job", "launch", "attach", "list_jobs", "find", "KINDS"]
+
+
+def config_class(kind: str) -> type:
+    if kind not in KINDS:
+        raise WorkbenchError(f"unknown job kind '{kind}'.", f"use one of: {', '.join(KINDS)}.")
+    module, name = KINDS[kind][1].split(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def _reap() -> None:
+    for child in _children[:]:
+        if child.poll() is not None:
+            _children.remove(child)
+
+
+@dataclass
+class Job:
+    """A job's folder (its artifact's final folder) and what it runs."""
+
+    folder: Path
+    kind: str
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def spec(self) -> dict:
+        path = self.folder / JOB_FILE
+        return read_json(path) if path.exists() else {"kind": self.kind}
+
+    def status(self) -> dict:
+        """The live status (a vanished process reads ``failed``)."""
+        _reap()
+        return read_status(self.folder) or {"state": "queued"}
+
+    @property
+    def state(self) -> str:
+        return self.status()["state"]
+
+    def logs(self, tail: int | None = None) -> str:
+        """The job's output (``log.txt``); ``tail``: only the last lines."""
+        path = self.folder / LOG_FILE
+        if not path.exists():
+            return ""
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-tail:]) if tail else text
+
+    def stop(self) -> dict:
+        """Ask the job to stop (SIGTERM). Training checkpoints where it can and ends ``stopped``;
+        other stages end ``stopped`` with nothing marked complete. Returns the status after asking."""
+        status = self.status()
+        if status["state"] in TERMINAL:
+            return status
+        pid = status.get("pid")
+        if process_alive(pid, status.get("pid_started")):
+            write_status(self.folder, "stopping", pid=pid)
+            os.kill(int(pid), signal.SIGTERM)
+        return self.status()
+
+    def wait(self, timeout: float | None = None, poll: float = 0.2) -> dict:
+        """Block until the job ends (stopped, finished or failed); returns its final status."""
+        deadline = None if timeout is None else time.time() + timeout
+        while True:
+            status = self.status()
+            if status["state"] in TERMINAL:
+                return status
+            if deadline is not None and time.time() > deadline:
+                raise TimeoutError(f"job {self.folder} still {status['state']} after {timeout}s")
+            time.sleep(poll)
+
+    def resume(self) -> Job:
+        """Start the job again: a training run continues from its last checkpoint; other stages
+        rebuild their artifact from the recorded config."""
+        state = self.status()["state"]
+        if state not in TERMINAL:
+            raise WorkbenchError(f"job {self.folder} is {state}.", "stop it first (workbench jobs stop), or wait for it.")
+        spec = self.spec()
+        if self.kind == "train":
+            from workbench.training.trainer import latest_checkpoint
+
+            resume = latest_checkpoint(self.folder) is not None
+        else:
+            resume = False
+        if "config" not in spec:  # a run started from the CLI: its run card says how to repeat it
+            if not (self.folder / "run.json").exists():
+                raise WorkbenchError(f"{self.folder} has no {JOB_FILE} or run.json.", "launch it again instead.")
+            spec = {"kind": "train", "config": read_json(self.folder / "run.json")["config"],
+                    "workspace": str(self.folder.parents[1])}
+        spec = {**spec, "resume": resume, "overwrite": True}
+        return _start(self.folder, spec)
+
+
+def _workspace_of(workspace: Workspace | str | os.PathLike | None) -> Workspace:
+    if isinstance(workspace, Workspace):
+        return workspace
+    return Workspace.at(workspace)
+
+
+def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | None = None,
+           overwrite: bool = False, num_proc: int | None = None) -> Job:
+    """Start ``kind`` (inspect, curate, train, compare, evaluate) on ``config`` as a detached process.
+
+    Args:
+        config: the stage's config dataclass (``CorpusConfig``, ``CurateConfig``, ``TrainConfig``,
+            ``EvalConfig``) or a dict of its keys.
+        workspace: where the artifact goes (default ``Workspace.at()``); ``config.out`` wins.
+        overwrite: replace an existing artifact of the same name.
+        num_proc: worker processes for the corpus stages.
+
+    Returns:
+        The :class:`Job`; its folder already holds ``status.json`` (``queued``) and ``job.json``.
+    """
+    from workbench.config import from_dict, to_dict
+    from workbench.io import artifact_entries
+
+    cls = config_class(kind)
+    if isinstance(config, dict):
+        config = from_dict(cls, config)
+    elif not isinstance(config, cls):
+        raise WorkbenchError(f"a {kind} job takes a {cls.__name__}, got {type(config).__name__}.",
+                             f"build the config with workbench's {cls.__name__}(...).")
+    ws = _workspace_of(workspace)
+    if kind == "compare" and not getattr(config, "adapter", None):
+        raise WorkbenchError("no adapted model given.", "set adapter to a run folder.")
+    folder = ws.folder_for(KINDS[kind][0], config)
+    if artifact_entries(folder) and not overwrite:
+        raise WorkbenchError(f"{folder} already exists.", "choose another name/out, or launch with overwrite=True.")
+    status = read_status(folder)
+    if status and status["state"] not in TERMINAL:
+        raise WorkbenchError(f"a job is already {status['state']} in {folder}.", "stop it first, or wait for it.")
+    folder.mkdir(parents=True, exist_ok=True)
+    data = to_dict(config)
+    if "out" in data:  # train and compare write where ``out`` says; the corpus stages get the folder
+        data["out"] = str(folder)
+    spec = {"kind": kind, "config": data, "workspace": str(ws.root), "overwrite": overwrite,
+            "num_proc": num_proc, "resume": False}
+    return _start(folder, spec)
+
+
+def _start(folder: Path, spec: dict) -> Job:
+    from workbench.runcard import now_iso
+
+    spec = {**spec, "launched": now_iso()}
+    write_json(folder / JOB_FILE, spec)
+    # queued from the first second; the launcher's pid until the runner reports with its own
+    write_status(folder, "queued", kind=spec["kind"], phase="starting")
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    with open(folder / LOG_FILE, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "workbench.jobs.runner", str(folder)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+        )
+    _children.append(child)
+    current = read_status(folder) or {}
+    if current.get("pid") == os.getpid() and current.get("state") == "queued":
+        write_status(folder, "queued", pid=child.pid)  # the runner's pid: a crash before it reports reads failed
+    return Job(folder, spec["kind"])
+
+
+def attach(folder: str | os.PathLike) -> Job:
+    """The job of an artifact folder (after a reload or a restart): launched ones and CLI runs."""
+    folder = Path(folder).resolve()
+    if (folder / JOB_FILE).exists():
+        return Job(folder, read_json(folder / JOB_FILE)["kind"])
+    if (folder / "status.json").exists() and (folder / "run.json").exists():
+        return Job(folder, "train")
+    raise WorkbenchError(f"{folder} is not a job folder (no {JOB_FILE}, no status.json).",
+                         "pass an artifact folder started by 'workbench jobs' or 'workbench train'.")
+
+
+def list_jobs(workspace: Workspace | str | os.PathLike | None = None) -> list[Job]:
+    """Every job of the workspace (launched ones, and training runs started from the CLI), newest first."""
+    ws = _workspace_of(workspace)
+    found = []
+    for kind in ("corpora", "snapshots", "runs", "comparisons"):
+        for folder in ws.list(kind):
+            if (folder / JOB_FILE).exists() or (kind == "runs" and (folder / "status.json").exists()):
+                try:
+                    found.append(attach(folder))
+                except (WorkbenchError, OSError, ValueError):
+                    continue
+    return sorted(found, key=lambda j: (j.folder / "status.json").stat().st_mtime
+                  if (j.folder / "status.json").exists() else 0, reverse=True)
+
+
+def find(job: str, workspace: Workspace | str | os.PathLike | None = None) -> Job:
+    """A job by folder path or by name (searched across the workspace's kinds)."""
+    path = Path(job)
+    if path.is_dir():
+        return attach(path)
+    jobs = list_jobs(workspace)
+    matches = [j for j in jobs if j.name == job]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(sorted(j.name for j in jobs)) or "none yet"
+    if matches:
+        raise WorkbenchError(f"several jobs are named '{job}'.", "pass the folder path instead: "
+                             + ", ".join(str(j.folder) for j in matches) + ".")
+    raise WorkbenchError(f"no job named '{job}'.", f"use one of: {names} (or a folder path).")
+
+
+# ``jobs.list(workspace)`` reads naturally; the builtin stays reachable as ``builtins.list``
+list = list_jobs  # noqa: A001

@@ -1,0 +1,142 @@
+"""The process behind a job: ``python -m workbench.jobs.runner FOLDER`` runs what ``FOLDER/job.json``
+says, keeping ``FOLDER/status.json`` current. Started by :func:`workbench.jobs.launch`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.io import read_json
+from workbench.progress import ProgressEvent, StatusProgress, combine
+from workbench.workspace import Workspace, mark_failed, read_status, write_status
+
+TRAIN_LOCK = "train.lock"
+
+
+class LogProgress:
+    """Progress as plain lines in the job's log (at most one every ``every`` seconds per stage)."""
+
+    def __init__(self, every: float = 5.0):
+        self.every = every
+        self._last: dict[str, float] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.time()
+        done = event.total is not None and event.done >= event.total
+        if now - self._last.get(event.stage, 0.0) < self.every and not done:
+            return
+        self._last[event.stage] = now
+        total = f"/{event.total:g}" if event.total is not None else ""
+        print(f"[{time.strftime('%H:%M:%S')}] {event.stage}: {event.done:g}{total} {event.unit} {event.message}".rstrip(),
+              flush=True)
+
+
+def _stop_requested(signum, frame):  # noqa: ARG001 - signal handler signature
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; the job is ending
+    raise KeyboardInterrupt("stopped by the user (SIGTERM)")
+
+
+def acquire_training_slot(workspace: Workspace, folder: Path):
+    """Wait (``queued``) until no other training job of the workspace holds the GPU; returns the held lock."""
+    import fcntl
+
+    lock_dir = workspace.root / ".jobs"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_dir / TRAIN_LOCK, "a+")
+    announced = 0.0
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.time() - announced > 5:
+                holder = (lock_dir / "train.holder").read_text().strip() if (lock_dir / "train.holder").exists() else "?"
+                write_status(folder, "queued", phase="waiting for the GPU", waiting_for=holder)
+                print(f"queued: waiting for the training job in {holder} to end", flush=True)
+                announced = time.time()
+            time.sleep(0.5)
+    (lock_dir / "train.holder").write_text(str(folder))
+    return handle
+
+
+def run(folder: Path) -> int:
+    from workbench.config import from_dict
+    from workbench.jobs import config_class
+
+    spec = read_json(folder / "job.json")
+    kind = spec["kind"]
+    workspace = Workspace(spec["workspace"])
+    write_status(folder, "queued", kind=kind, phase="starting")
+    signal.signal(signal.SIGTERM, _stop_requested)
+    print(f"[{time.strftime('%H:%M:%S')}] {kind} job in {folder} (pid {os.getpid()})", flush=True)
+    log = LogProgress()
+    try:
+        config = from_dict(config_class(kind), spec["config"])
+        live = combine(StatusProgress(folder), log)
+        overwrite = bool(spec.get("overwrite"))
+        if kind != "train":  # training runs once it holds the GPU
+            write_status(folder, "running", phase="loading")
+        if kind == "inspect":
+            from workbench.corpus.profile import profile_corpus
+
+            profile_corpus(config, folder, num_proc=spec.get("num_proc"), progress=False, overwrite=overwrite,
+                           on_progress=live)
+        elif kind == "curate":
+            from workbench.corpus.curate import curate_corpus
+
+            curate_corpus(config, folder, num_proc=spec.get("num_proc"), progress=False, overwrite=overwrite,
+                          on_progress=live)
+        elif kind == "train":
+            from workbench.training.trainer import train
+
+            lock = acquire_training_slot(workspace, folder)  # noqa: F841 - held until the process ends
+            write_status(folder, "running", phase="loading")
+            if spec.get("resume"):
+                train(None, workspace, resume=folder, progress=False, on_progress=log)
+            else:
+                train(config, workspace, overwrite=overwrite, progress=False, on_progress=log)
+        elif kind == "compare":
+            from workbench.evaluation.compare import compare
+
+            compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
+        elif kind == "evaluate":
+            from workbench.evaluation.compare import evaluate
+
+            evaluate(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
+        status = read_status(folder) or {}
+        if status.get("state") != "stopped":  # training that stopped gracefully reports it itself
+            write_status(folder, "finished", phase="done",
+                         **({"progress": status["progress"]} if status.get("progress") else {}))
+        print(f"[{time.strftime('%H:%M:%S')}] {status.get('state') if status.get('state') == 'stopped' else 'finished'}",
+              flush=True)
+        return 0
+    except KeyboardInterrupt as exc:
+        write_status(folder, "stopped", error=str(exc) or "stopped by the user", phase="stopped")
+        print(f"[{time.strftime('%H:%M:%S')}] stopped", flush=True)
+        return 143
+    except WorkbenchError as exc:
+        mark_failed(folder, exc)
+        print(f"error: {exc.one_line()}", flush=True)
+        return 2
+    except BaseException as exc:  # noqa: BLE001 - recorded in status.json and the log
+        mark_failed(folder, exc)
+        traceback.print_exc()
+        return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m workbench.jobs.runner FOLDER", file=sys.stderr)
+        sys.exit(2)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(run(Path(argv[0]).resolve()))
+
+
+if __name__ == "__main__":
+    main()
