@@ -233,3 +233,31 @@ def test_progress_adapters(tmp_path):
     bars(ProgressEvent("reading", 1, 2, "MB"))
     bars(ProgressEvent("reading", 2, 2, "MB"))
     assert not bars._bars  # a finished stage closes its bar
+
+
+def test_comparison_result_in_memory_then_written(made, tmp_path):
+    from workbench.evaluation.compare import run_compare
+    from workbench.evaluation.config import EvalConfig
+
+    ws, _ = made
+    before = ws.list("comparisons")
+    domain = _docs(tmp_path / "domain.jsonl", 5, prefix="dom")
+    config = EvalConfig(adapter=str(ws.run("tiny").folder), domain_eval=str(domain), general_eval=str(domain),
+                        window=64, generations=0, n_bootstrap=100)
+    result = run_compare(config, ws, progress=False)
+    assert ws.list("comparisons") == before and not result.out.exists()  # nothing written
+    assert result.kind == "comparison" and result.delta["domain"]["ppl_change_pct"] is not None
+    assert "perplexity" in result.figures and result.documents
+    folder = result.write()
+    written = read_json(folder / "comparison.json")
+    assert written["complete"] and written["delta"]["domain"]["ppl_change_pct"] == result.delta["domain"]["ppl_change_pct"]
+    assert ws.comparison(folder.name).summary().domain_ppl_change_pct == written["delta"]["domain"]["ppl_change_pct"]
+
+
+def test_report_does_not_import_compare():
+    """compare -> report only: the JSON helper lives in workbench.io (no import loop)."""
+    import inspect
+
+    import workbench.evaluation.report as report
+
+    assert "workbench.evaluation.compare" not in inspect.getsource(report)

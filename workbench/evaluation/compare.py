@@ -20,8 +20,9 @@ from workbench.errors import WorkbenchError
 from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_summary, fit_temperature
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.perplexity import CorpusScore, score_documents
+from workbench.evaluation.result import EvaluationResult
 from workbench.evaluation.stats import paired_delta, perplexity_interval, ratio_interval
-from workbench.io import read_json
+from workbench.io import finite_json, read_json
 from workbench.progress import emit
 
 MIN_DOCUMENTS = 5  # fewer documents: the bootstrap intervals mean little
@@ -149,15 +150,7 @@ def _resolve_quant(config: EvalConfig, card: dict | None) -> str:
 # numbers
 
 
-def _clean(value):
-    """NaN and infinities become null so the JSON stays standard."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
+_clean = finite_json  # kept for callers of the earlier name
 
 
 def summarize(score: CorpusScore, config: EvalConfig) -> dict:
@@ -251,6 +244,14 @@ def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrit
     Returns:
         The output folder.
     """
+    result = run_evaluate(config, workspace, progress, on_progress, overwrite=overwrite, check_out=True)
+    return result.write(overwrite=overwrite)
+
+
+def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_progress=None,
+                 overwrite: bool = False, check_out: bool = False) -> EvaluationResult:
+    """Score one model like :func:`evaluate`, without writing: the result stays in memory
+    (``result.data["metrics"]``, ``result.figures``...) until ``result.write()``."""
     from workbench.evaluation.adapted import load_with_adapter
     from workbench.models.load import resolve_model
 
@@ -261,7 +262,8 @@ def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrit
     resolved = resolve_model(config.model)
     card = run_card_for(config.adapter) if config.adapter else None
     out = _out_dir(config, workspace, f"eval-{Path(str(resolved.spec)).name}-{Path(config.data).stem}")
-    _check_out(out, overwrite)
+    if check_out:
+        _check_out(out, overwrite)
     if config.adapter:
         check_base_matches(card, resolved, config.adapter)
     quant = _resolve_quant(config, card)
@@ -283,16 +285,14 @@ def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrit
         "warnings": eval_set.warnings,
     }
     from workbench.evaluation import plots
-    from workbench.evaluation.report import write_outputs
 
     label = "adapted" if config.adapter else "base"
     figures = {
         "perplexity": plots.perplexity_bars({label: {"data": summary}}),
         "reliability": plots.reliability_diagram({label: summary["reliability"]}),
     }
-    write_outputs(out, "evaluation.json", result, config, documents, figures, {}, overwrite,
-                  inputs={"data": eval_set.path, "adapter": config.adapter})
-    return out
+    return EvaluationResult("evaluation", out, result, config, documents, figures, {},
+                            inputs={"data": eval_set.path, "adapter": config.adapter})
 
 
 def _run_model(adapter: str) -> str:
@@ -332,11 +332,18 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     Returns:
         The output folder.
     """
+    result = run_compare(config, workspace, progress, on_progress, overwrite=overwrite, check_out=True)
+    return result.write(overwrite=overwrite)
+
+
+def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_progress=None,
+                overwrite: bool = False, check_out: bool = False) -> EvaluationResult:
+    """Compare like :func:`compare`, without writing: the result stays in memory (``result.data``
+    holds what ``comparison.json`` would, ``result.figures`` the plotly figures) until ``result.write()``."""
     from workbench.evaluation import plots
     from workbench.evaluation.adapted import adapter_dir, load_with_adapter
     from workbench.evaluation.generate import domain_prompts, side_by_side
     from workbench.evaluation.probes import compare_probes, read_probes, score_probes
-    from workbench.evaluation.report import write_outputs
     from workbench.evaluation.tokendiff import profile_terms, term_changes
     from workbench.io import read_glossary
     from workbench.models.load import resolve_model
@@ -350,7 +357,8 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     resolved = resolve_model(config.model)
     check_base_matches(card, resolved, config.adapter)
     out = _out_dir(config, workspace, f"compare-{Path(config.adapter).resolve().name}")
-    _check_out(out, overwrite)
+    if check_out:
+        _check_out(out, overwrite)
     domain_path, general_path = _default_sets(config, card)
     uses_sample = Path(domain_path).resolve() == _sample("domain_eval.jsonl").resolve()
     probes_path = config.probes or (str(_sample("probes.csv")) if uses_sample else None)
@@ -439,11 +447,10 @@ def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite
     }
     if curve:
         figures["learning_curves"] = plots.learning_curves(curve)
-    write_outputs(out, "comparison.json", comparison, config, documents, figures,
-                  {"token_documents": token_html}, overwrite,
-                  inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
-                          "probes": probes_path, "glossary": glossary_path, "adapter": adapter_dir(config.adapter)})
-    return out
+    return EvaluationResult("comparison", out, comparison, config, documents, figures, {"token_documents": token_html},
+                            inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
+                                    "probes": probes_path, "glossary": glossary_path,
+                                    "adapter": adapter_dir(config.adapter)})
 
 
 def _token_documents(tokenizer, eval_set: EvalSet, rows: list[dict], base: CorpusScore, adapted: CorpusScore,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from workbench.evaluation.explain import explain
 from workbench.io import atomic_directory, write_json, write_jsonl
+from workbench.io import finite_json as _clean
 
 NONE_FOUND = "<p><em>None found.</em></p>"
 
@@ -271,7 +272,6 @@ def write_outputs(
     overwrite: bool, inputs: dict[str, str | os.PathLike | None],
 ) -> Path:
     """Build the whole folder under a temporary name; the result JSON (``complete: true``) goes last."""
-    from workbench.evaluation.compare import _clean
     from workbench.runcard import make_run_card
 
     result = _clean(result)
