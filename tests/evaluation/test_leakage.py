@@ -62,3 +62,12 @@ def test_warning_names_the_pairs_and_whether_they_came_from_the_users_split(tmp_
     report, warning = run_leakage(card, "domain", outside, [d["id"] for d in clean], [d["text"] for d in clean])
     assert report["pairs"] == [] and report["max_overlap"] == 0.0 and warning is None
     assert run_leakage({"config": {}}, "domain", outside, ids, texts) == (None, None)  # training text unknown
+
+
+def test_old_configs_with_leakage_ngram_still_load_and_are_told_it_is_ignored():
+    import pytest
+
+    from workbench.evaluation.config import EvalConfig
+
+    with pytest.warns(UserWarning, match="leakage_ngram is ignored"):
+        EvalConfig(leakage_ngram=13)

@@ -20,6 +20,8 @@ but by can could did do does doing down during each few for from further had has
 how i if in into is it its itself just may me might more most must my no nor not now of off on once only or other our
 ours out over own same she should so some such than that the their theirs them then there these they this those through
 to too under until up very was we were what when where which while who whom why will with would you your yours
+also although among around however though upon us via whether within without yet still even per ago one two three
+four five six seven eight nine ten first second third many much every another either neither
 """.split())
 
 

@@ -179,27 +179,31 @@ def token_view(documents: list[dict], width: int = 100, title: str = "per-token 
         boxes, lines = _wrap_tokens(doc["tokens"], width)
         fig.add_bar(
             orientation="h", y=[b["y"] for b in boxes], x=[b["length"] for b in boxes], base=[b["x"] for b in boxes],
-            text=[b["shown"] for b in boxes], textposition="inside", insidetextanchor="start",
-            textfont=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=12, color="#111"),
+            text=[b["shown"] for b in boxes], textposition="inside", insidetextanchor="start", textangle=0,
+            constraintext="none", cliponaxis=False,
+            textfont=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=15, color="#111"),
             marker=dict(color=[b["delta"] for b in boxes], colorscale="RdBu_r", cmin=-bound, cmax=bound, cmid=0,
-                        line=dict(width=0),
+                        line=dict(width=1, color="white"),
                         colorbar=dict(title=dict(text="change<br>(nats)", side="top"), len=0.9,
                                       tickvals=[-bound, 0, bound],
-                                      ticktext=[f"{-bound:.1f} more expected", "0 no change", f"+{bound:.1f} less expected"])),
+                                      ticktext=[f"{-bound:.2g} more expected", "0 no change", f"+{bound:.2g} less expected"])),
             customdata=[[b["base"], b["adapted"], b["delta"]] for b in boxes],
             hovertemplate="<b>%{text}</b><br>base %{customdata[0]:.2f} nats, adapted %{customdata[1]:.2f}<br>"
                           "change %{customdata[2]:+.2f}<br><i>" + hover("token_delta") + "</i><extra></extra>",
             width=0.9, visible=i == 0, name=doc["title"], showlegend=False,
         )
-        layouts.append({"title.text": doc["title"], "yaxis.range": [lines - 0.5, -0.5], "height": 140 + 24 * lines})
+        layouts.append({"title.text": doc["title"], "yaxis.range": [lines - 0.5, -0.5], "height": 170 + 26 * lines})
     fig.update_layout(barmode="overlay", uniformtext=dict(minsize=10, mode="show"), bargap=0)
     fig.update_xaxes(visible=False, range=[0, width])
     fig.update_yaxes(visible=False, range=layouts[0]["yaxis.range"])
     if len(documents) > 1:
         fig.update_layout(updatemenus=[dict(
-            type="dropdown", x=0, xanchor="left", y=1.0, yanchor="bottom", pad=dict(b=30),
+            type="dropdown", x=0, xanchor="left", y=1.0, yanchor="bottom", pad=dict(b=8),
             buttons=[dict(label=d["title"][:90], method="update",
                           args=[{"visible": [k == i for k in range(len(documents))]}, layouts[i]])
                      for i, d in enumerate(documents)],
         )])
-    return _layout(fig, documents[0]["title"], height=layouts[0]["height"] + (40 if len(documents) > 1 else 0))
+    fig = _layout(fig, documents[0]["title"], height=layouts[0]["height"])
+    fig.update_layout(title=dict(y=0.99, yanchor="top", font=dict(size=15)),
+                      margin=dict(l=20, r=20, t=110 if len(documents) > 1 else 60, b=20))
+    return fig

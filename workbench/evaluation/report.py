@@ -107,7 +107,7 @@ TERM_COLUMNS = [("term", "term"), ("kind", "kind"), ("count", "count"), ("docume
 
 
 def _term_rows(rows: list[dict], min_interval: int) -> list[dict]:
-    return [{**r, "interval": _ci(r.get("ci95"), 2) if r.get("ci95") else f"needs {min_interval}+ occurrences"}
+    return [{**r, "interval": _ci(r.get("ci95"), 3) if r.get("ci95") else f"needs {min_interval}+ occurrences"}
             for r in rows]
 
 
