@@ -131,3 +131,164 @@ def items_from_jsonl(path: str | os.PathLike, seed: int = 1234) -> list[Item]:
     if not items:
         raise WorkbenchError(f"items file {path} holds no records.", "write one {\"prompt\", \"output\"} object per line.")
     return items
+
+
+# ------------------------------------------------------------------------------------------
+# from a comparison folder (files only: comparison.json, documents.jsonl, the eval files it names)
+
+
+def _read_texts(path: str | os.PathLike | None, text_field: str = "text") -> dict[str, str]:
+    """``{id: text}`` of a JSONL eval file, ids as the corpus readers give them (``id`` field, else ``stem-N``)."""
+    from workbench.io import iter_jsonl
+
+    if not path or not Path(path).exists() or not str(path).endswith(".jsonl"):
+        return {}
+    path = Path(path)
+    stem = path.name.split(".")[0]
+    texts = {}
+    for index, record in enumerate(iter_jsonl(path)):
+        if text_field in record:
+            texts[str(record.get("id", f"{stem}-{index}"))] = str(record[text_field])
+    return texts
+
+
+def prompt_span(text: str | None, prompt: str) -> list[int] | None:
+    """Character span ``[0, end)`` of the document that a whitespace-joined opening-words prompt came from."""
+    if not text:
+        return None
+    words = prompt.split()
+    pos = 0
+    for word in words:
+        found = text.find(word, pos)
+        if found < 0:
+            return None
+        pos = found + len(word)
+    return [0, pos]
+
+
+def _checkpoint_of(adapter: str | None) -> str | None:
+    if not adapter:
+        return None
+    for part in reversed(Path(adapter).parts):
+        if part.startswith("checkpoint-"):
+            return part
+    return "final"
+
+
+def read_comparison(folder: str | os.PathLike) -> dict:
+    """``comparison.json`` of a finished comparison folder (a clear error otherwise)."""
+    from workbench.io import read_json
+
+    folder = Path(folder)
+    path = folder / "comparison.json"
+    if not path.exists():
+        raise WorkbenchError(f"{folder} is not a comparison folder (no comparison.json).",
+                             "pass a folder written by 'workbench compare' (workspace/comparisons/NAME).")
+    result = read_json(path)
+    if not result.get("complete"):
+        raise WorkbenchError(f"comparison {folder} is incomplete.", "rerun 'workbench compare' for it.")
+    return result
+
+
+def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
+    """Review items of one comparison: blind generation pairs, most-regressed documents, probes gotten wrong.
+
+    Args:
+        folder: a ``workbench compare`` output folder.
+        config: ``ItemsConfig`` (seed of the blind order, how many regressed documents...).
+    """
+    from workbench.io import read_jsonl
+    from workbench.review.config import ItemsConfig
+
+    config = config or ItemsConfig()
+    folder = Path(folder)
+    result = read_comparison(folder)
+    name = folder.resolve().name
+    base, adapter = result.get("base_model"), result.get("adapter")
+    adapted = f"adapted:{Path(adapter).name}" if adapter else "adapted"
+    checkpoint = _checkpoint_of(adapter)
+    models = {"base": base, "adapted": adapter}
+    text_field = ((result.get("card") or {}).get("config") or {}).get("text_field", "text")
+    sets = result.get("sets") or {}
+    documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []
+    items: list[Item] = []
+
+    if config.generations:
+        generations = result.get("generations") or (
+            read_jsonl(folder / "generations.jsonl") if (folder / "generations.jsonl").exists() else [])
+        domain_ids = [r["id"] for r in documents if r.get("set") == "domain"]
+        domain_texts = _read_texts(sets.get("domain"), text_field)
+        for i, g in enumerate(generations):
+            doc_id = domain_ids[i] if i < len(domain_ids) else None
+            source = {"comparison": name, "set": "domain", "doc_id": doc_id,
+                      "span": prompt_span(domain_texts.get(doc_id), g["prompt"]), "models": models,
+                      "checkpoint": checkpoint}
+            items.append(make_item("pair", g["prompt"], [
+                {"text": g["base"], "model": str(base), "checkpoint": None},
+                {"text": g["adapted"], "model": adapted, "checkpoint": checkpoint},
+            ], source, seed=config.seed))
+
+    if config.regressed_documents:
+        texts = {s: _read_texts(path, text_field) for s, path in sets.items()}
+        worse = sorted((r for r in documents if (r.get("delta_nll") or 0) > 0), key=lambda r: -r["delta_nll"])
+        for r in worse[: config.regressed_documents]:
+            text = texts.get(r["set"], {}).get(r["id"])
+            if not text:
+                continue
+            source = {"comparison": name, "set": r["set"], "doc_id": r["id"], "span": [0, len(text)],
+                      "model": adapted, "checkpoint": checkpoint}
+            meta = {"why": "the adapted model regressed most on this document",
+                    "delta_nll_per_token": r["delta_nll"], "base_nll_per_token": r.get("base_nll"),
+                    "adapted_nll_per_token": r.get("adapted_nll"), "tokens": r.get("tokens"),
+                    "tokens_html": "tokens.html" if (folder / "tokens.html").exists() else None}
+            items.append(make_item("output", "", [{"text": text, "model": adapted, "checkpoint": checkpoint}],
+                                   source, meta=meta, seed=config.seed))
+
+    if config.probes and result.get("probes"):
+        for row in result["probes"]["rows"]:
+            if row.get("adapted_rank", 1) <= 1:
+                continue
+            source = {"comparison": name, "probe": row["prompt"], "doc_id": row.get("source_id") or None,
+                      "model": adapted, "checkpoint": checkpoint}
+            meta = {"why": "the adapted model does not rank the expected completion first",
+                    **{k: row.get(k) for k in ("base_rank", "adapted_rank", "base_prob", "adapted_prob")}}
+            items.append(make_item("probe", row["prompt"], [{"text": row["expected"], "model": adapted,
+                                                              "checkpoint": checkpoint}], source, meta=meta,
+                                   seed=config.seed))
+    return items
+
+
+def items_from_profile(folder: str | os.PathLike) -> list[Item]:
+    """Keep/drop items of the corpus documents a profile flagged (near and exact duplicates, and any
+    ``flagged`` list the profile carries: ``[{id, text, flags | reason}]``)."""
+    from workbench.io import read_json
+
+    folder = Path(folder)
+    path = folder / "profile.json" if folder.is_dir() else folder
+    if not path.exists():
+        raise WorkbenchError(f"{folder} has no profile.json.", "pass a folder written by 'workbench inspect'.")
+    profile = read_json(path)
+    corpus = path.parent.name
+    found: dict[str, dict] = {}
+
+    def add(doc: dict, flag: str) -> None:
+        if not doc.get("id") or "text" not in doc:
+            return
+        entry = found.setdefault(str(doc["id"]), {"doc": doc, "flags": []})
+        if flag not in entry["flags"]:
+            entry["flags"].append(flag)
+
+    examples = profile.get("duplicate_examples") or {}
+    for kind in ("exact", "near"):
+        for group in examples.get(kind) or []:
+            docs = [d for d in group if "id" in d]
+            for d in docs[1:]:
+                add(d, f"{kind} duplicate of {docs[0]['id']}")
+    for doc in profile.get("flagged") or []:
+        flags = doc.get("flags") or [doc.get("reason") or "flagged"]
+        for flag in flags if isinstance(flags, list) else [flags]:
+            add(doc, str(flag))
+    return [make_item("document", "", [{"text": e["doc"]["text"]}],
+                      {"corpus": corpus, "doc_id": doc_id, "file": e["doc"].get("source")},
+                      meta={"flags": e["flags"], "why": "flagged by the corpus profile"})
+            for doc_id, e in found.items()]
