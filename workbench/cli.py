@@ -26,10 +26,12 @@ def _register_stage_commands() -> None:
     from workbench.corpus.commands import register as register_corpus
     from workbench.evaluation.commands import register as register_evaluation
     from workbench.jobs.commands import register as register_jobs
+    from workbench.review.commands import register as register_review
 
     register_corpus(app)
     register_evaluation(app)
     register_jobs(app)
+    register_review(app)
 
 
 _register_stage_commands()

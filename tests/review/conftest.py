@@ -116,3 +116,72 @@ def pair_items():
     items += [make_item("output", "Q", [{"text": f"an output number {i} with words", "model": "m"}], {"doc_id": f"o{i}"})
               for i in range(2)]
     return items
+
+
+# ------------------------------------------------------------------------------------------
+# a real comparison on the tiny model (for items and the regression set)
+
+
+def _docs(path, texts, prefix):
+    import json
+
+    with open(path, "w", encoding="utf-8") as handle:
+        for i, text in enumerate(texts):
+            handle.write(json.dumps({"id": f"{prefix}-{i}", "text": text}) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def review_sets(tmp_path_factory, sample_dir):
+    """Five short domain and general documents from the sample data."""
+    import json
+
+    folder = tmp_path_factory.mktemp("review-sets")
+    out = []
+    for name, prefix in (("domain_eval.jsonl", "dom"), ("general_eval.jsonl", "gen")):
+        with open(sample_dir / name, encoding="utf-8") as handle:
+            texts = [json.loads(line)["text"][:400] for line in handle if line.strip()][:5]
+        out.append(_docs(folder / f"{prefix}.jsonl", texts, prefix))
+    return tuple(out)
+
+
+@pytest.fixture(scope="session")
+def review_run(tiny_model, tmp_path_factory):
+    """A finished QLoRA run on the tiny model (a few seconds)."""
+    from workbench.training.config import TrainConfig
+    from workbench.training.trainer import train
+    from workbench.workspace import Workspace
+
+    tmp = tmp_path_factory.mktemp("review-runs")
+    config = TrainConfig(model=str(tiny_model), max_tokens=2048, block_size=64, micro_batch_size=4, out=str(tmp / "run"))
+    return train(config, Workspace.at(tmp / "workspace"), progress=False)
+
+
+def run_compare(tiny_model, run, sets, sample_dir, workspace, out, labels=None):
+    """``workbench compare`` through the CLI, as a user runs it."""
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    args = ["compare", "--base", str(tiny_model), "--adapted", str(run), "--domain-eval", str(sets[0]),
+            "--general-eval", str(sets[1]), "--probes", str(sample_dir / "probes.csv"), "--generations", "3",
+            "--window", "64", "--out", str(out), "--workspace", str(workspace)]
+    if labels:
+        args += ["--labels", str(labels)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out, result.output
+
+
+@pytest.fixture(scope="session")
+def compare_cli():
+    """``compare_cli(tiny_model, run, sets, sample_dir, workspace, out, labels=None)`` runs ``workbench compare``."""
+    return run_compare
+
+
+@pytest.fixture(scope="session")
+def comparison(tiny_model, review_run, review_sets, sample_dir, tmp_path_factory):
+    """A comparison folder written by ``workbench compare`` (no label store yet)."""
+    ws = tmp_path_factory.mktemp("review-ws")
+    folder, _ = run_compare(tiny_model, review_run, review_sets, sample_dir, ws, ws / "comparisons" / "first")
+    return folder

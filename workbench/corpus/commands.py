@@ -62,6 +62,7 @@ def curate(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CurateConfig keys."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7 --set languages=null."),
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (does not change the result)."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Label store (labels.db or URL; 'workspace' for WORKSPACE/labels.db): drop the documents experts marked drop."),
     overwrite: bool = typer.Option(False, help="Replace an existing snapshot folder."),
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
@@ -74,7 +75,7 @@ def curate(
     cfg = load_config(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
         eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,
-        text_field=text_field, min_words=min_words,
+        text_field=text_field, min_words=min_words, drop_documents=_expert_drops(labels, workspace),
     )
     target = out or Workspace.at(workspace).folder("snapshots", _name_for(paths))
     manifest = curate_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
@@ -82,6 +83,15 @@ def curate(
     removed = ", ".join(f"{k} {v}" for k, v in counts["removed"].items() if v) or "nothing"
     typer.echo(f"{counts['input_documents']:,} documents -> train {counts['train']:,}, eval {counts['eval']:,} (removed: {removed})")
     typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
+
+
+def _expert_drops(labels: Optional[str], workspace: Optional[Path]) -> dict | None:
+    """``{doc id: reason}`` of the documents marked drop in a label store (review, issue 12)."""
+    if not labels:
+        return None
+    from workbench.review.export import drop_decisions_from
+
+    return drop_decisions_from(labels, workspace)
 
 
 def register(app: typer.Typer) -> None:

@@ -150,6 +150,8 @@ class CurateConfig:
     """Estimated Jaccard at or above which a train document leaks an eval document and is removed."""
     min_documents: int = 1
     """Fail if fewer documents survive curation."""
+    drop_documents: dict[str, str] | None = None
+    """Document ids experts decided to drop in review, each with the reason (``curate --labels`` fills it)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):

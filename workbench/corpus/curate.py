@@ -86,8 +86,12 @@ def curate_corpus(
         in_eval_files = np.array([s in eval_files for s in sources], dtype=bool)
 
         reason: list[str | None] = [None] * n
+        expert = {str(k): v for k, v in (config.drop_documents or {}).items()}  # keep/drop labels from review
+        doc_ids = column(dataset, "id") if expert else []
         for i in range(n):
-            if words[i] < config.min_words:
+            if expert and str(doc_ids[i]) in expert:
+                reason[i] = "expert_drop"
+            elif words[i] < config.min_words:
                 reason[i] = "too_short"
             elif words[i] > config.max_words:
                 reason[i] = "too_long"
@@ -175,10 +179,12 @@ def curate_corpus(
                 "skipped_files": plan.skipped,
                 "counts": {
                     "input_documents": n,
-                    "removed": {r: counts.get(r, 0) for r in REASONS},
+                    "removed": {r: counts.get(r, 0) for r in REASONS + (("expert_drop",) if expert else ())},
                     "train": n_train,
                     "eval": n_eval,
                 },
+                **({"expert_drops": [{"id": str(doc_ids[i]), "reason": expert[str(doc_ids[i])]}
+                                     for i in range(n) if reason[i] == "expert_drop"]} if expert else {}),
                 "pii_redacted": {k: redacted.get(k, 0) for k in config.pii_types} if config.redact_pii else None,
                 "leakage_pairs": [{"train_id": ids[t], "eval_id": ids[e], "jaccard": s} for t, e, s in leak_examples[:50]],
                 "files": {name: {"sha256": digest} for name, digest in file_hashes.items()},

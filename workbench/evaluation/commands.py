@@ -61,6 +61,7 @@ def compare_command(
     checkpoints: bool = typer.Option(False, "--checkpoints", help="Also score every checkpoint (learning curves)."),
     temperature_scaling: bool = typer.Option(False, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
     generations: int = typer.Option(6, help="Domain prompts continued by both models (0: none)."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; 'none' to skip)."),
     text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
@@ -72,7 +73,7 @@ def compare_command(
     config = EvalConfig(
         model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
-        checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
+        checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field, labels=labels,
     )
     folder = compare(config, _workspace(workspace), overwrite=overwrite)
     typer.echo(_summary(folder))
@@ -88,6 +89,10 @@ def _summary(folder: Path) -> str:
         lo, hi = d["ppl_ratio_ci95"]
         lines.append(f"{name:<22}{b['token_ppl']:>10.2f}{a['token_ppl']:>10.2f}{d['ppl_change_pct']:>+8.1f}%"
                      f"   [{100 * (lo - 1):+.1f}%, {100 * (hi - 1):+.1f}%]")
+    if c.get("regression"):  # labelled errors re-scored (workbench/review/regression.py)
+        r = c["regression"]
+        lines.append(f"labelled errors still made: base {r.get('base', {}).get('still_wrong', '-')}, "
+                     f"adapted {r['adapted']['still_wrong']} of {r['cases']}")
     lines += [f"warning: {w}" for w in c.get("warnings") or []]
     lines += [f"comparison: {folder / 'comparison.json'}", f"report:     {folder / 'report.html'}"]
     return "\n".join(lines)

@@ -427,6 +427,9 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
                             repetition, leakage)
 
+    from workbench.review.regression import regression_for_compare  # labelled errors re-scored (issue 12)
+
+    regression = regression_for_compare(model, tokenizer, config.labels, workspace)
     comparison = {
         "kind": "comparison", "verdict": verdict,
         "base_model": config.model, "adapter": config.adapter, "quant": quant,
@@ -435,6 +438,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
+        "regression": regression,
     }
     figures = {
         "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),

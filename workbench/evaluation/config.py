@@ -61,6 +61,8 @@ class EvalConfig:
     leakage_threshold); kept so old configs load, and a value set here is reported as ignored."""
     device: str | None = None
     """Device (default: cuda when available, else cpu)."""
+    labels: str | None = None
+    """Label store (path or URL) whose corrected errors compare re-scores (default: the workspace's labels.db if any; 'none': skip)."""
 
     def __post_init__(self) -> None:
         if self.leakage_ngram is not None:

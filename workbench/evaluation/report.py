@@ -257,6 +257,10 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
             ("prompt", "prompt"), ("expected", "expected"), ("base_prob", "base p"), ("adapted_prob", "adapted p"),
             ("base_rank", "base rank"), ("adapted_rank", "adapted rank"),
         ], digits=4))
+    if result.get("regression"):
+        from workbench.review.regression import regression_html
+
+        parts.append(regression_html(result["regression"]))
     if result.get("kind") == "comparison" and "generations" in result:
         if result.get("generations"):
             parts.append(_generations_section(result["generations"], result.get("repetition")))

@@ -80,5 +80,5 @@ def default_db(workspace=None) -> Path:
     """``<workspace>/labels.db``."""
     from workbench.workspace import Workspace
 
-    ws = workspace if workspace is not None and hasattr(workspace, "root") else Workspace.at(workspace)
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.at(workspace)
     return ws.root / DEFAULT_DB

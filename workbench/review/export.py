@@ -207,3 +207,22 @@ def drop_decisions(store) -> dict[str, str]:
         who = ", ".join(sorted({v.annotator for v in vs if v.verdict == "drop"}))
         out[str(doc_id)] = f"expert review ({who}): {flags}" + (f"; {notes}" if notes else "")
     return out
+
+
+def open_store(labels: str | os.PathLike | None, workspace=None, must_exist: bool = True):
+    """A ``LabelStore`` for a path, a URL, or None / "workspace" (``<workspace>/labels.db``)."""
+    from workbench.review.config import default_db
+    from workbench.review.store import LabelStore
+
+    if labels is None or str(labels) == "workspace":
+        labels = default_db(workspace)
+    if must_exist and "://" not in str(labels) and not Path(labels).is_file():
+        raise WorkbenchError(f"label store {labels} does not exist.",
+                             "pass an existing labels.db (or a database URL); create one with 'workbench review items'.")
+    return LabelStore(labels)
+
+
+def drop_decisions_from(labels: str | os.PathLike | None, workspace=None) -> dict[str, str]:
+    """``drop_decisions`` of the store at ``labels`` (see ``open_store``)."""
+    with open_store(labels, workspace) as store:
+        return drop_decisions(store)

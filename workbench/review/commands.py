@@ -1,0 +1,198 @@
+"""CLI group ``workbench review``: items, queue, stats, agreement, export, import (thin calls into the library).
+
+``register(app)`` adds the group to a Typer app (the main CLI calls it once).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+review_app = typer.Typer(help="Expert review: items, labels in labels.db, agreement, export.", no_args_is_help=True)
+
+DbOpt = typer.Option(None, "--db", help="Label store: a SQLite file or a database URL (default WORKSPACE/labels.db).")
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+
+
+def _store(db: Optional[str], workspace: Optional[Path], must_exist: bool = True, taxonomy: Optional[Path] = None):
+    from workbench.review.export import open_store
+
+    store = open_store(db, workspace, must_exist=must_exist)
+    if taxonomy:
+        store.set_taxonomy(taxonomy)
+    return store
+
+
+def _comparison_folder(value: str, workspace: Optional[Path]) -> Path:
+    from workbench.workspace import Workspace
+
+    path = Path(value)
+    if path.is_dir():
+        return path
+    return Workspace.at(workspace).folder("comparisons", value)
+
+
+@review_app.command("items")
+def items_command(
+    comparison: Optional[str] = typer.Argument(None, help="Comparison folder (or its name under WORKSPACE/comparisons)."),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Also: a JSONL of {prompt, output, model?, checkpoint?, id?}."),
+    profile: Optional[Path] = typer.Option(None, "--profile", help="Also: a corpus profile folder; its flagged documents become keep/drop items."),
+    seed: int = typer.Option(1234, help="Seed of the blind A/B order."),
+    regressed: int = typer.Option(5, "--regressed", help="Documents where the adapted model regressed most (0: none)."),
+    taxonomy: Optional[Path] = typer.Option(None, "--taxonomy", help="Taxonomy YAML to store as the project's categories."),
+    db: Optional[str] = DbOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Add review items to the label store (existing ones are kept, never duplicated)."""
+    from workbench.errors import WorkbenchError
+    from workbench.review.config import ItemsConfig
+    from workbench.review.items import items_from_comparison, items_from_jsonl, items_from_profile
+
+    if not (comparison or jsonl or profile):
+        raise WorkbenchError("no source of items given.", "pass a comparison folder, --jsonl FILE or --profile FOLDER.")
+    items = []
+    if comparison:
+        items += items_from_comparison(_comparison_folder(comparison, workspace),
+                                       ItemsConfig(seed=seed, regressed_documents=regressed))
+    if jsonl:
+        items += items_from_jsonl(jsonl, seed=seed)
+    if profile:
+        items += items_from_profile(profile)
+    with _store(db, workspace, must_exist=False, taxonomy=taxonomy) as store:
+        counts = store.add_items(items)
+        kinds = ", ".join(f"{k} {sum(i.kind == k for i in items)}" for k in ("pair", "output", "probe", "document")
+                          if any(i.kind == k for i in items))
+        typer.echo(f"{counts['added']} item(s) added, {counts['existing']} already there ({kinds or 'none'})")
+        typer.echo(f"store: {store.url}")
+
+
+@review_app.command("queue")
+def queue_command(
+    annotator: Optional[str] = typer.Option(None, "--annotator", "-a", help="Show this annotator's next item."),
+    assign: Optional[str] = typer.Option(None, "--assign", help="Comma-separated annotators to assign items to."),
+    overlap: int = typer.Option(1, help="Annotators per item (with --assign, or for the open queue)."),
+    db: Optional[str] = DbOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Progress per annotator; with --annotator, their next item (blind); with --assign, distribute the items."""
+    with _store(db, workspace) as store:
+        if assign:
+            counts = store.assign([a.strip() for a in assign.split(",") if a.strip()], overlap=overlap)
+            typer.echo("assigned: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        elif overlap != 1:
+            store.set_overlap(overlap)
+        progress = store.progress()
+        typer.echo(f"{progress['items']} items, {progress['done_items']} with a verdict")
+        for name, p in progress["annotators"].items():
+            typer.echo(f"  {name:<20} done {p['done']:>5}  remaining {p['remaining']:>5}  labels {p['labels']:>5}  "
+                       f"skipped {p['skipped']:>4}  {p['seconds']:.0f} s")
+        if annotator:
+            item = store.next_item(annotator)
+            if item is None:
+                typer.echo(f"{annotator}: queue empty")
+                return
+            typer.echo(f"next for {annotator}: {item.id} ({item.kind})")
+            if item.prompt:
+                typer.echo(f"prompt: {item.prompt}")
+            for out in item.outputs:
+                typer.echo(f"[{out['slot']}] {out['text']}")
+
+
+@review_app.command("stats")
+def stats_command(
+    figures: Optional[Path] = typer.Option(None, "--figures", help="Write the figures as plotly JSON into this folder."),
+    db: Optional[str] = DbOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Error rate and MQM penalty per model, checkpoint and category."""
+    from workbench.review import plots
+
+    with _store(db, workspace) as store:
+        stats = store.stats()
+    o = stats["overall"]
+    typer.echo(f"{o['outputs']} judged output(s), error rate {_pct(o['error_rate'])}, MQM penalty {o['penalty']} "
+               f"({_num(o['penalty_per_100_words'])} per 100 words)")
+    for title, key in (("model", "by_model"), ("checkpoint", "by_checkpoint")):
+        for name, g in stats[key].items():
+            typer.echo(f"  {title} {name:<30} outputs {g['outputs']:>4}  error rate {_pct(g['error_rate']):>6}  "
+                       f"penalty {g['penalty']:>4}  per output {_num(g['penalty_per_output'])}")
+    for name, g in stats["by_category"].items():
+        typer.echo(f"  category {name:<20} errors {g['errors']:>4}  penalty {g['penalty']:>4}  "
+                   f"error rate {_pct(g['error_rate'])}")
+    if figures:
+        figures.mkdir(parents=True, exist_ok=True)
+        for name, fig in (("penalty_by_category", plots.penalty_by_category(stats)),
+                          ("error_rate_by_model", plots.error_rate_by_model(stats))):
+            (figures / f"{name}.json").write_text(fig.to_json(), encoding="utf-8")
+        typer.echo(f"figures: {figures}")
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+def _num(x) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+@review_app.command("agreement")
+def agreement_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the whole report as JSON."),
+    db: Optional[str] = DbOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Krippendorff's alpha per dimension, Cohen's kappa per pair, disagreements, gold accuracy."""
+    from workbench.io import dumps
+
+    with _store(db, workspace) as store:
+        report = store.agreement()
+        accuracy = store.accuracy()
+    if as_json:
+        typer.echo(dumps({**report, "gold_accuracy": accuracy}))
+        return
+    typer.echo(f"{report['items_with_overlap']} item(s) labelled by two or more of {len(report['annotators'])} annotator(s)")
+    for dim, alpha in report["alpha"].items():
+        typer.echo(f"  Krippendorff alpha ({dim}): {_num(alpha)}")
+    for row in report["kappa"]["verdict"]:
+        typer.echo(f"  kappa {row['a']} / {row['b']}: {_num(row['kappa'])} on {row['items']} item(s), "
+                   f"observed agreement {_pct(row['observed_agreement'])}")
+    for name, acc in accuracy.items():
+        typer.echo(f"  gold accuracy {name}: {acc['correct']}/{acc['gold_items']}")
+    unresolved = [k for k, v in report["adjudicated"].items() if v["how"] == "unresolved"]
+    typer.echo(f"{len(report['disagreements'])} disagreement(s); {len(unresolved)} item(s) need an adjudicator")
+
+
+@review_app.command("export")
+def export_command(
+    out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections) or folder (datasets)."),
+    format: str = typer.Option("jsonl", "--format", "-f",
+                               help="jsonl (items + event log, importable), csv, datasets, corrections (training JSONL)."),
+    db: Optional[str] = DbOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Export labels; 'corrections' writes corrected outputs as training data for curate/train."""
+    from workbench.review.export import export_corrections
+
+    with _store(db, workspace) as store:
+        path = export_corrections(store, out) if format == "corrections" else store.export(out, format)
+    typer.echo(f"written: {path}")
+
+
+@review_app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., help="A JSONL written by 'workbench review export'."),
+    db: Optional[str] = DbOpt,
+    workspace: Optional[Path] = WorkspaceOpt,
+) -> None:
+    """Merge an export into the store: new items and events are added, known ones skipped."""
+    with _store(db, workspace, must_exist=False) as store:
+        counts = store.import_file(path)
+    typer.echo(f"items: {counts['items_added']} added, {counts['items_existing']} already there; "
+               f"events: {counts['events_added']} added, {counts['events_existing']} already there")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``review`` group to ``app``."""
+    app.add_typer(review_app, name="review")
