@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
@@ -31,8 +30,9 @@ from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, read_glossary, sha256_file, write_json
 from workbench.progress import emit
 from workbench.runcard import git_commit, now_iso, package_versions
+from workbench.samples import sample_path
 
-SAMPLE_REFERENCE = Path(__file__).resolve().parents[2] / "sample_data" / "general_eval.jsonl"
+SAMPLE_REFERENCE = sample_path("general_eval.jsonl")
 
 
 def _summary(values: np.ndarray) -> dict:

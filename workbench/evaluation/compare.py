@@ -47,7 +47,7 @@ class EvalSet:
 
 
 def _sample(name: str) -> Path:
-    from workbench.training.config import sample_path
+    from workbench.samples import sample_path
 
     return sample_path(name)
 

@@ -23,7 +23,9 @@ _FALLBACK_TEXT = (
 
 
 def _default_texts() -> list[str]:
-    corpus = Path(__file__).resolve().parents[2] / "sample_data" / "domain_corpus.jsonl"
+    from workbench.samples import sample_path
+
+    corpus = sample_path("domain_corpus.jsonl")
     if corpus.exists():
         import json
 

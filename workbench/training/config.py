@@ -8,8 +8,7 @@ from typing import Literal
 
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
-
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+from workbench.samples import SAMPLE_DATA, sample_path  # noqa: F401 - sample_path re-exported
 
 
 @dataclass
@@ -158,8 +157,3 @@ def load_train_config(
     data.update({k: v for k, v in values.items() if v is not None})
     config = from_dict(TrainConfig, data)
     return apply_overrides(config, parse_overrides(overrides)) if overrides else config
-
-
-def sample_path(name: str) -> Path:
-    """A file of the bundled sample data (domain_corpus.jsonl, domain_eval.jsonl, general_eval.jsonl...)."""
-    return SAMPLE_DATA / name

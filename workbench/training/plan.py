@@ -133,6 +133,12 @@ KNOWN_CONFIGS: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": False, "max_position_embeddings": 32768, "hidden_act": "silu",
         "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "sliding_window": 4096,
     },
+    "Mistral-7B-v0.3": {  # v0.1 with a 32768-token vocabulary, no sliding window (the mistral-7b-24gb preset)
+        "model_type": "mistral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 32768,
+        "tie_word_embeddings": False, "max_position_embeddings": 32768, "hidden_act": "silu",
+        "rms_norm_eps": 1e-5, "rope_theta": 1000000.0, "sliding_window": None,
+    },
 }
 # Other spellings people use for the same models (Hub ids, the registry name).
 _ALIASES = {
@@ -142,7 +148,7 @@ _ALIASES = {
     "meta-llama/llama-3.2-1b": "Llama-3.2-1B", "llama-3.2-1b-instruct": "Llama-3.2-1B",
     "meta-llama/llama-3.1-8b": "Llama-3.1-8B", "meta-llama/meta-llama-3.1-8b": "Llama-3.1-8B",
     "llama-3.1-8b-instruct": "Llama-3.1-8B", "mistral-7b": "Mistral-7B-v0.1",
-    "mistralai/mistral-7b-v0.1": "Mistral-7B-v0.1",
+    "mistralai/mistral-7b-v0.1": "Mistral-7B-v0.1", "mistralai/mistral-7b-v0.3": "Mistral-7B-v0.3",
 }
 # Llama-style decoders (RMSNorm, RoPE, SwiGLU, grouped-query attention) the counts are exact for.
 _LLAMA_FAMILY = {"llama", "mistral", "qwen2", "qwen3"}
