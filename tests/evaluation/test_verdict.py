@@ -72,3 +72,11 @@ def test_a_regression_set_gets_its_own_line():
     v = build_verdict(_results(), {"domain": _delta(-5.0, -8.0, -2.0), "general": _delta(0.0, -1, 1),
                                    "regression": _delta(6.0, 2.0, 10.0)})
     assert v["other_sets"]["regression"]["status"] == "worse" and "regression set" in v["other_sets"]["regression"]["sentence"]
+
+
+def test_small_but_significant_gain_asks_for_more_training_after_leakage():
+    v = build_verdict(_results(), {"domain": _delta(-0.4, -0.5, -0.3), "general": _delta(0.0, -0.2, 0.2)},
+                      leakage={"domain": {"pairs": [{"train_id": "t", "eval_id": "e", "jaccard": 0.95}]}})
+    assert v["domain"]["status"] == "better"
+    assert v["next_steps"][0].startswith("Evaluate on held-out text: 1 domain document(s)")
+    assert "real but small" in v["next_steps"][1]

@@ -148,12 +148,13 @@ def build_verdict(
     dm = results["adapted"]["domain"]
     small = dm.get("documents", 0) < MIN_DOCUMENTS or dm.get("tokens", 0) < MIN_TOKENS
     if leaked:
-        names = ", ".join(f"{n} {k} document(s)" for n, k in leaked.items())
+        names = " and ".join(f"{k} {n} document(s)" for n, k in leaked.items())
         steps.append(f"Evaluate on held-out text: {names} near-copy training documents, so the gain is overstated "
                      "(see the leakage warning for the pairs).")
     if general and general["over_threshold"]:
         steps.append("Add replay of general text (train with --replay general.jsonl --replay-ratio 0.1), or train "
                      "for fewer steps or with a lower learning rate, to keep general ability.")
+    urgent = len(steps)  # leakage and forgetting come before any advice on the gain itself
     if domain["status"] == "unclear" and small:
         steps.append(f"Collect more evaluation text: {dm.get('documents', 0)} document(s) and {dm.get('tokens', 0):,} "
                      f"tokens are too few to tell a real change from chance (aim for {MIN_DOCUMENTS}+ documents and "
@@ -170,10 +171,10 @@ def build_verdict(
                      + ", ".join(str(w["id"]) for w in worst) + ".")
     if domain["status"] == "better" and abs(domain["change_pct"]) < MEANINGFUL_PCT:
         seen = f" (this run trained on {train_tokens:,} tokens)" if train_tokens else ""
-        steps.insert(0, f"Train longer or on more domain text{seen}: the domain gain is real but small "
+        steps.insert(urgent, f"Train longer or on more domain text{seen}: the domain gain is real but small "
                         f"({_fmt_pct(domain['change_pct'])}, under {MEANINGFUL_PCT:g}%).")
     elif domain["status"] == "better" and not (general and general["over_threshold"]) and not leaked:
-        steps.insert(0, "The adaptation helps on domain text at an acceptable cost: keep this run, and check the "
+        steps.insert(urgent, "The adaptation helps on domain text at an acceptable cost: keep this run, and check the "
                         "flagged items below before relying on it.")
     steps = steps[:2] or ["Nothing stands out: the numbers show no clear effect either way."]
 
