@@ -37,7 +37,7 @@ def tiny_run(tiny_model, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("runs")
     config = TrainConfig(model=str(tiny_model), max_tokens=4096, block_size=64, micro_batch_size=4, eval_every=0.5,
-                         eval_max_tokens=256, out=str(tmp / "run"))
+                         eval_max_tokens=256, keep_checkpoints="all", out=str(tmp / "run"))
     return train(config, Workspace.at(tmp / "workspace"), progress=False)
 
 

@@ -40,9 +40,9 @@ def test_qlora_run_writes_adapter_metrics_and_cards(tiny_model, tmp_path, worksp
     assert evals[-1]["domain_ppl"] < evals[0]["domain_ppl"]  # it learned something
     train_rows = [m for m in metrics if m["type"] == "train"]
     assert len(train_rows) == 16 and all({"loss", "lr", "tokens_per_s"} <= set(r) for r in train_rows)
-    # every checkpoint carries its own run card
+    # every checkpoint carries its own run card; of the 4 written, the last and the best are kept
     ckpts = sorted((run / "checkpoints").glob("checkpoint-*"))
-    assert len(ckpts) == 4
+    assert 1 <= len(ckpts) <= 2 and (run / "checkpoints" / "checkpoint-16").exists()
     for ckpt in ckpts:
         ck = read_json(ckpt / "run.json")
         assert ck["state"] == "checkpoint" and ck["config"] == card["config"]

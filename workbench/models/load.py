@@ -203,3 +203,105 @@ def load_model(
         keep_4bit_weights_unpacked(model)
     model.eval()
     return model, tokenizer, resolved
+
+
+# -- scoring through a dequantized base --------------------------------------------------------
+# On the CPU a bitsandbytes Linear4bit dequantizes (or, on AVX512-BF16 hosts, repacks and runs a
+# 4-bit kernel) at every forward: scoring runs at about a third of full precision. For scoring, the
+# frozen base can instead compute with its NF4 weights dequantized once to the compute dtype: the
+# same weight values, plain matmuls. LoRA layers wrap the base layer and still apply on top.
+
+DEQUANTIZE_HEADROOM = 2.0  # the dequantized copy must fit this many times in the available memory
+
+
+def linear4bit_layers(model) -> list:
+    """The bitsandbytes Linear4bit modules of ``model`` (LoRA-wrapped ones included)."""
+    import sys
+
+    bnb = sys.modules.get("bitsandbytes")
+    if bnb is None:  # never imported: nothing can be quantized
+        return []
+    return [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+
+
+def dequantized_weight(layer):
+    """The weight of a Linear4bit as a dense tensor of its compute dtype (fp32 on the CPU)."""
+    import copy
+
+    import bitsandbytes.functional as bnbf
+
+    data, state = layer.weight.data, layer.weight.quant_state
+    if getattr(state, "packing_format_for_cpu", False):
+        # repacked for the AVX512-BF16 kernel by an earlier eval-mode forward: undo it on a copy
+        data, state = bnbf._convert_weight_packed_for_cpu_inverse(data.clone(), copy.deepcopy(state))
+    weight = bnbf.dequantize_4bit(data, state)
+    dtype = layer.compute_dtype or state.dtype
+    return weight.to(dtype).reshape(layer.out_features, layer.in_features)
+
+
+def dequantized_size_bytes(model) -> int:
+    """Bytes a dense copy of every Linear4bit weight would take in its compute dtype."""
+    total = 0
+    for layer in linear4bit_layers(model):
+        dtype = layer.compute_dtype or layer.weight.quant_state.dtype
+        total += layer.out_features * layer.in_features * dtype.itemsize
+    return total
+
+
+def should_dequantize(model, setting: str = "auto") -> bool:
+    """Whether to score through a dequantized base: 'on', 'off', or 'auto' = on the CPU when
+    ``DEQUANTIZE_HEADROOM`` times the dense copy fits in the memory available now."""
+    if setting == "off":
+        return False
+    layers = linear4bit_layers(model)
+    if not layers:
+        return False
+    if setting == "on":
+        return True
+    if layers[0].weight.device.type != "cpu":  # GPU kernels dequantize fast; GPU memory is dearer
+        return False
+    import psutil
+
+    return DEQUANTIZE_HEADROOM * dequantized_size_bytes(model) < psutil.virtual_memory().available
+
+
+class DequantizedBase:
+    """Makes every Linear4bit of a model compute with a dense, dequantized copy of its weight.
+
+    The quantized parameters are left as they are (so training, saving and ``restore()`` see the
+    same model); only the layers' ``forward`` is replaced on the instance. Used for good by
+    evaluate/compare, and around each in-training evaluation (``with DequantizedBase(model):``).
+    """
+
+    def __init__(self, model):
+        import functools
+
+        import torch
+
+        self.layers = linear4bit_layers(model)
+        for layer in self.layers:
+            weight = dequantized_weight(layer)
+            bias = None if layer.bias is None else layer.bias.detach().to(weight.dtype)
+            layer.forward = functools.partial(_dense_forward, weight=weight, bias=bias, linear=torch.nn.functional.linear)
+
+    def restore(self) -> None:
+        """Back to the quantized forward; the dense copies are freed."""
+        for layer in self.layers:
+            layer.__dict__.pop("forward", None)
+        self.layers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+
+def _dense_forward(x, weight, bias, linear):
+    return linear(x.to(weight.dtype), weight, bias).to(x.dtype)
+
+
+def dequantize_for_scoring(model, setting: str = "auto") -> DequantizedBase | None:
+    """Dequantize the frozen NF4 base of ``model`` once for scoring when ``should_dequantize``;
+    returns the handle (``.restore()`` undoes it) or None when the model is left as it is."""
+    return DequantizedBase(model) if should_dequantize(model, setting) else None

@@ -1,7 +1,9 @@
-"""Trainer callbacks: live metrics, progress with tokens/s and ETA, held-out evaluation, run cards."""
+"""Trainer callbacks: live metrics, progress with tokens/s and ETA, held-out evaluation, run cards,
+checkpoint retention."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,50 @@ def memory_mb() -> dict[str, float]:
     return {"rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1)}
 
 
+def evaluations_left(step: int, max_steps: int, eval_steps: int) -> int:
+    """In-training evaluations still to run after ``step``: every ``eval_steps`` and at the last step."""
+    if step >= max_steps:
+        return 0
+    return max_steps // eval_steps - step // eval_steps + (1 if max_steps % eval_steps else 0)
+
+
+def eta_seconds(step: int, max_steps: int, eval_steps: int, train_seconds: float, eval_seconds: list[float]) -> float | None:
+    """Seconds left: the remaining steps at the measured seconds per step, plus the remaining
+    evaluations at the mean measured time of the evaluations so far. None before the first step."""
+    if step <= 0 or train_seconds <= 0:
+        return None
+    train_left = (max_steps - step) * train_seconds / step
+    per_eval = sum(eval_seconds) / len(eval_seconds) if eval_seconds else 0.0
+    return train_left + evaluations_left(step, max_steps, eval_steps) * per_eval
+
+
+def checkpoints_to_keep(steps: list[int], keep: str, best_step: int | None) -> set[int]:
+    """Which checkpoint steps stay under ``keep`` ('all', 'last_and_best' or a number N of the
+    most recent): the most recent ones (resume starts from the last) and the best."""
+    if keep == "all":
+        return set(steps)
+    recent = 1 if keep == "last_and_best" else int(keep)
+    kept = set(sorted(steps)[-recent:])
+    if best_step in steps:
+        kept.add(best_step)
+    return kept
+
+
+def prune_checkpoints(folder: Path, keep: str, best_step: int | None, current_step: int) -> list[Path]:
+    """Delete the checkpoints ``checkpoints_to_keep`` leaves out; returns what was removed. Folders
+    of later steps (left by a run that was killed and resumed from an earlier one) are not touched."""
+    found = {}
+    for path in Path(folder).glob("checkpoint-*"):
+        suffix = path.name.rsplit("-", 1)[-1]
+        if suffix.isdigit() and int(suffix) <= current_step:
+            found[int(suffix)] = path
+    kept = checkpoints_to_keep(sorted(found), keep, best_step)
+    removed = [found[s] for s in sorted(found) if s not in kept]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
 class WorkbenchCallback(TrainerCallback):
     """Writes metrics.jsonl and status.json as training goes, evaluates held-out perplexity
     every ``eval_steps`` and asks the Trainer to checkpoint right after, then writes a run card
@@ -44,8 +90,10 @@ class WorkbenchCallback(TrainerCallback):
         forgetting_threshold_pct: float = 10.0,
         stop_on_forgetting: bool = False,
         on_progress=None,
+        keep_checkpoints: str = "last_and_best",
     ):
         self.on_progress = on_progress
+        self.keep_checkpoints = keep_checkpoints
         self.forgetting_threshold_pct = forgetting_threshold_pct
         self.stop_on_forgetting = stop_on_forgetting
         self.stopped_for_forgetting = False
@@ -122,7 +170,9 @@ class WorkbenchCallback(TrainerCallback):
             if self.progress:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step")
+                # tqdm's own remaining time extrapolates the step rate; ours adds the evaluations left
+                self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step",
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
             if not self.evals and self.evaluator is not None:
                 write_status(self.run_dir, "running", phase="evaluating base")
                 self._evaluate(model, state)
@@ -145,10 +195,13 @@ class WorkbenchCallback(TrainerCallback):
         if self._is_main(state):
             tokens = step * self.tokens_per_step
             tps = tokens / self.train_seconds if self.train_seconds else 0.0
-            remaining = (state.max_steps - step) * self.tokens_per_step / tps if tps else None
+            eval_seconds = [e["eval_seconds"] for e in self.evals if e.get("eval_seconds") is not None]
+            remaining = eta_seconds(step, state.max_steps, self.eval_steps, self.train_seconds, eval_seconds)
+            evals_left = evaluations_left(step, state.max_steps, self.eval_steps) if self.evaluator is not None else 0
             write_status(
                 self.run_dir, "running", phase="training", step=step, total_steps=state.max_steps,
-                tokens=tokens, tokens_per_s=round(tps, 1), eta_s=round(remaining) if remaining else None,
+                tokens=tokens, tokens_per_s=round(tps, 1), eta_s=round(remaining) if remaining is not None else None,
+                evaluations_left=evals_left,
             )
             if self.on_progress is not None:
                 from workbench.progress import emit
@@ -157,8 +210,10 @@ class WorkbenchCallback(TrainerCallback):
                 emit(self.on_progress, "training", step, state.max_steps, "step",
                      f"{tps:.0f} tok/s" + (f", loss {loss:.3f}" if loss is not None else ""))
             if self.bar is not None:
+                from tqdm import tqdm
+
                 self.bar.update(step - self.bar.n)
-                post = {"tok/s": f"{tps:.0f}"}
+                post = {"eta": tqdm.format_interval(remaining) if remaining is not None else "?", "tok/s": f"{tps:.0f}"}
                 if self.last_train.get("loss") is not None:
                     post["loss"] = f"{self.last_train['loss']:.3f}"
                 if self.evals:
@@ -189,6 +244,12 @@ class WorkbenchCallback(TrainerCallback):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.exists():
             write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+        prune_checkpoints(Path(args.output_dir), self.keep_checkpoints, self.best_step(), state.global_step)
+
+    def best_step(self) -> int | None:
+        """The trained step (> 0) with the lowest domain perplexity so far (the earliest on a tie)."""
+        trained = [e for e in self.evals if e.get("step", 0) > 0 and "domain_ppl" in e]
+        return min(trained, key=lambda e: (e["domain_ppl"], e["step"]))["step"] if trained else None
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.bar is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -84,10 +85,19 @@ class TrainConfig:
     """Held-out general text for forgetting; default: the sample general text."""
     eval_every: float = 0.1
     """Evaluate every this fraction of training (0 disables in-training evaluation)."""
-    eval_max_tokens: int = 4096
-    """Tokens per held-out set used in training-time evaluation (full sets: workbench compare)."""
+    eval_max_tokens: int | None = None
+    """Tokens per held-out set used in training-time evaluation (full sets: workbench compare);
+    default: sized from the training budget (``eval_tokens_per_set``), so evaluation stays a small
+    share of the run."""
     eval_window: int = 512
     """Sliding window for training-time evaluation."""
+    dequantize_scoring: Literal["auto", "on", "off"] = "auto"
+    """Score held-out text through a dequantized copy of the frozen NF4 base (the same weight values;
+    several times faster on the CPU, where NF4 layers dequantize at every forward); 'auto' = on the
+    CPU when memory allows. The trained weights are never touched."""
+    keep_checkpoints: str = "last_and_best"
+    """Checkpoints kept under checkpoints/: 'last_and_best' (the last, for resume, and the best by
+    domain perplexity), 'all', or a number N (the N most recent, and the best)."""
     forgetting_threshold_pct: float = 10.0
     """Warn when general perplexity rises more than this percent over the base."""
     stop_on_forgetting: bool = False
@@ -116,10 +126,56 @@ class TrainConfig:
             raise WorkbenchError(f"forgetting_threshold_pct is {self.forgetting_threshold_pct}.", "use a positive percent, e.g. 10.")
         if self.learning_rate <= 0:
             raise WorkbenchError(f"learning_rate is {self.learning_rate}.", "use a positive learning rate, e.g. 2e-4.")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise WorkbenchError(f"warmup_ratio is {self.warmup_ratio}.", "use a share in [0, 1), e.g. 0.05.")
+        if self.eval_max_tokens is not None and self.eval_max_tokens < 16:
+            raise WorkbenchError(
+                f"eval_max_tokens is {self.eval_max_tokens}.", "use at least 16 tokens, or leave it unset to size it from max_tokens."
+            )
+        self.keep_checkpoints = str(self.keep_checkpoints).strip().lower()
+        if self.keep_checkpoints not in ("last_and_best", "all") and not (
+            self.keep_checkpoints.isdigit() and int(self.keep_checkpoints) >= 1
+        ):
+            raise WorkbenchError(
+                f"keep_checkpoints is {self.keep_checkpoints!r}.",
+                "use last_and_best, all, or the number of most recent checkpoints to keep (1 or more).",
+            )
 
     @property
     def tokens_per_step(self) -> int:
         return self.block_size * self.micro_batch_size * self.grad_accum
+
+    # -- what a run of n optimizer steps resolves to (recorded in the run card's "resolved") ---------
+    def warmup_steps(self, n_steps: int) -> int:
+        """Warm-up steps: ``ceil(warmup_ratio * n_steps)``. The schedule (training/schedule.py) starts
+        warm-up at ``lr / (warmup + 1)``, so no optimizer step runs at learning rate 0."""
+        return math.ceil(self.warmup_ratio * n_steps)
+
+    def eval_steps(self, n_steps: int) -> int:
+        """Optimizer steps between two in-training evaluations."""
+        return max(1, round(n_steps * self.eval_every)) if self.eval_every > 0 else n_steps
+
+    def n_evaluations(self, n_steps: int) -> int:
+        """In-training evaluations of an n-step run: the base, every ``eval_steps``, and the last step."""
+        every = self.eval_steps(n_steps)
+        return 1 + n_steps // every + (1 if n_steps % every else 0)
+
+    def eval_tokens_per_set(self, n_steps: int) -> int:
+        """Tokens of each held-out set scored per in-training evaluation: ``eval_max_tokens`` when
+        given, else all evaluations together score about ``EVAL_TOKEN_SHARE`` of the training budget
+        (split over the domain and general sets), within [EVAL_MIN_TOKENS, EVAL_MAX_TOKENS]."""
+        if self.eval_max_tokens is not None:
+            return self.eval_max_tokens
+        per_set = EVAL_TOKEN_SHARE * self.max_tokens / (2 * self.n_evaluations(n_steps))
+        return int(min(EVAL_MAX_TOKENS, max(EVAL_MIN_TOKENS, round(per_set))))
+
+
+# In-training evaluation sized from the budget. On the CPU (NF4, Intel Xeon, 2 cores) a scored token
+# costs about a third of a trained one (BENCHMARKS.md, "In-training evaluation"), so scoring half as
+# many tokens as are trained keeps evaluation near 15% of the wall time; GPU runs hit the ceiling.
+EVAL_TOKEN_SHARE = 0.5
+EVAL_MIN_TOKENS = 256  # fewer and the perplexity of a sample is mostly noise
+EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets are workbench compare's
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"

@@ -9,7 +9,6 @@ a run card into every checkpoint so a run can be resumed or repeated from its fo
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -123,18 +122,27 @@ def collate_blocks(items: list[dict]) -> dict:
 class HeldOutEvaluator:
     """Domain and general perplexity on fixed, capped samples of the held-out sets."""
 
-    def __init__(self, tokenizer, sets: dict[str, list[str]], max_tokens: int, window: int):
-        self.tokenizer, self.window = tokenizer, window
+    def __init__(self, tokenizer, sets: dict[str, list[str]], max_tokens: int, window: int, dequantize: str = "auto"):
+        self.tokenizer, self.window, self.dequantize = tokenizer, window, dequantize
         self.sets = {name: _cap_texts(tokenizer, texts, max_tokens) for name, texts in sets.items() if texts}
 
     def __call__(self, model) -> dict[str, float]:
         from workbench.evaluation.perplexity import score_documents
+        from workbench.models.load import dequantize_for_scoring
 
-        result = {}
-        for name, texts in self.sets.items():
-            score = score_documents(model, self.tokenizer, texts, window=self.window, progress=False)
-            result[f"{name}_ppl"] = score.token_ppl
-            result[f"{name}_eval_tokens"] = score.tokens
+        # the frozen NF4 base dequantized for this evaluation only (forward swapped on the instance,
+        # parameters untouched, restored before training goes on)
+        dense = dequantize_for_scoring(model, self.dequantize)
+        try:
+            result = {}
+            for name, texts in self.sets.items():
+                score = score_documents(model, self.tokenizer, texts, window=self.window, progress=False)
+                result[f"{name}_ppl"] = score.token_ppl
+                result[f"{name}_eval_tokens"] = score.tokens
+        finally:
+            if dense is not None:
+                dense.restore()
+        result["dequantized"] = dense is not None
         return result
 
 
@@ -256,11 +264,12 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         terms = select_new_tokens(tokenizer, read_glossary(config.new_tokens), limit=config.new_tokens_max)
         new_token_ids = add_new_tokens(model, tokenizer, terms)
     data = prepare_data(config, tokenizer)
-    evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), config.eval_max_tokens, config.eval_window)
-    model = _add_lora(model, config, device, new_token_ids)
-
     n_steps = len(data.schedule) // (config.micro_batch_size * config.grad_accum * _world_size())
-    eval_steps = max(1, round(n_steps * config.eval_every)) if config.eval_every > 0 else n_steps
+    eval_steps = config.eval_steps(n_steps)
+    eval_tokens = config.eval_tokens_per_set(n_steps)
+    evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), eval_tokens, config.eval_window, config.dequantize_scoring)
+    model = _add_lora(model, config, device, new_token_ids)
+    warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
     checkpointing = config.gradient_checkpointing == "on" or (config.gradient_checkpointing == "auto" and device != "cpu")
     args = TrainingArguments(
@@ -270,7 +279,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=math.ceil(config.warmup_ratio * n_steps),
+        warmup_steps=warmup_steps,  # the schedule starts warm-up above 0 (training/schedule.py)
         weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm,
         logging_steps=1,
@@ -309,6 +318,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         },
         steps=n_steps,
         eval_steps=eval_steps,
+        resolved=_resolved(config, n_steps, warmup_steps, eval_tokens),
         tokens_per_step=config.tokens_per_step * _world_size(),
     )
     if checkpoint is None:
@@ -326,6 +336,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         forgetting_threshold_pct=config.forgetting_threshold_pct,
         stop_on_forgetting=config.stop_on_forgetting,
         on_progress=on_progress,
+        keep_checkpoints=config.keep_checkpoints,
     )
     trainer = _GroupedLRTrainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
@@ -403,6 +414,17 @@ def _grouped_trainer_class():
                 loss = loss * (self.accelerator.num_processes // tp_size)  # as Trainer.compute_loss scales the model's
             return loss
 
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            if self.lr_scheduler is None:  # the named schedule, with no step at learning rate 0
+                from workbench.training.schedule import warmup_scheduler
+
+                self.lr_scheduler = warmup_scheduler(
+                    self.args.lr_scheduler_type, optimizer or self.optimizer, self.args.get_warmup_steps(num_training_steps),
+                    num_training_steps, self.args.lr_scheduler_kwargs,
+                )
+                self._created_lr_scheduler = True
+            return self.lr_scheduler
+
         def create_optimizer(self, model=None):
             if self.optimizer is None:
                 model = model or self.model
@@ -417,6 +439,20 @@ def _grouped_trainer_class():
 
 def _GroupedLRTrainer(**kwargs):
     return _grouped_trainer_class()(**kwargs)
+
+
+def _resolved(config: TrainConfig, n_steps: int, warmup_steps: int, eval_tokens: int) -> dict:
+    """What the config resolved to for this run (recorded in the run card)."""
+    from workbench.training.schedule import first_step_lr
+
+    return {
+        "warmup_steps": warmup_steps,
+        "first_step_lr": first_step_lr(config.learning_rate, warmup_steps),
+        "evaluations": config.n_evaluations(n_steps),
+        "eval_tokens_per_set": eval_tokens,
+        "eval_tokens_sized_from_budget": config.eval_max_tokens is None,
+        "keep_checkpoints": config.keep_checkpoints,
+    }
 
 
 def _plan_for(config: TrainConfig, model_path: Path, device: str):
