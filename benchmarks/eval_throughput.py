@@ -13,6 +13,11 @@ weights are bf16 (``--quant none``) or NF4.
   loss via ``labels`` (one document at a time).
 * raw forward: ``model(input_ids, attention_mask).logits`` on exactly the batches ours runs,
   nothing else: the ceiling for any scorer at that batch shape.
+* ours_dequantized (with ``--quant nf4``): ours with the NF4 base dequantized once
+  (``workbench.models.load.DequantizedBase``, what evaluate/compare use on the CPU), against ours
+  through the 4-bit layers in the same run; the one-off dequantization time is printed apart.
+
+    .venv/bin/python benchmarks/eval_throughput.py --quant nf4 --methods ours,ours_dequantized --docs 8
 
 Throughput is scored tokens per second. Prints a JSON line per repeat and a summary.
 """
@@ -83,6 +88,9 @@ def main() -> None:
     parser.add_argument("--quant", default="none")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--tokenizer", help="tokenizer folder for the random-weight configs")
+    parser.add_argument("--methods", default=None,
+                        help="comma list of ours, raw_forward, naive, ours_dequantized (default: the first three, "
+                             "and ours_dequantized with --quant nf4)")
     args = parser.parse_args()
     import sys
     import tempfile
@@ -103,23 +111,42 @@ def main() -> None:
 
     from workbench.corpus.readers import read_texts
     from workbench.evaluation.perplexity import score_documents
-    from workbench.models.load import load_model
+    from workbench.models.load import DequantizedBase, load_model
 
     stride = args.stride or args.window // 2
     model, tokenizer, _ = load_model(model_spec, quant=args.quant)
     texts = read_texts(args.data)[: args.docs]
-    runs = {
-        "ours": lambda: score_documents(model, tokenizer, texts, args.window, stride, args.batch_size, progress=False).tokens,
+    def ours():
+        return score_documents(model, tokenizer, texts, args.window, stride, args.batch_size, progress=False).tokens
+
+    dequantize_seconds: list[float] = []
+
+    def ours_dequantized():
+        t0 = time.perf_counter()
+        dense = DequantizedBase(model)  # once per pass here; evaluate/compare do it once per load
+        dequantize_seconds.append(time.perf_counter() - t0)
+        try:
+            return ours(), time.perf_counter() - t0 - dequantize_seconds[-1]
+        finally:
+            dense.restore()
+
+    all_runs = {
+        "ours": ours,
         "raw_forward": lambda: raw_forward(model, tokenizer, texts, args.window, stride, args.batch_size),
         "naive": lambda: naive(model, tokenizer, texts, args.window, stride),
+        "ours_dequantized": ours_dequantized,
     }
-    runs["ours"]()  # warm-up (allocator, kernels)
+    default = "ours,raw_forward,naive" + (",ours_dequantized" if args.quant == "nf4" else "")
+    runs = {name: all_runs[name] for name in (args.methods or default).split(",")}
+    ours()  # warm-up (allocator, kernels; on AVX512-BF16 hosts bitsandbytes repacks NF4 weights here)
     best: dict[str, float] = {}
     for repeat in range(args.repeats):
-        for name, fn in runs.items():  # interleaved, so background load hits all three alike
+        for name, fn in runs.items():  # interleaved, so background load hits all methods alike
             t0 = time.perf_counter()
             tokens = fn()
             seconds = time.perf_counter() - t0
+            if isinstance(tokens, tuple):  # scoring time without the one-off dequantization
+                tokens, seconds = tokens
             best[name] = max(best.get(name, 0.0), tokens / seconds)
             print(json.dumps({"repeat": repeat, "method": name, "tokens": tokens, "seconds": round(seconds, 3),
                               "tokens_per_s": round(tokens / seconds, 1)}))
@@ -128,9 +155,14 @@ def main() -> None:
         "batch_size": args.batch_size, "device": str(next(model.parameters()).device),
         "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
         "best_tokens_per_s": {k: round(v, 1) for k, v in best.items()},
-        "ours_vs_raw_forward": round(best["ours"] / best["raw_forward"], 3),
-        "ours_vs_naive": round(best["ours"] / best["naive"], 2),
     }
+    ratios = {"ours_vs_raw_forward": ("ours", "raw_forward", 3), "ours_vs_naive": ("ours", "naive", 2),
+              "dequantized_vs_nf4": ("ours_dequantized", "ours", 2)}
+    for key, (a, b, digits) in ratios.items():
+        if a in best and b in best:
+            summary[key] = round(best[a] / best[b], digits)
+    if dequantize_seconds:
+        summary["dequantize_seconds"] = round(min(dequantize_seconds), 3)
     print(json.dumps(summary))
 
 

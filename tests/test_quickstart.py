@@ -28,6 +28,8 @@ def test_quickstart_on_tiny_model(tiny_model, workspace):
     assert (workspace.folder("quickstart") / "run" / "adapter" / "adapter_config.json").exists()
     table = format_summary(summary, workspace.folder("quickstart"))
     assert "where to look next" in table and "summary.json" in table
+    # peak memory of the process, as /usr/bin/time -v reports it: at least the loaded libraries
+    assert saved["peak_rss_mb"] > 100 and f"peak memory: {saved['peak_rss_mb']:,.0f} MB" in table
 
 
 def _cli(*args, env_home=None, cwd=None):

@@ -135,6 +135,7 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     }
     summary["domain_ppl_change_pct"] = 100 * (summary["adapted"]["domain_ppl"] / summary["base"]["domain_ppl"] - 1)
     summary["general_ppl_change_pct"] = 100 * (summary["adapted"]["general_ppl"] / summary["base"]["general_ppl"] - 1)
+    summary.update(peak_memory_mb(device))
     summary["card"] = make_run_card(
         "quickstart", config, seed=config.seed,
         inputs={"data": config.data, "domain_eval": config.domain_eval, "general_eval": config.general_eval},
@@ -146,6 +147,29 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     return summary
 
 
+def peak_memory_mb(device: str) -> dict[str, float]:
+    """Peak resident memory of this process so far (``peak_rss_mb``, what ``/usr/bin/time -v``
+    reports as maximum resident set size), and on a GPU the peak allocated by torch."""
+    import sys
+
+    try:
+        import resource
+
+        # Linux reports KiB, macOS bytes
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    except ImportError:  # Windows: the peak working set
+        import psutil
+
+        info = psutil.Process().memory_info()
+        peak = getattr(info, "peak_wset", info.rss) / 2**20
+    out = {"peak_rss_mb": round(peak, 1)}
+    if device == "cuda":
+        import torch
+
+        out["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return out
+
+
 def format_summary(summary: dict, folder: Path) -> str:
     b, a = summary["base"], summary["adapted"]
     lines = [
@@ -155,6 +179,8 @@ def format_summary(summary: dict, folder: Path) -> str:
         f"{'general (forgetting)':<30}{b['general_ppl']:>10.2f}{a['general_ppl']:>10.2f}{summary['general_ppl_change_pct']:>+9.1f}%",
         "",
         f"trained on {summary['train_tokens']:,} tokens; {summary['seconds']:.0f}s in all on {summary['device']}",
+        f"peak memory: {summary['peak_rss_mb']:,.0f} MB resident"
+        + (f", {summary['gpu_peak_mb']:,.0f} MB on the GPU" if summary.get("gpu_peak_mb") is not None else ""),
         "",
         "where to look next:",
         f"  summary        {folder / 'summary.json'}",

@@ -43,8 +43,8 @@ def test_warmup_starts_above_zero_and_reaches_the_peak(name):
 
 
 def test_no_warmup_is_the_plain_schedule():
-    from transformers import get_scheduler
     import torch
+    from transformers import get_scheduler
 
     lrs = _lrs("cosine", warmup=0, total=8)
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)

@@ -20,16 +20,21 @@ def adapter_dir(run_or_dir: str | os.PathLike) -> Path:
     )
 
 
-def load_with_adapter(model_spec, adapter: str | os.PathLike | None, quant: str = "nf4", device: str | None = None):
+def load_with_adapter(
+    model_spec, adapter: str | os.PathLike | None, quant: str = "nf4", device: str | None = None, dequantize: str = "auto",
+):
     """(model, tokenizer): the base, wrapped with the adapter when one is given.
 
     With an adapter, ``with model.disable_adapter():`` gives the base model from the same
     loaded weights, so base and adapted are compared on identical quantized weights.
+    ``dequantize`` ('auto', 'on', 'off'): an NF4 base computes with its weights dequantized once
+    (``workbench.models.load.dequantize_for_scoring``; 'auto' = on the CPU when memory allows).
     """
-    from workbench.models.load import load_model
+    from workbench.models.load import dequantize_for_scoring, load_model
 
     model, tokenizer, _ = load_model(model_spec, quant=quant, device=device)
     if adapter is None:
+        dequantize_for_scoring(model, dequantize)
         return model, tokenizer
     from peft import PeftModel
 
@@ -53,5 +58,6 @@ def load_with_adapter(model_spec, adapter: str | os.PathLike | None, quant: str 
             "pass the base model the adapter was trained on (see base_model_name_or_path in adapter_config.json "
             "or the run's run.json).",
         ) from None
+    dequantize_for_scoring(model, dequantize)  # the LoRA layers wrap the base layers and still apply
     model.eval()
     return model, tokenizer

@@ -13,6 +13,7 @@ import typer
 WINDOW_HELP = "Sliding-window length L in tokens."
 STRIDE_HELP = "Step S between windows (default L/2)."
 QUANT_HELP = "Base weights: nf4 or none (default: as the adapter was trained; no adapter: none)."
+DEQUANTIZE_HELP = "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU when memory allows)."
 
 
 def _workspace(path: Optional[Path]):
@@ -32,6 +33,7 @@ def evaluate_command(
     batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
     temperature_scaling: bool = typer.Option(False, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
     text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
+    dequantize: str = typer.Option("auto", "--dequantize", help=DEQUANTIZE_HELP),
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
 ) -> None:
@@ -40,7 +42,8 @@ def evaluate_command(
     from workbench.evaluation.config import EvalConfig
 
     config = EvalConfig(model=model, adapter=adapter, data=data, out=out, window=window, stride=stride, quant=quant,
-                        batch_size=batch_size, temperature_scaling=temperature_scaling, text_field=text_field)
+                        batch_size=batch_size, temperature_scaling=temperature_scaling, text_field=text_field,
+                        dequantize_scoring=dequantize)
     folder = evaluate(config, _workspace(workspace), overwrite=overwrite)
     typer.echo(f"evaluation written: {folder / 'evaluation.json'}\nreport: {folder / 'report.html'}")
 
@@ -63,6 +66,7 @@ def compare_command(
     generations: int = typer.Option(6, help="Domain prompts continued by both models (0: none)."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; 'none' to skip)."),
     text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
+    dequantize: str = typer.Option("auto", "--dequantize", help=DEQUANTIZE_HELP),
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
 ) -> None:
@@ -74,6 +78,7 @@ def compare_command(
         model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field, labels=labels,
+        dequantize_scoring=dequantize,
     )
     folder = compare(config, _workspace(workspace), overwrite=overwrite)
     typer.echo(_summary(folder))

@@ -267,7 +267,8 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     if config.adapter:
         check_base_matches(card, resolved, config.adapter)
     quant = _resolve_quant(config, card)
-    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device)
+    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
+                                        dequantize=config.dequantize_scoring)
     eval_set = load_eval_set(config.data, "data", tokenizer, config.text_field)
     leakage = _leakage(card, eval_set, config)
     _warn(eval_set.warnings, progress)
@@ -368,7 +369,8 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     domain_terms = profile_terms(config.profile) if config.profile else []
     quant = _resolve_quant(config, card)
 
-    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device)
+    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
+                                        dequantize=config.dequantize_scoring)
     sets = {
         "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field),
         "general": load_eval_set(general_path, "general", tokenizer, config.text_field),
@@ -535,7 +537,8 @@ def compare_checkpoints(config: EvalConfig, progress: bool = True) -> list[dict]
     checkpoints = list_checkpoints(config.adapter)
     if not checkpoints:
         raise WorkbenchError(f"{config.adapter} has no checkpoints with an adapter.", "pass a run folder with checkpoints/.")
-    model, tokenizer = load_with_adapter(resolved, checkpoints[-1][1], quant=_resolve_quant(config, card), device=config.device)
+    model, tokenizer = load_with_adapter(resolved, checkpoints[-1][1], quant=_resolve_quant(config, card), device=config.device,
+                                        dequantize=config.dequantize_scoring)
     domain, general = _default_sets(config, card)
     sets = {"domain": load_eval_set(domain, "domain", tokenizer, config.text_field),
             "general": load_eval_set(general, "general", tokenizer, config.text_field)}
