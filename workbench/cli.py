@@ -142,6 +142,7 @@ def plan(
     price: Optional[float] = typer.Option(None, "--price", help="USD per GPU hour (default: a list price)."),
     mfu: Optional[float] = typer.Option(None, help="Assumed utilisation of peak FLOP/s (default per GPU)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
     """Estimate peak memory, fit, wall time and cost of a run before launching it."""
     from workbench.config import apply_overrides, parse_overrides
@@ -165,7 +166,9 @@ def plan(
 
 
 @app.command()
-def presets() -> None:
+def presets(
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; presets are shipped with workbench."),
+) -> None:
     """List the shipped training presets."""
     from workbench.config import load_yaml
     from workbench.training.config import PRESETS, list_presets
@@ -209,11 +212,27 @@ def app_command(
     sys.exit(run_app(settings, print_only=print_command, echo=typer.echo))
 
 
+def _click_exceptions():
+    """The click exception classes typer raises (typer 0.2x vendors click as ``typer._click``)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # older typer on plain click
+        from click import exceptions
+    return exceptions
+
+
+def usage_error_line(exc) -> str:
+    """One line for a click usage error (unknown option, extra argument, bad value) and its fix."""
+    command = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "workbench"
+    message = " ".join(exc.format_message().split())
+    return f"{message} ({command}). Fix: see '{command} --help' for its options and arguments."
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors (ours and click's usage errors) become one line on stderr and exit code 2."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="workbench", standalone_mode=False)
     except WorkbenchError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(2)
@@ -222,14 +241,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        exceptions = _click_exceptions()
+        if isinstance(exc, exceptions.NoArgsIsHelpError):  # bare `workbench` or `workbench models`: the help
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        if isinstance(exc, exceptions.UsageError):
+            typer.echo(f"error: {usage_error_line(exc)}", err=True)
+            sys.exit(2)
+        if isinstance(exc, exceptions.ClickException):
+            typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
         raise
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -152,16 +153,99 @@ def artifact_entries(folder: str | os.PathLike) -> list[Path]:
     return [p for p in folder.iterdir() if p.name not in JOB_FILES and not p.name.startswith(".status.json.")]
 
 
+# files by which workbench knows a folder it made (its manifest, a stage file, a run's status, an export card);
+# a folder without one is the user's, and --overwrite never replaces it
+ARTIFACT_MARKERS = (
+    "artifact.json", "profile.json", "manifest.json", "run.json", "status.json", "comparison.json",
+    "evaluation.json", "summary.json", "workbench_export.json",
+)
+
+
+def is_artifact(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` was made by workbench: it holds one of its manifests (a JSON object with
+    ``kind``, ``card``, ``state`` or ``complete``), not just a file of the same name."""
+    folder = Path(folder)
+    for name in ARTIFACT_MARKERS:
+        path = folder / name
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and {"kind", "card", "state", "complete"} & data.keys():
+                return True
+    return False
+
+
+def _writable(folder: Path) -> str | None:
+    """None if a file can be created in the existing ``folder``, else why not."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".write-check-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.rmdir(probe)
+    return None
+
+
+def check_output_folder(
+    folder: str | os.PathLike, overwrite: bool = False, option: str = "--out", exists_fix: str | None = None,
+) -> Path:
+    """Check an artifact's output folder before any work (loading models, reading corpora).
+
+    An empty or missing folder is fine. An existing one needs ``overwrite``, and then it must be a
+    workbench artifact: a folder of the user's own files is never replaced. The folder (or its
+    nearest existing parent) must be writable.
+
+    Args:
+        folder: where the artifact goes.
+        overwrite: the user asked to replace an existing artifact there.
+        option: the option that named the folder, for the message.
+        exists_fix: the fix to print when the folder exists without ``overwrite``.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise WorkbenchError(f"{option} {folder} is a file, not a folder.", f"give {option} a new folder.")
+    if artifact_entries(folder):  # a background job's own files alone (status, job, log) are nothing to replace
+        if not overwrite:
+            raise WorkbenchError(f"{folder} already exists.", exists_fix or f"choose another {option}, or pass --overwrite.")
+        if not is_artifact(folder):
+            raise WorkbenchError(
+                f"{folder} holds files workbench did not make (no artifact.json, run card or status), "
+                "and --overwrite replaces only workbench's own folders.",
+                f"give {option} a new or empty folder (your files there are untouched).",
+            )
+    existing = folder if folder.is_dir() else next((p for p in folder.parents if p.exists()), Path("."))
+    targets = [existing] + ([folder.parent] if existing == folder and folder.parent.exists() else [])
+    for target in targets:
+        why = _writable(target) if target.is_dir() else "not a folder"
+        if why:
+            raise WorkbenchError(
+                f"cannot write to {target} ({why}), needed for {option} {folder}.",
+                f"give {option} a folder you can write to, or change that folder's permissions.",
+            )
+    return folder
+
+
+def _aside_name(final: Path, label: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = final.with_name(f"{final.name}.{label}-{stamp}")
+    n = 2
+    while candidate.exists():
+        candidate = final.with_name(f"{final.name}.{label}-{stamp}-{n}")
+        n += 1
+    return candidate
+
+
 @contextlib.contextmanager
-def atomic_directory(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(final: str | os.PathLike, overwrite: bool = False, option: str = "--out") -> Iterator[Path]:
     """Build a folder under a temporary name and rename it into place when the block succeeds.
 
-    A crash leaves only a ``.tmp-*`` folder, never a half artifact under the final name. A job's
-    own files already in the final folder (status, job, log) are carried into the new folder.
+    A crash leaves only a ``.tmp-*`` folder, never a half artifact under the final name. With
+    ``overwrite``, an earlier workbench artifact at ``final`` is replaced only once the new one is
+    complete (it is never a folder of the user's files: see :func:`check_output_folder`).
     """
     final = Path(final)
-    if final.exists() and artifact_entries(final) and not overwrite:
-        raise WorkbenchError(f"{final} already exists.", "choose another --out, or pass --overwrite.")
+    check_output_folder(final, overwrite, option)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
     try:
@@ -173,8 +257,39 @@ def atomic_directory(final: str | os.PathLike, overwrite: bool = False) -> Itera
         for name in JOB_FILES:  # a log open for writing keeps its descriptor across the rename
             if (final / name).exists() and not (tmp / name).exists():
                 os.replace(final / name, tmp / name)
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+        old = final.with_name(f".old-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+def set_aside(folder: str | os.PathLike) -> Path | None:
+    """Move an earlier artifact at ``folder`` to ``FOLDER.replaced-STAMP`` beside it, for a job that
+    writes its artifact in place (a training run, followed live). Returns where it went, or None.
+
+    The job calls :func:`discard_replaced` once its new artifact is complete; until then (a crash,
+    a stop, a failure) the earlier artifact stays there, whole.
+    """
+    folder = Path(folder)
+    entries = artifact_entries(folder)
+    if not folder.is_dir() or not entries:
+        return None
+    aside = _aside_name(folder, "replaced")
+    if (folder / "job.json").exists():  # a background job's own files stay where it follows them
+        aside.mkdir()
+        for entry in entries:
+            os.replace(entry, aside / entry.name)
+    else:
+        os.replace(folder, aside)
+    return aside
+
+
+def discard_replaced(aside: Path | None) -> None:
+    """Delete the earlier artifact :func:`set_aside` kept, now that its replacement is complete."""
+    if aside is not None and is_artifact(aside):
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_glossary(path: str | os.PathLike) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.io import read_json, write_json
+from workbench.io import check_output_folder, read_json, write_json
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.runcard import make_run_card
 from workbench.training.config import TrainConfig, sample_path
@@ -66,6 +66,8 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     started = time.time()
     device = default_device()
     say = print if progress else (lambda *a, **k: None)
+    # the quickstart replaces its own earlier run, never a folder of the user's files; checked before any work
+    check_output_folder(folder / "run", overwrite=True, option="--workspace")
 
     say(f"[1/4] model: resolving '{config.model}' (first time: download and convert, about a minute)")
     resolved = resolve_model(config.model)

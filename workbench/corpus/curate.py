@@ -27,7 +27,7 @@ from workbench.corpus.quality import SIGNALS, failed_rule
 from workbench.corpus.readers import plan_files
 from workbench.corpus.signals import SignalOptions, column, corpus_dataset, iter_signal_rows, signatures_of
 from workbench.errors import WorkbenchError
-from workbench.io import atomic_directory, dumps, read_json, sha256_file, write_json
+from workbench.io import atomic_directory, check_output_folder, dumps, read_json, sha256_file, write_json
 from workbench.progress import emit
 from workbench.runcard import git_commit, hardware, now_iso, package_versions
 
@@ -58,6 +58,7 @@ def curate_corpus(
     """
     if not config.paths:
         raise WorkbenchError("no corpus paths given.", "pass one or more files or folders to curate.")
+    check_output_folder(out, overwrite)  # before a file is read
     started = time.perf_counter()
     eval_files = {str(f) for f in plan_files(config.eval_paths).files} if config.eval_paths else set()
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars,

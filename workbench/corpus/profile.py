@@ -27,7 +27,7 @@ from workbench.corpus.signals import (
     value_counts,
 )
 from workbench.errors import WorkbenchError
-from workbench.io import atomic_directory, read_glossary, sha256_file, write_json
+from workbench.io import atomic_directory, check_output_folder, read_glossary, sha256_file, write_json
 from workbench.progress import emit
 from workbench.runcard import git_commit, now_iso, package_versions
 from workbench.samples import sample_path
@@ -91,6 +91,8 @@ def profile_corpus(
 
     if not config.paths:
         raise WorkbenchError("no corpus paths given.", "pass one or more files or folders to inspect.")
+    if out is not None:
+        check_output_folder(out, overwrite)  # before the tokenizer loads or a file is read
     started = time.perf_counter()
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.model)
     tokens = TokenCounter(tokenizer, fast=False)  # glossary terms only; documents are counted in the workers

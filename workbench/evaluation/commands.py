@@ -91,9 +91,12 @@ def _summary(folder: Path) -> str:
     lines = [f"{'token perplexity':<22}{'base':>10}{'adapted':>10}{'change':>9}   95% CI of change"]
     for name in ("domain", "general"):
         b, a, d = c["base"][name], c["adapted"][name], c["delta"][name]
-        lo, hi = d["ppl_ratio_ci95"]
+        lo, hi = d.get("ppl_ratio_ci95") or (None, None)
+        # one document has no bootstrap interval (null in comparison.json): say so, print the rest
+        interval = (f"[{100 * (lo - 1):+.1f}%, {100 * (hi - 1):+.1f}%]" if lo is not None and hi is not None
+                    else f"none ({d.get('documents', '?')} document; needs 2 or more)")
         lines.append(f"{name:<22}{b['token_ppl']:>10.2f}{a['token_ppl']:>10.2f}{d['ppl_change_pct']:>+8.1f}%"
-                     f"   [{100 * (lo - 1):+.1f}%, {100 * (hi - 1):+.1f}%]")
+                     f"   {interval}")
     if c.get("regression"):  # labelled errors re-scored (workbench/review/regression.py)
         r = c["regression"]
         lines.append(f"labelled errors still made: base {r.get('base', {}).get('still_wrong', '-')}, "

@@ -90,7 +90,12 @@ def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str
             "evaluate on longer documents (perplexity needs tokens to predict).",
         )
     tokens = sum(n for _, n in kept)
-    if len(kept) < MIN_DOCUMENTS or tokens < MIN_TOKENS:
+    if len(kept) == 1:
+        notes.append(
+            f"{name}: {path} is one document, so there is no bootstrap interval (it resamples documents); "
+            "the numbers are that document's. Split it into several documents for an interval."
+        )
+    elif len(kept) < MIN_DOCUMENTS or tokens < MIN_TOKENS:
         notes.append(
             f"{name}: only {len(kept)} document(s) and {tokens} tokens; intervals and calibration from so little "
             f"text are unreliable (aim for at least {MIN_DOCUMENTS} documents and {MIN_TOKENS} tokens)."
@@ -232,10 +237,9 @@ def _out_dir(config: EvalConfig, workspace, prefix: str) -> Path:
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
-    from workbench.io import artifact_entries
+    from workbench.io import check_output_folder
 
-    if artifact_entries(out) and not overwrite:  # a job's own status/log alone is no output yet
-        raise WorkbenchError(f"{out} already exists.", "choose another --out, or pass --overwrite.")
+    check_output_folder(out, overwrite)  # before a model loads; a job's own status/log alone is no output yet
 
 
 def evaluate(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False, on_progress=None) -> Path:

@@ -41,8 +41,10 @@ def _table(rows: list[dict], columns: list[tuple[str, str]], digits: int = 3, ex
 
 
 def _ci(values, digits: int = 3, suffix: str = "") -> str:
-    if not values or values[0] is None or values[1] is None:
+    if not values:
         return "–"
+    if values[0] is None or values[1] is None:  # null interval: a one-document set cannot be resampled
+        return "none (one document: no bootstrap interval)"
     return f"[{values[0]:.{digits}f}{suffix}, {values[1]:.{digits}f}{suffix}]"
 
 

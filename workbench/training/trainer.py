@@ -21,12 +21,12 @@ from workbench.artifacts import run_headline, write_manifest
 from workbench.config import from_dict, to_dict
 from workbench.corpus.readers import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
-from workbench.io import artifact_entries, read_json, write_json
+from workbench.io import artifact_entries, check_output_folder, discard_replaced, read_json, set_aside, write_json
 from workbench.runcard import make_run_card, now_iso
-from workbench.training.config import TrainConfig, sample_path
+from workbench.training.config import TrainConfig, check_train_inputs, sample_path
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
-from workbench.workspace import Workspace, mark_failed, write_status
+from workbench.workspace import Workspace, mark_failed, read_status, write_status
 
 RUN_CARD = "run.json"
 METRICS = "metrics.jsonl"
@@ -200,7 +200,7 @@ def train(
         on_progress: receives :class:`workbench.progress.ProgressEvent` (steps trained).
     """
     workspace = workspace or Workspace.at()
-    checkpoint = None
+    checkpoint, replaced = None, None
     if resume is not None:
         run_dir = Path(resume)
         if not (run_dir / RUN_CARD).exists():
@@ -212,26 +212,28 @@ def train(
             raise WorkbenchError(f"run {run_dir} has no checkpoint to resume from.", "start it again without --resume.")
     else:
         config = config or TrainConfig()
+        check_train_inputs(config)
         run_dir = run_dir_for(config, workspace)
-        if run_dir.exists() and artifact_entries(run_dir):  # a job's status/log alone is no run yet
-            if not overwrite:
-                raise WorkbenchError(
-                    f"run folder {run_dir} already exists.",
-                    f"resume it with --resume {run_dir}, choose another --out/--name, or pass --overwrite.",
-                )
-            import shutil
-
-            for entry in artifact_entries(run_dir):
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        if run_dir.exists() and artifact_entries(run_dir) and not overwrite:  # a job's status/log alone is no run yet
+            raise WorkbenchError(
+                f"run folder {run_dir} already exists.",
+                f"resume it with --resume {run_dir}, choose another --out/--name, or pass --overwrite.",
+            )
+        check_output_folder(run_dir, overwrite)  # never a folder of the user's files; writable
+        # the earlier run is kept beside the new one until the new one finishes
+        replaced = set_aside(run_dir) if overwrite else None
         run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _train(config, run_dir, checkpoint, progress, on_progress)
+        result = _train(config, run_dir, checkpoint, progress, on_progress)
     except KeyboardInterrupt:
         write_status(run_dir, "stopped", error="interrupted by the user")
         raise
     except BaseException as exc:
         mark_failed(run_dir, exc)
         raise
+    if (read_status(run_dir) or {}).get("state") == "finished":
+        discard_replaced(replaced)
+    return result
 
 
 def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool, on_progress=None) -> Path:
