@@ -95,7 +95,7 @@ def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str
             f"{name}: {path} is one document, so there is no bootstrap interval (it resamples documents); "
             "the numbers are that document's. Split it into several documents for an interval."
         )
-    elif len(kept) < MIN_DOCUMENTS or tokens < MIN_TOKENS:
+    if len(kept) < MIN_DOCUMENTS or tokens < MIN_TOKENS:
         notes.append(
             f"{name}: only {len(kept)} document(s) and {tokens} tokens; intervals and calibration from so little "
             f"text are unreliable (aim for at least {MIN_DOCUMENTS} documents and {MIN_TOKENS} tokens)."
