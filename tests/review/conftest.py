@@ -147,13 +147,16 @@ def review_sets(tmp_path_factory, sample_dir):
 
 @pytest.fixture(scope="session")
 def review_run(tiny_model, tmp_path_factory):
-    """A finished QLoRA run on the tiny model (a few seconds)."""
+    """A finished QLoRA run on the tiny model (a few seconds), trained on one phrase repeated: the adapted
+    model regresses on ordinary text, so there are regressed documents to review."""
     from workbench.training.config import TrainConfig
     from workbench.training.trainer import train
     from workbench.workspace import Workspace
 
     tmp = tmp_path_factory.mktemp("review-runs")
-    config = TrainConfig(model=str(tiny_model), max_tokens=2048, block_size=64, micro_batch_size=4, out=str(tmp / "run"))
+    data = _docs(tmp / "train.jsonl", ["warfarin dose warfarin dose " * 40] * 8, "train")
+    config = TrainConfig(model=str(tiny_model), data=str(data), max_tokens=2048, block_size=64, micro_batch_size=4,
+                         learning_rate=1e-2, out=str(tmp / "run"))
     return train(config, Workspace.at(tmp / "workspace"), progress=False)
 
 

@@ -45,6 +45,10 @@ def test_items_from_comparison_are_traceable_blind_and_stable(comparison):
     worse = sorted((d for d in docs if d["delta_nll"] > 0), key=lambda d: -d["delta_nll"])
     assert [i.source["doc_id"] for i in regressed] == [d["id"] for d in worse[:5]]
     assert all(i.meta["delta_nll_per_token"] > 0 for i in regressed)
+    tokens = {(d["set"], d["id"]): d["tokens"] for d in map(json.loads, (comparison / "tokens.jsonl").read_text().splitlines())}
+    worst = regressed[0]
+    assert worst.meta["token_changes"] == tokens[(worst.source["set"], worst.source["doc_id"])]
+    assert "".join(t["text"] for t in worst.meta["token_changes"]) == worst.outputs[0]["text"]
     wrong = [r for r in result["probes"]["rows"] if r["adapted_rank"] > 1]
     assert len([i for i in items if i.kind == "probe"]) == len(wrong)
 
@@ -60,7 +64,8 @@ def test_review_cli_items_queue_label_stats_agreement_export_import(comparison, 
     assert again.output.startswith("0 item(s) added")
 
     result = _cli("review", "queue", "--db", db, "--assign", "ana,bob,cy", "--overlap", "3")
-    assert result.exit_code == 0 and "assigned: ana 83, bob 83, cy 83" in result.output, result.output
+    n = len(LabelStore(db).items())
+    assert result.exit_code == 0 and f"assigned: ana {n}, bob {n}, cy {n}" in result.output, result.output
     store = LabelStore(db)
     for name in ("ana", "bob"):
         for _ in range(3):

@@ -296,6 +296,8 @@ def write_outputs(
             (tmp / "tokens.html").write_text(
                 "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + body + "</body></html>", encoding="utf-8",
             )
+        if token_documents:  # per-token change as data (review items of regressed documents read it)
+            write_jsonl(tmp / "tokens.jsonl", _clean(token_documents))
         if result.get("generations"):
             write_jsonl(tmp / "generations.jsonl", result["generations"])
         (tmp / "report.html").write_text(

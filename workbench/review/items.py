@@ -230,6 +230,9 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
 
     if config.regressed_documents:
         texts = {s: _read_texts(path, text_field) for s, path in sets.items()}
+        per_token = {}  # (set, id) -> token rows {text, base, adapted, delta}, where compare wrote them
+        if (folder / "tokens.jsonl").exists():
+            per_token = {(d["set"], d["id"]): d["tokens"] for d in read_jsonl(folder / "tokens.jsonl")}
         worse = sorted((r for r in documents if (r.get("delta_nll") or 0) > 0), key=lambda r: -r["delta_nll"])
         for r in worse[: config.regressed_documents]:
             text = texts.get(r["set"], {}).get(r["id"])
@@ -240,7 +243,7 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
             meta = {"why": "the adapted model regressed most on this document",
                     "delta_nll_per_token": r["delta_nll"], "base_nll_per_token": r.get("base_nll"),
                     "adapted_nll_per_token": r.get("adapted_nll"), "tokens": r.get("tokens"),
-                    "tokens_html": "tokens.html" if (folder / "tokens.html").exists() else None}
+                    "token_changes": per_token.get((r["set"], r["id"]))}
             items.append(make_item("output", "", [{"text": text, "model": adapted, "checkpoint": checkpoint}],
                                    source, meta=meta, seed=config.seed))
 
