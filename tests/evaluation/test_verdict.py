@@ -80,3 +80,13 @@ def test_small_but_significant_gain_asks_for_more_training_after_leakage():
     assert v["domain"]["status"] == "better"
     assert v["next_steps"][0].startswith("Evaluate on held-out text: 1 domain document(s)")
     assert "real but small" in v["next_steps"][1]
+
+
+def test_regression_set_of_labelled_errors_is_part_of_the_verdict():
+    deltas = {"domain": _delta(-12.0, -15.0, -9.0), "general": _delta(1.0, -1.0, 3.0)}
+    worse = build_verdict(_results(), deltas, regression={"cases": 5, "base": {"still_wrong": 1}, "adapted": {"still_wrong": 3}})
+    assert worse["regression"]["status"] == "worse" and "base model still makes 1 and the adapted model 3" in worse["regression"]["sentence"]
+    assert any("Review the regression set" in s for s in worse["next_steps"])
+    better = build_verdict(_results(), deltas, regression={"cases": 5, "base": {"still_wrong": 4}, "adapted": {"still_wrong": 1}})
+    assert better["regression"]["status"] == "better"
+    assert build_verdict(_results(), deltas)["regression"] is None

@@ -428,14 +428,12 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         curve = _checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress)
     from workbench.evaluation.repetition import flag_generations
     from workbench.evaluation.verdict import build_verdict
-
-    repetition = flag_generations(generations)
-    verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
-                            repetition, leakage)
-
     from workbench.review.regression import regression_for_compare  # labelled errors re-scored (issue 12)
 
     regression = regression_for_compare(model, tokenizer, config.labels, workspace)
+    repetition = flag_generations(generations)
+    verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
+                            repetition, leakage, regression=regression)
     comparison = {
         "kind": "comparison", "verdict": verdict,
         "base_model": config.model, "adapter": config.adapter, "quant": quant,

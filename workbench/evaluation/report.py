@@ -87,7 +87,7 @@ def _verdict_block(verdict: dict) -> str:
     """The verdict at the top: domain, general, calibration (and other sets), next steps, documents to review."""
     rows = []
     for label, part in (("Domain", verdict.get("domain")), ("General text", verdict.get("general")),
-                        ("Calibration", verdict.get("calibration"))):
+                        ("Calibration", verdict.get("calibration")), ("Regression set", verdict.get("regression"))):
         if part:
             css = STATUS_CLASS.get(part["status"], "neutral")
             rows.append(f'<li class="{css}"><b>{label}:</b> {html.escape(part["sentence"])}</li>')

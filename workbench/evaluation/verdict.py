@@ -98,6 +98,24 @@ def calibration_verdict(base: dict, adapted: dict) -> dict:
             "sentence": f"{sentence} (calibration error {before:.3g} → {after:.3g})."}
 
 
+def regression_verdict(regression: dict) -> dict:
+    """How many expert-labelled errors (the review store's regression set) each model still makes."""
+    cases = regression.get("cases", 0)
+    adapted = (regression.get("adapted") or {}).get("still_wrong")
+    base = (regression.get("base") or {}).get("still_wrong")
+    if adapted is None or not cases:
+        return {"status": "unknown", "cases": cases, "base_still_wrong": base, "adapted_still_wrong": adapted,
+                "sentence": "The regression set could not be scored."}
+    if base is None:
+        status, head = "unclear", f"The adapted model still makes {adapted} of {cases} expert-labelled error(s)"
+    else:
+        status = "better" if adapted < base else "worse" if adapted > base else "unchanged"
+        head = (f"Of {cases} expert-labelled error(s), the base model still makes {base} and the adapted model "
+                f"{adapted}")
+    return {"status": status, "cases": cases, "base_still_wrong": base, "adapted_still_wrong": adapted,
+            "sentence": head + " (an error counts as made when the model prefers the erroneous text to its correction)."}
+
+
 def _worst_documents(documents: list[dict], name: str, k: int = 3) -> list[dict]:
     rows = [d for d in documents if d.get("set") == name and (d.get("delta_nll") or 0) > 0]
     rows.sort(key=lambda d: -d["delta_nll"])
@@ -112,6 +130,7 @@ def build_verdict(
     repetition: dict | None = None,
     leakage: dict | None = None,
     train_tokens: int | None = None,
+    regression: dict | None = None,
 ) -> dict:
     """The verdict block of a comparison.
 
@@ -124,9 +143,11 @@ def build_verdict(
         repetition: :func:`workbench.evaluation.repetition.flag_generations`'s summary.
         leakage: ``{set: leakage report}``.
         train_tokens: tokens the run trained on, for the advice.
+        regression: the comparison's ``regression`` section (labelled errors re-scored), if any.
 
     Returns:
-        ``{"headline", "domain", "general", "calibration", "other_sets", "next_steps", "review_first"}``.
+        ``{"headline", "domain", "general", "calibration", "regression", "other_sets", "next_steps",
+        "review_first", ...}``.
     """
     threshold = DEFAULT_FORGETTING_THRESHOLD_PCT if forgetting_threshold_pct is None else float(forgetting_threshold_pct)
     documents = documents or []
@@ -140,6 +161,7 @@ def build_verdict(
         v = domain_verdict(d)
         others[name] = {**v, "sentence": v["sentence"].replace("domain text", f"the {name} set")}
     worst = _worst_documents(documents, "domain")
+    labelled = regression_verdict(regression) if regression else None
     leaked = {name: len(r.get("pairs") or r.get("flagged") or []) for name, r in (leakage or {}).items() if r}
     leaked = {k: v for k, v in leaked.items() if v}
     repetitive = (repetition or {}).get("adapted_repetitive", 0)
@@ -163,6 +185,9 @@ def build_verdict(
         seen = f" (this run trained on {train_tokens:,} tokens)" if train_tokens else ""
         steps.append(f"Train longer or on more domain text{seen}: the domain gain is "
                      f"{'not yet measurable' if domain['status'] == 'unclear' else 'negative'}.")
+    if labelled and labelled["status"] == "worse":
+        steps.append(f"Review the regression set: the adapted model makes {labelled['adapted_still_wrong']} of "
+                     f"{labelled['cases']} labelled error(s) the base model had {labelled['base_still_wrong']} of.")
     if repetitive:
         steps.append(f"Review the {repetitive} generation(s) where the adapted model repeats itself (flagged below); "
                      "repetition often means too many steps on too little text.")
@@ -183,9 +208,9 @@ def build_verdict(
         headline += " " + general["sentence"]
     return {
         "headline": headline, "domain": domain, "general": general, "calibration": calibration,
-        "other_sets": others, "next_steps": steps, "review_first": worst,
+        "regression": labelled, "other_sets": others, "next_steps": steps, "review_first": worst,
         "leakage_documents": leaked, "repetitive_generations": repetitive,
     }
 
 
-__all__ = ["build_verdict", "calibration_verdict", "domain_verdict", "general_verdict"]
+__all__ = ["build_verdict", "calibration_verdict", "domain_verdict", "general_verdict", "regression_verdict"]
