@@ -196,6 +196,21 @@ def test_missing_replay_file_is_reported_before_the_run_folder(capsys, tmp_path,
     assert not out.exists()
 
 
+def test_missing_evaluation_files_are_reported_before_the_model_loads(capsys, tmp_path, tiny_model, sample_dir):
+    # one line on stderr: no "Loading weights" progress before the error
+    code, _, err = run_cli(capsys, "evaluate", "--model", tiny_model, "--data", tmp_path / "gone.jsonl",
+                           "--out", tmp_path / "e")
+    assert_one_line_error(code, err, "gone.jsonl")
+    run = tmp_path / "run"
+    (run / "adapter").mkdir(parents=True)
+    (run / "adapter" / "adapter_config.json").write_text("{}")
+    (run / "run.json").write_text(json.dumps({"kind": "run", "config": {"model": str(tiny_model)}}))
+    code, _, err = run_cli(capsys, "compare", "--adapted", run, "--domain-eval", sample_dir / "domain_eval.jsonl",
+                           "--general-eval", tmp_path / "gone-general.jsonl", "--out", tmp_path / "c")
+    assert_one_line_error(code, err, "gone-general.jsonl")
+    assert not (tmp_path / "e").exists() and not (tmp_path / "c").exists()
+
+
 def _without_write_permission(argv: list[str]) -> list[str]:
     """Root writes anywhere: drop its override of file permissions (CAP_DAC_OVERRIDE) for the command."""
     if os.geteuid() != 0:

@@ -236,6 +236,13 @@ def _out_dir(config: EvalConfig, workspace, prefix: str) -> Path:
     return workspace.folder("comparisons", workspace.new_name("comparisons", prefix))
 
 
+def _check_inputs(files: dict[str, str | os.PathLike | None]) -> None:
+    """Evaluation files exist: checked before a model loads (the same message load_eval_set gives)."""
+    for name, path in files.items():
+        if path and not Path(path).exists():
+            raise WorkbenchError(f"{name} evaluation file {path} does not exist.", "check the path.")
+
+
 def _check_out(out: Path, overwrite: bool) -> None:
     from workbench.io import check_output_folder
 
@@ -268,6 +275,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     out = _out_dir(config, workspace, f"eval-{Path(str(resolved.spec)).name}-{Path(config.data).stem}")
     if check_out:
         _check_out(out, overwrite)
+    _check_inputs({"data": config.data})
     if config.adapter:
         check_base_matches(card, resolved, config.adapter)
     quant = _resolve_quant(config, card)
@@ -365,6 +373,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     if check_out:
         _check_out(out, overwrite)
     domain_path, general_path = _default_sets(config, card)
+    _check_inputs({"domain": domain_path, "general": general_path})
     uses_sample = Path(domain_path).resolve() == _sample("domain_eval.jsonl").resolve()
     probes_path = config.probes or (str(_sample("probes.csv")) if uses_sample else None)
     glossary_path = config.glossary or (str(_sample("glossary.csv")) if uses_sample else None)
