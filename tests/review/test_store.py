@@ -35,6 +35,8 @@ def test_label_submit_and_names_revealed_only_after_verdict(store, pair_items):
     (verdict,) = store.verdicts()
     assert verdict.verdict == "B" and verdict.model == shown.output("B")["model"]
     assert store.next_item("ana").id != item.id
+    ana = store.progress()["annotators"]["ana"]
+    assert (ana["done"], ana["labels"], ana["seconds"], ana["seconds_per_item"]) == (1, 1, 12.5, 12.5)
 
 
 def test_undo_and_redo_of_any_action_including_submit_and_skip(store, pair_items):
@@ -99,6 +101,13 @@ def test_taxonomy_yaml_per_project(store, pair_items, tmp_path):
     with pytest.raises(WorkbenchError, match="unknown category 'terminology'"):
         store.add_label(pair_items[0].id, "ana", "terminology", "minor", output="A")
     assert store.taxonomy().descriptions["dosage"] == "wrong dose or unit"
+
+
+def test_shipped_taxonomy_is_the_default():
+    from workbench.review.config import DEFAULT_CATEGORIES, DEFAULT_TAXONOMY, Taxonomy
+
+    shipped = Taxonomy.load(DEFAULT_TAXONOMY)
+    assert tuple(shipped.categories) == DEFAULT_CATEGORIES and all(shipped.descriptions.values())
 
 
 def test_assignment_overlap_queue_and_gold_accuracy(store, pair_items):

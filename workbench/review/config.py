@@ -22,6 +22,8 @@ DOCUMENT_VERDICTS = ("keep", "drop")
 SKIP = "skip"
 VERDICTS = PREFERENCES + ITEM_VERDICTS + DOCUMENT_VERDICTS + (SKIP,)
 DEFAULT_DB = "labels.db"
+DEFAULT_TAXONOMY = Path(__file__).parent / "taxonomy.yaml"
+"""The shipped taxonomy file: the default categories with a one-line guideline each."""
 
 
 @dataclass

@@ -768,6 +768,7 @@ class LabelStore:
                 "skipped": sum(1 for (iid, n), e in state["verdicts"].items() if n == name and e["payload"]["verdict"] == SKIP),
                 "seconds": round(sum(e["seconds"] or 0.0 for e in active.values()), 3),
             }
+            per[name]["seconds_per_item"] = round(per[name]["seconds"] / len(done), 3) if done else None
         return {"items": n_items, "done_items": len({k[0] for k in state["verdicts"]}), "annotators": per}
 
     def accuracy(self) -> dict[str, dict]:
