@@ -226,3 +226,41 @@ def test_items_from_prompt_output_jsonl(store, tmp_path):
     path.write_text('{"prompt": "Q1"}\n')
     with pytest.raises(WorkbenchError, match="line 1 has no field 'output'"):
         items_from_jsonl(path)
+
+
+def test_stats_error_rate_and_mqm_penalty_per_model_category_and_figures(store, pair_items):
+    from workbench.review import plots
+
+    store.add_items(pair_items)
+    pair, single = pair_items[0], pair_items[3]
+    adapted = next(o["slot"] for o in pair.outputs if o["model"] == "adapted")
+    base = "B" if adapted == "A" else "A"
+    store.add_label(pair.id, "ana", "terminology", "critical", output=adapted)
+    store.add_label(pair.id, "ana", "fluency", "minor", output=adapted)
+    store.submit(pair.id, "ana", base)
+    store.submit(single.id, "ana", "no_error")
+    store.skip(pair_items[1].id, "ana")  # skipped items are not judged outputs
+    stats = store.stats()
+    assert stats["overall"]["outputs"] == 3 and stats["overall"]["penalty"] == 11
+    assert stats["by_model"]["adapted"] == {**stats["by_model"]["adapted"], "outputs": 1, "with_error": 1, "errors": 2,
+                                            "penalty": 11, "error_rate": 1.0}
+    assert stats["by_model"]["base"]["error_rate"] == 0.0 and stats["by_model"]["m"]["penalty"] == 0
+    assert stats["by_category"]["terminology"]["penalty"] == 10 and stats["by_category"]["fluency"]["penalty"] == 1
+    assert stats["preferences"]["base"] == {"win": 1} and stats["preferences"]["adapted"] == {"loss": 1}
+    fig = plots.penalty_by_category(stats)
+    assert list(fig.data[0].x) == ["terminology", "fluency"] and list(fig.data[0].y) == [10, 1]
+    fig = plots.error_rate_by_model(stats)
+    assert dict(zip(fig.data[0].x, fig.data[0].y)) == {"adapted": 1.0, "base": 0.0, "m": 0.0}
+    report = store.agreement()
+    assert plots.confusion_heatmap(report["confusion"]["category"]).data[0].type == "heatmap"
+
+
+def test_migrations_create_exactly_the_tables_the_store_uses(store):
+    """The alembic migrations shipped in the package and the store's table definitions agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    metadata = store.items_t.metadata
+    with store._writer.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")] == []

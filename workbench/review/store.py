@@ -127,6 +127,9 @@ def _tables():
         sa.Column("annotator", sa.String(200), primary_key=True),
         sa.Column("position", sa.Integer, nullable=False),
     )
+    sa.Index("ix_events_annotator_seq", events.c.annotator, events.c.seq)
+    sa.Index("ix_events_item", events.c.item_id)
+    sa.Index("ix_assignments_annotator", assignments.c.annotator, assignments.c.position)
     return settings, items, events, assignments
 
 
