@@ -1,0 +1,680 @@
+"""What the guided notebooks call: their parameters, widgets that never wait, and live views.
+
+The notebooks (``notebooks/0*.ipynb``) hold no logic: a cell calls one or two functions from here or
+from the stages, and shows the library's figures. Three rules keep them runnable top to bottom by a
+fresh kernel with nobody at the keyboard (as the tests run them):
+
+- :func:`setup` resolves the parameters cell into paths, model and budgets once; with
+  ``WORKBENCH_SMALL=1`` in the environment it picks the tiny random model and small budgets;
+- widgets (:func:`path_chooser`, :class:`TrainSettings`, :class:`ReviewForm`) take their defaults from
+  the parameters and are read by plain function calls (``.values()``, :func:`chosen_paths`), so no cell
+  waits for a click: changing a widget and re-running the next cell is how a person steers;
+- :func:`follow` shows a job's progress bar and its evaluation curves, updated in place, and returns
+  when the job ends (or reaches a step), so a notebook can launch, stop and resume a training job.
+
+ipywidgets and IPython are imported inside the functions that draw, so this module imports anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.workspace import Workspace
+
+SMALL_ENV = "WORKBENCH_SMALL"
+TERMINAL = ("stopped", "finished", "failed")
+
+__all__ = [
+    "Setup", "setup", "small_mode", "path_chooser", "chosen_paths", "TrainSettings", "follow",
+    "status_line", "ReviewForm", "show",
+]
+
+
+def small_mode(environ: dict | None = None) -> bool:
+    """True when ``WORKBENCH_SMALL`` is set to anything but empty, 0, false or no (tests, CI, dry runs)."""
+    value = (environ if environ is not None else os.environ).get(SMALL_ENV, "")
+    return value.strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass
+class Setup:
+    """Everything a notebook's later cells need, resolved once from its parameters cell."""
+
+    workspace: Workspace
+    """Where every artifact goes (profiles, snapshots, runs, comparisons, labels.db)."""
+    model: str
+    """Model spec (registry name, folder, .gguf, Hub id)."""
+    small: bool
+    """Tiny model and small budgets (``WORKBENCH_SMALL``)."""
+    corpus: list[str]
+    """Corpus files or folders to inspect and curate."""
+    reference: str
+    """General text: the reference of the domain-term ranking, and the forgetting check."""
+    domain_eval: str
+    """Held-out domain text (when there is no snapshot eval split yet)."""
+    glossary: str | None
+    """CSV of domain terms (column 'term'), or None."""
+    probes: str | None
+    """CSV of cloze probes, or None."""
+    max_tokens: int
+    """Training budget in tokens."""
+    eval_docs: int | None
+    """Cap on held-out documents per set in comparisons (None: all)."""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def train_overrides(self) -> dict:
+        """TrainConfig values that keep a small-mode run to seconds (short blocks, small micro-batches)."""
+        return {"block_size": 64, "micro_batch_size": 2, "grad_accum": 1} if self.small else {}
+
+    @property
+    def labels_db(self) -> Path:
+        """The workspace's label store (``labels.db``)."""
+        from workbench.review.config import default_db
+
+        return default_db(self.workspace)
+
+    def folder(self, kind: str, name: str) -> Path:
+        return self.workspace.folder(kind, name)
+
+
+def _sample(name: str) -> str:
+    from workbench.training.config import sample_path
+
+    return str(sample_path(name))
+
+
+def setup(
+    workspace: str | os.PathLike | None = None,
+    model: str | None = None,
+    corpus: list[str] | str | None = None,
+    reference: str | None = None,
+    domain_eval: str | None = None,
+    glossary: str | None = "sample",
+    probes: str | None = "sample",
+    max_tokens: int | None = None,
+    eval_docs: int | None = None,
+    small: bool | None = None,
+) -> Setup:
+    """Resolve a notebook's parameters: defaults are the bundled sample data and the default model.
+
+    Args:
+        workspace: the workspace folder (default ``$WORKBENCH_WORKSPACE`` or ``./workspace``).
+        model: model spec; default ``smollm2-135m``, or ``tiny-llama`` in small mode.
+        corpus: one path or a list (files or folders); default the bundled clinical-pharmacology sample.
+        reference / domain_eval: general and held-out domain text; default the bundled samples.
+        glossary / probes: CSV paths, ``"sample"`` for the bundled ones, or None.
+        max_tokens: training budget; default 16,384 tokens (2,048 in small mode).
+        eval_docs: cap on held-out documents per set when comparing (default all; 6 in small mode).
+        small: force small mode on or off (default: ``WORKBENCH_SMALL``).
+
+    A registry model is provisioned into the cache here (a second call returns at once); a missing
+    corpus path is a user error naming it.
+    """
+    small = small_mode() if small is None else small
+    model = model or ("tiny-llama" if small else "smollm2-135m")
+    corpus_paths = [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus or [])
+    corpus_paths = [str(p) for p in corpus_paths] or [_sample("domain_corpus.jsonl")]
+    for path in corpus_paths:
+        if not Path(path).exists():
+            raise WorkbenchError(f"corpus path {path} does not exist.",
+                                 "set CORPUS in the parameters cell to your files or folders.")
+    from workbench.models.registry import REGISTRY
+
+    if model in REGISTRY:
+        from workbench.models.fetch import fetch_model
+
+        fetch_model(model, quiet=True)
+    return Setup(
+        workspace=Workspace.at(workspace),
+        model=model,
+        small=small,
+        corpus=corpus_paths,
+        reference=reference or _sample("general_eval.jsonl"),
+        domain_eval=domain_eval or _sample("domain_eval.jsonl"),
+        glossary=_sample("glossary.csv") if glossary == "sample" else glossary,
+        probes=_sample("probes.csv") if probes == "sample" else probes,
+        max_tokens=int(max_tokens or (2048 if small else 16384)),
+        eval_docs=eval_docs if eval_docs is not None else (6 if small else None),
+    )
+
+
+# ----------------------------------------------------------------------------------------- widgets
+def path_chooser(default: list[str] | str, description: str = "corpus"):
+    """A text box holding one path per line (files or folders), prefilled with ``default``.
+
+    Read it with :func:`chosen_paths`; nothing waits for input.
+    """
+    import ipywidgets as widgets
+
+    lines = [default] if isinstance(default, str) else list(default)
+    return widgets.Textarea(value="\n".join(map(str, lines)), description=description,
+                            layout=widgets.Layout(width="90%", height="4em"))
+
+
+def chosen_paths(chooser) -> list[str]:
+    """The paths in a :func:`path_chooser` box (blank lines ignored); a missing one is a user error."""
+    paths = [line.strip() for line in chooser.value.splitlines() if line.strip()]
+    if not paths:
+        raise WorkbenchError("no path given.", "type one file or folder per line in the box above.")
+    for path in paths:
+        if not Path(path).expanduser().exists():
+            raise WorkbenchError(f"{path} does not exist.", "correct it in the box above and run this cell again.")
+    return [str(Path(p).expanduser()) for p in paths]
+
+
+class TrainSettings:
+    """The few training settings a domain expert chooses, as widgets prefilled from the parameters.
+
+    ``values()`` returns the ``TrainConfig`` keys they set (``preset``, ``max_tokens``, ``lora.r``,
+    ``replay_ratio``); :meth:`config` turns them into a resolved ``TrainConfig``.
+    """
+
+    def __init__(self, preset: str | None = None, lora_r: int = 16, max_tokens: int = 16384,
+                 replay_ratio: float = 0.0):
+        from workbench.training.config import list_presets
+
+        self._presets = ["(none)", *list_presets()]
+        self._defaults = {"preset": preset, "lora_r": lora_r, "max_tokens": max_tokens, "replay_ratio": replay_ratio}
+        self._widgets = None
+
+    def _build(self):
+        import ipywidgets as widgets
+
+        d = self._defaults
+        self._widgets = {
+            "preset": widgets.Dropdown(options=self._presets, value=d["preset"] or "(none)", description="preset"),
+            "lora_r": widgets.Dropdown(options=sorted({4, 8, 16, 32, 64, d["lora_r"]}), value=d["lora_r"],
+                                       description="LoRA rank"),
+            "max_tokens": widgets.BoundedIntText(value=d["max_tokens"], min=256, max=10**11, step=1024,
+                                                 description="tokens"),
+            "replay_ratio": widgets.FloatSlider(value=d["replay_ratio"], min=0.0, max=0.5, step=0.05,
+                                                description="replay"),
+        }
+        return self._widgets
+
+    def widget(self):
+        """The widgets in a box, to display."""
+        import ipywidgets as widgets
+
+        return widgets.VBox(list((self._widgets or self._build()).values()))
+
+    def _ipython_display_(self):  # shown when it is the last expression of a cell
+        from IPython.display import display
+
+        display(self.widget())
+
+    def values(self) -> dict[str, Any]:
+        """The current values (the widgets' if shown, else the parameters)."""
+        w = self._widgets
+        preset = w["preset"].value if w else self._defaults["preset"]
+        return {
+            "preset": None if preset in (None, "(none)") else preset,
+            "max_tokens": int(w["max_tokens"].value if w else self._defaults["max_tokens"]),
+            "lora.r": int(w["lora_r"].value if w else self._defaults["lora_r"]),
+            "replay_ratio": float(w["replay_ratio"].value if w else self._defaults["replay_ratio"]),
+        }
+
+    def config(self, **fields: Any):
+        """A ``TrainConfig`` from the preset, these settings, then ``fields`` (model, data, out...)."""
+        from workbench.training.config import load_train_config
+
+        values = self.values()
+        if values["replay_ratio"] > 0 and not fields.get("replay"):
+            fields["replay"] = "sample"
+        return load_train_config(preset=values["preset"], overrides=[f"lora.r={values['lora.r']}"],
+                                 max_tokens=values["max_tokens"], replay_ratio=values["replay_ratio"], **fields)
+
+
+# -------------------------------------------------------------------------------------- live views
+def status_line(status: dict) -> str:
+    """One line a person reads: state, phase, step or progress, speed and time left."""
+    state = status.get("state", "?")
+    parts = [state]
+    if status.get("phase"):
+        parts.append(str(status["phase"]))
+    step, total = status.get("step"), status.get("total_steps")
+    progress = status.get("progress") or {}
+    if step is not None and total:
+        parts.append(f"step {step}/{total}")
+    elif progress.get("total"):
+        parts.append(f"{progress.get('done', 0):,.0f}/{progress['total']:,.0f} {progress.get('unit', '')}".rstrip())
+    if status.get("tokens_per_s"):
+        parts.append(f"{status['tokens_per_s']:,.0f} tokens/s")
+    eta = status.get("eta_s", progress.get("eta_s"))
+    if eta is not None and state not in TERMINAL:
+        parts.append(f"about {int(eta) // 60} min {int(eta) % 60} s left")
+    if state == "failed" and status.get("error"):
+        parts.append(f"error: {status['error']}")
+    return " · ".join(parts)
+
+
+def _fraction(status: dict) -> float:
+    if status.get("state") == "finished":
+        return 1.0
+    step, total = status.get("step"), status.get("total_steps")
+    if step is not None and total:
+        return min(1.0, step / total)
+    progress = status.get("progress") or {}
+    if progress.get("total"):
+        return min(1.0, (progress.get("done") or 0) / progress["total"])
+    return 0.0
+
+
+def follow(job, every: float = 1.0, until_step: int | None = None, timeout: float | None = None,
+           x: str = "step", curves: bool = True) -> dict:
+    """Show a job's progress bar and (for training) its live curves, updated in place, until it ends.
+
+    Args:
+        job: a :class:`workbench.jobs.Job` (from ``jobs.launch`` or ``jobs.attach``).
+        every: seconds between looks at ``status.json`` and the new rows of ``metrics.jsonl``.
+        until_step: return as soon as a training job has reached this step (to stop it, say).
+        timeout: give up after this many seconds (the job goes on).
+        x: curves against ``"step"`` or ``"tokens"``.
+        curves: draw the training curves (training jobs only).
+
+    Returns:
+        The job's last status.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from workbench.workspace import Artifact
+
+    bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=job.name[:20],
+                                layout=widgets.Layout(width="60%"))
+    line = widgets.HTML()
+    display(widgets.VBox([bar, line]))
+    draw = curves and job.kind == "train"
+    figure_handle = display(display_id=True) if draw else None
+    run = Artifact(job.folder)
+    rows: list[dict] = []
+    offset = 0
+    started = time.time()
+    shown_rows = -1
+    while True:
+        status = job.status()
+        if draw:
+            new, offset = run.metrics(since=offset)
+            rows.extend(new)
+        bar.value = _fraction(status)
+        line.value = status_line(status)
+        if draw and rows and len(rows) != shown_rows:
+            figure_handle.update(_live_figure(rows, x))
+            shown_rows = len(rows)
+        state = status.get("state")
+        if state in TERMINAL:
+            bar.bar_style = {"finished": "success", "stopped": "warning", "failed": "danger"}[state]
+            return status
+        if until_step is not None and (status.get("step") or 0) >= until_step:
+            return status
+        if timeout is not None and time.time() - started > timeout:
+            return status
+        time.sleep(every)
+
+
+def _live_figure(rows: list[dict], x: str):
+    from workbench.training.plots import perplexity_curves, training_curves
+
+    if any(r.get("type") == "eval" for r in rows):
+        return perplexity_curves(rows, x=x)
+    return training_curves(rows, x=x)
+
+
+def show(figures: dict | list | Any) -> None:
+    """Display one figure, a list, or a dict of them (titled by key) in order."""
+    from IPython.display import Markdown, display
+
+    if isinstance(figures, dict):
+        for title, fig in figures.items():
+            display(Markdown(f"**{title}**"))
+            display(fig)
+    elif isinstance(figures, (list, tuple)):
+        for fig in figures:
+            display(fig)
+    else:
+        display(figures)
+
+
+# -------------------------------------------------------------------------------------------- review
+class ReviewForm:
+    """One review item as widgets: the texts (blind A/B for pairs), a verdict, an error span given by
+    typing the wrong phrase, its category and severity, a note and a correction.
+
+    Prefilled from ``defaults`` (the parameters); :meth:`submit` records what the widgets hold now
+    through the label store, so a notebook labels without waiting for a click.
+    """
+
+    def __init__(self, store, item, annotator: str, defaults: dict | None = None):
+        self.store = store
+        self.item = item
+        self.annotator = annotator
+        self.defaults = dict(defaults or {})
+        self.started = time.time()
+        self._w = None
+
+    def verdict_options(self) -> list[str]:
+        return {"pair": ["A", "B", "tie", "no_error", "errors", "skip"],
+                "document": ["keep", "drop", "skip"]}.get(self.item.kind, ["no_error", "errors", "skip"])
+
+    def _build(self):
+        import ipywidgets as widgets
+
+        taxonomy = self.store.taxonomy()
+        categories = list(taxonomy.categories)
+        options = self.verdict_options()
+        d = self.defaults
+        self._w = {
+            "verdict": widgets.ToggleButtons(options=options, value=d.get("verdict", options[0])
+                                             if d.get("verdict", options[0]) in options else options[0],
+                                             description="verdict"),
+            "output": widgets.Dropdown(options=[o["slot"] for o in self.item.outputs] or ["A"],
+                                       value=d.get("output") or (self.item.outputs[0]["slot"] if self.item.outputs else "A"),
+                                       description="in output"),
+            "phrase": widgets.Text(value=d.get("phrase", ""), description="wrong phrase",
+                                   placeholder="type the words that are wrong (leave empty for none)"),
+            "category": widgets.Dropdown(options=categories, value=d.get("category", categories[0]), description="category"),
+            "severity": widgets.ToggleButtons(options=["minor", "major", "critical"], value=d.get("severity", "minor"),
+                                              description="severity"),
+            "note": widgets.Text(value=d.get("note", ""), description="note"),
+            "correction": widgets.Text(value=d.get("correction", ""), description="correction"),
+        }
+        return self._w
+
+    def _ipython_display_(self):
+        import html
+
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        w = self._w or self._build()
+        texts = [f"<p><b>{html.escape(self.item.kind)}</b> {html.escape(self.item.prompt[:600])}</p>"]
+        for out in self.item.outputs:
+            texts.append(f"<p><b>{html.escape(out['slot'])}</b>: {html.escape(out['text'][:1200])}</p>")
+        display(widgets.VBox([widgets.HTML("".join(texts)), *w.values()]))
+
+    def values(self) -> dict:
+        if self._w is None:
+            d = self.defaults
+            options = self.verdict_options()
+            return {"verdict": d.get("verdict", options[0]), "output": d.get("output"), "phrase": d.get("phrase", ""),
+                    "category": d.get("category"), "severity": d.get("severity", "minor"),
+                    "note": d.get("note", ""), "correction": d.get("correction", "")}
+        return {k: w.value for k, w in self._w.items()}
+
+    def submit(self) -> dict:
+        """Record the error span (if a phrase is given) and the verdict; returns what was written."""
+        from workbench.appsupport import find_phrase
+
+        v = self.values()
+        seconds = round(time.time() - self.started, 1)
+        written: dict[str, Any] = {"item": self.item.id}
+        if v["verdict"] == "skip":
+            written["event"] = self.store.skip(self.item.id, self.annotator, seconds=seconds)
+            return written
+        if v.get("phrase"):
+            key = v.get("output") or self.item.outputs[0]["slot"]
+            text = self.item.output(key)["text"]
+            start, end = find_phrase(text, v["phrase"])
+            category = v.get("category") or self.store.taxonomy().categories[0]
+            written["label"] = self.store.add_label(
+                self.item.id, self.annotator, category, v["severity"], start=start, end=end, output=key,
+                note=v.get("note", ""), correction=v.get("correction") or None, seconds=seconds)
+        written["verdict"] = self.store.submit(self.item.id, self.annotator, v["verdict"], seconds=seconds)
+        return written
+
+
+# ------------------------------------------------------------------------------------------- corpus
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _num(value, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def corpus_headline(profile: dict) -> None:
+    """The profile's headline as a short table: size, tokenizer fit, duplicates, quality, readiness."""
+    ready = profile.get("readiness") or {}
+    rows = [
+        ("documents", _num(profile.get("documents"))),
+        ("tokens (in this model's tokenizer)", _num(profile.get("tokens"))),
+        ("tokens per word", _num(profile.get("tokens_per_word"), 2)),
+        ("exact / near duplicates", f"{profile.get('exact_duplicate_rate', 0):.1%} / {profile.get('near_duplicate_rate', 0):.1%}"),
+        ("documents failing a quality rule", f"{(profile.get('quality') or {}).get('failing_share', 0):.1%}"),
+        ("documents with personal data", _num(profile.get("documents_with_pii"))),
+        ("readiness", str(ready.get("verdict", "n/a")).replace("_", " ")),
+    ]
+    _markdown("| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows))
+
+
+def readiness(profile: dict) -> None:
+    """The readiness verdict and its recommendations, in words."""
+    ready = profile.get("readiness") or {}
+    lines = [f"**Readiness: {str(ready.get('verdict', 'n/a')).replace('_', ' ')}**"]
+    for key in ("recommendations", "reasons", "notes"):
+        for line in ready.get(key) or []:
+            lines.append(f"- {line}")
+    _markdown("\n".join(lines))
+
+
+def flagged_items(profile: dict, folder: str | os.PathLike) -> list:
+    """Review items (keep/drop) for the documents the profile in ``folder`` flagged."""
+    from workbench.review.items import items_from_profile
+
+    return items_from_profile(folder)
+
+
+def show_documents(items: list, chars: int = 400) -> None:
+    """The first characters of each item's document and why it was flagged."""
+    import html
+
+    from IPython.display import HTML, display
+
+    parts = []
+    for item in items:
+        why = ", ".join(str(f) for f in (item.meta.get("flags") or item.meta.get("reasons") or [])) or item.kind
+        text = (item.outputs[0]["text"] if item.outputs else item.prompt)[:chars]
+        parts.append(f"<p><b>{html.escape(item.id[:10])}</b> <i>{html.escape(why)}</i><br>{html.escape(text)}…</p>")
+    display(HTML("".join(parts) or "<p>No flagged documents.</p>"))
+
+
+# ----------------------------------------------------------------------------------------- training
+def training_data(setup: Setup, name: str) -> str:
+    """The snapshot ``name`` of the workspace if notebook 1 made it, else the corpus of the parameters."""
+    snapshot = setup.folder("snapshots", name)
+    if (snapshot / "manifest.json").exists():
+        return str(snapshot)
+    return setup.corpus[0]
+
+
+@dataclass
+class PlanView:
+    plan: Any
+    summary: str
+    figure: Any
+
+
+def plan_for(config, gpu: str | None = None) -> PlanView:
+    """The memory/time/cost plan of a ``TrainConfig`` on ``gpu`` (default: this machine's GPU, else the CPU)."""
+    from workbench.training.plan import PlanConfig, estimate, format_plan
+    from workbench.training.plots import memory_breakdown
+
+    if gpu is None:
+        import torch
+
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    plan = estimate(config.model, PlanConfig.from_train_config(config, gpu=gpu))
+    return PlanView(plan, format_plan(plan), memory_breakdown(plan))
+
+
+def run_card_summary(card: dict) -> None:
+    """What a person checks first in a run card."""
+    config = card.get("config") or {}
+    rows = [
+        ("state", card.get("state")),
+        ("model", config.get("model")),
+        ("data", config.get("data")),
+        ("tokens seen", _num(card.get("tokens_seen"))),
+        ("wall time (s)", _num(card.get("wall_seconds", card.get("seconds")), 1)),
+        ("tokens/s", _num(card.get("tokens_per_second", card.get("tokens_per_s")), 1)),
+        ("best checkpoint", card.get("best_checkpoint")),
+        ("seed", card.get("seed", config.get("seed"))),
+        ("git commit", (card.get("git_commit") or card.get("commit") or "n/a")[:12]),
+    ]
+    _markdown("| run card | |\n|---|---|\n" + "\n".join(f"| {k} | {v if v is not None else 'n/a'} |" for k, v in rows))
+
+
+# ---------------------------------------------------------------------------------------- comparing
+def pick_run(setup: Setup, name: str | None = None):
+    """The run ``name`` of the workspace, else the newest run; a user error when there is none."""
+    runs = setup.workspace.runs()
+    names = [r.name for r in runs]
+    if name and name in names:
+        return setup.workspace.run(name)
+    if not runs:
+        raise WorkbenchError(f"no training run in {setup.workspace.root}.", "run notebook 2 (or workbench train) first.")
+    return setup.workspace.run(runs[0].name)
+
+
+def pick_comparison(setup: Setup, name: str | None = None):
+    """The comparison ``name``, else the newest; a user error when there is none."""
+    found = setup.workspace.comparisons()
+    if name:
+        return setup.workspace.comparison(name)
+    if not found:
+        raise WorkbenchError(f"no comparison in {setup.workspace.root}.", "run notebook 3 (or workbench compare) first.")
+    return setup.workspace.comparison(found[0].name)
+
+
+def compare_config(setup: Setup, run, **values: Any):
+    """An ``EvalConfig`` comparing ``run`` with its base (fewer generations and resamples in small mode)."""
+    from workbench.evaluation.config import EvalConfig
+
+    small = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256} if setup.small else {}
+    return EvalConfig(adapter=str(run.folder), **{**small, **values})
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    from workbench.io import read_jsonl
+
+    return list(read_jsonl(path)) if path.exists() else []
+
+
+def verdict(comparison) -> None:
+    """The comparison's plain-language verdict (``comparison.json``'s ``verdict``), else its headline numbers."""
+    from workbench.io import read_json
+
+    path = comparison.folder / "comparison.json"
+    data = read_json(path) if path.exists() else {}
+    block = data.get("verdict")
+    if isinstance(block, dict):
+        lines = [f"**{block.get('headline') or block.get('summary') or 'Verdict'}**"]
+        for key in ("domain", "general", "calibration", "regression"):
+            part = block.get(key)
+            if isinstance(part, dict) and part.get("sentence"):
+                lines.append(f"- {part['sentence']}")
+            elif isinstance(part, str):
+                lines.append(f"- {part}")
+        for step in block.get("next_steps") or []:
+            lines.append(f"- next: {step}")
+        _markdown("\n".join(lines))
+        return
+    summary = comparison.summary()
+    _markdown(f"domain perplexity change {_num(getattr(summary, 'domain_ppl_change_pct', None), 1)}%, "
+              f"general {_num(getattr(summary, 'general_ppl_change_pct', None), 1)}%")
+
+
+def documents_table(comparison, n: int = 5):
+    """The ``n`` most improved and ``n`` most worsened held-out documents, with an extract."""
+    import pandas as pd
+
+    rows = _read_jsonl(comparison.folder / "documents.jsonl")
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    key = next((k for k in ("delta_nll", "nll_delta", "delta", "change_pct") if k in frame.columns), None)
+    if key is None:
+        return frame.head(2 * n)
+    frame = frame.sort_values(key)
+    keep = [c for c in frame.columns if c in ("set", "doc_id", "id", key, "base_ppl", "adapted_ppl", "extract", "text")]
+    return pd.concat([frame.head(n), frame.tail(n)])[keep]
+
+
+def generations_table(comparison):
+    """Prompts and both continuations side by side (with the repetition flag where recorded)."""
+    import pandas as pd
+
+    rows = _read_jsonl(comparison.folder / "generations.jsonl")
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------- review
+def review_items(comparison) -> list:
+    """Review items built from a comparison folder (blind pairs, regressed documents, missed probes)."""
+    from workbench.review.items import items_from_comparison
+
+    return items_from_comparison(comparison.folder)
+
+
+def review_defaults(item, defaults: dict) -> dict:
+    """The parameters' defaults fitted to one item: a verdict it accepts, and, when no phrase is given,
+    its first output's first three words as the error span (so an unattended run records a span)."""
+    d = dict(defaults)
+    options = ReviewForm(None, item, "").verdict_options()
+    if d.get("verdict") not in options:
+        d["verdict"] = options[0]
+    if item.kind == "document":
+        d["phrase"] = ""
+    elif not d.get("phrase") and item.outputs:
+        d["phrase"] = " ".join(item.outputs[0]["text"].split()[:3])
+        d["output"] = item.outputs[0]["slot"]
+    return d
+
+
+def label_queue(store, annotators: list[str], defaults: dict, per_annotator: int = 3) -> dict:
+    """Each annotator labels up to ``per_annotator`` items of their queue with ``defaults``."""
+    done: dict[str, int] = {}
+    for name in annotators:
+        done[name] = 0
+        for _ in range(per_annotator):
+            item = store.next_item(name)
+            if item is None:
+                break
+            ReviewForm(store, item, name, defaults=review_defaults(item, defaults)).submit()
+            done[name] += 1
+    return done
+
+
+def agreement_summary(agreement: dict) -> None:
+    """Krippendorff's alpha per dimension and Cohen's kappa per pair, in a table."""
+    lines = ["| dimension | Krippendorff's alpha |", "|---|---|"]
+    alpha = agreement.get("alpha") or {}
+    for dim, value in alpha.items():
+        lines.append(f"| {dim} | {'n/a (too few shared items)' if value is None else f'{value:.2f}'} |")
+    kappas = agreement.get("kappa") or []
+    if kappas:
+        lines += ["", "| annotators | dimension | Cohen's kappa | shared items |", "|---|---|---|---|"]
+        for row in kappas if isinstance(kappas, list) else []:
+            k = row.get("kappa")
+            lines.append(f"| {row.get('a')} · {row.get('b')} | {row.get('dimension', '')} | "
+                         f"{'n/a' if k is None else f'{k:.2f}'} | {row.get('n', '')} |")
+    disagreements = agreement.get("disagreements") or []
+    lines.append(f"\n{len(disagreements)} item(s) with disagreement to adjudicate.")
+    _markdown("\n".join(lines))
+
+
+def export_corrections(store, path: str | os.PathLike) -> Path:
+    """Corrected texts as a training-data JSONL that ``curate`` and ``train`` accept."""
+    from workbench.review.export import export_corrections as _export
+
+    return _export(store, path)
