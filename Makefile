@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup lock system-deps quickstart test test-fast lint clean
+.PHONY: setup lock system-deps quickstart lab test test-fast lint clean
 
 # Reinstalls when a lock changes: the venv always holds the lock's versions.
 $(VENV)/.installed: pyproject.toml scripts/setup_env.sh requirements/cpu.lock requirements/cuda.lock requirements/torch.in
@@ -18,6 +18,10 @@ lock:
 
 quickstart: setup
 	$(VENV)/bin/workbench quickstart
+
+# JupyterLab on the guided notebooks (notebooks/README.md)
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
 
 system-deps:
 	scripts/system_deps.sh

@@ -291,7 +291,11 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
     line = widgets.HTML()
     display(widgets.VBox([bar, line]))
     draw = curves and job.kind == "train"
-    figure_handle = display(display_id=True) if draw else None
+    figure_handle = None
+    if draw:
+        from IPython.display import HTML
+
+        figure_handle = display(HTML("<i>curves appear with the first training steps</i>"), display_id=True)
     run = Artifact(job.folder)
     rows: list[dict] = []
     offset = 0
@@ -517,19 +521,27 @@ def plan_for(config, gpu: str | None = None) -> PlanView:
     return PlanView(plan, format_plan(plan), memory_breakdown(plan))
 
 
-def run_card_summary(card: dict) -> None:
-    """What a person checks first in a run card."""
+def run_card_summary(run) -> None:
+    """What a person checks first in a run's card (``run.json``): state, data, tokens, speed, best checkpoint."""
+    from workbench.io import read_json
+
+    path = run.folder / "run.json"
+    card = read_json(path) if path.exists() else run.card()
     config = card.get("config") or {}
     rows = [
         ("state", card.get("state")),
         ("model", config.get("model")),
         ("data", config.get("data")),
+        ("steps", card.get("steps")),
         ("tokens seen", _num(card.get("tokens_seen"))),
-        ("wall time (s)", _num(card.get("wall_seconds", card.get("seconds")), 1)),
-        ("tokens/s", _num(card.get("tokens_per_second", card.get("tokens_per_s")), 1)),
+        ("wall time, whole run (s)", _num(card.get("wall_seconds"), 1)),
+        ("tokens/s", _num(card.get("tokens_per_s"), 1)),
+        ("peak memory (MB)", _num(card.get("peak_memory_mb"), 0)),
         ("best checkpoint", card.get("best_checkpoint")),
+        ("best domain perplexity", _num(card.get("best_domain_ppl"), 2)),
         ("seed", card.get("seed", config.get("seed"))),
-        ("git commit", (card.get("git_commit") or card.get("commit") or "n/a")[:12]),
+        ("git commit", str(card.get("git_commit") or "n/a")[:12]),
+        ("card", str(path)),
     ]
     _markdown("| run card | |\n|---|---|\n" + "\n".join(f"| {k} | {v if v is not None else 'n/a'} |" for k, v in rows))
 
@@ -577,21 +589,22 @@ def verdict(comparison) -> None:
     path = comparison.folder / "comparison.json"
     data = read_json(path) if path.exists() else {}
     block = data.get("verdict")
-    if isinstance(block, dict):
-        lines = [f"**{block.get('headline') or block.get('summary') or 'Verdict'}**"]
-        for key in ("domain", "general", "calibration", "regression"):
-            part = block.get(key)
-            if isinstance(part, dict) and part.get("sentence"):
-                lines.append(f"- {part['sentence']}")
-            elif isinstance(part, str):
-                lines.append(f"- {part}")
-        for step in block.get("next_steps") or []:
-            lines.append(f"- next: {step}")
-        _markdown("\n".join(lines))
+    if not isinstance(block, dict):
+        summary = comparison.summary()
+        _markdown(f"domain perplexity change {_num(getattr(summary, 'domain_ppl_change_pct', None), 1)}%, "
+                  f"general {_num(getattr(summary, 'general_ppl_change_pct', None), 1)}%")
         return
-    summary = comparison.summary()
-    _markdown(f"domain perplexity change {_num(getattr(summary, 'domain_ppl_change_pct', None), 1)}%, "
-              f"general {_num(getattr(summary, 'general_ppl_change_pct', None), 1)}%")
+    lines = [f"**{block.get('headline', 'Verdict')}**", ""]
+    for key in ("calibration", "regression"):
+        part = block.get(key)
+        if isinstance(part, dict) and part.get("sentence"):
+            lines.append(f"- {part['sentence']}")
+    if block.get("repetitive_generations"):
+        lines.append(f"- {block['repetitive_generations']} generation(s) repeat themselves: review them first.")
+    steps = block.get("next_steps") or []
+    if steps:
+        lines += ["", "**Next steps**", *(f"{i}. {step}" for i, step in enumerate(steps, 1))]
+    _markdown("\n".join(lines))
 
 
 def documents_table(comparison, n: int = 5):
@@ -641,8 +654,9 @@ def review_defaults(item, defaults: dict) -> dict:
     return d
 
 
-def label_queue(store, annotators: list[str], defaults: dict, per_annotator: int = 3) -> dict:
-    """Each annotator labels up to ``per_annotator`` items of their queue with ``defaults``."""
+def label_queue(store, annotators: list[str], choices: dict[str, dict], per_annotator: int = 3) -> dict:
+    """Each annotator labels up to ``per_annotator`` items of their queue with their own ``choices``
+    (a dict per annotator, as the parameters cell gives them; unattended runs use this)."""
     done: dict[str, int] = {}
     for name in annotators:
         done[name] = 0
@@ -650,31 +664,36 @@ def label_queue(store, annotators: list[str], defaults: dict, per_annotator: int
             item = store.next_item(name)
             if item is None:
                 break
-            ReviewForm(store, item, name, defaults=review_defaults(item, defaults)).submit()
+            ReviewForm(store, item, name, defaults=review_defaults(item, choices.get(name, {}))).submit()
             done[name] += 1
     return done
 
 
 def agreement_summary(agreement: dict) -> None:
-    """Krippendorff's alpha per dimension and Cohen's kappa per pair, in a table."""
-    lines = ["| dimension | Krippendorff's alpha |", "|---|---|"]
-    alpha = agreement.get("alpha") or {}
-    for dim, value in alpha.items():
-        lines.append(f"| {dim} | {'n/a (too few shared items)' if value is None else f'{value:.2f}'} |")
-    kappas = agreement.get("kappa") or []
-    if kappas:
-        lines += ["", "| annotators | dimension | Cohen's kappa | shared items |", "|---|---|---|---|"]
-        for row in kappas if isinstance(kappas, list) else []:
-            k = row.get("kappa")
-            lines.append(f"| {row.get('a')} · {row.get('b')} | {row.get('dimension', '')} | "
-                         f"{'n/a' if k is None else f'{k:.2f}'} | {row.get('n', '')} |")
-    disagreements = agreement.get("disagreements") or []
-    lines.append(f"\n{len(disagreements)} item(s) with disagreement to adjudicate.")
+    """Krippendorff's alpha per dimension and Cohen's kappa per pair of annotators, in tables."""
+    undefined = "n/a (needs two annotators on the same items and more than one answer)"
+    lines = [f"{agreement.get('items_with_overlap', 0)} item(s) labelled by two or more annotators.", "",
+             "| dimension | Krippendorff's alpha |", "|---|---|"]
+    for dim, value in (agreement.get("alpha") or {}).items():
+        lines.append(f"| {dim} | {undefined if value is None else f'{value:.2f}'} |")
+    pairs = [(dim, row) for dim, rows in (agreement.get("kappa") or {}).items() for row in rows]
+    if pairs:
+        lines += ["", "| annotators | dimension | Cohen's kappa | observed agreement | shared items |",
+                  "|---|---|---|---|---|"]
+        for dim, row in pairs:
+            kappa = "n/a" if row.get("kappa") is None else f"{row['kappa']:.2f}"
+            lines.append(f"| {row['a']} · {row['b']} | {dim} | {kappa} | {row['observed_agreement']:.0%} | {row['items']} |")
+    lines.append(f"\n{len(agreement.get('disagreements') or [])} item(s) with a disagreement to adjudicate.")
     _markdown("\n".join(lines))
 
 
-def export_corrections(store, path: str | os.PathLike) -> Path:
-    """Corrected texts as a training-data JSONL that ``curate`` and ``train`` accept."""
+def export_corrections(store, path: str | os.PathLike) -> Path | None:
+    """Corrected texts as a training-data JSONL that ``curate`` and ``train`` accept (None when no label
+    has a correction yet)."""
+    from workbench.review.export import corrections
     from workbench.review.export import export_corrections as _export
 
+    if not corrections(store):
+        _markdown("No labelled error has a corrected text yet: add a correction to an error label first.")
+        return None
     return _export(store, path)

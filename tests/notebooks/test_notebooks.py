@@ -69,6 +69,6 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     assert comparisons and (comparisons[0].folder / "comparison.json").exists()
     store = LabelStore(workspace / "labels.db")
     annotators = store.progress()["annotators"]
-    assert {"ana", "ben", "notebook"} <= set(annotators)
+    assert {"ana", "ben"} <= set(annotators)
     assert store.labels(), "the review notebook recorded no error span"
     assert (workspace / "corrections.jsonl").exists()
