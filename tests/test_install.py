@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,8 +24,12 @@ def test_pip_install_into_a_fresh_venv_finds_the_sample_data(tmp_path):
                           check=True, capture_output=True, text=True).stdout.strip()
     (Path(site) / "shared-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # build from a copy: an in-tree build would leave build/ and *.egg-info in the checkout
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "workspace", "__pycache__", ".pytest_cache", "node_modules"))
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                    "--no-build-isolation", "--quiet", str(REPO)],
+                    "--no-build-isolation", "--quiet", str(source)],
                    check=True, timeout=600, env=env, cwd=tmp_path, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -261,3 +261,25 @@ def test_report_does_not_import_compare():
     import workbench.evaluation.report as report
 
     assert "workbench.evaluation.compare" not in inspect.getsource(report)
+
+
+def test_evaluation_does_not_import_training():
+    """Stages talk through the run folder (workbench.runs) and the models layer (workbench.models.heads)."""
+    import ast
+    from pathlib import Path
+
+    import workbench.evaluation as evaluation
+
+    offenders = []
+    for path in Path(evaluation.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workbench.training"):
+                offenders.append(f"{path.name}: {node.module}")
+    assert not offenders, offenders
+
+
+def test_one_weights_digest_for_run_cards_and_compare(tiny_model):
+    from workbench.runs import weights_sha256
+
+    digest = weights_sha256(tiny_model)
+    assert digest and len(digest) == 64 and "{" not in digest

@@ -150,7 +150,8 @@ def artifact_entries(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return [folder] if folder.exists() else []
-    return [p for p in folder.iterdir() if p.name not in JOB_FILES and not p.name.startswith(".status.json.")]
+    # hidden files (a run's .lock, a status file being replaced) are bookkeeping, not artifact content
+    return [p for p in folder.iterdir() if p.name not in JOB_FILES and not p.name.startswith(".")]
 
 
 # files by which workbench knows a folder it made (its manifest, a stage file, a run's status, an export card);

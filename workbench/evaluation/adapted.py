@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from workbench.errors import WorkbenchError
-
-
-def adapter_dir(run_or_dir: str | os.PathLike) -> Path:
-    """The adapter folder of a run (``RUN/adapter``) or an adapter folder itself."""
-    path = Path(run_or_dir)
-    for candidate in (path / "adapter", path):
-        if (candidate / "adapter_config.json").exists():
-            return candidate
-    raise WorkbenchError(
-        f"{path} holds no LoRA adapter (no adapter_config.json).",
-        "pass a run folder (workspace/runs/NAME) or a folder saved by PeftModel.save_pretrained.",
-    )
+from workbench.runs import adapter_dir  # noqa: F401 - the run layout lives in workbench.runs
 
 
 def load_with_adapter(

@@ -22,8 +22,9 @@ from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.perplexity import CorpusScore, score_documents
 from workbench.evaluation.result import EvaluationResult
 from workbench.evaluation.stats import paired_delta, perplexity_interval, ratio_interval
-from workbench.io import finite_json, read_json
+from workbench.io import finite_json
 from workbench.progress import emit
+from workbench.runs import list_checkpoints, run_card_for, weights_sha256  # noqa: F401 - re-exported
 
 MIN_DOCUMENTS = 5  # fewer documents: the bootstrap intervals mean little
 MIN_TOKENS = 1000
@@ -50,15 +51,6 @@ def _sample(name: str) -> Path:
     from workbench.samples import sample_path
 
     return sample_path(name)
-
-
-def run_card_for(adapter: str | os.PathLike) -> dict | None:
-    """The run.json beside an adapter (run folder, its adapter/, or a checkpoint folder), if any."""
-    path = Path(adapter)
-    for candidate in (path / "run.json", path.parent / "run.json"):
-        if candidate.exists():
-            return read_json(candidate)
-    return None
 
 
 def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str = "text") -> EvalSet:
@@ -113,20 +105,6 @@ def _leakage(card, eval_set: EvalSet, config: EvalConfig) -> dict | None:
     return report
 
 
-def _weights_digest(path: Path) -> str | None:
-    manifest = path / "workbench_model.json"
-    if manifest.exists():
-        hashes = read_json(manifest).get("weights_sha256") or {}
-        if len(hashes) == 1:
-            return next(iter(hashes.values()))
-    weights = sorted(path.glob("*.safetensors"))
-    if len(weights) == 1:
-        from workbench.io import sha256_file
-
-        return sha256_file(weights[0])
-    return None
-
-
 def check_base_matches(card: dict | None, resolved, adapter: str) -> None:
     """Refuse a base whose weights differ from those the adapter was trained on (when both are known)."""
     if not card:
@@ -134,7 +112,7 @@ def check_base_matches(card: dict | None, resolved, adapter: str) -> None:
     trained = (card.get("model") or {}).get("weights_sha256")
     if not trained or "{" in str(trained):
         return
-    actual = _weights_digest(resolved.path)
+    actual = weights_sha256(resolved.path)
     if actual and actual != trained:
         raise WorkbenchError(
             f"adapter {adapter} was trained on '{card['model'].get('spec')}' (weights sha256 {trained[:12]}), "
@@ -489,16 +467,6 @@ def _token_documents(tokenizer, eval_set: EvalSet, rows: list[dict], base: Corpu
 
 # ------------------------------------------------------------------------------------------
 # checkpoints
-
-
-def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
-    """(step, folder) of each checkpoint holding an adapter, by step."""
-    found = []
-    for path in (Path(run_dir) / "checkpoints").glob("checkpoint-*"):
-        step = path.name.rsplit("-", 1)[-1]
-        if step.isdigit() and (path / "adapter_config.json").exists():
-            found.append((int(step), path))
-    return sorted(found)
 
 
 def _checkpoint_points(model, tokenizer, config, sets, run_dir: Path, base_results: dict, progress: bool) -> list[dict]:

@@ -201,7 +201,7 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
     import torch
     from tqdm.auto import tqdm
 
-    from workbench.training.loss import hidden_states_as_logits, scoring_head
+    from workbench.models.heads import hidden_states_as_logits, scoring_head
 
     jobs = sorted(jobs, key=lambda j: j[2] - j[1], reverse=True)  # similar lengths together: little padding
     pieces: list[list[tuple[int, dict]]] = [[] for _ in sequences]

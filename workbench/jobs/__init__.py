@@ -120,7 +120,7 @@ class Job:
             raise WorkbenchError(f"job {self.folder} is {state}.", "stop it first (workbench jobs stop), or wait for it.")
         spec = self.spec()
         if self.kind == "train":
-            from workbench.training.trainer import latest_checkpoint
+            from workbench.runs import latest_checkpoint
 
             resume = latest_checkpoint(self.folder) is not None
         else:

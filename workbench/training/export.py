@@ -17,8 +17,8 @@ def export_run(run: str | os.PathLike, out: str | os.PathLike | None = None, mer
     Merging loads the base in full precision, not 4-bit: folding LoRA deltas into quantized
     weights would round them away. The merged folder loads with plain ``from_pretrained``.
     """
-    from workbench.evaluation.adapted import adapter_dir
     from workbench.io import atomic_directory
+    from workbench.runs import adapter_dir
 
     run = Path(run)
     if not (run / "run.json").exists():

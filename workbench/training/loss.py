@@ -15,58 +15,19 @@ head, logit soft-capping or scaling) keeps the model's own loss.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
+from workbench.models.heads import (  # noqa: F401 - re-exported for earlier imports
+    SUPPORTED_MODEL_TYPES,
+    _causal_lm,
+    fused_head,
+    hidden_states_as_logits,
+    scoring_head,
+)
+
 IGNORE_INDEX = -100
-# architectures whose causal-LM head is exactly ``logits = lm_head(hidden_states)`` (no scaling or
-# soft-capping) followed by transformers' ForCausalLMLoss
-SUPPORTED_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
 CHUNK_ELEMENTS = 2**23  # logits elements per chunk: 32 MiB in fp32 (65 positions of a 128k vocabulary)
-
-
-def _causal_lm(model: nn.Module) -> nn.Module:
-    """The transformers *ForCausalLM module inside DDP/accelerate and peft wrappers."""
-    while hasattr(model, "module") and isinstance(model.module, nn.Module):  # DDP / DataParallel
-        model = model.module
-    if hasattr(model, "get_base_model"):  # peft
-        model = model.get_base_model()
-    return model
-
-
-def fused_head(model: nn.Module) -> nn.Linear | None:
-    """The frozen ``lm_head`` the chunked loss can use in place of the model's own loss, or None."""
-    inner = _causal_lm(model)
-    config = getattr(inner, "config", None)
-    head = getattr(inner, "lm_head", None)
-    if getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
-        return None
-    if type(head) is not nn.Linear or head.bias is not None or head.weight.requires_grad:
-        return None
-    return head
-
-
-def scoring_head(model: nn.Module) -> nn.Module | None:
-    """The output head to apply to selected hidden states (evaluation scores only some positions),
-    or None where the logits are more than ``lm_head(hidden)`` (then score the model's own logits)."""
-    inner = _causal_lm(model)
-    if getattr(getattr(inner, "config", None), "model_type", None) not in SUPPORTED_MODEL_TYPES:
-        return None
-    return getattr(inner, "lm_head", None)
-
-
-@contextmanager
-def hidden_states_as_logits(model: nn.Module):
-    """Within the block, the model's forward returns its final hidden states in ``.logits``."""
-    inner = _causal_lm(model)
-    head = inner.lm_head
-    inner.lm_head = nn.Identity()
-    try:
-        yield head
-    finally:
-        inner.lm_head = head
 
 
 class _LinearCrossEntropy(torch.autograd.Function):

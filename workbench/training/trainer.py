@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench import seed_everything
+from workbench import runs, seed_everything
 from workbench.artifacts import run_headline, write_manifest
 from workbench.config import from_dict, to_dict
 from workbench.corpus.readers import read_texts, resolve_training_data
@@ -178,9 +178,7 @@ def run_dir_for(config: TrainConfig, workspace: Workspace) -> Path:
     return workspace.folder("runs", name)
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    ckpts = [p for p in (run_dir / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").exists()]
-    return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None
+latest_checkpoint = runs.latest_checkpoint  # the run layout lives in workbench.runs
 
 
 def train(
@@ -498,14 +496,7 @@ def _record_rank(run_dir: Path, model, step: int) -> None:
 
 
 def _weights_hash(path: Path) -> str | None:
-    manifest = path / "workbench_model.json"
-    if manifest.exists():
-        hashes = read_json(manifest).get("weights_sha256") or {}
-        return next(iter(hashes.values()), None) if len(hashes) == 1 else str(hashes)
-    from workbench.io import sha256_file
-
-    weights = sorted(path.glob("*.safetensors"))
-    return sha256_file(weights[0]) if len(weights) == 1 else None
+    return runs.weights_sha256(path)
 
 
 def _add_lora(model, config: TrainConfig, device: str, new_token_ids: list[int] | None = None):

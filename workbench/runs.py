@@ -1,0 +1,96 @@
+"""The run folder's layout, owned in one place: training writes it, evaluation, export, jobs and the
+workspace read it, and none of them needs the others' internals.
+
+    runs/<name>/  run.json (the run card), status.json, metrics.jsonl, adapter/,
+                  checkpoints/checkpoint-N/ (adapter, optimizer, scheduler, RNG, run.json)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.io import read_json
+
+RUN_CARD = "run.json"
+METRICS = "metrics.jsonl"
+ADAPTER = "adapter"
+CHECKPOINTS = "checkpoints"
+
+
+def adapter_dir(run_or_dir: str | os.PathLike) -> Path:
+    """The adapter folder of a run (``RUN/adapter``) or an adapter folder itself."""
+    path = Path(run_or_dir)
+    for candidate in (path / ADAPTER, path):
+        if (candidate / "adapter_config.json").exists():
+            return candidate
+    raise WorkbenchError(
+        f"{path} holds no LoRA adapter (no adapter_config.json).",
+        "pass a run folder (workspace/runs/NAME) or a folder saved by PeftModel.save_pretrained.",
+    )
+
+
+def run_card_for(adapter: str | os.PathLike) -> dict | None:
+    """The run.json beside an adapter (run folder, its adapter/, or a checkpoint folder), if any."""
+    path = Path(adapter)
+    for candidate in (path / RUN_CARD, path.parent / RUN_CARD):
+        if candidate.exists():
+            return read_json(candidate)
+    return None
+
+
+def read_run_card(run_dir: str | os.PathLike) -> dict:
+    """The run card of a run folder; a user error naming the folder when it is not one."""
+    run_dir = Path(run_dir)
+    if not (run_dir / RUN_CARD).exists():
+        raise WorkbenchError(f"{run_dir} is not a run folder (no {RUN_CARD}).", "pass the folder of an earlier run.")
+    card = read_json(run_dir / RUN_CARD)
+    if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
+        raise WorkbenchError(f"{run_dir / RUN_CARD} has no 'config' section.", "pass the folder of a workbench run.")
+    return card
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The last resumable checkpoint (one with ``trainer_state.json``), or None."""
+    ckpts = [p for p in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*")
+             if p.name.rsplit("-", 1)[-1].isdigit() and (p / "trainer_state.json").exists()]
+    return max(ckpts, key=lambda p: int(p.name.rsplit("-", 1)[-1])) if ckpts else None
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(step, folder) of each checkpoint holding an adapter, by step."""
+    found = []
+    for path in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[-1]
+        if step.isdigit() and (path / "adapter_config.json").exists():
+            found.append((int(step), path))
+    return sorted(found)
+
+
+def weights_sha256(model_path: str | os.PathLike) -> str | None:
+    """One digest of a model's weights: the file's sha256 for a single weights file, else the sha256
+    of the sorted ``name:sha256`` lines of its files; None when it cannot be known cheaply (several
+    weights files and no provisioning manifest). The run card records it; compare checks it."""
+    path = Path(model_path)
+    manifest = path / "workbench_model.json"
+    if manifest.exists():
+        hashes = read_json(manifest).get("weights_sha256") or {}
+        return _combine(hashes) if hashes else None
+    weights = sorted(path.glob("*.safetensors"))
+    if len(weights) == 1:
+        from workbench.io import sha256_file
+
+        return sha256_file(weights[0])
+    return None
+
+
+def _combine(hashes: dict[str, str]) -> str:
+    if len(hashes) == 1:
+        return next(iter(hashes.values()))
+    return hashlib.sha256("".join(f"{name}:{digest}\n" for name, digest in sorted(hashes.items())).encode()).hexdigest()
+
+
+__all__ = ["RUN_CARD", "METRICS", "adapter_dir", "run_card_for", "read_run_card", "latest_checkpoint",
+           "list_checkpoints", "weights_sha256"]
