@@ -110,7 +110,8 @@ def test_handles_card_status_metrics_checkpoints_figures(made):
         handle.write(', "loss": 1.0}\n{"type": "train", "step": 10}\n')
     new, offset2 = run.metrics(since=offset)
     assert [r["step"] for r in new] == [9, 10] and offset2 > offset
-    assert [c["step"] for c in run.checkpoints()] == [4, 8] and all(c["resumable"] for c in run.checkpoints())
+    steps = [c["step"] for c in run.checkpoints()]  # the run keeps its last and best checkpoints
+    assert steps == sorted(steps) and steps[-1] == 8 and all(c["resumable"] for c in run.checkpoints())
     figures = run.figures()
     assert {"training", "perplexity"} <= set(figures)
     assert figures["perplexity"].layout.shapes  # the forgetting threshold line
