@@ -16,6 +16,22 @@ QUANT_HELP = "Base weights: nf4 or none (default: as the adapter was trained; no
 DEQUANTIZE_HELP = "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU when memory allows)."
 
 
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML file of EvalConfig keys.")
+SetOpt = typer.Option(None, "--set", help="Override any EvalConfig key: --set n_bootstrap=2000 --set max_new_tokens=60.")
+
+
+def _eval_config(path: Optional[Path], overrides: Optional[list[str]], **values):
+    """EvalConfig from defaults < YAML (--config) < the flags given < --set (built once, so a
+    --set window=256 still gets its default stride of half the window)."""
+    from workbench.config import from_dict, load_yaml, parse_overrides
+    from workbench.evaluation.config import EvalConfig
+
+    data = load_yaml(path) if path else {}
+    data.update({k: v for k, v in values.items() if v is not None})
+    data.update(parse_overrides(overrides))
+    return from_dict(EvalConfig, data)
+
+
 def _workspace(path: Optional[Path]):
     from workbench.workspace import Workspace
 
@@ -25,31 +41,32 @@ def _workspace(path: Optional[Path]):
 def evaluate_command(
     model: Optional[str] = typer.Option(None, help="Model spec (default with --adapter: the run's base model)."),
     adapter: Optional[str] = typer.Option(None, help="Run folder or adapter folder to apply."),
-    data: str = typer.Option(..., help="Evaluation text (JSONL with a text field, or .txt)."),
+    data: Optional[str] = typer.Option(None, help="Evaluation text (JSONL with a text field, or .txt)."),
     out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/eval-...)."),
-    window: int = typer.Option(1024, help=WINDOW_HELP),
+    window: Optional[int] = typer.Option(None, help=WINDOW_HELP + " [default: 1024]"),
     stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
     quant: Optional[str] = typer.Option(None, help=QUANT_HELP),
-    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
-    temperature_scaling: bool = typer.Option(False, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
-    text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
-    dequantize: str = typer.Option("auto", "--dequantize", help=DEQUANTIZE_HELP),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Windows per forward pass. [default: 8]"),
+    temperature_scaling: Optional[bool] = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
+    text_field: Optional[str] = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]"),
+    dequantize: Optional[str] = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]"),
+    config: Optional[Path] = ConfigOpt,
+    set_: Optional[list[str]] = SetOpt,
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
 ) -> None:
     """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
     from workbench.evaluation.compare import evaluate
-    from workbench.evaluation.config import EvalConfig
 
-    config = EvalConfig(model=model, adapter=adapter, data=data, out=out, window=window, stride=stride, quant=quant,
-                        batch_size=batch_size, temperature_scaling=temperature_scaling, text_field=text_field,
-                        dequantize_scoring=dequantize)
-    folder = evaluate(config, _workspace(workspace), overwrite=overwrite)
+    cfg = _eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
+                       quant=quant, batch_size=batch_size, temperature_scaling=temperature_scaling,
+                       text_field=text_field, dequantize_scoring=dequantize)
+    folder = evaluate(cfg, _workspace(workspace), overwrite=overwrite)
     typer.echo(f"evaluation written: {folder / 'evaluation.json'}\nreport: {folder / 'report.html'}")
 
 
 def compare_command(
-    adapted: str = typer.Option(..., help="The adapted run folder (or adapter folder)."),
+    adapted: Optional[str] = typer.Option(None, help="The adapted run folder (or adapter folder)."),
     base: Optional[str] = typer.Option(None, help="Base model spec (default: the run's model)."),
     domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Domain text (default: the run's snapshot eval split)."),
     general_eval: Optional[str] = typer.Option(None, "--general-eval", help="General text (default: the sample general text)."),
@@ -57,30 +74,31 @@ def compare_command(
     glossary: Optional[str] = typer.Option(None, help="Glossary CSV with a 'term' column (listed first among term changes)."),
     profile: Optional[str] = typer.Option(None, help="Corpus profile.json (or its folder): its domain terms follow the glossary."),
     out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/compare-RUN)."),
-    window: int = typer.Option(1024, help=WINDOW_HELP),
+    window: Optional[int] = typer.Option(None, help=WINDOW_HELP + " [default: 1024]"),
     stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
     quant: Optional[str] = typer.Option(None, help=QUANT_HELP),
-    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
-    checkpoints: bool = typer.Option(False, "--checkpoints", help="Also score every checkpoint (learning curves)."),
-    temperature_scaling: bool = typer.Option(False, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
-    generations: int = typer.Option(6, help="Domain prompts continued by both models (0: none)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Windows per forward pass. [default: 8]"),
+    checkpoints: Optional[bool] = typer.Option(None, "--checkpoints", help="Also score every checkpoint (learning curves)."),
+    temperature_scaling: Optional[bool] = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
+    generations: Optional[int] = typer.Option(None, help="Domain prompts continued by both models (0: none). [default: 6]"),
     labels: Optional[str] = typer.Option(None, "--labels", help="Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; 'none' to skip)."),
-    text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
-    dequantize: str = typer.Option("auto", "--dequantize", help=DEQUANTIZE_HELP),
+    text_field: Optional[str] = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]"),
+    dequantize: Optional[str] = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]"),
+    config: Optional[Path] = ConfigOpt,
+    set_: Optional[list[str]] = SetOpt,
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
 ) -> None:
     """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
     from workbench.evaluation.compare import compare
-    from workbench.evaluation.config import EvalConfig
 
-    config = EvalConfig(
-        model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
+    cfg = _eval_config(
+        config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
-        checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field, labels=labels,
-        dequantize_scoring=dequantize,
+        checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
+        labels=labels, dequantize_scoring=dequantize,
     )
-    folder = compare(config, _workspace(workspace), overwrite=overwrite)
+    folder = compare(cfg, _workspace(workspace), overwrite=overwrite)
     typer.echo(_summary(folder))
 
 
