@@ -55,7 +55,10 @@ def test_warning_names_the_pairs_and_whether_they_came_from_the_users_split(tmp_
     assert f"{evals[1]['id']} ~ copied" in warning and "your own snapshot split" in warning and "curate --overwrite" in warning
 
     outside = write_jsonl(tmp_path / "mine.jsonl", evals)
-    report, warning = run_leakage(card, "domain", outside, ids, texts)
+    cache: dict = {}  # one comparison checks two sets: the training text is read and hashed once
+    report, warning = run_leakage(card, "domain", outside, ids, texts, cache=cache)
+    again, _ = run_leakage(card, "general", outside, ids, texts, cache=cache)
+    assert len(cache) == 1 and again["pairs"] == report["pairs"]
     assert report["own_split"] is False and "not the run's own eval split" in warning and "--eval-paths" in warning
 
     clean = [d for d in evals if d["id"] != evals[1]["id"]]

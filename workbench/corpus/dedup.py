@@ -399,24 +399,31 @@ def find_leakage(
     return [(int(i), int(j) - n_train, float(s)) for (i, j), s in zip(pairs, sims)]
 
 
+def text_signatures(texts: Sequence[str], config: DedupConfig | None = None) -> np.ndarray:
+    """MinHash signatures of plain texts with ``config``'s shingles and permutations (as ``curate`` computes them)."""
+    config = config or DedupConfig()
+    perms = Permutations.make(config.num_perm, config.seed)
+    cache: dict = {}
+    return minhash_signatures([shingle_hashes(lower_words(t), config.shingle_size, cache) for t in texts], perms)
+
+
 def leakage_between(
     train_texts: Sequence[str],
     eval_texts: Sequence[str],
     threshold: float,
     config: DedupConfig | None = None,
+    train_signatures: np.ndarray | None = None,
 ) -> list[tuple[int, int, float]]:
     """The corpus stage's leakage definition on plain texts: (train index, eval index, exact Jaccard) of every
     train/eval pair whose word-shingle Jaccard reaches ``threshold`` (MinHash LSH candidates, verified exactly).
 
     ``curate`` removes such train documents when it builds a snapshot, and ``compare`` warns about the pairs it
     still finds between a run's training text and an eval set, so both stages call the same thing leakage.
+    ``train_signatures`` (from :func:`text_signatures` with the same ``config``) saves hashing the training
+    text again when several eval sets are checked against it.
     """
     config = config or DedupConfig()
-    perms = Permutations.make(config.num_perm, config.seed)
-    cache: dict = {}
-
-    def signatures(texts: Sequence[str]) -> np.ndarray:
-        return minhash_signatures([shingle_hashes(lower_words(t), config.shingle_size, cache) for t in texts], perms)
-
-    return find_leakage(signatures(train_texts), signatures(eval_texts), threshold, config.shingle_size,
+    if train_signatures is None:
+        train_signatures = text_signatures(train_texts, config)
+    return find_leakage(train_signatures, text_signatures(eval_texts, config), threshold, config.shingle_size,
                         lambda i: train_texts[i], lambda i: eval_texts[i])

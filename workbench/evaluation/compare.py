@@ -95,11 +95,12 @@ def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str
     return EvalSet(name, path, [d.id for d, _ in kept], [d.text for d, _ in kept], notes)
 
 
-def _leakage(card, eval_set: EvalSet, config: EvalConfig) -> dict | None:
+def _leakage(card, eval_set: EvalSet, config: EvalConfig, cache: dict | None = None) -> dict | None:
     """Near-copies of training documents in an eval set, by the corpus stage's definition (see ``leakage.py``)."""
     from workbench.evaluation.leakage import run_leakage
 
-    report, warning = run_leakage(card, eval_set.name, eval_set.path, eval_set.ids, eval_set.texts, config.text_field)
+    report, warning = run_leakage(card, eval_set.name, eval_set.path, eval_set.ids, eval_set.texts, config.text_field,
+                                  cache)
     if warning:
         eval_set.warnings.append(warning)
     return report
@@ -366,7 +367,8 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field),
         "general": load_eval_set(general_path, "general", tokenizer, config.text_field),
     }
-    leakage = {name: _leakage(card, s, config) for name, s in sets.items()}
+    train_cache: dict = {}  # the training text is read and hashed once for both sets
+    leakage = {name: _leakage(card, s, config, train_cache) for name, s in sets.items()}
     notes = [n for s in sets.values() for n in s.warnings]
     _warn(notes, progress)
 

@@ -31,7 +31,7 @@ def _corpus_settings(snapshot: Path | None) -> tuple[float, object]:
 
 def check_leakage(
     train_ids: list[str], train_texts: list[str], eval_ids: list[str], eval_texts: list[str],
-    threshold: float, dedup=None,
+    threshold: float, dedup=None, train_signatures=None,
 ) -> dict:
     """Train/eval pairs that are near-duplicates by the corpus stage's definition.
 
@@ -45,7 +45,8 @@ def check_leakage(
     from workbench.corpus.dedup import leakage_between
 
     dedup = dedup or DedupConfig()
-    found = sorted(leakage_between(train_texts, eval_texts, threshold, dedup), key=lambda p: (-p[2], p[1], p[0]))
+    found = sorted(leakage_between(train_texts, eval_texts, threshold, dedup, train_signatures),
+                   key=lambda p: (-p[2], p[1], p[0]))
     pairs = [{"train_id": train_ids[t], "eval_id": eval_ids[e], "jaccard": round(s, 3)} for t, e, s in found]
     flagged: dict[str, dict] = {}
     for p in pairs:
@@ -58,13 +59,16 @@ def check_leakage(
     }
 
 
-def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts: list[str], text_field: str = "text"):
+def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts: list[str], text_field: str = "text",
+                cache: dict | None = None):
     """Leakage between a run's training text and one eval set, and the warning to show (or None).
+
+    ``cache``: a dict shared by the eval sets of one comparison, so the training text is read and hashed once.
 
     Returns:
         (report or None when the run's training text is unknown, warning or None).
     """
-    from workbench.corpus.readers import iter_documents, resolve_training_data
+    from workbench.corpus.readers import resolve_training_data
 
     data = ((card or {}).get("config") or {}).get("data")
     if not data:
@@ -75,11 +79,11 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
         return None, None
     snapshot = Path(data) if snapshot_eval is not None else None
     field = ((card or {}).get("config") or {}).get("text_field", text_field)
-    docs = list(iter_documents(train_path, field))
-    if not docs:
-        return None, None
     threshold, dedup = _corpus_settings(snapshot)
-    report = check_leakage([d.id for d in docs], [d.text for d in docs], ids, texts, threshold, dedup)
+    train = _training(str(train_path), field, dedup, {} if cache is None else cache)
+    if not train[0]:
+        return None, None
+    report = check_leakage(train[0], train[1], ids, texts, threshold, dedup, train[2])
     own = _own_split(path, snapshot, snapshot_eval)
     report.update(train_path=str(train_path), own_split=own)
     if not report["pairs"]:
@@ -96,6 +100,20 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
         fix = (f" {path} is not the run's own eval split: evaluate on held-out text, or curate the corpus with "
                f"--eval-paths {path} so the leaking training documents are removed.")
     return report, head + fix
+
+
+def _training(train_path: str, field: str, dedup, cache: dict) -> tuple[list[str], list[str], object]:
+    """(ids, texts, signatures) of the run's training text, kept in ``cache`` for the next eval set."""
+    from workbench.corpus.dedup import text_signatures
+    from workbench.corpus.readers import iter_documents
+
+    path = Path(train_path)
+    key = (train_path, field, dedup.shingle_size, dedup.num_perm, dedup.seed)
+    if key not in cache:
+        docs = list(iter_documents(path, field))
+        texts = [d.text for d in docs]
+        cache[key] = ([d.id for d in docs], texts, text_signatures(texts, dedup) if texts else None)
+    return cache[key]
 
 
 def _own_split(path: Path, snapshot: Path | None, snapshot_eval: Path | None) -> bool:
