@@ -284,3 +284,18 @@ def test_one_weights_digest_for_run_cards_and_compare(tiny_model):
 
     digest = weights_sha256(tiny_model)
     assert digest and len(digest) == 64 and "{" not in digest
+
+
+def test_trainer_and_plan_share_one_runtime_decision(made):
+    """The run card records the runtime the trainer used; its plan made the same decisions."""
+    ws, _ = made
+    card = read_json(ws.run("tiny").folder / "run.json")
+    runtime = card["runtime"]
+    assert runtime == {"device": "cpu", "checkpointing": False, "optimizer": "adamw_torch", "chunked_loss": True}
+    assert card["plan"]["checkpointing"] == runtime["checkpointing"] and card["plan"]["optimizer"] == runtime["optimizer"]
+    from workbench.models.runtime import resolve_runtime
+
+    gpu = resolve_runtime("cuda", "nf4", model_type="mistral")
+    assert gpu.checkpointing and gpu.optimizer == "paged_adamw_8bit" and gpu.chunked_loss
+    assert not resolve_runtime("cuda", train_embeddings=True).chunked_loss
+    assert not resolve_runtime("cpu", model_type="gemma2").chunked_loss

@@ -415,15 +415,20 @@ class PlanConfig:
     def on_cpu(self) -> bool:
         return gpu_spec(self.gpu).name == "cpu"
 
+    def runtime(self, model_type: str | None = None):
+        """The runtime the trainer will use for this plan (``workbench.models.runtime``, one decision)."""
+        from workbench.models.runtime import resolve_runtime
+
+        return resolve_runtime("cpu" if self.on_cpu else "cuda", self.quant, self.gradient_checkpointing,
+                               self.optimizer, self.chunked_loss, model_type=model_type)
+
     @property
     def checkpointing(self) -> bool:
-        return self.gradient_checkpointing == "on" or (self.gradient_checkpointing == "auto" and not self.on_cpu)
+        return self.runtime().checkpointing
 
     @property
     def optimizer_name(self) -> str:
-        if self.optimizer != "auto":
-            return self.optimizer
-        return "paged_adamw_8bit" if self.quant == "nf4" and not self.on_cpu else "adamw_torch"
+        return self.runtime().optimizer
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,9 +551,7 @@ def _logits_bytes_per_token(arch: Architecture, config: PlanConfig) -> float:
 
 def _chunked(arch: Architecture, config: PlanConfig) -> bool:
     """Whether the trainer's chunked loss applies (supported architectures only, as the trainer decides)."""
-    from workbench.training.loss import SUPPORTED_MODEL_TYPES
-
-    return config.chunked_loss and arch.model_type in SUPPORTED_MODEL_TYPES
+    return config.runtime(arch.model_type).chunked_loss
 
 
 def _loss_fixed_bytes(arch: Architecture, config: PlanConfig) -> float:

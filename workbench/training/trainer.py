@@ -271,7 +271,12 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     model = _add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
-    checkpointing = config.gradient_checkpointing == "on" or (config.gradient_checkpointing == "auto" and device != "cpu")
+    from workbench.models.runtime import resolve_runtime
+
+    # one decision for the trainer and the plan: checkpointing, optimizer, chunked loss
+    runtime = resolve_runtime(device, config.quant, config.gradient_checkpointing, "auto", config.chunked_loss,
+                              config.train_embeddings, getattr(model.config, "model_type", None))
+    checkpointing = runtime.checkpointing
     args = TrainingArguments(
         output_dir=str(run_dir / "checkpoints"),
         max_steps=n_steps,
@@ -288,7 +293,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         report_to="none",
         seed=config.seed,
         data_seed=config.seed,
-        optim="paged_adamw_8bit" if device == "cuda" and config.quant == "nf4" else "adamw_torch",
+        optim=runtime.optimizer,
         bf16=device == "cuda" and dtype == torch.bfloat16,
         fp16=device == "cuda" and dtype == torch.float16,
         use_cpu=device == "cpu",
@@ -320,6 +325,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         eval_steps=eval_steps,
         resolved=_resolved(config, n_steps, warmup_steps, eval_tokens),
         tokens_per_step=config.tokens_per_step * _world_size(),
+        runtime=runtime.to_dict(),
     )
     if checkpoint is None:
         write_json(run_dir / RUN_CARD, {**base_card, "state": "running"})
@@ -340,7 +346,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     )
     trainer = _GroupedLRTrainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
-        chunked_loss=config.chunked_loss,
+        chunked_loss=runtime.chunked_loss,
         model=model,
         args=args,
         train_dataset=ScheduledBlocks(data.blocks, data.schedule),
