@@ -133,7 +133,7 @@ def _docs(path, texts, prefix):
 
 @pytest.fixture(scope="session")
 def review_sets(tmp_path_factory, sample_dir):
-    """Five short domain and general documents from the sample data."""
+    """Five short domain and general documents and six probes from the sample data: (domain, general, probes)."""
     import json
 
     folder = tmp_path_factory.mktemp("review-sets")
@@ -142,6 +142,9 @@ def review_sets(tmp_path_factory, sample_dir):
         with open(sample_dir / name, encoding="utf-8") as handle:
             texts = [json.loads(line)["text"][:400] for line in handle if line.strip()][:5]
         out.append(_docs(folder / f"{prefix}.jsonl", texts, prefix))
+    with open(sample_dir / "probes.csv", encoding="utf-8") as handle:
+        (folder / "probes.csv").write_text("".join(handle.readlines()[:7]), encoding="utf-8")  # header + 6 probes
+    out.append(folder / "probes.csv")
     return tuple(out)
 
 
@@ -167,7 +170,7 @@ def run_compare(tiny_model, run, sets, sample_dir, workspace, out, labels=None):
     from workbench.cli import app
 
     args = ["compare", "--base", str(tiny_model), "--adapted", str(run), "--domain-eval", str(sets[0]),
-            "--general-eval", str(sets[1]), "--probes", str(sample_dir / "probes.csv"), "--generations", "3",
+            "--general-eval", str(sets[1]), "--probes", str(sets[2]), "--generations", "3",
             "--window", "64", "--out", str(out), "--workspace", str(workspace)]
     if labels:
         args += ["--labels", str(labels)]

@@ -137,8 +137,10 @@ def test_corrections_become_training_data_and_a_regression_set_for_compare(
         assert regression[side]["still_wrong"] + regression[side]["fixed"] == 1
     assert row["change"].startswith("[") and "Maintenanc" in row["change"].split(" → ")[1]
     assert "Regression set: labelled errors" in (out / "report.html").read_text()
-    none, _ = compare_cli(tiny_model, review_run, review_sets, sample_dir, ws, ws / "comparisons" / "skip", labels="none")
-    assert json.loads((none / "comparison.json").read_text())["regression"] is None
+    from workbench.review.regression import regression_for_compare
+
+    assert regression_for_compare(None, None, "none", ws) is None  # --labels none: nothing scored
+    assert regression_for_compare(None, None, None, tmp_path / "elsewhere") is None  # no labels.db there
 
 
 def test_profile_flags_become_keep_drop_items_and_curate_drops_them(tiny_model, sample_dir, tmp_path):
