@@ -16,10 +16,13 @@ FAST = dict(window=64, quant="none", n_bootstrap=200, generations=2, max_new_tok
 def comparison(tiny_run, small_sets, sample_dir, tmp_path_factory):
     domain, general = small_sets
     out = tmp_path_factory.mktemp("cmp") / "comparison"
+    profile = out.parent / "profile.json"  # a corpus profile's domain terms follow the glossary in the term tables
+    profile.write_text(json.dumps({"domain": {"top_terms": [{"term": "renal"}, {"term": "patient"}, {"term": "dose"}]}}))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         compare(EvalConfig(adapter=str(tiny_run), domain_eval=str(domain), general_eval=str(general),
                            probes=str(sample_dir / "probes.csv"), glossary=str(sample_dir / "glossary.csv"),
+                           profile=str(profile),
                            checkpoints=True, temperature_scaling=True, out=str(out), **FAST), progress=False)
     return out, json.loads((out / "comparison.json").read_text()), caught
 
@@ -81,6 +84,8 @@ def test_verdict_repetition_and_extracts_are_in_comparison_json(comparison):
     assert all(0.0 <= g["adapted_repetition"] <= 1.0 for g in c["generations"])
     terms = c["terms"]["domain"]
     assert {"glossary", "gained", "lost", "domain_terms"} <= set(terms)
+    assert {r["term"] for r in terms["domain_terms"]} <= {"renal", "patient", "dose"} and terms["domain_terms"]
+    assert all(r["kind"] == "domain" for r in terms["domain_terms"])
     assert all("example" in r and "ci95" in r for r in terms["gained"] + terms["lost"])
     rows = [json.loads(line) for line in (out / "documents.jsonl").read_text().splitlines()]
     assert all(r["extract"] for r in rows)

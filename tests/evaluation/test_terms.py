@@ -68,3 +68,15 @@ def test_extract_is_short_and_cut_at_a_word():
     text = "Warfarin   dosing in renal impairment.\n" + "word " * 100
     short = extract(text, 60)
     assert short.startswith("Warfarin dosing in renal impairment. word") and short.endswith("…") and len(short) <= 62
+
+
+def test_profile_terms_come_from_a_profile_file_or_folder(tmp_path):
+    import json
+
+    from workbench.errors import WorkbenchError
+    from workbench.evaluation.tokendiff import profile_terms
+
+    (tmp_path / "profile.json").write_text(json.dumps({"domain": {"top_terms": [{"term": "warfarin"}, {"term": "inr"}]}}))
+    assert profile_terms(str(tmp_path)) == profile_terms(str(tmp_path / "profile.json")) == ["warfarin", "inr"]
+    with pytest.raises(WorkbenchError, match="does not exist"):
+        profile_terms(str(tmp_path / "nope.json"))
