@@ -211,6 +211,15 @@ def test_malformed_import_names_line_and_field_and_writes_nothing(store, pair_it
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
     with pytest.raises(WorkbenchError, match=r"line 2: field 'annotator'"):
         store.import_file(path)
+    span = {**good, "uid": "u3", "action": "span", "payload": {"output": "A", "start": None, "end": None,
+                                                              "category": "fluency", "severity": "fatal"}}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(span) + "\n")
+    with pytest.raises(WorkbenchError, match=r"line 2: field 'payload.severity'"):
+        store.import_file(path)
+    span["payload"] = {**span["payload"], "severity": "minor", "category": "spelling"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(span) + "\n")
+    with pytest.raises(WorkbenchError, match=r"unknown category 'spelling' \(field 'category'\)"):
+        store.import_file(path)
     path.write_text(json.dumps(good) + "\n{not json\n")
     with pytest.raises(WorkbenchError, match="line 2: not valid JSON"):
         store.import_file(path)

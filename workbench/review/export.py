@@ -111,6 +111,7 @@ def import_store(store, path: str | os.PathLike) -> dict:
                                          "import a file written by 'workbench review export --format jsonl'.")
             if record["action"] not in ACTIONS:
                 raise WorkbenchError(f"{where}: field 'action' is '{record['action']}'.", f"use one of: {', '.join(ACTIONS)}.")
+            _check_payload(record["action"], record["payload"], where)
             events.append(record)
         else:
             raise WorkbenchError(f"{where}: field 'type' is {kind!r}, not 'item' or 'event'.",
@@ -118,6 +119,30 @@ def import_store(store, path: str | os.PathLike) -> dict:
     if not items and not events:
         raise WorkbenchError(f"import file {path} holds no items or events.", "export a store with 'workbench review export'.")
     return store._import_records(items, events)
+
+
+def _check_payload(action: str, payload: dict, where: str) -> None:
+    """What the derivation of current labels relies on, per action (a malformed line is refused whole)."""
+    from workbench.review.config import SEVERITY_WEIGHTS, VERDICTS
+
+    def bad(field: str, fix: str):
+        raise WorkbenchError(f"{where}: field 'payload.{field}' is missing or malformed.", fix)
+
+    if action == "span":
+        if not isinstance(payload.get("category"), str):
+            bad("category", "give the error category as text.")
+        if payload.get("severity") not in SEVERITY_WEIGHTS:
+            bad("severity", f"use one of: {', '.join(SEVERITY_WEIGHTS)}.")
+        if not isinstance(payload.get("output"), str):
+            bad("output", "name the output slot (A, B or output).")
+        start, end = payload.get("start"), payload.get("end")
+        if (start is None) != (end is None) or (start is not None and not (
+                isinstance(start, int) and isinstance(end, int) and 0 <= start < end)):
+            bad("start", "give integer offsets 0 <= start < end, or both null.")
+    elif action == "verdict" and payload.get("verdict") not in VERDICTS:
+        bad("verdict", f"use one of: {', '.join(VERDICTS)}.")
+    elif action in ("undo", "redo", "delete") and not isinstance(payload.get("target"), str):
+        bad("target", "give the uid of the event it refers to.")
 
 
 def corrected_output(text: str, start: int | None, end: int | None, correction: str) -> str:

@@ -842,6 +842,7 @@ class LabelStore:
             if new_items:
                 conn.execute(sa.insert(self.items_t), new_items)
             all_items = known_items | {it["id"] for it in new_items}
+            self._check_categories(conn, sorted({e["payload"]["category"] for e in events if e["action"] == "span"}))
             rows = []
             for e in events:
                 if e["uid"] in known_events:
