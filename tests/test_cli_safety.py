@@ -138,6 +138,17 @@ def test_train_overwrite_replaces_an_earlier_run_only_once_the_new_one_finished(
     assert (kept[0] / "marker-of-the-old-run").read_text() == "old"
 
 
+def test_a_background_job_never_writes_into_a_folder_of_user_files(tmp_path, user_folder, tiny_model):
+    from workbench.jobs import launch
+    from workbench.training.config import TrainConfig
+
+    config = TrainConfig(model=str(tiny_model), out=str(user_folder))
+    with pytest.raises(WorkbenchError, match="did not make"):
+        launch("train", config, tmp_path / "ws", overwrite=True)
+    assert sorted(p.name for p in user_folder.iterdir()) == ["notes", "thesis.txt"]
+    assert user_files_intact(user_folder)
+
+
 def test_atomic_directory_replaces_an_artifact_only_when_the_new_one_is_complete(tmp_path, user_folder):
     out = tmp_path / "snap"
     with atomic_directory(out) as tmp:

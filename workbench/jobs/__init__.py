@@ -155,7 +155,7 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         The :class:`Job`; its folder already holds ``status.json`` (``queued``) and ``job.json``.
     """
     from workbench.config import from_dict, to_dict
-    from workbench.io import artifact_entries
+    from workbench.io import check_output_folder
 
     cls = config_class(kind)
     if isinstance(config, dict):
@@ -167,8 +167,9 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
     if kind == "compare" and not getattr(config, "adapter", None):
         raise WorkbenchError("no adapted model given.", "set adapter to a run folder.")
     folder = ws.folder_for(KINDS[kind][0], config)
-    if artifact_entries(folder) and not overwrite:
-        raise WorkbenchError(f"{folder} already exists.", "choose another name/out, or launch with overwrite=True.")
+    # before the job's own files land there: never a folder of the user's files, and writable
+    check_output_folder(folder, overwrite, option="out",
+                        exists_fix="choose another name/out, or launch with overwrite=True.")
     status = read_status(folder)
     if status and status["state"] not in TERMINAL:
         raise WorkbenchError(f"a job is already {status['state']} in {folder}.", "stop it first, or wait for it.")
