@@ -111,6 +111,7 @@ def train(
     replay: Optional[str] = typer.Option(None, help="General text to replay ('sample' for the bundled one)."),
     replay_ratio: Optional[float] = typer.Option(None, "--replay-ratio", help="Share of blocks from replay text."),
     quant: Optional[str] = typer.Option(None, help="nf4 (QLoRA) or none."),
+    text_unit: Optional[str] = typer.Option(None, "--text-unit", help="What a document is in .txt/PDF data: auto, document, paragraph, line, section."),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -127,7 +128,7 @@ def train(
     else:
         cfg = load_train_config(
             preset, config, set_, from_run=from_run, model=model, data=data, out=out, max_tokens=max_tokens,
-            replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
+            replay=replay, replay_ratio=replay_ratio, quant=quant, name=name, text_unit=text_unit,
         )
         run_dir = run_train(cfg, ws, overwrite=overwrite)
     typer.echo(f"run finished: {run_dir}")

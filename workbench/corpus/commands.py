@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+TEXT_UNIT_HELP = ("What a document is in .txt/.md/PDF files: auto (default: split on two blank lines, by paragraph "
+                  "when a document would exceed 500,000 characters), document (whole file), paragraph, line, section.")
 
 
 def _name_for(paths: list[Path]) -> str:
@@ -22,6 +24,7 @@ def inspect(
     reference: Optional[list[Path]] = typer.Option(None, help="General reference corpus (default: bundled general sample)."),
     glossary: Optional[Path] = typer.Option(None, help="CSV of domain terms (column 'term') to show tokenized."),
     text_field: str = typer.Option("text", "--text-field", help="Text column of JSONL, CSV and Parquet files."),
+    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP),
     out: Optional[Path] = typer.Option(None, help="Profile folder (default workspace/corpora/NAME)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CorpusConfig keys."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7."),
@@ -38,13 +41,14 @@ def inspect(
     cfg = load_config(
         CorpusConfig, config, set_, paths=[str(p) for p in paths], model=model,
         reference=[str(r) for r in reference] if reference else None,
-        glossary=str(glossary) if glossary else None, text_field=text_field,
+        glossary=str(glossary) if glossary else None, text_field=text_field, text_unit=text_unit,
     )
     target = out or Workspace.at(workspace).folder("corpora", _name_for(paths))
     profile = profile_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
     ready = profile["readiness"]
+    missing = f" ({profile['missing_text']:,} records without text skipped)" if profile.get("missing_text") else ""
     typer.echo(
-        f"{profile['documents']:,} documents, {profile['tokens']:,} tokens, {profile['tokens_per_word']} tokens/word, "
+        f"{profile['documents']:,} documents{missing}, {profile['tokens']:,} tokens, {profile['tokens_per_word']} tokens/word, "
         f"duplicates {profile['exact_duplicate_rate']:.1%} exact + {profile['near_duplicate_rate']:.1%} near; "
         f"readiness: {ready['verdict']}"
     )
@@ -58,6 +62,7 @@ def curate(
     eval_path: Optional[list[Path]] = typer.Option(None, "--eval", help="Fixed eval set (default: hash split of the corpus)."),
     eval_fraction: Optional[float] = typer.Option(None, "--eval-fraction", help="Share of documents for eval (hash split)."),
     text_field: Optional[str] = typer.Option(None, "--text-field", help="Text column of JSONL, CSV and Parquet files."),
+    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP),
     min_words: Optional[int] = typer.Option(None, "--min-words", help="Drop documents with fewer words."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CurateConfig keys."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7 --set languages=null."),
@@ -75,13 +80,15 @@ def curate(
     cfg = load_config(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
         eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,
-        text_field=text_field, min_words=min_words, drop_documents=_expert_drops(labels, workspace),
+        text_field=text_field, text_unit=text_unit, min_words=min_words, drop_documents=_expert_drops(labels, workspace),
     )
     target = out or Workspace.at(workspace).folder("snapshots", _name_for(paths))
     manifest = curate_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
     counts = manifest["counts"]
     removed = ", ".join(f"{k} {v}" for k, v in counts["removed"].items() if v) or "nothing"
-    typer.echo(f"{counts['input_documents']:,} documents -> train {counts['train']:,}, eval {counts['eval']:,} (removed: {removed})")
+    missing = f"; {counts['missing_text']:,} records without text skipped" if counts.get("missing_text") else ""
+    typer.echo(f"{counts['input_documents']:,} documents -> train {counts['train']:,}, eval {counts['eval']:,} "
+               f"(removed: {removed}{missing})")
     typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from workbench.corpus.readers import check_text_unit
 from workbench.errors import WorkbenchError
 
 PII_TYPES = ("email", "phone", "id_number", "url")
@@ -74,6 +76,9 @@ class CorpusConfig:
     """Model whose tokenizer is measured (registry name, folder, .gguf, Hub id)."""
     text_field: str = "text"
     """Text column of JSONL, CSV and Parquet files."""
+    text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
+    """What a document is in text and PDF files: document (whole file), paragraph (blank-line-separated),
+    line, section (two blank lines), or auto (section, by paragraph when a document would exceed 500,000 characters)."""
     reference: list[str] | None = None
     """General-domain reference corpus; None uses the bundled general sample text."""
     glossary: str | None = None
@@ -100,6 +105,7 @@ class CorpusConfig:
             self.paths = [self.paths]
         if isinstance(self.reference, str):
             self.reference = [self.reference]
+        check_text_unit(self.text_unit)
         if self.batch_size < 1:
             raise WorkbenchError(f"batch_size is {self.batch_size}; it must be at least 1.", "use e.g. 256.")
         if self.language_chars < 20:
@@ -118,6 +124,9 @@ class CurateConfig:
     """Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz of those)."""
     text_field: str = "text"
     """Text column of JSONL, CSV and Parquet files."""
+    text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
+    """What a document is in text and PDF files: document (whole file), paragraph (blank-line-separated),
+    line, section (two blank lines), or auto (section, by paragraph when a document would exceed 500,000 characters)."""
     exact_dedup: bool = True
     """Drop documents whose normalised text repeats an earlier one."""
     near_dedup: bool = True
@@ -160,6 +169,7 @@ class CurateConfig:
             self.eval_paths = [self.eval_paths]
         if isinstance(self.languages, str):
             self.languages = [self.languages]
+        check_text_unit(self.text_unit)
         if self.min_words > self.max_words:
             raise WorkbenchError(f"min_words ({self.min_words}) is above max_words ({self.max_words}).",
                                  "lower min_words or raise max_words.")

@@ -64,7 +64,7 @@ def curate_corpus(
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars,
                             pii_types=(), vocabulary=False)  # PII is redacted on write
     all_paths = list(config.paths) + list(config.eval_paths or [])
-    with corpus_dataset(all_paths, config.text_field, progress) as (dataset, plan):
+    with corpus_dataset(all_paths, config.text_field, progress, config.text_unit) as (dataset, plan):
         n = len(dataset)
         if n == 0:
             raise WorkbenchError(f"no documents found in {', '.join(map(str, config.paths))}.",
@@ -176,10 +176,12 @@ def curate_corpus(
                 "format": SNAPSHOT_FORMAT,
                 "config": to_dict(config),
                 "inputs": [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256_file(f),
-                            "role": "eval" if str(f) in eval_files else "corpus"} for f in plan.files],
+                            "role": "eval" if str(f) in eval_files else "corpus", **plan.report.input_fields(f)}
+                           for f in plan.files],
                 "skipped_files": plan.skipped,
                 "counts": {
                     "input_documents": n,
+                    "missing_text": plan.report.missing_text,
                     "removed": {r: counts.get(r, 0) for r in REASONS + (("expert_drop",) if expert else ())},
                     "train": n_train,
                     "eval": n_eval,
@@ -192,6 +194,7 @@ def curate_corpus(
                 "content_hash": hashlib.sha256(
                     "".join(f"{name}:{digest}\n" for name, digest in sorted(file_hashes.items())).encode()
                 ).hexdigest(),
+                "warnings": plan.report.notes(),
                 "versions": package_versions(),
                 "git_commit": git_commit(),
                 "complete": True,

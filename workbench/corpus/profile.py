@@ -15,7 +15,7 @@ from workbench.corpus.dedup import find_near_duplicates
 from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log_odds_terms, readiness, word_counts
 from workbench.corpus.pii import PATTERNS
 from workbench.corpus.quality import SIGNALS, failed_rule
-from workbench.corpus.readers import iter_documents
+from workbench.corpus.readers import emit_notes, plan_files, read_file
 from workbench.corpus.signals import (
     SignalOptions,
     TokenCounter,
@@ -33,6 +33,7 @@ from workbench.runcard import git_commit, now_iso, package_versions
 from workbench.samples import sample_path
 
 SAMPLE_REFERENCE = sample_path("general_eval.jsonl")
+LARGE_DOCUMENT_TOKENS = 100_000  # one document over this many tokens is implausible: warned, naming --text-unit
 
 
 def _summary(values: np.ndarray) -> dict:
@@ -52,6 +53,24 @@ def _histogram(values: np.ndarray, bins: int = 30) -> dict:
     edges = np.geomspace(lo, hi * 1.0001, bins + 1) if hi > lo else np.array([lo, lo + 1])
     counts, edges = np.histogram(values, bins=edges)
     return {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
+
+
+def _large_by_tokens(report, doc_tokens: np.ndarray, dataset) -> list[str]:
+    """Warnings (printed, and returned for the profile) for documents over LARGE_DOCUMENT_TOKENS tokens in files
+    not already warned about by their characters."""
+    rows = np.flatnonzero(doc_tokens > LARGE_DOCUMENT_TOKENS)
+    warned = {f.path for f in report.large()}
+    notes = []
+    for i in rows.tolist():
+        record = dataset[int(i)]
+        read = report.files.get(record["source"])
+        if read is None or read.path in warned:
+            continue
+        warned.add(read.path)
+        read.largest_id, read.largest_chars = record["id"], len(record["text"])
+        notes.append(report.large_note(read, tokens=int(doc_tokens[i])))
+    emit_notes(notes)
+    return notes
 
 
 def glossary_fit(terms: list[str], tokens: TokenCounter, counts: Counter) -> list[dict]:
@@ -94,6 +113,11 @@ def profile_corpus(
     if out is not None:
         check_output_folder(out, overwrite)  # before the tokenizer loads or a file is read
     started = time.perf_counter()
+    # every input is checked before the tokenizer is loaded or the corpus read
+    plan = plan_files(config.paths)
+    reference_paths = config.reference or ([str(SAMPLE_REFERENCE)] if SAMPLE_REFERENCE.exists() else [])
+    reference_plan = plan_files(reference_paths) if reference_paths else None
+    glossary_terms = read_glossary(config.glossary) if config.glossary else []
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.model)
     tokens = TokenCounter(tokenizer, fast=False)  # glossary terms only; documents are counted in the workers
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars)
@@ -107,14 +131,7 @@ def profile_corpus(
     split_words = split_base = 0
     languages: Counter = Counter()
     counts: Counter = Counter()
-    with corpus_dataset(config.paths, config.text_field, progress) as (dataset, plan):
-        if len(dataset) == 0:
-            raise WorkbenchError(
-                f"no documents found in {', '.join(map(str, config.paths))}"
-                + (f" ({len(plan.skipped)} files skipped, e.g. {plan.skipped[0]['path']}: {plan.skipped[0]['reason']})"
-                   if plan.skipped else "") + ".",
-                "pass text, JSONL, CSV, Parquet or PDF files (or folders of them).",
-            )
+    with corpus_dataset(config.paths, config.text_field, progress, config.text_unit, plan) as (dataset, plan):
         n = len(dataset)
         replaced = column_array(dataset, "replaced", np.int64)
         if config.language_sample:  # every k-th document: an evenly spread sample of at most language_sample
@@ -191,10 +208,12 @@ def profile_corpus(
         exact_examples = [[snippet(i) for i in g[:3]] + ([{"more": len(g) - 3}] if len(g) > 3 else [])
                           for g in (exact_groups[int(k)] for k in multi)]
         near_examples = [[snippet(reps[k]) for k in cluster[:3]] for cluster in near_clusters[: config.example_clusters]]
+        notes = plan.report.notes()
+        notes += _large_by_tokens(plan.report, doc_tokens, dataset)
 
     # tokenizer fit
     total_words, total_tokens = int(words.sum()), int(doc_tokens.sum())
-    glossary = glossary_fit(read_glossary(config.glossary), tokens, counts) if config.glossary else []
+    glossary = glossary_fit(glossary_terms, tokens, counts) if config.glossary else []
     glossary_mean = float(np.mean([g["tokens"] for g in glossary])) if glossary else None
 
     # quality rules
@@ -205,8 +224,9 @@ def profile_corpus(
     identified = sum(languages.values())
 
     # domain vs reference
-    reference_paths = config.reference or ([str(SAMPLE_REFERENCE)] if SAMPLE_REFERENCE.exists() else [])
-    reference_counts = word_counts(d.text for d in iter_documents(reference_paths, config.text_field)) if reference_paths else Counter()
+    reference_counts = (word_counts(d.text for f in reference_plan.files
+                                    for d in read_file(f, config.text_field, config.text_unit))
+                        if reference_plan else Counter())
     cumulative_words = np.cumsum(words)
     cumulative_vocab = np.cumsum(new_words)
     heaps = heaps_fit(cumulative_words, cumulative_vocab)
@@ -218,11 +238,12 @@ def profile_corpus(
         "created": now_iso(),
         "model": config.model,
         "config": to_dict(config),
-        "inputs": [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256_file(f), "documents": sources.get(str(f), 0)}
-                   for f in plan.files],
+        "inputs": [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256_file(f), "documents": sources.get(str(f), 0),
+                    **plan.report.input_fields(f)} for f in plan.files],
         "skipped_files": plan.skipped,
         "files_without_documents": [str(f) for f in plan.files if sources.get(str(f), 0) == 0],
         "documents": n,
+        "missing_text": plan.report.missing_text,
         "words": total_words,
         "bytes": total_bytes,
         "tokens": total_tokens,
@@ -262,6 +283,7 @@ def profile_corpus(
         "heaps": {**heaps, "points": heaps_points(cumulative_words, cumulative_vocab)},
         "readiness": readiness(total_tokens, tokens_per_word, total_words, len(counts), heaps, duplicate_rate,
                                failing / n, glossary_mean),
+        "warnings": notes,
         "versions": package_versions(),
         "git_commit": git_commit(),
         "seconds": None,

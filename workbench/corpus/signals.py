@@ -28,9 +28,18 @@ from workbench.corpus.dedup import Permutations, batch_shingles, hash_words, min
 from workbench.corpus.language import _identifier, identify
 from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
-from workbench.corpus.readers import FilePlan, iter_file_documents, plan_files
+from workbench.corpus.readers import (
+    FilePlan,
+    ReadReport,
+    check_text_unit,
+    emit_notes,
+    iter_file_documents,
+    no_documents_error,
+    plan_files,
+)
 from workbench.corpus.tokens import PretokenCounter
 from workbench.corpus.words import WORD_RE
+from workbench.errors import WorkbenchError
 
 CHUNK_BYTES = 64 * 2**20  # text per parallel map call: bounds the rows held before they are merged
 
@@ -40,27 +49,34 @@ def default_num_proc() -> int:
 
 
 @contextmanager
-def corpus_dataset(paths, text_field: str = "text", progress: bool = True) -> Iterator[tuple[object, FilePlan]]:
+def corpus_dataset(
+    paths, text_field: str = "text", progress: bool = True, text_unit: str = "auto", plan: FilePlan | None = None,
+) -> Iterator[tuple[object, FilePlan]]:
     """An Arrow-backed ``datasets.Dataset`` (id, text, source, replaced, nbytes) of the corpus, in a temp cache.
 
-    The cache is deleted when the block ends.
+    ``plan`` (default ``plan_files(paths)``) gets what reading each file gave in ``plan.report``; its
+    warnings are printed once the corpus is read. A file that cannot be read, or a corpus without any
+    document, is a user error naming the file. The cache is deleted when the block ends.
     """
     import datasets
     from tqdm.auto import tqdm
 
-    plan = plan_files(paths)
+    check_text_unit(text_unit)
+    plan = plan if plan is not None else plan_files(paths)
+    plan.report = report = ReadReport(text_unit)
     cache = Path(tempfile.mkdtemp(prefix="workbench-corpus-"))
     features = datasets.Features({
         "id": datasets.Value("string"), "text": datasets.Value("string"), "source": datasets.Value("string"),
         "replaced": datasets.Value("int64"), "nbytes": datasets.Value("int64"),
     })
-    bar = tqdm(total=plan.total_bytes / 1e6, unit="MB", desc="reading", disable=not progress, unit_scale=False,
+    # shown after a second: a read that fails at once leaves only its one-line error on the console
+    bar = tqdm(total=plan.total_bytes / 1e6, unit="MB", desc="reading", disable=not progress, unit_scale=False, delay=1.0,
                bar_format="{desc}: {n:.1f}/{total:.1f} MB [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
 
     def generate(files: list[str]):
         docs = 0
         current, done_bytes = None, 0.0
-        for doc in iter_file_documents(files, text_field):
+        for doc in iter_file_documents(files, text_field, text_unit, report):
             nbytes = len(doc.text.encode("utf-8"))
             docs += 1
             if doc.source != current:  # file sizes drive the bar (compressed files are counted as stored)
@@ -69,19 +85,31 @@ def corpus_dataset(paths, text_field: str = "text", progress: bool = True) -> It
                 current = doc.source
             if docs % 1000 == 0:
                 bar.n = done_bytes
-                bar.set_postfix_str(f"{docs:,} documents", refresh=True)
+                bar.set_postfix_str(f"{docs:,} documents", refresh=False)
+                bar.update(0)  # redraws once the bar's delay has passed
             yield {"id": doc.id, "text": doc.text, "source": doc.source, "replaced": doc.replaced, "nbytes": nbytes}
         bar.n = bar.total
-        bar.set_postfix_str(f"{docs:,} documents", refresh=True)
+        bar.set_postfix_str(f"{docs:,} documents", refresh=False)
 
     was_enabled = datasets.utils.logging.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        dataset = datasets.Dataset.from_generator(
-            generate, features=features, cache_dir=str(cache), gen_kwargs={"files": [str(f) for f in plan.files]},
-            fingerprint=uuid.uuid4().hex,
-        )
+        try:
+            dataset = datasets.Dataset.from_generator(
+                generate, features=features, cache_dir=str(cache), gen_kwargs={"files": [str(f) for f in plan.files]},
+                fingerprint=uuid.uuid4().hex,
+            )
+        except Exception as exc:  # datasets wraps what the generator raises; a user error comes out as itself
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, WorkbenchError):
+                cause = cause.__cause__ or cause.__context__
+            if cause is not None:
+                raise cause.with_traceback(None) from None
+            if report.documents == 0:  # datasets refuses an empty generator ("corresponds to no data")
+                raise no_documents_error(paths, plan) from None
+            raise
         bar.close()
+        emit_notes(report.notes())
         yield dataset, plan
     finally:
         bar.close()

@@ -14,6 +14,7 @@ WINDOW_HELP = "Sliding-window length L in tokens."
 STRIDE_HELP = "Step S between windows (default L/2)."
 QUANT_HELP = "Base weights: nf4 or none (default: as the adapter was trained; no adapter: none)."
 DEQUANTIZE_HELP = "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU when memory allows)."
+TEXT_UNIT_HELP = "What a document is in .txt/PDF eval sets: auto, document, paragraph, line, section."
 
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML file of EvalConfig keys.")
@@ -50,6 +51,7 @@ def evaluate_command(
     temperature_scaling: Optional[bool] = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
     text_field: Optional[str] = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]"),
     dequantize: Optional[str] = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]"),
+    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP + " [default: auto]"),
     config: Optional[Path] = ConfigOpt,
     set_: Optional[list[str]] = SetOpt,
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
@@ -60,7 +62,7 @@ def evaluate_command(
 
     cfg = _eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
                        quant=quant, batch_size=batch_size, temperature_scaling=temperature_scaling,
-                       text_field=text_field, dequantize_scoring=dequantize)
+                       text_field=text_field, dequantize_scoring=dequantize, text_unit=text_unit)
     folder = evaluate(cfg, _workspace(workspace), overwrite=overwrite)
     typer.echo(f"evaluation written: {folder / 'evaluation.json'}\nreport: {folder / 'report.html'}")
 
@@ -84,6 +86,7 @@ def compare_command(
     labels: Optional[str] = typer.Option(None, "--labels", help="Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; 'none' to skip)."),
     text_field: Optional[str] = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]"),
     dequantize: Optional[str] = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]"),
+    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP + " [default: auto]"),
     config: Optional[Path] = ConfigOpt,
     set_: Optional[list[str]] = SetOpt,
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
@@ -96,7 +99,7 @@ def compare_command(
         config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
-        labels=labels, dequantize_scoring=dequantize,
+        labels=labels, dequantize_scoring=dequantize, text_unit=text_unit,
     )
     folder = compare(cfg, _workspace(workspace), overwrite=overwrite)
     typer.echo(_summary(folder))

@@ -53,14 +53,14 @@ def _sample(name: str) -> Path:
     return sample_path(name)
 
 
-def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str = "text") -> EvalSet:
+def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str = "text", text_unit: str = "auto") -> EvalSet:
     """Read an evaluation file; skip documents under two tokens (with a warning); reject empty sets."""
     from workbench.corpus.readers import iter_documents
 
     path = Path(path)
     if not path.exists():
         raise WorkbenchError(f"{name} evaluation file {path} does not exist.", "check the path.")
-    docs = [d for d in iter_documents(path, text_field)]
+    docs = [d for d in iter_documents(path, text_field, text_unit)]
     docs = [d for d in docs if d.text.strip()]
     if not docs:
         raise WorkbenchError(
@@ -260,7 +260,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     quant = _resolve_quant(config, card)
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
-    eval_set = load_eval_set(config.data, "data", tokenizer, config.text_field)
+    eval_set = load_eval_set(config.data, "data", tokenizer, config.text_field, config.text_unit)
     leakage = _leakage(card, eval_set, config)
     _warn(eval_set.warnings, progress)
     emit(on_progress, "scoring", 0, 1, "set", "evaluating")
@@ -271,7 +271,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     result = {
         "kind": "evaluation",
         "model": config.model, "adapter": config.adapter, "quant": quant,
-        "data": str(eval_set.path), "window": config.window, "stride": config.stride,
+        "data": str(eval_set.path), "text_unit": config.text_unit, "window": config.window, "stride": config.stride,
         "metrics": summary,
         "leakage": leakage,
         "warnings": eval_set.warnings,
@@ -364,8 +364,8 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
     sets = {
-        "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field),
-        "general": load_eval_set(general_path, "general", tokenizer, config.text_field),
+        "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field, config.text_unit),
+        "general": load_eval_set(general_path, "general", tokenizer, config.text_field, config.text_unit),
     }
     train_cache: dict = {}  # the training text is read and hashed once for both sets
     leakage = {name: _leakage(card, s, config, train_cache) for name, s in sets.items()}
@@ -427,7 +427,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "kind": "comparison", "verdict": verdict,
         "base_model": config.model, "adapter": config.adapter, "quant": quant,
         "window": config.window, "stride": config.stride,
-        "sets": {name: str(s.path) for name, s in sets.items()},
+        "sets": {name: str(s.path) for name, s in sets.items()}, "text_unit": config.text_unit,
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
@@ -521,8 +521,8 @@ def compare_checkpoints(config: EvalConfig, progress: bool = True) -> list[dict]
     model, tokenizer = load_with_adapter(resolved, checkpoints[-1][1], quant=_resolve_quant(config, card), device=config.device,
                                         dequantize=config.dequantize_scoring)
     domain, general = _default_sets(config, card)
-    sets = {"domain": load_eval_set(domain, "domain", tokenizer, config.text_field),
-            "general": load_eval_set(general, "general", tokenizer, config.text_field)}
+    sets = {"domain": load_eval_set(domain, "domain", tokenizer, config.text_field, config.text_unit),
+            "general": load_eval_set(general, "general", tokenizer, config.text_field, config.text_unit)}
     with model.disable_adapter():
         base = {name: summarize(_score(model, tokenizer, s, config, f"base/{name}", progress), config) for name, s in sets.items()}
     return _checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), {"base": base}, progress)

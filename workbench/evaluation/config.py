@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from workbench.corpus.readers import check_text_unit
 from workbench.errors import WorkbenchError
 
 
@@ -28,6 +29,8 @@ class EvalConfig:
     """Corpus profile (profile.json or its folder) whose domain terms follow the glossary in the term tables."""
     text_field: str = "text"
     """Field holding the text in JSONL input."""
+    text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
+    """What a document is in .txt/PDF eval sets (as in ``workbench inspect --text-unit``)."""
     out: str | None = None
     """Output folder; default <workspace>/comparisons/<name>."""
     quant: Literal["nf4", "none"] | None = None
@@ -68,6 +71,7 @@ class EvalConfig:
     """Label store (path or URL) whose corrected errors compare re-scores (default: the workspace's labels.db if any; 'none': skip)."""
 
     def __post_init__(self) -> None:
+        check_text_unit(self.text_unit)
         if self.leakage_ngram is not None:
             import warnings
 

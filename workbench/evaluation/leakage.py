@@ -78,9 +78,10 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
     except WorkbenchError:
         return None, None
     snapshot = Path(data) if snapshot_eval is not None else None
-    field = ((card or {}).get("config") or {}).get("text_field", text_field)
+    run_config = (card or {}).get("config") or {}
+    field = run_config.get("text_field", text_field)
     threshold, dedup = _corpus_settings(snapshot)
-    train = _training(str(train_path), field, dedup, {} if cache is None else cache)
+    train = _training(str(train_path), field, dedup, {} if cache is None else cache, run_config.get("text_unit", "auto"))
     if not train[0]:
         return None, None
     report = check_leakage(train[0], train[1], ids, texts, threshold, dedup, train[2])
@@ -102,15 +103,16 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
     return report, head + fix
 
 
-def _training(train_path: str, field: str, dedup, cache: dict) -> tuple[list[str], list[str], object]:
-    """(ids, texts, signatures) of the run's training text, kept in ``cache`` for the next eval set."""
+def _training(train_path: str, field: str, dedup, cache: dict, text_unit: str = "auto") -> tuple[list[str], list[str], object]:
+    """(ids, texts, signatures) of the run's training text (read by the run's text unit; its reading warnings were
+    shown when it trained), kept in ``cache`` for the next eval set."""
     from workbench.corpus.dedup import text_signatures
-    from workbench.corpus.readers import iter_documents
+    from workbench.corpus.readers import ReadReport, iter_documents
 
     path = Path(train_path)
-    key = (train_path, field, dedup.shingle_size, dedup.num_perm, dedup.seed)
+    key = (train_path, field, text_unit, dedup.shingle_size, dedup.num_perm, dedup.seed)
     if key not in cache:
-        docs = list(iter_documents(path, field))
+        docs = list(iter_documents(path, field, text_unit, report=ReadReport()))
         texts = [d.text for d in docs]
         cache[key] = ([d.id for d in docs], texts, text_signatures(texts, dedup) if texts else None)
     return cache[key]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from workbench.corpus.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.samples import SAMPLE_DATA, sample_path  # noqa: F401 - sample_path re-exported
@@ -43,6 +44,8 @@ class TrainConfig:
     """Snapshot folder (train.jsonl/eval.jsonl) or a corpus file/folder."""
     text_field: str = "text"
     """Field holding the text in JSONL input."""
+    text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
+    """What a document is in .txt/PDF input (as in ``workbench inspect --text-unit``; README "Reading corpora")."""
     out: str | None = None
     """Run folder; default <workspace>/runs/<name>."""
     quant: Literal["nf4", "none"] = "nf4"
@@ -119,6 +122,7 @@ class TrainConfig:
     """Run name (folder under runs/); default derived from model and time."""
 
     def __post_init__(self) -> None:
+        check_text_unit(self.text_unit)
         if self.max_tokens <= 0:
             raise WorkbenchError(f"max_tokens is {self.max_tokens}.", "give a positive training budget in tokens.")
         if self.block_size < 16:

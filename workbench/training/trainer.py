@@ -50,11 +50,11 @@ def tokenize_texts(tokenizer, texts: list[str], batch_size: int = 1000) -> list[
     return out
 
 
-def _read(path: str, what: str, text_field: str) -> list[str]:
+def _read(path: str, what: str, text_field: str, text_unit: str = "auto") -> list[str]:
     p = sample_path("general_eval.jsonl") if path == "sample" else Path(path)
     if not p.exists():
         raise WorkbenchError(f"{what} file {p} does not exist.", f"check the path given for {what}.")
-    texts = [t for t in read_texts(p, text_field) if t.strip()]
+    texts = [t for t in read_texts(p, text_field, text_unit) if t.strip()]
     if not texts:
         raise WorkbenchError(f"{what} {p} holds no text.", f"give {what} a file with at least one non-empty document.")
     return texts
@@ -62,14 +62,14 @@ def _read(path: str, what: str, text_field: str) -> list[str]:
 
 def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
     train_path, _ = resolve_training_data(config.data)
-    texts = [t for t in read_texts(train_path, config.text_field) if t.strip()]
+    texts = [t for t in read_texts(train_path, config.text_field, config.text_unit) if t.strip()]
     if not texts:
         raise WorkbenchError(f"training data {train_path} holds no documents.", "check the file or snapshot; it is empty.")
     domain = pack_documents(tokenize_texts(tokenizer, texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id)
     parts = [domain]
     replay = None
     if config.replay_ratio > 0:
-        replay_texts = _read(config.replay, "replay text (--replay)", config.text_field)
+        replay_texts = _read(config.replay, "replay text (--replay)", config.text_field, config.text_unit)
         replay = pack_documents(
             tokenize_texts(tokenizer, replay_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
         )
@@ -166,8 +166,8 @@ def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
     domain = config.domain_eval or (str(snapshot_eval) if snapshot_eval else str(sample_path("domain_eval.jsonl")))
     general = config.general_eval or str(sample_path("general_eval.jsonl"))
     return {
-        "domain": _read(domain, "domain evaluation text", config.text_field),
-        "general": _read(general, "general evaluation text", config.text_field),
+        "domain": _read(domain, "domain evaluation text", config.text_field, config.text_unit),
+        "general": _read(general, "general evaluation text", config.text_field, config.text_unit),
     }
 
 
