@@ -130,3 +130,19 @@ def test_pdf_text_follows_the_unit(tmp_path):
     path.write_bytes(_pdf_bytes("Warfarin inhibits VKORC1"))
     assert [d.id for d in iter_documents(path)] == ["f"]
     assert [d.id for d in iter_documents(path, text_unit="line")] == ["f-0"]
+
+
+def test_auto_keeps_pdf_text_whole_despite_double_blank_lines():
+    text = "Title\n\n\nAbstract text.\n\nBody text."
+    assert split_text(text, "auto", sections=False) == ([text], "document")
+    assert split_text(text, "section", sections=False)[0] == ["Title", "Abstract text.\n\nBody text."]
+
+
+def test_large_file_of_many_sections_keeps_its_sections(tmp_path):
+    path = tmp_path / "chapters.txt"
+    chapters = ["\n\n".join(record(10 * c + k, 1100) for k in range(3)) for c in range(20)]
+    path.write_text("\n\n\n".join(chapters), encoding="utf-8")
+    assert path.stat().st_size > LARGE_DOCUMENT_CHARS
+    report = ReadReport()
+    assert [d.text for d in iter_documents(path, report=report)] == chapters
+    assert report.files[str(path)].text_unit == "section"

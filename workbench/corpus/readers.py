@@ -11,7 +11,8 @@ What becomes a document in plain text (and in the text of a PDF) is the *text un
 - ``auto`` (the default): ``section`` (which is ``document`` for a file without such separators),
   except for a file of more than ``LARGE_DOCUMENT_CHARS`` characters (about 100,000 tokens) that this
   would read as fewer than ``FEW_DOCUMENTS`` documents or as a document over ``LARGE_DOCUMENT_CHARS``:
-  such a file is read by ``paragraph``.
+  such a file is read by ``paragraph``. In PDF text, whose blank lines come from the layout, ``auto`` is
+  ``document`` (or ``paragraph`` for such a large file).
 
 JSONL, CSV and Parquet give one document per record, read from the text column (``text`` by default);
 a record whose text is null, empty or absent is skipped and counted as missing text. ``name.ext.gz`` is
@@ -380,8 +381,11 @@ def _stem(path: Path) -> str:
     return name
 
 
-def split_text(text: str, text_unit: str) -> tuple[list[str], str]:
-    """The documents of a text under ``text_unit`` and the unit used (``auto`` resolved; see the module docstring)."""
+def split_text(text: str, text_unit: str, sections: bool = True) -> tuple[list[str], str]:
+    """The documents of a text under ``text_unit`` and the unit used (``auto`` resolved; see the module docstring).
+
+    ``sections=False`` (PDF text, whose blank lines come from the layout): ``auto`` does not split on two blank lines.
+    """
     if text_unit == "document":
         blocks, used = [text], "document"
     elif text_unit == "line":
@@ -389,7 +393,7 @@ def split_text(text: str, text_unit: str) -> tuple[list[str], str]:
     elif text_unit == "paragraph":
         blocks, used = _PARAGRAPH_BREAK.split(text), "paragraph"
     else:  # section, auto
-        blocks = _SECTION_BREAK.split(text)
+        blocks = _SECTION_BREAK.split(text) if sections or text_unit == "section" else [text]
         used = "section" if text_unit == "section" or len(blocks) > 1 else "document"
         # a large file read as a few (or an implausibly large) documents is a file of records: a stray
         # double blank line among single ones must not make 100 records 2 documents
@@ -403,8 +407,9 @@ def split_text(text: str, text_unit: str) -> tuple[list[str], str]:
 
 def _text_documents(path: Path, text: str, replaced: int, text_unit: str, read: FileRead, whole_id: bool = False
                     ) -> Iterator[Document]:
-    """Documents of a decoded text; ``whole_id``: a file read as one document is named by its stem alone (PDFs)."""
-    blocks, read.text_unit = split_text(text, text_unit)
+    """Documents of a decoded text; ``whole_id`` (PDFs): one document is named by the file's stem alone, and
+    ``auto`` does not split on two blank lines."""
+    blocks, read.text_unit = split_text(text, text_unit, sections=not whole_id)
     if read.text_unit in ("document", "section") and blocks:
         read.paragraphs = sum(len(_PARAGRAPH_BREAK.findall(block)) + 1 for block in blocks)
     stem = _stem(path)
