@@ -21,6 +21,13 @@ DOCUMENT_VERDICTS = ("keep", "drop")
 """Verdicts of a corpus document flagged by the profile."""
 SKIP = "skip"
 VERDICTS = PREFERENCES + ITEM_VERDICTS + DOCUMENT_VERDICTS + (SKIP,)
+
+
+def verdicts_for(kind: str) -> tuple[str, ...]:
+    """The verdicts an item of ``kind`` accepts, in the order a form shows them (skip last)."""
+    return {"pair": PREFERENCES + ITEM_VERDICTS, "document": DOCUMENT_VERDICTS}.get(kind, ITEM_VERDICTS) + (SKIP,)
+
+
 DEFAULT_DB = "labels.db"
 DEFAULT_TAXONOMY = Path(__file__).parent / "taxonomy.yaml"
 """The shipped taxonomy file: the default categories with a one-line guideline each."""

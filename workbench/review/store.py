@@ -34,15 +34,7 @@ from pathlib import Path
 from typing import Iterable
 
 from workbench.errors import WorkbenchError
-from workbench.review.config import (
-    DOCUMENT_VERDICTS,
-    ITEM_VERDICTS,
-    PREFERENCES,
-    SEVERITY_WEIGHTS,
-    SKIP,
-    VERDICTS,
-    Taxonomy,
-)
+from workbench.review.config import SEVERITY_WEIGHTS, SKIP, VERDICTS, Taxonomy, verdicts_for
 from workbench.review.items import Item, item_from_record
 
 ACTIONS = ("span", "delete", "verdict", "flag", "undo", "redo")
@@ -423,8 +415,7 @@ class LabelStore:
 
     @staticmethod
     def _check_verdict(item: Item, verdict: str) -> None:
-        allowed = {"pair": PREFERENCES + ITEM_VERDICTS, "document": DOCUMENT_VERDICTS}.get(item.kind, ITEM_VERDICTS)
-        allowed = allowed + (SKIP,)
+        allowed = verdicts_for(item.kind)
         if verdict not in VERDICTS or verdict not in allowed:
             _fail("verdict", f"verdict '{verdict}' does not apply to a {item.kind} item",
                   f"use one of: {', '.join(allowed)}.")
