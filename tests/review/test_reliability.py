@@ -92,3 +92,20 @@ def test_many_read_then_write_processes_never_see_database_locked(tmp_path, pair
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0 and "locked" not in err, err
     assert len(LabelStore(url).labels()) == 25 * n
+
+
+def test_sqlite_store_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path):
+    import sqlalchemy as sa
+
+    from workbench.review.store import BUSY_TIMEOUT_MS, LabelStore
+
+    store = LabelStore(tmp_path / "labels.db")
+    with store._writer.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
+    # the database itself refuses an event for an item that does not exist
+    with pytest.raises(sa.exc.IntegrityError), store._write() as conn:
+        conn.execute(sa.insert(store.events_t).values(uid="x", item_id="nope", annotator="ana", action="verdict",
+                                                      payload={}, created=0.0))
+    assert store.events() == []
