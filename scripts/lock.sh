@@ -37,7 +37,7 @@ fi
 UPGRADE_FLAG=()
 if [ "${UPGRADE:-0}" = 1 ]; then UPGRADE_FLAG=(--upgrade); fi
 COMMON=(pyproject.toml --all-extras --python-version "$PYVER" --python-platform "$PLATFORM"
-        --no-header --quiet "${UPGRADE_FLAG[@]}")
+        --no-header --quiet ${UPGRADE_FLAG[@]+"${UPGRADE_FLAG[@]}"})
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -50,7 +50,7 @@ header() {
 # CPU: the +cpu build, written back as torch==X (the pin pip resolves to the local +cpu file).
 printf 'torch==%s+cpu\n' "$TORCH" >"$TMP/torch-cpu.in"
 [ -f requirements/cpu.lock ] && sed "s/^torch==$TORCH\$/torch==$TORCH+cpu/" requirements/cpu.lock >"$TMP/cpu.lock"
-"$UV" pip compile "${COMMON[@]}" "$TMP/torch-cpu.in" "${CPU_SOURCES[@]}" -o "$TMP/cpu.lock"
+"$UV" pip compile "${COMMON[@]}" "$TMP/torch-cpu.in" ${CPU_SOURCES[@]+"${CPU_SOURCES[@]}"} -o "$TMP/cpu.lock"
 { header CPU; sed -e "s/^torch==$TORCH+cpu\$/torch==$TORCH/" -e "s#$TMP/torch-cpu.in#requirements/torch.in#" \
     "$TMP/cpu.lock"; } >requirements/cpu.lock
 

@@ -35,13 +35,13 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   if [ "$LOCK" = cuda ]; then
     echo "setup: CUDA GPU found: installing the CUDA build of torch (requirements/cuda.lock)"
     # PyPI's Linux wheels of torch are CUDA builds; set TORCH_CUDA_INDEX to pick another CUDA version.
-    $PIP install -q "${CONSTRAINTS[@]}" "torch==$TORCH" ${TORCH_CUDA_INDEX:+--index-url "$TORCH_CUDA_INDEX"}
+    $PIP install -q ${CONSTRAINTS[@]+"${CONSTRAINTS[@]}"} "torch==$TORCH" ${TORCH_CUDA_INDEX:+--index-url "$TORCH_CUDA_INDEX"}
   else
     echo "setup: no CUDA GPU: installing the CPU build of torch (torch==$TORCH, requirements/$LOCK.lock)"
     # Where PyPI serves CUDA builds only, set TORCH_CPU_INDEX to a CPU wheel index.
-    $PIP install -q "${CONSTRAINTS[@]}" "torch==$TORCH" ${TORCH_CPU_INDEX:+--index-url "$TORCH_CPU_INDEX"}
+    $PIP install -q ${CONSTRAINTS[@]+"${CONSTRAINTS[@]}"} "torch==$TORCH" ${TORCH_CPU_INDEX:+--index-url "$TORCH_CPU_INDEX"}
   fi
 fi
-$PIP install -q "${CONSTRAINTS[@]}" -e ".[${EXTRAS}]"
+$PIP install -q ${CONSTRAINTS[@]+"${CONSTRAINTS[@]}"} -e ".[${EXTRAS}]"
 printf '%s\n%s\n' "$LOCK" "$EXTRAS" >"$VENV/.workbench-lock"
 echo "setup: ready ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")'), lock: $LOCK)"
