@@ -1,26 +1,36 @@
-"""What every page shares: the app's settings and workspace, and showing user errors as one line."""
+"""What every page shares: the settings, the workspace, job panels, and user errors as one line.
+
+Presentation only: the data comes from the workbench library (workspace handles, jobs, figures).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import streamlit as st
 
-from workbench.appsupport import AppSettings
+from workbench.appsupport import SETTINGS_ENV, AppSettings
 from workbench.errors import WorkbenchError
+
+ACTIVE = ("queued", "running", "stopping")
+COLOURS = {"running": "blue", "queued": "gray", "stopping": "orange", "stopped": "orange",
+           "finished": "green", "failed": "red"}
 
 
 @st.cache_resource
-def _settings_cached(raw_env: str | None, workspace_env: str | None) -> AppSettings:
+def _settings(raw: str | None, workspace: str | None) -> AppSettings:
     return AppSettings.from_env()
 
 
 def settings() -> AppSettings:
-    import os
+    return _settings(os.environ.get(SETTINGS_ENV), os.environ.get("WORKBENCH_WORKSPACE"))
 
-    from workbench.appsupport import SETTINGS_ENV
 
-    return _settings_cached(os.environ.get(SETTINGS_ENV), os.environ.get("WORKBENCH_WORKSPACE"))
+def workspace():
+    from workbench.workspace import Workspace
+
+    return Workspace.at(settings().workspace_root)
 
 
 @contextlib.contextmanager
@@ -32,8 +42,37 @@ def user_errors():
         st.error(exc.one_line(), icon=":material/error:")
 
 
-def state_badge(state: str | None) -> str:
-    colours = {"running": "blue", "queued": "gray", "stopping": "orange", "stopped": "orange",
-               "finished": "green", "failed": "red"}
+def badge(state: str | None) -> str:
     state = state or "unknown"
-    return f":{colours.get(state, 'gray')}-badge[{state}]"
+    return f":{COLOURS.get(state, 'gray')}-badge[{state}]"
+
+
+def rows_of(summaries) -> list[dict]:
+    """Summaries (dataclasses) as table rows, folders shown by name only."""
+    import dataclasses
+
+    rows = []
+    for summary in summaries:
+        row = dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else dict(summary)
+        row.pop("folder", None)
+        rows.append(row)
+    return rows
+
+
+def progress_line(status: dict) -> None:
+    """State badge, progress bar and ETA of a job's status.json, and its error when it failed."""
+    state = status.get("state")
+    progress = status.get("progress") or {}
+    done, total = progress.get("done"), progress.get("total")
+    if done is None and status.get("total_steps"):
+        done, total = status.get("step") or 0, status.get("total_steps")
+    text = f"{badge(state)} {status.get('phase') or progress.get('stage') or ''}"
+    if total:
+        unit = progress.get("unit") or "steps"
+        eta = progress.get("eta_s", status.get("eta_s"))
+        text += f" · {done:,.0f} / {total:,.0f} {unit}" + (f" · ETA {eta:,.0f} s" if eta else "")
+    st.markdown(text)
+    if total:
+        st.progress(min(1.0, float(done or 0) / float(total)))
+    if state == "failed" and status.get("error"):
+        st.error(status["error"], icon=":material/error:")

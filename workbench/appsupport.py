@@ -84,8 +84,10 @@ class AppSettings:
         return Path(self.workspace).expanduser().resolve()
 
     def file_roots(self) -> list[Path]:
-        """Folders the file pickers may list: the workspace first, then the data folders."""
-        return _unique([self.workspace_root, *(Path(d).expanduser().resolve() for d in self.data_dirs)])
+        """Folders the file pickers may list: the workspace first, then the data folders, then the
+        bundled sample data (read only)."""
+        extra = [Path(d).expanduser().resolve() for d in self.data_dirs]
+        return _unique([self.workspace_root, *extra, sample_data_dir()])
 
     def model_roots(self) -> list[Path]:
         """Folders local models may come from: the model cache, the file roots, the model folders."""
@@ -93,6 +95,13 @@ class AppSettings:
 
         extra = [Path(d).expanduser().resolve() for d in self.model_dirs]
         return _unique([models_dir().expanduser().resolve(), *self.file_roots(), *extra])
+
+
+def sample_data_dir() -> Path:
+    """The bundled sample data (wherever the package keeps it)."""
+    from workbench.training.config import sample_path
+
+    return sample_path("domain_corpus.jsonl").resolve().parent
 
 
 def _unique(paths: list[Path]) -> list[Path]:
@@ -450,3 +459,120 @@ def run_app(settings: AppSettings, print_only: bool = False, echo=print) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+
+
+# --- config forms -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One config key as a form shows it."""
+
+    key: str
+    """Dotted key (``lora.r``)."""
+    kind: str
+    """bool, int, float, str, choice or optional-str (a text box where empty means None)."""
+    default: object
+    doc: str = ""
+    choices: tuple = ()
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The one-line docstrings written under each field of a config dataclass."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def config_fields(config: object, skip: tuple[str, ...] = ()) -> list[FieldSpec]:
+    """The form fields of a config dataclass instance (nested dataclasses flattened to dotted keys),
+    with the instance's values as defaults, the field docs, and the choices of ``Literal`` fields."""
+    import types
+    import typing
+
+    hints = typing.get_type_hints(type(config))
+    docs = field_docs(type(config))
+    specs: list[FieldSpec] = []
+    for f in dataclasses.fields(config):
+        if f.name in skip:
+            continue
+        value = getattr(config, f.name)
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(value):
+            inner = [s for s in config_fields(value) if f"{f.name}.{s.key}" not in skip]
+            specs += [dataclasses.replace(s, key=f"{f.name}.{s.key}") for s in inner]
+            continue
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        optional = origin in (typing.Union, types.UnionType) and type(None) in args
+        if optional:
+            rest = [a for a in args if a is not type(None)]
+            tp = rest[0] if len(rest) == 1 else str
+            origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is typing.Literal:
+            specs.append(FieldSpec(f.name, "choice", value, docs.get(f.name, ""), tuple(args)))
+        elif tp is bool:
+            specs.append(FieldSpec(f.name, "bool", value, docs.get(f.name, "")))
+        elif tp in (int, float) and not optional:
+            specs.append(FieldSpec(f.name, tp.__name__, value, docs.get(f.name, "")))
+        else:
+            specs.append(FieldSpec(f.name, "optional-str" if optional else "str",
+                                   "" if value is None else str(value), docs.get(f.name, "")))
+    return specs
+
+
+def form_overrides(specs: list[FieldSpec], values: dict) -> dict:
+    """Dotted overrides of the form values that differ from the defaults (empty optional text -> None),
+    ready for :func:`workbench.config.apply_overrides`."""
+    overrides = {}
+    for spec in specs:
+        if spec.key not in values:
+            continue
+        value = values[spec.key]
+        if spec.kind == "optional-str":
+            value = (value or "").strip() or None
+            default = spec.default or None
+        else:
+            default = spec.default
+        if value != default:
+            overrides[spec.key] = value
+    return overrides
+
+
+# Config keys that name input files: each must lie under the file roots ('sample' = bundled text).
+TRAIN_PATH_KEYS = ("data", "replay", "domain_eval", "general_eval", "new_tokens")
+
+
+def checked_train_config(settings: AppSettings, preset: str | None, overrides: dict):
+    """The ``TrainConfig`` an app form describes: the preset (or the defaults), then the form's
+    dotted overrides; the model checked by :func:`check_model_spec`, every input path kept under the
+    file roots, and the run folder named by the library (``out`` may not be set from the app)."""
+    from workbench.config import apply_overrides
+    from workbench.training.config import load_train_config
+
+    config = load_train_config(preset or None)
+    if overrides.get("out"):
+        raise WorkbenchError("the app does not take a run folder ('out').", "give the run a name instead.")
+    config = apply_overrides(config, overrides)
+    config.model = check_model_spec(config.model, settings)
+    for key in TRAIN_PATH_KEYS:
+        value = getattr(config, key)
+        if value and value != "sample":
+            setattr(config, key, str(resolve_inside(value, settings.file_roots(), what=key)))
+    if config.name:
+        from workbench.workspace import slugify
+
+        config.name = slugify(config.name)
+    return config

@@ -1,3 +1,223 @@
+"""Train: a form that fills TrainConfig, the plan before launch, live curves, stop/resume, overlay."""
+
 import streamlit as st
+from common import ACTIVE, badge, progress_line, settings, user_errors, workspace
+
+from workbench import appsupport
+from workbench.errors import WorkbenchError
 
 st.title("Train")
+cfg = settings()
+ws = workspace()
+
+# the named basics; every other TrainConfig key goes in "Advanced"
+BASICS = ("model", "data", "max_tokens", "name", "out")
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _choices(roots_key: str):
+    suffixes = appsupport.corpus_suffixes()
+    files = [str(p) for p in appsupport.list_files(cfg.file_roots(), suffixes)]
+    return appsupport.model_choices(cfg), files
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _plan(model: str, plan_values: dict):
+    from workbench.training.plan import PlanConfig, estimate
+
+    return estimate(model, PlanConfig(**plan_values)).to_dict()
+
+
+def _preset_config(preset):
+    from workbench.training.config import load_train_config
+
+    return load_train_config(preset or None)
+
+
+def new_run_form() -> None:
+    from workbench.config import to_dict
+    from workbench.models.registry import REGISTRY
+    from workbench.training.config import list_presets
+
+    models, files = _choices(repr(cfg.file_roots()))
+    preset = st.selectbox("Preset", ["(defaults)", *list_presets()], key="train_preset",
+                          help="Shipped presets fill every key; change what you need below.")
+    preset = None if preset == "(defaults)" else preset
+    base = _preset_config(preset)
+    snapshots = [str(s.folder) for s in ws.snapshots()]
+    model_options = list(dict.fromkeys(models + list(REGISTRY)))
+    c1, c2 = st.columns(2)
+    model = c1.selectbox("Model", model_options, key="train_model",
+                         index=model_options.index(base.model) if base.model in model_options else 0,
+                         help="Registry models (fetched offline) or model folders under the workspace.")
+    data_options = list(dict.fromkeys(snapshots + files + [base.data]))
+    data = c2.selectbox("Training data (snapshot or corpus file)", data_options, key="train_data",
+                        index=data_options.index(snapshots[0]) if snapshots else data_options.index(base.data))
+    c3, c4 = st.columns(2)
+    max_tokens = c3.number_input("Training budget (tokens)", min_value=256, value=int(base.max_tokens), step=1024,
+                                 key="train_max_tokens")
+    name = c4.text_input("Run name", key="train_name", placeholder="default: model and time")
+    specs = appsupport.config_fields(base, skip=BASICS)
+    values = {"model": model, "data": data, "max_tokens": int(max_tokens), "name": name.strip() or None}
+    with st.expander("Advanced settings", expanded=False):
+        cols = st.columns(3)
+        for i, spec in enumerate(specs):
+            col = cols[i % 3]
+            key = f"adv_{spec.key}"
+            if spec.kind == "bool":
+                values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc, key=key)
+            elif spec.kind == "choice":
+                values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default),
+                                                 help=spec.doc, key=key)
+            elif spec.kind == "int":
+                values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc, key=key))
+            elif spec.kind == "float":
+                values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g",
+                                                          help=spec.doc, key=key))
+            else:
+                values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc, key=key)
+    overrides = appsupport.form_overrides(appsupport.config_fields(base, skip=("out",)), values)
+    try:
+        config = appsupport.checked_train_config(cfg, preset, overrides)
+    except WorkbenchError as exc:
+        st.error(exc.one_line(), icon=":material/error:")
+        return
+
+    st.subheader("Plan")
+    from workbench.training.plan import GPUS, PlanConfig
+
+    gpus = list(GPUS)
+    gpu = st.selectbox("Hardware", gpus, index=gpus.index("cpu"), key="train_gpu",
+                       help="The plan estimates peak memory, time and cost on this device before you launch.")
+    with user_errors():
+        plan_values = to_dict(PlanConfig.from_train_config(config, gpu=gpu))
+        plan = _plan(config.model, plan_values)
+        from workbench.training.plots import memory_breakdown
+
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Peak memory", f"{plan['peak_gib']:.2f} GiB", help=f"of {plan['device_memory_gib']:.1f} GiB")
+        m2.metric("Fits", "yes" if plan["fits"] else "no")
+        m3.metric("Wall time", f"{plan['seconds'] / 60:.1f} min")
+        m4.metric("Cost", f"${plan['cost']:.2f}")
+        st.plotly_chart(memory_breakdown(plan), key="plan_memory")
+    if st.button("Launch training", type="primary", icon=":material/play_arrow:", key="train_launch"):
+        from workbench import jobs
+
+        with user_errors():
+            job = jobs.launch("train", config, ws)
+            st.session_state["train_run"] = job.folder.name
+            st.query_params["run"] = job.folder.name
+            st.rerun()
+
+
+def run_view(run_names: list[str]) -> None:
+    """The chosen run: status, Stop/Resume, live curves. The choice lives in the URL, so a reload or an
+    app restart comes back to the same run; a running job is picked by default."""
+    wanted = st.query_params.get("run") or st.session_state.get("train_run")
+    if wanted not in run_names:
+        active = [s.name for s in ws.runs() if s.state in ACTIVE]
+        wanted = active[0] if active else run_names[0]
+    name = st.selectbox("Run", run_names, index=run_names.index(wanted), key="train_view_run")
+    st.query_params["run"] = name
+    c1, c2, c3 = st.columns([1, 1, 2])
+    x = c1.radio("x axis", ["step", "tokens"], horizontal=True, key="train_x")
+    log_y = c2.toggle("log scale", key="train_log")
+    threshold = c3.number_input("forgetting threshold (% general perplexity rise)", min_value=0.1,
+                                value=float(_run_threshold(name)), key=f"train_threshold_{name}")
+    status = ws.run(name).status()
+    live = status.get("state") in ACTIVE
+    fragment = st.fragment(run_every=cfg.refresh_seconds if live else None)(_live_run)
+    fragment(name, x, log_y, threshold, live)
+
+
+def _run_threshold(name: str) -> float:
+    config = (ws.run(name).card() or {}).get("config") or {}
+    return config.get("forgetting_threshold_pct") or 10.0
+
+
+def _live_run(name: str, x: str, log_y: bool, threshold: float, was_live: bool) -> None:
+    """Redrawn every few seconds while the job runs: only the new rows of metrics.jsonl are read."""
+    from workbench.training.plots import training_figures
+
+    run = ws.run(name)
+    status = run.status()
+    key = f"metrics::{name}"
+    buffer = st.session_state.setdefault(key, {"offset": 0, "rows": []})
+    rows, offset = run.metrics(since=buffer["offset"])
+    if offset < buffer["offset"]:  # the file was rewritten (a resumed run): start again
+        buffer["rows"] = []
+    buffer["rows"].extend(rows)
+    buffer["offset"] = offset
+    progress_line(status)
+    state = status.get("state")
+    b1, b2, _ = st.columns([1, 1, 4])
+    if state in ("running", "queued") and b1.button("Stop", icon=":material/stop:", key=f"stop_{name}",
+                                                    help="Graceful: saves a checkpoint, then ends 'stopped'."):
+        from workbench import jobs
+
+        with user_errors():
+            jobs.attach(run.folder).stop()
+            st.rerun()
+    if state in ("stopped", "failed") and b2.button("Resume", icon=":material/replay:", key=f"resume_{name}",
+                                                    help="Continue from the last checkpoint; the curves carry on."):
+        from workbench import jobs
+
+        with user_errors():
+            jobs.attach(run.folder).resume()
+            st.session_state.pop(key, None)
+            st.rerun()
+    figures = training_figures(buffer["rows"], x=x, log_y=log_y, forgetting_threshold_pct=threshold)
+    if not figures:
+        st.info("No metrics yet: the first rows appear after the first optimizer step.")
+    for fig_name, fig in figures.items():
+        st.plotly_chart(fig, key=f"live_{fig_name}")
+    if was_live and state not in ACTIVE:
+        st.rerun()  # the job ended: redraw the whole page once, and stop polling
+
+
+def queue_view() -> None:
+    from workbench import jobs
+
+    active = [job for job in jobs.list(ws) if job.status().get("state") in ACTIVE]
+    if not active:
+        st.caption("No job is running or queued.")
+        return
+    for job in active:
+        status = job.status()
+        st.markdown(f"**{job.folder.name}** ({job.kind}) {badge(status.get('state'))}")
+
+
+def overlay_view(run_names: list[str]) -> None:
+    from workbench.training.plots import overlay_runs
+
+    chosen = st.multiselect("Runs to overlay", run_names, default=run_names[:2], key="overlay_runs")
+    if not chosen:
+        return
+    metric = st.selectbox("Metric", ["loss", "domain_ppl", "general_ppl", "lr", "tokens_per_s"], key="overlay_metric")
+    x = st.radio("x axis ", ["step", "tokens"], horizontal=True, key="overlay_x")
+    rows = {n: ws.run(n).metrics()[0] for n in chosen}
+    st.plotly_chart(overlay_runs(rows, metric=metric, x=x), key="overlay_chart")
+    diff = appsupport.config_diff({n: (ws.run(n).card() or {}).get("config") or {} for n in chosen})
+    st.markdown("**Config differences**")
+    if diff:
+        st.dataframe(diff, hide_index=True, key="overlay_diff")
+    else:
+        st.caption("Same configuration.")
+
+
+with st.expander("New run", expanded=not ws.runs(), icon=":material/add:"):
+    new_run_form()
+
+names = [s.name for s in ws.runs()]
+if names:
+    st.header("Runs")
+    if st.query_params.get("run") and st.query_params["run"] not in names:
+        st.warning(f"There is no run named '{st.query_params['run']}' in this workspace; showing another.")
+        del st.query_params["run"]
+    run_view(names)
+    st.header("Queue")
+    queue_view()
+    st.header("Overlay and config diff")
+    overlay_view(names)
+else:
+    st.info("No runs yet: fill the form above and launch one.")

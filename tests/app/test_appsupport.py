@@ -110,8 +110,11 @@ def test_list_files_only_under_roots_skipping_links_out_and_hidden(settings, tmp
     secret = tmp_path / "secret.txt"
     secret.write_text("x")
     os.symlink(secret, ws / "leak.txt")
+    from workbench.appsupport import sample_data_dir
+
     files = list_files(settings.file_roots(), suffixes=(".jsonl", ".txt"))
-    assert [p.name for p in files] == ["a.jsonl", "b.txt.gz"]
+    assert [p.name for p in files if sample_data_dir() not in p.parents] == ["a.jsonl", "b.txt.gz"]
+    assert any(p.name == "domain_corpus.jsonl" for p in files)  # the bundled sample, read only
 
 
 def test_models_only_from_registry_or_local_folders_under_roots(settings, tmp_path, monkeypatch):
@@ -192,3 +195,42 @@ def test_cli_app_prints_a_local_command(tmp_path, capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "--server.address 127.0.0.1" in out and "--server.maxUploadSize 5" in out
+
+
+def test_config_fields_cover_train_config_with_docs_choices_and_nested_keys():
+    from workbench.appsupport import config_fields, form_overrides
+    from workbench.config import apply_overrides
+    from workbench.training.config import TrainConfig
+
+    config = TrainConfig(model="tiny-llama")
+    specs = {s.key: s for s in config_fields(config, skip=("out",))}
+    assert "out" not in specs
+    assert specs["lora.r"].kind == "int" and specs["lora.r"].default == 16
+    assert specs["quant"].kind == "choice" and specs["quant"].choices == ("nf4", "none")
+    assert specs["learning_rate"].doc == "Peak learning rate of the LoRA parameters."
+    assert specs["replay"].kind == "optional-str" and specs["replay"].default == ""
+    assert specs["stop_on_forgetting"].kind == "bool"
+    overrides = form_overrides(list(specs.values()), {"lora.r": 8, "replay": "  ", "learning_rate": 2e-4, "name": "x"})
+    assert overrides == {"lora.r": 8, "name": "x"}
+    assert apply_overrides(config, overrides).lora.r == 8
+
+
+def test_checked_train_config_keeps_inputs_under_roots(settings, tmp_path, monkeypatch):
+    from workbench.appsupport import checked_train_config
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    (tmp_path / "data" / "law.jsonl").write_text('{"text": "x"}\n')
+    config = checked_train_config(settings, None, {
+        "model": "tiny-llama", "data": str(tmp_path / "data" / "law.jsonl"), "name": "my run/1", "lora.r": 4,
+    })
+    assert config.data == str(tmp_path / "data" / "law.jsonl") and config.name == "my-run-1" and config.lora.r == 4
+    default = checked_train_config(settings, "smollm2-135m-cpu", {})
+    assert default.data.endswith("domain_corpus.jsonl")  # the bundled sample is readable
+    with pytest.raises(WorkbenchError, match="outside the folders"):
+        checked_train_config(settings, None, {"model": "tiny-llama", "data": "/etc/passwd"})
+    with pytest.raises(WorkbenchError, match="'..'"):
+        checked_train_config(settings, None, {"model": "tiny-llama", "general_eval": "../../x.txt"})
+    with pytest.raises(WorkbenchError, match="run folder"):
+        checked_train_config(settings, None, {"model": "tiny-llama", "out": "/tmp/elsewhere"})
+    with pytest.raises(WorkbenchError, match="Hub id"):
+        checked_train_config(settings, None, {"model": "evil/model"})
