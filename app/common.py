@@ -76,3 +76,28 @@ def progress_line(status: dict) -> None:
         st.progress(min(1.0, float(done or 0) / float(total)))
     if state == "failed" and status.get("error"):
         st.error(status["error"], icon=":material/error:")
+
+
+def follow_job(folder, key: str) -> None:
+    """A job's state and progress, redrawn every few seconds while it is active (only this panel
+    reruns); the page reruns once when the job ends. Stop button while it runs."""
+    from workbench.workspace import read_status
+
+    status = read_status(folder) or {}
+    live = status.get("state") in ACTIVE
+
+    def panel() -> None:
+        current = read_status(folder) or {"state": "queued"}
+        c1, c2 = st.columns([5, 1])
+        with c1:
+            progress_line(current)
+        if current.get("state") in ("queued", "running") and c2.button("Stop", key=f"stop_{key}",
+                                                                       icon=":material/stop:"):
+            from workbench import jobs
+
+            with user_errors():
+                jobs.attach(folder).stop()
+        if live and current.get("state") not in ACTIVE:
+            st.rerun()
+
+    st.fragment(run_every=settings().refresh_seconds if live else None)(panel)()

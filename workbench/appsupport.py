@@ -471,7 +471,8 @@ class FieldSpec:
     key: str
     """Dotted key (``lora.r``)."""
     kind: str
-    """bool, int, float, str, choice or optional-str (a text box where empty means None)."""
+    """bool, int, float, str, choice, optional-str (empty means None) or list (comma-separated text;
+    empty means None where the field allows it, else an empty list)."""
     default: object
     doc: str = ""
     choices: tuple = ()
@@ -511,6 +512,8 @@ def config_fields(config: object, skip: tuple[str, ...] = ()) -> list[FieldSpec]
             continue
         value = getattr(config, f.name)
         tp = hints[f.name]
+        if isinstance(value, dict) or typing.get_origin(tp) is dict:
+            continue  # mappings are filled by the library (e.g. curation's drop decisions), not typed in
         if dataclasses.is_dataclass(value):
             inner = [s for s in config_fields(value) if f"{f.name}.{s.key}" not in skip]
             specs += [dataclasses.replace(s, key=f"{f.name}.{s.key}") for s in inner]
@@ -521,7 +524,10 @@ def config_fields(config: object, skip: tuple[str, ...] = ()) -> list[FieldSpec]
             rest = [a for a in args if a is not type(None)]
             tp = rest[0] if len(rest) == 1 else str
             origin, args = typing.get_origin(tp), typing.get_args(tp)
-        if origin is typing.Literal:
+        if origin in (list, tuple):
+            specs.append(FieldSpec(f.name, "list", ", ".join(map(str, value or [])), docs.get(f.name, ""),
+                                   ("optional",) if optional else ()))
+        elif origin is typing.Literal:
             specs.append(FieldSpec(f.name, "choice", value, docs.get(f.name, ""), tuple(args)))
         elif tp is bool:
             specs.append(FieldSpec(f.name, "bool", value, docs.get(f.name, "")))
@@ -544,6 +550,11 @@ def form_overrides(specs: list[FieldSpec], values: dict) -> dict:
         if spec.kind == "optional-str":
             value = (value or "").strip() or None
             default = spec.default or None
+        elif spec.kind == "list":
+            parts = [p.strip() for p in str(value or "").split(",") if p.strip()]
+            value = parts or (None if spec.choices == ("optional",) else [])
+            default = ([p.strip() for p in str(spec.default).split(",") if p.strip()]
+                       or (None if spec.choices == ("optional",) else []))
         else:
             default = spec.default
         if value != default:

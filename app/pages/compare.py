@@ -1,3 +1,145 @@
+"""Compare: base against a run or one of its checkpoints, as a background job; perplexity with
+intervals, reliability, per-document table, token heatmap, probes, generations; review items."""
+
 import streamlit as st
+from common import ACTIVE, follow_job, settings, user_errors, workspace
+
+from workbench import appsupport
 
 st.title("Compare")
+cfg = settings()
+ws = workspace()
+state = st.session_state
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _comparison(folder: str, mtime: float):
+    """comparison.json, the per-document rows and the saved figures (cached until the file changes)."""
+    from pathlib import Path
+
+    from workbench.io import read_json, read_jsonl
+    from workbench.workspace import Artifact
+
+    folder = Path(folder)
+    documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []
+    return read_json(folder / "comparison.json"), documents, Artifact(folder).figures()
+
+
+# --- new comparison ---------------------------------------------------------------------------
+runs = [r for r in ws.runs() if r.state in ("finished", "stopped")]
+with st.expander("New comparison", expanded=not ws.comparisons(), icon=":material/add:"):
+    if not runs:
+        st.info("No finished run to compare yet: train one on the Train page.")
+    else:
+        c1, c2 = st.columns(2)
+        run_name = c1.selectbox("Run", [r.name for r in runs], key="compare_run")
+        run = ws.run(run_name)
+        checkpoints = [c for c in run.checkpoints() if c.get("adapter")]
+        options = ["final adapter"] + [f"checkpoint step {c['step']}" for c in checkpoints]
+        which = c2.selectbox("Adapter", options, key="compare_checkpoint")
+        adapter = run.folder if which == "final adapter" else checkpoints[options.index(which) - 1]["folder"]
+        card_config = (run.card() or {}).get("config") or {}
+        files = [str(p) for p in appsupport.list_files(cfg.file_roots(), appsupport.corpus_suffixes())]
+        default_eval = appsupport.sample_data_dir() / "domain_eval.jsonl"
+        snapshot_eval = [str(s.folder / "eval.jsonl") for s in ws.snapshots() if (s.folder / "eval.jsonl").exists()]
+        domain_options = list(dict.fromkeys(snapshot_eval + [str(default_eval)] + files))
+        c3, c4 = st.columns(2)
+        domain_eval = c3.selectbox("Domain held-out text", domain_options, key="compare_domain")
+        general_default = str(appsupport.sample_data_dir() / "general_eval.jsonl")
+        general_options = list(dict.fromkeys([general_default] + files))
+        general_eval = c4.selectbox("General held-out text (forgetting)", general_options, key="compare_general")
+        c5, c6, c7 = st.columns(3)
+        base_model = c5.text_input("Base model", value=str(card_config.get("model", "")), key="compare_base",
+                                   help="Default: the run's own base model.")
+        generations = c6.number_input("Generations", min_value=0, max_value=50, value=4, key="compare_generations")
+        window = c7.number_input("Window (tokens)", min_value=32, value=1024, step=32, key="compare_window")
+        if st.button("Run comparison", type="primary", key="compare_launch", icon=":material/play_arrow:"):
+            from workbench import jobs
+            from workbench.evaluation.config import EvalConfig
+
+            with user_errors():
+                roots = cfg.file_roots()
+                config = EvalConfig(
+                    model=appsupport.check_model_spec(base_model, cfg) if base_model.strip() else None,
+                    adapter=str(adapter),
+                    domain_eval=str(appsupport.resolve_inside(domain_eval, roots, what="domain held-out text")),
+                    general_eval=str(appsupport.resolve_inside(general_eval, roots, what="general held-out text")),
+                    generations=int(generations), window=int(window),
+                )
+                job = jobs.launch("compare", config, ws)
+                state["compare_view"] = job.name
+                st.rerun()
+
+# --- results ----------------------------------------------------------------------------------
+comparisons = ws.comparisons()
+if not comparisons:
+    st.info("No comparison yet.")
+    st.stop()
+names = [c.name for c in comparisons]
+wanted = state.get("compare_view") if state.get("compare_view") in names else names[0]
+name = st.selectbox("Comparison", names, index=names.index(wanted), key="compare_view_select")
+summary = next(c for c in comparisons if c.name == name)
+if summary.state in ACTIVE or not summary.complete:
+    follow_job(summary.folder, f"compare_{name}")
+if not summary.complete:
+    st.stop()
+
+comparison, documents, figures = _comparison(str(summary.folder), (summary.folder / "comparison.json").stat().st_mtime)
+st.subheader("Perplexity change (adapted over base, 95% interval)")
+cols = st.columns(max(1, len(comparison.get("delta") or {})))
+for col, (set_name, delta) in zip(cols, (comparison.get("delta") or {}).items()):
+    lo, hi = [100 * (x - 1) for x in delta.get("ppl_ratio_ci95") or [1, 1]]
+    col.metric(f"{set_name} perplexity", f"{delta.get('ppl_change_pct', 0):+.2f}%",
+               help=f"95% interval {lo:+.2f}% to {hi:+.2f}%; "
+                    + ("significant" if delta.get("significant") else "not significant"))
+    col.caption(f"[{lo:+.2f}%, {hi:+.2f}%]" + (" · significant" if delta.get("significant") else ""))
+for warning in comparison.get("warnings") or []:
+    st.warning(warning)
+
+tabs = st.tabs(["Perplexity", "Reliability", "Documents", "Tokens", "Probes", "Generations"])
+with tabs[0]:
+    for key in ("perplexity", "bits_per_byte"):
+        if key in figures:
+            st.plotly_chart(figures[key], key=f"cmp_{key}")
+with tabs[1]:
+    if "reliability" in figures:
+        st.plotly_chart(figures["reliability"], key="cmp_reliability")
+with tabs[2]:
+    if "documents" in figures:
+        st.plotly_chart(figures["documents"], key="cmp_documents")
+    query = st.text_input("Search documents (id)", key="compare_doc_search")
+    rows = [d for d in documents if query.lower() in str(d.get("id", "")).lower()] if query else documents
+    st.dataframe(rows, hide_index=True, key="cmp_documents_table")
+with tabs[3]:
+    for key in sorted(k for k in figures if k.startswith("tokens")):
+        st.plotly_chart(figures[key], key=f"cmp_{key}")
+with tabs[4]:
+    probes = comparison.get("probes") or {}
+    if probes.get("summary"):
+        st.json(probes["summary"], expanded=False)
+        st.dataframe(probes.get("rows") or [], hide_index=True, key="cmp_probes")
+    else:
+        st.caption("No probes in this comparison.")
+with tabs[5]:
+    generations = comparison.get("generations") or []
+    if not generations:
+        st.caption("No generations in this comparison.")
+    for i, row in enumerate(generations):
+        with st.container(border=True):
+            st.markdown(f"**Prompt** {row.get('prompt', '')}")
+            g1, g2 = st.columns(2)
+            g1.markdown("**Base**")
+            g1.text(row.get("base", ""))
+            g2.markdown("**Adapted**")
+            g2.text(row.get("adapted", ""))
+
+st.subheader("Review")
+if st.button("Make review items from this comparison", key="compare_items", icon=":material/rate_review:"):
+    from workbench.review.items import items_from_comparison
+    from workbench.review.store import LabelStore
+
+    with user_errors():
+        with LabelStore(cfg.workspace_root / "labels.db") as store:
+            added = store.add_items(items_from_comparison(summary.folder))
+        st.success(f"{added['added']} new review items ({added['existing']} already there): "
+                   "open the Review page to label them.", icon=":material/done:")

@@ -1,3 +1,183 @@
+"""Corpus: choose or upload files, profile them as a background job, read the profile's figures and
+readiness, decide keep/drop on flagged documents, curate into a snapshot."""
+
 import streamlit as st
+from common import ACTIVE, badge, follow_job, settings, user_errors, workspace
+
+from workbench import appsupport
+from workbench.errors import WorkbenchError
 
 st.title("Corpus")
+cfg = settings()
+ws = workspace()
+state = st.session_state
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _files(roots_key: str) -> list[str]:
+    return [str(p) for p in appsupport.list_files(cfg.file_roots(), appsupport.corpus_suffixes())]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _figures(folder: str, mtime: float):
+    from workbench.workspace import Artifact
+
+    return Artifact(folder).figures()
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(appsupport.Path(path).relative_to(cfg.workspace_root))
+    except ValueError:
+        return path
+
+
+# --- files ------------------------------------------------------------------------------------
+st.header("Files")
+uploads = st.file_uploader(
+    "Upload corpus files", accept_multiple_files=True, key="corpus_upload",
+    type=[s.lstrip(".") for s in appsupport.corpus_suffixes()] + ["gz"],
+    help=f"Saved under the workspace's uploads/ folder (at most {cfg.max_upload_mb} MB each).",
+)
+for upload in uploads or []:
+    marker = f"saved::{upload.file_id}"
+    if marker in state:
+        continue
+    try:
+        saved = appsupport.save_upload(cfg, upload.name, upload.getvalue())
+    except WorkbenchError as exc:
+        st.error(exc.one_line(), icon=":material/error:")
+        continue
+    state[marker] = str(saved)
+    state.setdefault("corpus_files", [])
+    if str(saved) not in state["corpus_files"]:
+        state["corpus_files"] = [*state["corpus_files"], str(saved)]
+    _files.clear()
+    st.success(f"Saved {upload.name} as {_relative(str(saved))}", icon=":material/upload_file:")
+
+files = _files(repr(cfg.file_roots()))
+state["corpus_files"] = [f for f in state.get("corpus_files", []) if f in files]
+chosen = st.multiselect("Corpus files (workspace, data folders, bundled sample)", files, key="corpus_files",
+                        format_func=_relative)
+typed = st.text_input("…or type a path under the workspace or a data folder", key="corpus_typed")
+paths = list(chosen)
+if typed.strip():
+    try:
+        paths.append(str(appsupport.resolve_inside(typed, cfg.file_roots(), what="corpus path")))
+    except WorkbenchError as exc:
+        st.error(exc.one_line(), icon=":material/error:")
+
+# --- profile ----------------------------------------------------------------------------------
+st.header("Profile")
+models = appsupport.model_choices(cfg)
+c1, c2 = st.columns([2, 1])
+tokenizer = c1.selectbox("Tokenizer of the model you will train", models or ["smollm2-135m"], key="corpus_model")
+if c2.button("Profile", type="primary", disabled=not paths, key="corpus_profile", icon=":material/analytics:"):
+    from workbench import jobs
+    from workbench.corpus.config import CorpusConfig
+
+    with user_errors():
+        job = jobs.launch("inspect", CorpusConfig(paths=paths, model=appsupport.check_model_spec(tokenizer, cfg)), ws,
+                          overwrite=True)
+        state["corpus_view"] = job.name
+        st.rerun()
+
+corpora = ws.corpora()
+if not corpora:
+    st.info("No profile yet: choose files and press Profile.")
+else:
+    names = [c.name for c in corpora]
+    wanted = state.get("corpus_view") if state.get("corpus_view") in names else names[0]
+    name = st.selectbox("Profile", names, index=names.index(wanted), key="corpus_view_select",
+                        format_func=lambda n: f"{n} ({next(c.state for c in corpora if c.name == n)})")
+    summary = next(c for c in corpora if c.name == name)
+    if summary.state in ACTIVE or summary.state in ("stopped", "failed"):
+        follow_job(summary.folder, f"profile_{name}")
+    if summary.complete:
+        from workbench.io import read_json
+
+        profile = read_json(summary.folder / "profile.json")
+        readiness = profile.get("readiness") or {}
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Documents", f"{profile.get('documents', 0):,}")
+        m2.metric("Tokens", f"{profile.get('tokens', 0):,}")
+        m3.metric("Readiness", str(readiness.get("verdict", "n/a")).replace("_", " "))
+        for line in readiness.get("recommendations") or []:
+            st.markdown(f"- {line}")
+        figures = _figures(str(summary.folder), (summary.folder / "profile.json").stat().st_mtime)
+        cols = st.columns(2)
+        for i, (fig_name, fig) in enumerate(figures.items()):
+            cols[i % 2].plotly_chart(fig, key=f"corpus_fig_{fig_name}")
+
+        # --- flagged documents: keep or drop ---------------------------------------------------
+        st.header("Flagged documents")
+        from workbench.review.items import items_from_profile
+
+        flagged = items_from_profile(summary.folder)
+        if not flagged:
+            st.caption("The profile flagged no document.")
+        else:
+            from workbench.review.store import LabelStore
+
+            annotator = st.query_params.get("annotator") or st.text_input("Your name (for keep/drop decisions)",
+                                                                          key="corpus_annotator").strip()
+            with LabelStore(cfg.workspace_root / "labels.db") as store:
+                store.add_items(flagged)
+                decided = {v.item_id: v.verdict for v in store.verdicts(annotator=annotator)} if annotator else {}
+                for item in flagged:
+                    with st.container(border=True):
+                        verdict = decided.get(item.id)
+                        flags = ", ".join(item.meta.get("flags") or []) if isinstance(item.meta, dict) else ""
+                        st.markdown(f"**{item.source.get('doc_id', item.id[:12])}** {flags} "
+                                    + (f":green-badge[{verdict}]" if verdict else ""))
+                        st.text(item.outputs[0]["text"][:600])
+                        k1, k2, _ = st.columns([1, 1, 6])
+                        for col, choice in ((k1, "keep"), (k2, "drop")):
+                            if col.button(choice.capitalize(), key=f"{choice}_{item.id}", disabled=not annotator):
+                                with user_errors():
+                                    store.submit(item.id, annotator, choice)
+                                    st.rerun()
+
+
+# --- curate -----------------------------------------------------------------------------------
+st.header("Curate into a snapshot")
+from workbench.corpus.config import CurateConfig
+
+base = CurateConfig(paths=paths)
+with st.form("curate_form"):
+    specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "eval_paths"))
+    values = {}
+    cols = st.columns(3)
+    for i, spec in enumerate(specs):
+        col = cols[i % 3]
+        if spec.kind == "bool":
+            values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc)
+        elif spec.kind == "int":
+            values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc))
+        elif spec.kind == "float":
+            values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g", help=spec.doc))
+        elif spec.kind == "choice":
+            values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default), help=spec.doc)
+        else:
+            values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc)
+    use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True)
+    submitted = st.form_submit_button("Curate", type="primary", disabled=not paths)
+if submitted:
+    from workbench import jobs
+    from workbench.config import apply_overrides
+
+    with user_errors():
+        config = apply_overrides(base, appsupport.form_overrides(specs, values))
+        if use_labels and (cfg.workspace_root / "labels.db").exists():
+            from workbench.review.export import drop_decisions
+            from workbench.review.store import LabelStore
+
+            with LabelStore(cfg.workspace_root / "labels.db") as store:
+                config.drop_documents = drop_decisions(store) or None
+        job = jobs.launch("curate", config, ws, overwrite=True)
+        st.success(f"Curating into snapshot {job.name}.")
+for snap in ws.snapshots()[:3]:
+    st.markdown(f"Snapshot **{snap.name}** {badge(snap.state)} train {snap.train_documents or 0} / "
+                f"eval {snap.eval_documents or 0} documents")
+    if snap.state in ACTIVE:
+        follow_job(snap.folder, f"snap_{snap.name}")

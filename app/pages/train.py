@@ -164,7 +164,6 @@ def _live_run(name: str, x: str, log_y: bool, threshold: float, was_live: bool) 
 
         with user_errors():
             jobs.attach(run.folder).resume()
-            st.session_state.pop(key, None)
             st.rerun()
     figures = training_figures(buffer["rows"], x=x, log_y=log_y, forgetting_threshold_pct=threshold)
     if not figures:
@@ -178,7 +177,7 @@ def _live_run(name: str, x: str, log_y: bool, threshold: float, was_live: bool) 
 def queue_view() -> None:
     from workbench import jobs
 
-    active = [job for job in jobs.list(ws) if job.status().get("state") in ACTIVE]
+    active = [job for job in jobs.list_jobs(ws) if job.status().get("state") in ACTIVE]
     if not active:
         st.caption("No job is running or queued.")
         return

@@ -67,9 +67,16 @@ def screenshot_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory, tiny_home):
-    """One ``workbench app`` process for the whole browser session, on a fresh workspace."""
-    workspace = tmp_path_factory.mktemp("app-workspace")
+def app_server(tmp_path_factory, made_template):
+    """One ``workbench app`` process for the whole browser session, on a copy of the made workspace
+    with three review items."""
+    from workbench.review.store import LabelStore
+
+    workspace = tmp_path_factory.mktemp("app") / "workspace"
+    shutil.copytree(made_template, workspace, symlinks=True)
+    with LabelStore(workspace / "labels.db") as store:
+        store.add_items([{"prompt": f"Question {i}", "output": f"The dose is {i} mg daily for adults."}
+                         for i in range(3)])
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
@@ -123,3 +130,48 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- a workspace with one of everything -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def made_template(tiny_model, tmp_path_factory, sample_dir):
+    """A workspace made by the tiny model, built once: a corpus profile, a snapshot, a finished run
+    ('tiny') and a comparison with two generations. Tests copy it (``made_settings``)."""
+    from workbench.corpus.config import CorpusConfig, CurateConfig
+    from workbench.corpus.curate import curate_corpus
+    from workbench.corpus.profile import profile_corpus
+    from workbench.evaluation.compare import compare
+    from workbench.evaluation.config import EvalConfig
+    from workbench.training.config import TrainConfig
+    from workbench.training.trainer import train
+    from workbench.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("made")
+    ws = Workspace.at(root / "workspace")
+    corpus = sample_dir / "domain_corpus.jsonl"
+    profile_corpus(CorpusConfig(paths=[str(corpus)], model=str(tiny_model)), ws.folder("corpora", "domain"),
+                   num_proc=1, progress=False)
+    curate_corpus(CurateConfig(paths=[str(corpus)], eval_fraction=0.2), ws.folder("snapshots", "domain"),
+                  num_proc=1, progress=False)
+    run = train(TrainConfig(model="tiny-llama", data=str(ws.folder("snapshots", "domain")), max_tokens=2048,
+                            block_size=64, micro_batch_size=4, eval_every=0.5, eval_max_tokens=128, name="tiny"),
+                ws, progress=False)
+    compare(EvalConfig(adapter=str(run), domain_eval=str(sample_dir / "domain_eval.jsonl"),
+                       general_eval=str(sample_dir / "general_eval.jsonl"), window=64,
+                       generations=2, max_new_tokens=12, n_bootstrap=100), ws, progress=False)
+    return ws.root
+
+
+@pytest.fixture
+def made_settings(made_template, tmp_path, monkeypatch):
+    """App settings on a fresh copy of the made workspace."""
+    from workbench.appsupport import SETTINGS_ENV, AppSettings
+
+    target = tmp_path / "workspace"
+    shutil.copytree(made_template, target, symlinks=True)
+    settings = AppSettings(workspace=str(target), max_upload_mb=1, refresh_seconds=0.5)
+    monkeypatch.setenv(SETTINGS_ENV, settings.to_env())
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(target))
+    return settings

@@ -234,3 +234,20 @@ def test_checked_train_config_keeps_inputs_under_roots(settings, tmp_path, monke
         checked_train_config(settings, None, {"model": "tiny-llama", "out": "/tmp/elsewhere"})
     with pytest.raises(WorkbenchError, match="Hub id"):
         checked_train_config(settings, None, {"model": "evil/model"})
+
+
+def test_config_fields_of_curation_turn_lists_into_comma_text_and_back():
+    from workbench.appsupport import config_fields, form_overrides
+    from workbench.config import apply_overrides
+    from workbench.corpus.config import CurateConfig
+
+    config = CurateConfig(paths=["a.jsonl"])
+    specs = config_fields(config, skip=("paths",))
+    by_key = {s.key: s for s in specs}
+    assert by_key["languages"].kind == "list" and by_key["languages"].default == "en"
+    assert "drop_documents" not in by_key  # mappings come from the library, not a text box
+    assert form_overrides(specs, {"languages": "en"}) == {}
+    overrides = form_overrides(specs, {"languages": "en, de", "dedup.threshold": 0.9})
+    assert overrides == {"languages": ["en", "de"], "dedup.threshold": 0.9}
+    assert apply_overrides(config, overrides).languages == ["en", "de"]
+    assert form_overrides(specs, {"languages": " "}) == {"languages": None}  # optional list: keep every language

@@ -1,8 +1,14 @@
 """The app in a real headless Chromium (Debian's chromium driven by Playwright), one shared
-``workbench app`` process: every page renders, with a screenshot each and its render time."""
+``workbench app`` process on a workspace made by the tiny model: every page renders (screenshot and
+render time of each), a training run launched from the Train page finishes with its curves, another
+is stopped and resumed, and two review items are labelled with the keyboard (rows checked in labels.db).
+
+The tests run in file order and share the server; screenshots go to $WORKBENCH_APP_SCREENSHOTS or
+pytest's tmp dir."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -10,14 +16,65 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PAGES = {"Overview": "", "Corpus": "corpus", "Train": "train", "Compare": "compare", "Review": "review"}
+RUN_TIMEOUT_MS = 240_000
 
 
-def wait_idle(page, timeout: float = 30_000) -> None:
-    """Until the script run is over: the app's 'running' indicator gone and the page's title drawn."""
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Until the script run is over: the page's title drawn and the 'running' indicator gone."""
     page.wait_for_selector("h1", timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
-    )
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+
+
+def run_state(page) -> str:
+    """The state badge of the run shown on the Train page."""
+    text = page.locator('[data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(r"^(queued|running|stopping|stopped|finished|failed)\b")).first.inner_text()
+    return text.split()[0]
+
+
+def wait_state(page, states: tuple[str, ...], timeout_ms: float = RUN_TIMEOUT_MS) -> str:
+    deadline = time.time() + timeout_ms / 1000
+    last = ""
+    while time.time() < deadline:
+        try:
+            last = run_state(page)
+        except Exception:  # noqa: BLE001 - the panel is being redrawn
+            last = ""
+        if last in states:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"run still '{last}' after {timeout_ms / 1000:.0f} s, wanted {states}")
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``."""
+    box = page.get_by_label(label, exact=False).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def launch_run(page, app_server, name: str, max_tokens: int) -> None:
+    page.goto(f"{app_server['url']}/train")
+    wait_idle(page)
+    page.get_by_text("New run", exact=True).click()
+    choose(page, "Model", "tiny-llama")
+    wait_idle(page)
+    budget = page.get_by_label("Training budget (tokens)")
+    budget.fill(str(max_tokens))
+    budget.press("Enter")
+    wait_idle(page)
+    name_box = page.get_by_label("Run name")
+    name_box.fill(name)
+    name_box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Launch training")).click()
+    page.wait_for_url(re.compile(rf"run={name}"), timeout=60_000)
+    wait_idle(page)
 
 
 def test_every_page_renders_with_a_screenshot(page, app_server, screenshot_dir):
@@ -26,10 +83,68 @@ def test_every_page_renders_with_a_screenshot(page, app_server, screenshot_dir):
         start = time.perf_counter()
         page.goto(f"{app_server['url']}/{path}")
         wait_idle(page)
+        page.wait_for_load_state("networkidle")
         timings[title] = time.perf_counter() - start
         assert page.locator("h1").first.inner_text().strip() == title
-        assert page.locator('[data-testid="stException"]').count() == 0
+        no_exception(page)
         page.screenshot(path=str(screenshot_dir / f"{title.lower()}.png"), full_page=True)
     print("\npage render time in the browser (s): "
           + ", ".join(f"{name} {seconds:.2f}" for name, seconds in timings.items()))
     print(f"screenshots: {screenshot_dir}")
+
+
+def test_train_launch_from_the_page_finishes_with_curves(page, app_server, screenshot_dir):
+    launch_run(page, app_server, "e2e", max_tokens=4096)
+    assert wait_state(page, ("finished", "failed")) == "finished", app_server["log"].read_text()[-3000:]
+    page.reload()  # a reload comes back to the same run (its name is in the address)
+    wait_idle(page)
+    assert run_state(page) == "finished"
+    page.wait_for_selector(".js-plotly-plot")
+    assert page.locator(".js-plotly-plot").count() >= 3  # plan memory, training, perplexity
+    no_exception(page)
+    page.screenshot(path=str(screenshot_dir / "train-finished.png"), full_page=True)
+    status = (app_server["workspace"] / "runs" / "e2e" / "status.json").read_text()
+    assert '"finished"' in status
+
+
+def test_stop_and_resume_a_run_from_the_page(page, app_server, screenshot_dir):
+    launch_run(page, app_server, "e2e-stop", max_tokens=24_576)
+    wait_state(page, ("running",))
+    metrics = app_server["workspace"] / "runs" / "e2e-stop" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while (not metrics.exists() or '"train"' not in metrics.read_text()) and time.time() < deadline:
+        time.sleep(0.5)
+    page.get_by_role("button", name=re.compile("Stop")).first.click()
+    assert wait_state(page, ("stopped", "failed", "finished")) == "stopped", app_server["log"].read_text()[-3000:]
+    page.screenshot(path=str(screenshot_dir / "train-stopped.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("Resume")).first.click()
+    assert wait_state(page, ("finished", "failed")) == "finished"
+    rows = [line for line in metrics.read_text().splitlines() if '"train"' in line]
+    steps = [int(re.search(r'"step": (\d+)', line).group(1)) for line in rows]
+    assert steps == sorted(steps) and steps[-1] == 24  # the curve carries on to the end, not from zero
+    no_exception(page)
+    page.screenshot(path=str(screenshot_dir / "train-resumed.png"), full_page=True)
+
+
+def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
+    from workbench.review.store import LabelStore
+
+    page.goto(f"{app_server['url']}/review?annotator=kim")
+    wait_idle(page)
+    page.get_by_text("0 of 3 items done").wait_for()
+    page.locator("h1").first.click()  # focus on the page, not a text box
+    page.keyboard.press("2")  # category 2
+    wait_idle(page)
+    page.keyboard.press("Enter")  # submit: the whole output marked with category 2
+    page.get_by_text("1 of 3 items done").wait_for(timeout=30_000)
+    page.locator("h1").first.click()
+    page.keyboard.press("Enter")  # submit with no category: no error
+    page.get_by_text("2 of 3 items done").wait_for(timeout=30_000)
+    no_exception(page)
+    page.screenshot(path=str(screenshot_dir / "review-labelled.png"), full_page=True)
+    with LabelStore(app_server["workspace"] / "labels.db") as store:
+        verdicts = sorted(v.verdict for v in store.verdicts(annotator="kim"))
+        labels = store.labels(annotator="kim")
+        category = store.taxonomy().categories[1]
+    assert verdicts == ["errors", "no_error"]
+    assert [label.category for label in labels] == [category]

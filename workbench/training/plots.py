@@ -119,3 +119,24 @@ def memory_breakdown(plan) -> go.Figure:
     fig.update_layout(barmode="stack", title=f"Planned peak memory: {p.get('peak_gib', 0):.1f} GiB ({verdict})",
                       xaxis_title="GiB", height=260, **_LAYOUT)
     return fig
+
+
+def overlay_runs(rows_by_run: dict[str, list[dict]], metric: str = "loss", x: XAxis = "step",
+                 log_y: bool = False) -> go.Figure:
+    """One metric of several runs on one chart (training rows for loss/lr/tokens_per_s, evaluation
+    rows for the perplexities), to compare runs that differ in their config.
+
+    Args:
+        rows_by_run: metrics rows of each run, by run name.
+        metric: a key of the rows (``loss``, ``lr``, ``tokens_per_s``, ``domain_ppl``, ``general_ppl``).
+        x: ``"step"`` or ``"tokens"``.
+    """
+    fig = go.Figure()
+    for name, rows in rows_by_run.items():
+        points = [r for r in rows if r.get(metric) is not None and r.get(x) is not None]
+        fig.add_trace(go.Scatter(x=[r[x] for r in points], y=[r[metric] for r in points], mode="lines+markers",
+                                 name=name))
+    if log_y:
+        fig.update_yaxes(type="log")
+    fig.update_layout(title=f"{metric} by run", xaxis_title=_x_title(x), yaxis_title=metric, height=420, **_LAYOUT)
+    return fig
