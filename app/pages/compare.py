@@ -93,6 +93,19 @@ for col, (set_name, delta) in zip(cols, (comparison.get("delta") or {}).items())
                help=f"95% interval {lo:+.2f}% to {hi:+.2f}%; "
                     + ("significant" if delta.get("significant") else "not significant"))
     col.caption(f"[{lo:+.2f}%, {hi:+.2f}%]" + (" · significant" if delta.get("significant") else ""))
+verdict = comparison.get("verdict") or {}
+if verdict:
+    st.subheader("Verdict")
+    if verdict.get("headline"):
+        st.markdown(f"**{verdict['headline']}**")
+    tones = {"better": st.success, "no_loss": st.success, "worse": st.error, "forgetting": st.error,
+             "small_cost": st.warning}
+    for part in ("domain", "general", "calibration"):
+        line = verdict.get(part) or {}
+        if line.get("sentence"):
+            tones.get(str(line.get("status")), st.info)(line["sentence"])
+    for step in verdict.get("next_steps") or []:
+        st.markdown(f"- {step}")
 for warning in comparison.get("warnings") or []:
     st.warning(warning)
 
