@@ -96,8 +96,6 @@ for col, (set_name, delta) in zip(cols, (comparison.get("delta") or {}).items())
 verdict = comparison.get("verdict") or {}
 if verdict:
     st.subheader("Verdict")
-    if verdict.get("headline"):
-        st.markdown(f"**{verdict['headline']}**")
     tones = {"better": st.success, "no_loss": st.success, "worse": st.error, "forgetting": st.error,
              "small_cost": st.warning}
     for part in ("domain", "general", "calibration"):

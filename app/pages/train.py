@@ -105,19 +105,23 @@ def new_run_form() -> None:
 
         with user_errors():
             job = jobs.launch("train", config, ws)
-            st.session_state["train_run"] = job.folder.name
-            st.query_params["run"] = job.folder.name
+            st.session_state["train_pending_run"] = job.name
+            st.query_params["run"] = job.name
             st.rerun()
 
 
 def run_view(run_names: list[str]) -> None:
     """The chosen run: status, Stop/Resume, live curves. The choice lives in the URL, so a reload or an
     app restart comes back to the same run; a running job is picked by default."""
-    wanted = st.query_params.get("run") or st.session_state.get("train_run")
+    state = st.session_state
+    wanted = state.pop("train_pending_run", None) or st.query_params.get("run")
     if wanted not in run_names:
         active = [s.name for s in ws.runs() if s.state in ACTIVE]
         wanted = active[0] if active else run_names[0]
-    name = st.selectbox("Run", run_names, index=run_names.index(wanted), key="train_view_run")
+    if state.get("train_view_run") not in run_names or wanted != state.get("train_follow"):
+        state["train_view_run"] = wanted  # a launch, a reload or an address with ?run= picks the run shown
+    name = st.selectbox("Run", run_names, key="train_view_run")
+    state["train_follow"] = name
     st.query_params["run"] = name
     c1, c2, c3 = st.columns([1, 1, 2])
     x = c1.radio("x axis", ["step", "tokens"], horizontal=True, key="train_x")

@@ -126,7 +126,7 @@ def browser():
 
 @pytest.fixture(scope="session")
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
     page = context.new_page()
     yield page
     context.close()
