@@ -99,9 +99,9 @@ class AppSettings:
 
 def sample_data_dir() -> Path:
     """The bundled sample data (wherever the package keeps it)."""
-    from workbench.training.config import sample_path
+    from workbench.samples import SAMPLE_DATA
 
-    return sample_path("domain_corpus.jsonl").resolve().parent
+    return SAMPLE_DATA.resolve()
 
 
 def _unique(paths: list[Path]) -> list[Path]:
@@ -512,8 +512,6 @@ def config_fields(config: object, skip: tuple[str, ...] = ()) -> list[FieldSpec]
             continue
         value = getattr(config, f.name)
         tp = hints[f.name]
-        if isinstance(value, dict) or typing.get_origin(tp) is dict:
-            continue  # mappings are filled by the library (e.g. curation's drop decisions), not typed in
         if dataclasses.is_dataclass(value):
             inner = [s for s in config_fields(value) if f"{f.name}.{s.key}" not in skip]
             specs += [dataclasses.replace(s, key=f"{f.name}.{s.key}") for s in inner]
@@ -524,6 +522,8 @@ def config_fields(config: object, skip: tuple[str, ...] = ()) -> list[FieldSpec]
             rest = [a for a in args if a is not type(None)]
             tp = rest[0] if len(rest) == 1 else str
             origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if isinstance(value, dict) or origin is dict or tp is dict:
+            continue  # mappings are filled by the library (e.g. curation's drop decisions), not typed in
         if origin in (list, tuple):
             specs.append(FieldSpec(f.name, "list", ", ".join(map(str, value or [])), docs.get(f.name, ""),
                                    ("optional",) if optional else ()))

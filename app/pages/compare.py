@@ -135,7 +135,7 @@ with tabs[5]:
     generations = comparison.get("generations") or []
     if not generations:
         st.caption("No generations in this comparison.")
-    for i, row in enumerate(generations):
+    for row in generations:
         with st.container(border=True):
             st.markdown(f"**Prompt** {row.get('prompt', '')}")
             g1, g2 = st.columns(2)

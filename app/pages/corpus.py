@@ -5,6 +5,7 @@ import streamlit as st
 from common import ACTIVE, badge, follow_job, settings, user_errors, workspace
 
 from workbench import appsupport
+from workbench.corpus.config import CurateConfig
 from workbench.errors import WorkbenchError
 
 st.title("Corpus")
@@ -141,8 +142,6 @@ else:
 
 # --- curate -----------------------------------------------------------------------------------
 st.header("Curate into a snapshot")
-from workbench.corpus.config import CurateConfig
-
 base = CurateConfig(paths=paths)
 with st.form("curate_form"):
     specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "eval_paths"))

@@ -132,9 +132,8 @@ def test_train_shows_the_plan_and_the_runs_curves(made_settings):
 
 
 def test_train_unknown_run_in_the_address_is_a_warning(made_settings):
-    from streamlit.testing.v1 import AppTest
-
     from app_helpers import HOME_SCRIPT
+    from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(HOME_SCRIPT), default_timeout=60)
     at.run()
@@ -207,9 +206,8 @@ def _review_items(settings, n=3):
 
 
 def _review_at(annotator="ana"):
-    from streamlit.testing.v1 import AppTest
-
     from app_helpers import HOME_SCRIPT
+    from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(HOME_SCRIPT), default_timeout=60)
     at.run()
