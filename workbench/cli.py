@@ -85,7 +85,7 @@ def quickstart(
     domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Held-out domain text (default: sample)."),
     general_eval: Optional[str] = typer.Option(None, "--general-eval", help="Held-out general text (default: sample)."),
     eval_docs: Optional[int] = typer.Option(None, "--eval-docs", help="Evaluate on the first N documents of each set only."),
-    app_: bool = typer.Option(False, "--app", help="Launch the app afterwards (coming with the app issue)."),
+    app_: bool = typer.Option(False, "--app", help="Open the app on the workspace afterwards (as 'workbench app')."),
 ) -> None:
     """Fetch the default model, train a QLoRA adapter on the sample corpus, compare perplexities."""
     from workbench.quickstart import QuickstartConfig, format_summary, run_quickstart
@@ -96,7 +96,9 @@ def quickstart(
     summary = run_quickstart(QuickstartConfig(**{k: v for k, v in values.items() if v is not None}), ws)
     typer.echo(format_summary(summary, ws.folder("quickstart")))
     if app_:
-        typer.echo("the Streamlit app arrives in a later release; open the files above meanwhile.")
+        from workbench.appsupport import AppSettings, run_app
+
+        sys.exit(run_app(AppSettings(workspace=str(ws.root)), echo=typer.echo))
 
 
 @app.command()

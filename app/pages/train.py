@@ -1,5 +1,7 @@
 """Train: a form that fills TrainConfig, the plan before launch, live curves, stop/resume, overlay."""
 
+import json
+
 import streamlit as st
 from common import ACTIVE, badge, progress_line, settings, user_errors, workspace
 
@@ -203,7 +205,8 @@ def overlay_view(run_names: list[str]) -> None:
     diff = appsupport.config_diff({n: (ws.run(n).card() or {}).get("config") or {} for n in chosen})
     st.markdown("**Config differences**")
     if diff:
-        st.dataframe(diff, hide_index=True, key="overlay_diff")
+        st.dataframe([{k: (v if k == "key" else json.dumps(v)) for k, v in row.items()} for row in diff],
+                     hide_index=True, key="overlay_diff")
     else:
         st.caption("Same configuration.")
 
