@@ -299,3 +299,17 @@ def test_trainer_and_plan_share_one_runtime_decision(made):
     assert gpu.checkpointing and gpu.optimizer == "paged_adamw_8bit" and gpu.chunked_loss
     assert not resolve_runtime("cuda", train_embeddings=True).chunked_loss
     assert not resolve_runtime("cpu", model_type="gemma2").chunked_loss
+
+
+def test_profile_in_memory_then_written(tiny_model, tmp_path, sample_dir):
+    from workbench.corpus.config import CorpusConfig
+    from workbench.corpus.profile import profile_corpus, write_profile
+
+    profile = profile_corpus(CorpusConfig(paths=[str(sample_dir / "domain_eval.jsonl")], model=str(tiny_model)),
+                             num_proc=1, progress=False)
+    ws = Workspace(tmp_path / "ws")
+    assert ws.corpora() == [] and profile["documents"] == 24
+    write_profile(profile, ws.folder("corpora", "eval"))
+    [summary] = ws.corpora()
+    assert summary.documents == 24 and summary.complete and read_json(summary.folder / "profile.json") == profile
+    assert ws.corpus("eval").card()["inputs"]

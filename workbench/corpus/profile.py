@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -292,19 +293,26 @@ def profile_corpus(
     profile["seconds"] = round(time.perf_counter() - started, 2)
     profile["mb_per_second"] = round(profile["bytes"] / 1e6 / max(profile["seconds"], 1e-9), 3)
     if out is not None:
-        from workbench.corpus.report import write_report
-
         emit(on_progress, "writing report", 0, 1, "file")
-        with atomic_directory(out, overwrite=overwrite) as tmp:
-            write_json(tmp / "profile.json", profile)
-            write_report(profile, tmp / "report.html")
-            write_manifest(tmp, "corpus", card=_card(config, profile), headline=headline("corpus", profile),
-                           created=profile["created"])
+        write_profile(profile, out, overwrite=overwrite)
         emit(on_progress, "writing report", 1, 1, "file")
     return profile
 
 
-def _card(config: CorpusConfig, profile: dict) -> dict:
+def write_profile(profile: dict, out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Persist a profile held in memory (``profile_corpus(config)`` without ``out``): profile.json,
+    report.html and the artifact manifest, built under a temporary name. Returns the folder."""
+    from workbench.corpus.report import write_report
+
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        write_json(tmp / "profile.json", profile)
+        write_report(profile, tmp / "report.html")
+        write_manifest(tmp, "corpus", card=_card(profile["config"], profile), headline=headline("corpus", profile),
+                       created=profile["created"])
+    return Path(out)
+
+
+def _card(config, profile: dict) -> dict:
     """The artifact card, reusing the input hashes the profile already computed."""
     card = make_card(config)
     card["inputs"] = {i["path"]: {"path": i["path"], "sha256": i["sha256"]} for i in profile["inputs"]}
