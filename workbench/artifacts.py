@@ -258,18 +258,31 @@ def headline(kind: str | None, record: dict) -> dict:
     return {}
 
 
+def _eval_rows(path: Path) -> list[dict]:
+    """The evaluation rows of a live ``metrics.jsonl``: only lines that mention an eval are parsed
+    (a long run has one train row per step), and a line still being written is skipped."""
+    import json
+
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if '"eval"' in line and line.endswith("\n"):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and record.get("type") == "eval":
+                    rows.append(record)
+    return rows
+
+
 def run_headline(folder: Path | None, card: dict, status: dict | None) -> dict:
     """Step/total, tokens seen, tokens/s, ETA, best domain perplexity and general perplexity change of a
     run, live while it trains (``status.json`` and ``metrics.jsonl``) and final from ``run.json``."""
     status = status or {}
     evals = card.get("evaluations")
     if evals is None and folder is not None and (folder / "metrics.jsonl").exists():
-        from workbench.io import iter_jsonl
-
-        try:
-            evals = [r for r in iter_jsonl(folder / "metrics.jsonl") if r.get("type") == "eval"]
-        except Exception:  # noqa: BLE001 - a line being written: the headline can wait for the next read
-            evals = []
+        evals = _eval_rows(folder / "metrics.jsonl")
     evals = evals or []
     domain = [e["domain_ppl"] for e in evals if e.get("domain_ppl") is not None]
     general_change = next((e["general_change_pct"] for e in reversed(evals) if e.get("general_change_pct") is not None), None)
