@@ -60,7 +60,7 @@ def quality_failures(profile: dict) -> go.Figure:
     """Share of documents failing each quality rule (first failing rule per document)."""
     rules = {k: v for k, v in profile["quality"]["failing_by_rule"].items() if v}
     if not rules:
-        return none_found("Quality rules failed (no document fails a rule)")
+        return none_found("Quality rules failed")
     fig = go.Figure(go.Bar(x=list(rules), y=list(rules.values()), marker_color="#72b7b2",
                            text=[f"{v:.1%}" for v in rules.values()]))
     fig.update_layout(title=f"Quality rules failed ({profile['quality']['failing_share']:.1%} of documents)",
@@ -86,17 +86,24 @@ def languages(profile: dict, top: int = 10) -> go.Figure:
 
 
 def domain_terms(profile: dict, top: int = 25) -> go.Figure:
-    """The words most over-represented against the general reference (log-odds z-score)."""
+    """The words most over-represented against the general reference, in the profile's ranking order.
+
+    Terms are ranked by the lower end of the 95% interval of their log-odds ratio (``log_odds_lower``); profiles
+    written before that ranking carry only ``z``, which is drawn instead.
+    """
     terms = (profile.get("domain", {}).get("top_terms") or [])[:top][::-1]
+    key = "log_odds_lower" if terms and all("log_odds_lower" in t for t in terms) else "z"
     fig = go.Figure(go.Bar(
-        x=[t["z"] for t in terms], y=[t["term"] for t in terms], orientation="h", marker_color="#9d755d",
-        customdata=[[t["count"], t["reference_count"]] for t in terms],
-        hovertemplate="%{y}: z=%{x:.1f}<br>%{customdata[0]} in corpus, %{customdata[1]} in reference<extra></extra>",
+        x=[t[key] for t in terms], y=[t["term"] for t in terms], orientation="h", marker_color="#9d755d",
+        customdata=[[t["count"], t["reference_count"], t.get("z")] for t in terms],
+        hovertemplate="%{y}: %{x:.2f}<br>%{customdata[0]} in corpus, %{customdata[1]} in reference, "
+                      "z=%{customdata[2]:.1f}<extra></extra>",
     ))
     jsd = profile.get("domain", {}).get("jensen_shannon")
     title = "Most over-represented domain terms" + (f" (Jensen-Shannon divergence {jsd:.3f})" if jsd is not None else "")
-    fig.update_layout(title=title, xaxis_title="log-odds z-score (informative Dirichlet prior)",
-                      **{**_LAYOUT, "height": max(300, 18 * len(terms) + 100)})
+    axis = ("log-odds ratio against the reference, lower end of its 95% interval" if key == "log_odds_lower"
+            else "log-odds z-score (informative Dirichlet prior)")
+    fig.update_layout(title=title, xaxis_title=axis, **{**_LAYOUT, "height": max(300, 18 * len(terms) + 100)})
     return fig
 
 
