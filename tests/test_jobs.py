@@ -84,6 +84,26 @@ def test_corpus_jobs_launch_follow_and_finish(tmp_path, tiny_model):
     assert rerun.wait(240)["state"] == "finished", rerun.logs()
 
 
+def test_stopped_corpus_job_leaves_nothing_complete(tmp_path, tiny_model):
+    from workbench.corpus.config import CorpusConfig
+
+    ws = Workspace(tmp_path / "ws")
+    corpus = _corpus(tmp_path / "big.jsonl", n=600)
+    job = jobs.launch("inspect", CorpusConfig(paths=[str(corpus)], model=str(tiny_model)), ws, num_proc=1)
+    _wait_for(lambda: job.status().get("phase") == "profiling", what="profiling to start")
+    job.stop()
+    final = job.wait(60)
+    assert final["state"] == "stopped" and "stopped" in final["error"], job.logs()
+    assert not (job.folder / "profile.json").exists() and not (job.folder / "artifact.json").exists()
+    assert not list(ws.folder("corpora").glob(".tmp-*"))  # the half-built folder is gone
+    [summary] = ws.corpora()
+    assert summary.state == "stopped" and not summary.complete
+    assert job.status()["progress"]["unit"] == "document"
+    again = job.resume()  # a corpus job starts again from its recorded config
+    assert again.wait(240)["state"] == "finished", again.logs()
+    assert ws.corpora()[0].documents == 600 and ws.corpora()[0].complete
+
+
 def test_killed_job_reads_failed_everywhere(tmp_path, tiny_model, capsys):
     from workbench.cli import main
     from workbench.corpus.config import CorpusConfig

@@ -98,6 +98,8 @@ def test_handles_card_status_metrics_checkpoints_figures(made):
     assert card["seed"] == 42 and card["config"]["max_tokens"] == 2048 and card["versions"]["torch"]
     assert "commit" in card and card["hardware"]["cpu_count"] and card["inputs"]["data"]["sha256"]
     assert run.status()["state"] == "finished"
+    assert run.status()["progress"] == {"stage": "done", "done": 8, "total": 8, "unit": "step", "message": "",
+                                        "eta_s": run.status().get("eta_s")}
     rows, offset = run.metrics()
     assert offset == (run.folder / "metrics.jsonl").stat().st_size
     assert [r["step"] for r in rows if r["type"] == "eval"] == [0, 4, 8]

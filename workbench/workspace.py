@@ -229,6 +229,11 @@ def read_status(folder: str | os.PathLike) -> dict | None:
     status = _raw_status(Path(folder))
     if status is None:
         return None
+    if "progress" not in status and status.get("total_steps"):
+        # training reports steps; every job reads the same progress fields (done, total, unit, ETA)
+        status["progress"] = {"stage": status.get("phase") or "training", "done": status.get("step") or 0,
+                              "total": status["total_steps"], "unit": "step", "message": "",
+                              "eta_s": status.get("eta_s")}
     if status.get("state") in ACTIVE_STATES and not process_alive(status.get("pid"), status.get("pid_started")):
         status = {
             **status,
