@@ -104,7 +104,7 @@ def quickstart(
 @app.command()
 def train(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig keys."),
-    preset: Optional[str] = typer.Option(None, help="A shipped preset (see 'workbench presets')."),
+    preset: Optional[str] = typer.Option(None, help="A shipped preset (see 'workbench presets'); default: the one made for --model, if any; 'none' for the plain defaults."),
     name: Optional[str] = typer.Option(None, help="Run name (folder under workspace/runs)."),
     model: Optional[str] = typer.Option(None, help="Model spec (registry name, folder, .gguf, Hub id)."),
     data: Optional[str] = typer.Option(None, help="Snapshot folder or corpus file."),

@@ -58,8 +58,9 @@ class TrainConfig:
     """Blocks per forward pass."""
     grad_accum: int = 1
     """Micro-batches per optimizer step."""
-    learning_rate: float = 2e-4
-    """Peak learning rate of the LoRA parameters."""
+    learning_rate: float | None = None
+    """Peak learning rate of the LoRA parameters; default (null): scaled to the model's size
+    (1e-3 for a 135M model, about 2e-4 for 7-8B; workbench/training/defaults.py), recorded in the run card."""
     lr_scheduler: str = "cosine"
     """transformers scheduler name (cosine, linear, constant_with_warmup...)."""
     warmup_ratio: float = 0.05
@@ -120,6 +121,8 @@ class TrainConfig:
     """Seed for data order, LoRA init and dropout."""
     name: str | None = None
     """Run name (folder under runs/); default derived from model and time."""
+    preset: str | None = None
+    """The shipped preset these settings started from (recorded; naming only a model picks its preset)."""
 
     def __post_init__(self) -> None:
         check_text_unit(self.text_unit)
@@ -139,7 +142,7 @@ class TrainConfig:
             raise WorkbenchError(f"embedding_lr_ratio is {self.embedding_lr_ratio}.", "use a share in (0, 1], e.g. 0.1.")
         if self.forgetting_threshold_pct <= 0:
             raise WorkbenchError(f"forgetting_threshold_pct is {self.forgetting_threshold_pct}.", "use a positive percent, e.g. 10.")
-        if self.learning_rate <= 0:
+        if self.learning_rate is not None and self.learning_rate <= 0:
             raise WorkbenchError(f"learning_rate is {self.learning_rate}.", "use a positive learning rate, e.g. 2e-4.")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise WorkbenchError(f"warmup_ratio is {self.warmup_ratio}.", "use a share in [0, 1), e.g. 0.05.")
@@ -222,6 +225,9 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS.glob("*.yaml"))
 
 
+NO_PRESET = "none"
+
+
 def load_train_config(
     preset: str | None = None,
     path: str | Path | None = None,
@@ -229,7 +235,10 @@ def load_train_config(
     from_run: str | Path | None = None,
     **values,
 ) -> TrainConfig:
-    """Defaults < run to repeat < preset < YAML file < explicit values (CLI flags) < dotted overrides (--set)."""
+    """Defaults < run to repeat < preset < YAML file < explicit values (CLI flags) < dotted overrides (--set).
+
+    Without a preset (and not repeating a run), the preset made for the model is used, if one is
+    shipped (``preset_for_model``); ``preset="none"`` uses the plain defaults."""
     from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
 
     data: dict = {}
@@ -240,7 +249,15 @@ def load_train_config(
         if not card.exists():
             raise WorkbenchError(f"{from_run} is not a run folder (no run.json).", "pass the folder of an earlier run.")
         data.update({k: v for k, v in read_json(card)["config"].items() if k not in ("out", "name")})
+    if preset is None and not from_run:  # naming only a model starts from the preset made for it
+        from workbench.training.defaults import preset_for_model
+
+        model = values.get("model") or (load_yaml(path).get("model") if path else None) or DEFAULT_MODEL
+        preset = preset_for_model(model)
+    if preset == NO_PRESET:
+        preset = None
     if preset:
+        data["preset"] = preset
         preset_path = PRESETS / f"{preset}.yaml"
         if not preset_path.exists():
             raise WorkbenchError(f"unknown preset '{preset}'.", f"use one of: {', '.join(list_presets())}.")

@@ -240,6 +240,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
 
     from workbench.models.load import compute_dtype, default_device, load_model, resolve_model
     from workbench.training.callbacks import WorkbenchCallback
+    from workbench.training.defaults import resolve_learning_rate
 
     started = time.time()
     write_status(run_dir, "running", phase="preparing", started=now_iso())
@@ -247,6 +248,7 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     resolved = resolve_model(config.model)
     device = default_device()
     model, tokenizer, _ = load_model(resolved, quant=config.quant, device=device)
+    config, lr_reason = resolve_learning_rate(config, model.config)  # null: scaled to the model's size
     max_ctx = getattr(model.config, "max_position_embeddings", None)
     if max_ctx and config.block_size > max_ctx:
         raise WorkbenchError(
@@ -323,7 +325,8 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         },
         steps=n_steps,
         eval_steps=eval_steps,
-        resolved=_resolved(config, n_steps, warmup_steps, eval_tokens),
+        resolved={**_resolved(config, n_steps, warmup_steps, eval_tokens), "learning_rate": config.learning_rate,
+                  "learning_rate_reason": lr_reason},
         tokens_per_step=config.tokens_per_step * _world_size(),
         runtime=runtime.to_dict(),
     )

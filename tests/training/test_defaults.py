@@ -1,0 +1,58 @@
+"""Defaults resolved from the model and the budget (workbench/training/defaults.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.io import read_json
+from workbench.training.config import TrainConfig, load_train_config
+from workbench.training.defaults import learning_rate_for, preset_for_model
+
+
+def test_learning_rate_grows_as_the_model_shrinks():
+    assert learning_rate_for(135e6) == pytest.approx(9.7e-4)    # SmolLM2-135M: about the preset's 1e-3
+    assert learning_rate_for(1e5) == pytest.approx(1e-3)        # clipped at the top
+    assert learning_rate_for(8.0e9) == pytest.approx(1.9e-4)    # LoRA's customary rate for 7-8B
+    assert learning_rate_for(70e9) == pytest.approx(1e-4)       # clipped at the bottom
+    sizes = [0.5e9, 1.2e9, 3e9, 7e9]
+    rates = [learning_rate_for(n) for n in sizes]
+    assert rates == sorted(rates, reverse=True) and rates[-1] == pytest.approx(2e-4)
+
+
+@pytest.mark.parametrize("model,preset", [
+    ("smollm2-135m", "smollm2-135m-cpu"), ("Qwen/Qwen2.5-0.5B", "qwen2.5-0.5b"),
+    ("meta-llama/Llama-3.2-1B", "llama-3.2-1b"), ("mistralai/Mistral-7B-v0.3", "mistral-7b-24gb"),
+    ("tiny-llama", None), ("/models/my-own-model", None), (None, None),
+])
+def test_the_preset_made_for_a_model(model, preset):
+    assert preset_for_model(model) == preset
+
+
+def test_naming_only_the_model_picks_its_preset():
+    config = load_train_config(model="smollm2-135m", data="x.jsonl")
+    assert config.preset == "smollm2-135m-cpu" and config.learning_rate == pytest.approx(1e-3)
+    default = load_train_config(data="x.jsonl")  # the default model is smollm2-135m too
+    assert default.preset == "smollm2-135m-cpu"
+    plain = load_train_config("none", model="smollm2-135m", data="x.jsonl")
+    assert plain.preset is None and plain.learning_rate is None  # resolved from the model's size at launch
+    mine = load_train_config(model="smollm2-135m", learning_rate=3e-4, block_size=128)
+    assert mine.learning_rate == pytest.approx(3e-4) and mine.block_size == 128  # the user's values win
+    other = load_train_config("llama-3.2-1b", model="smollm2-135m")
+    assert other.preset == "llama-3.2-1b" and other.model == "smollm2-135m"
+
+
+def test_a_run_records_the_resolved_learning_rate_and_why(tiny_model, tmp_path, workspace):
+    from workbench.training.trainer import train
+
+    config = TrainConfig(model=str(tiny_model), data=str(tmp_path / "d.jsonl"), max_tokens=256, block_size=32,
+                         micro_batch_size=2, eval_every=0.0, quant="none", out=str(tmp_path / "run"))
+    assert config.learning_rate is None
+    (tmp_path / "d.jsonl").write_text("\n".join('{"text": "the dose of warfarin is adjusted to the INR"}' for _ in range(20)))
+    run = train(config, workspace, progress=False)
+    card = read_json(run / "run.json")
+    assert card["config"]["learning_rate"] == pytest.approx(1e-3)  # a tiny model: the top of the range
+    assert "model's size" in card["resolved"]["learning_rate_reason"]
+    assert card["resolved"]["first_step_lr"] <= 1e-3
+    lrs = [r["lr"] for r in map(__import__("json").loads, (run / "metrics.jsonl").read_text().splitlines())
+           if r.get("type") == "train"]
+    assert max(lrs) == pytest.approx(1e-3, rel=1e-6)
