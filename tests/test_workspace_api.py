@@ -315,3 +315,20 @@ def test_profile_in_memory_then_written(tiny_model, tmp_path, sample_dir):
     [summary] = ws.corpora()
     assert summary.documents == 24 and summary.complete and read_json(summary.folder / "profile.json") == profile
     assert ws.corpus("eval").card()["inputs"]
+
+
+def test_folder_naming_lives_in_the_library(tmp_path):
+    from workbench.corpus.config import CurateConfig
+    from workbench.evaluation.config import EvalConfig
+    from workbench.training.config import TrainConfig
+
+    ws = Workspace(tmp_path / "ws")
+    assert ws.folder_for("snapshots", CurateConfig(paths=["/data/law.jsonl.gz"])) == ws.folder("snapshots", "law")
+    assert ws.folder_for("runs", TrainConfig(name="v1")) == ws.folder("runs", "v1")
+    assert ws.folder_for("runs", TrainConfig(model="some/Model-1B")).name.startswith("Model-1B-")
+    first = ws.folder_for("comparisons", EvalConfig(adapter=str(tmp_path / "runs" / "v1")))
+    assert first.name == "compare-v1"
+    first.mkdir(parents=True)
+    assert ws.folder_for("comparisons", EvalConfig(adapter=str(tmp_path / "runs" / "v1"))).name == "compare-v1-2"
+    assert ws.folder_for("comparisons", EvalConfig(model="tiny", data="/x/held.jsonl")).name == "eval-tiny-held"
+    assert ws.folder_for("runs", TrainConfig(out=str(tmp_path / "here"))) == tmp_path / "here"

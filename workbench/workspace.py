@@ -117,8 +117,10 @@ class Workspace:
             name = getattr(config, "name", None) or f"{Path(str(config.model)).name}-{time.strftime('%Y%m%d-%H%M%S')}"
             return self.folder("runs", name)
         if kind == "comparisons":
-            if getattr(config, "data", None) and not getattr(config, "domain_eval", None) and not _is_compare(config):
-                prefix = f"eval-{Path(str(config.model or config.adapter)).name}-{Path(config.data).stem}"
+            if getattr(config, "data", None):  # a single-model evaluation
+                from workbench.models.registry import DEFAULT_MODEL
+
+                prefix = f"eval-{Path(str(config.model or DEFAULT_MODEL)).name}-{Path(config.data).stem}"
             else:
                 prefix = f"compare-{Path(str(config.adapter)).resolve().name}"
             return self.folder("comparisons", self.new_name("comparisons", prefix))
@@ -134,10 +136,6 @@ class Workspace:
         while (base / f"{prefix}-{n}").exists():
             n += 1
         return f"{prefix}-{n}"
-
-
-def _is_compare(config: Any) -> bool:
-    return getattr(config, "data", None) is None
 
 
 def name_from_paths(paths: list) -> str:

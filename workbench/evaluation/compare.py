@@ -206,13 +206,11 @@ def _warn(notes: list[str], progress: bool) -> None:
 # workflows
 
 
-def _out_dir(config: EvalConfig, workspace, prefix: str) -> Path:
+def _out_dir(config: EvalConfig, workspace) -> Path:
+    """``config.out``, else the workspace's name for it (``eval-MODEL-DATA``, ``compare-RUN``; numbered when taken)."""
     from workbench.workspace import Workspace
 
-    if config.out:
-        return Path(config.out)
-    workspace = workspace or Workspace.at()
-    return workspace.folder("comparisons", workspace.new_name("comparisons", prefix))
+    return (workspace or Workspace.at()).folder_for("comparisons", config)
 
 
 def _check_inputs(files: dict[str, str | os.PathLike | None]) -> None:
@@ -251,7 +249,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
         config = replace(config, model=_run_model(config.adapter))
     resolved = resolve_model(config.model)
     card = run_card_for(config.adapter) if config.adapter else None
-    out = _out_dir(config, workspace, f"eval-{Path(str(resolved.spec)).name}-{Path(config.data).stem}")
+    out = _out_dir(config, workspace)
     if check_out:
         _check_out(out, overwrite)
     _check_inputs({"data": config.data})
@@ -348,7 +346,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         config = replace(config, model=_run_model(config.adapter))
     resolved = resolve_model(config.model)
     check_base_matches(card, resolved, config.adapter)
-    out = _out_dir(config, workspace, f"compare-{Path(config.adapter).resolve().name}")
+    out = _out_dir(config, workspace)
     if check_out:
         _check_out(out, overwrite)
     domain_path, general_path = _default_sets(config, card)

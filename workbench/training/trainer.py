@@ -195,10 +195,7 @@ def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
 
 
 def run_dir_for(config: TrainConfig, workspace: Workspace) -> Path:
-    if config.out:
-        return Path(config.out)
-    name = config.name or f"{Path(str(config.model)).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    return workspace.folder("runs", name)
+    return workspace.folder_for("runs", config)  # one naming for every surface (CLI, jobs, app)
 
 
 latest_checkpoint = runs.latest_checkpoint  # the run layout lives in workbench.runs
