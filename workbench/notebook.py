@@ -363,8 +363,9 @@ class ReviewForm:
         self._w = None
 
     def verdict_options(self) -> list[str]:
-        return {"pair": ["A", "B", "tie", "no_error", "errors", "skip"],
-                "document": ["keep", "drop", "skip"]}.get(self.item.kind, ["no_error", "errors", "skip"])
+        from workbench.review.config import verdicts_for
+
+        return list(verdicts_for(self.item.kind))
 
     def _build(self):
         import ipywidgets as widgets

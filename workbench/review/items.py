@@ -218,15 +218,27 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
             read_jsonl(folder / "generations.jsonl") if (folder / "generations.jsonl").exists() else [])
         domain_ids = [r["id"] for r in documents if r.get("set") == "domain"]
         domain_texts = _read_texts(sets.get("domain"), text_field)
-        for i, g in enumerate(generations):
+        # continuations that repeat themselves (compare's repetition measure) are offered first
+        def repetition(g: dict) -> float:
+            return max(g.get("base_repetition") or 0.0, g.get("adapted_repetition") or 0.0)
+
+        order = sorted(range(len(generations)), key=lambda i: (
+            not (generations[i].get("base_repetitive") or generations[i].get("adapted_repetitive")),
+            -repetition(generations[i]), i))
+        for i in order:
+            g = generations[i]
             doc_id = domain_ids[i] if i < len(domain_ids) else None
             source = {"comparison": name, "set": "domain", "doc_id": doc_id,
                       "span": prompt_span(domain_texts.get(doc_id), g["prompt"]), "models": models,
                       "checkpoint": checkpoint}
+            meta = {}
+            if g.get("base_repetitive") or g.get("adapted_repetitive"):
+                meta = {"why": "a continuation repeats itself (share of repeated word 3-grams above the threshold)",
+                        "repetition": round(repetition(g), 3)}
             items.append(make_item("pair", g["prompt"], [
                 {"text": g["base"], "model": str(base), "checkpoint": None},
                 {"text": g["adapted"], "model": adapted, "checkpoint": checkpoint},
-            ], source, seed=config.seed))
+            ], source, meta=meta, seed=config.seed))
 
     if config.regressed_documents:
         texts = {s: _read_texts(path, text_field) for s, path in sets.items()}
