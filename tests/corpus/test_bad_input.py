@@ -147,11 +147,13 @@ def test_profile_records_missing_text_replaced_bytes_and_units(tmp_path, tiny_to
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "a.jsonl").write_text("".join(json.dumps({"text": words(i) if i else None}) + "\n" for i in range(4)))
     (tmp_path / "c" / "b.txt").write_bytes(("\n\n".join(words(10 + i) for i in range(3)) + " caf\xe9").encode("latin-1"))
-    profile = profile_corpus(CorpusConfig(paths=[str(tmp_path / "c")], text_unit="paragraph"), progress=False,
-                             tokenizer=tiny_tokenizer, num_proc=1)
+    profile = profile_corpus(CorpusConfig(paths=[str(tmp_path / "c")], text_unit="paragraph"), tmp_path / "p",
+                             progress=False, tokenizer=tiny_tokenizer, num_proc=1)
     assert profile["documents"] == 6 and profile["missing_text"] == 1 and profile["replaced_bytes"] == 1
     inputs = {Path(i["path"]).name: i for i in profile["inputs"]}
     assert inputs["a.jsonl"]["text_unit"] == "record" and inputs["a.jsonl"]["missing_text"] == 1
     assert inputs["b.txt"]["text_unit"] == "paragraph" and inputs["b.txt"]["documents"] == 3
     assert profile["config"]["text_unit"] == "paragraph" and len(profile["warnings"]) == 2
     assert capsys.readouterr().err.count("warning: ") == 2
+    report = (tmp_path / "p" / "report.html").read_text()
+    assert "paragraph: paragraph 1 file, record 1 file" in report and "are not valid UTF-8" in report

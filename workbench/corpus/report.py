@@ -15,7 +15,7 @@ h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margi
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em} td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f5f5f5} .verdict{font-size:1.2em;padding:.6em 1em;border-radius:6px;background:#f0f4fa;border-left:5px solid #4c78a8}
 .too_small{border-left-color:#e45756;background:#fdf0f0} .saturated{border-left-color:#54a24b} .mono{font-family:monospace}
-.muted{color:#777}
+.muted{color:#777} .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em 1em}
 """
 
 
@@ -33,6 +33,16 @@ def _fmt(n) -> str:
     if n is None:
         return "–"
     return f"{n:,}" if isinstance(n, int) else (f"{n:,.3f}" if isinstance(n, float) else str(n))
+
+
+def _text_units(profile: dict) -> str:
+    """The option and what the files were read by, e.g. 'auto: paragraph 1 file, document 12 files'."""
+    used: dict[str, int] = {}
+    for entry in profile["inputs"]:
+        if entry.get("text_unit"):
+            used[entry["text_unit"]] = used.get(entry["text_unit"], 0) + 1
+    option = (profile.get("config") or {}).get("text_unit", "auto")
+    return f"{option}: " + ", ".join(f"{unit} {n} file{'s' if n > 1 else ''}" for unit, n in sorted(used.items()))
 
 
 def render_report(profile: dict) -> str:
@@ -59,8 +69,13 @@ def render_report(profile: dict) -> str:
         ["UTF-8 bytes", _fmt(profile["bytes"])], ["tokens", _fmt(profile["tokens"])],
         ["distinct words", _fmt(profile["vocabulary"])],
         ["replaced non-UTF-8 bytes", f"{profile['replaced_bytes']:,} in {profile['documents_with_replaced_bytes']:,} documents"],
+        ["records without text (skipped)", _fmt(profile.get("missing_text"))],
+        ["text unit (--text-unit)", _text_units(profile)],
         ["files read / skipped", f"{len(profile['inputs'])} / {len(profile['skipped_files'])}"],
     ]))
+    if profile.get("warnings"):
+        parts.append("<div class='warn'><b>Warnings</b><ul>" + "".join(f"<li>{_e(w)}</li>" for w in profile["warnings"])
+                     + "</ul></div>")
     if profile["skipped_files"] or profile["files_without_documents"]:
         rows = [[s["path"], s["reason"]] for s in profile["skipped_files"]]
         rows += [[p, "no documents (empty, or a PDF without a text layer)"] for p in profile["files_without_documents"]]
