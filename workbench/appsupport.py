@@ -449,7 +449,14 @@ def run_app(settings: AppSettings, print_only: bool = False, echo=print) -> int:
         echo(warning)
     settings.workspace_root.mkdir(parents=True, exist_ok=True)
     echo(f"workbench app: http://{settings.host}:{settings.port}  (workspace {settings.workspace_root}; Ctrl+C stops)")
+    import signal
+
+    def _stop(signum, frame):  # noqa: ARG001 - SIGTERM (a service manager, a test) stops the server too
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; never orphan the server
+        raise KeyboardInterrupt
+
     process = subprocess.Popen(command, env=app_environment(settings))
+    previous = signal.signal(signal.SIGTERM, _stop) if _in_main_thread() else None
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -459,6 +466,16 @@ def run_app(settings: AppSettings, print_only: bool = False, echo=print) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _in_main_thread() -> bool:
+    """Signal handlers can only be installed from the main thread."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 # --- config forms -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,12 +100,15 @@ def app_server(tmp_path_factory, made_template):
             raise RuntimeError(f"workbench app did not start: {Path(log.name).read_text()[-2000:]}")
         time.sleep(0.3)
     yield {"url": url, "workspace": workspace, "process": process, "log": Path(log.name)}
-    process.terminate()
+    # the whole session (workbench app and its streamlit child), never an orphaned server
     try:
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    except ProcessLookupError:
+        pass
     log.close()
 
 

@@ -197,6 +197,49 @@ def test_cli_app_prints_a_local_command(tmp_path, capsys):
     assert "--server.address 127.0.0.1" in out and "--server.maxUploadSize 5" in out
 
 
+def test_sigterm_to_workbench_app_stops_the_streamlit_server_too(tmp_path):
+    """A service manager or a test fixture stops ``workbench app`` with SIGTERM: the Streamlit child
+    must go with it, not keep serving the port as an orphan."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import psutil
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "workbench.cli", "app", "--workspace", str(tmp_path / "ws"),
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    children = []
+    try:
+        deadline = time.time() + 90
+        while not children and time.time() < deadline and process.poll() is None:
+            children = psutil.Process(process.pid).children(recursive=True)
+            time.sleep(0.2)
+        assert children, "workbench app started no server"
+        while time.time() < deadline:  # the server is up: SIGTERM now reaches the installed handler
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        process.terminate()
+        assert process.wait(timeout=20) is not None
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"streamlit left running: {[p.pid for p in alive]}"
+    finally:
+        for child in children:
+            if child.is_running():
+                child.kill()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_config_fields_cover_train_config_with_docs_choices_and_nested_keys():
     from workbench.appsupport import config_fields, form_overrides
     from workbench.config import apply_overrides
@@ -207,12 +250,16 @@ def test_config_fields_cover_train_config_with_docs_choices_and_nested_keys():
     assert "out" not in specs
     assert specs["lora.r"].kind == "int" and specs["lora.r"].default == 16
     assert specs["quant"].kind == "choice" and specs["quant"].choices == ("nf4", "none")
-    assert specs["learning_rate"].doc == "Peak learning rate of the LoRA parameters."
+    assert specs["learning_rate"].doc.startswith("Peak learning rate of the LoRA parameters")
     assert specs["replay"].kind == "optional-str" and specs["replay"].default == ""
     assert specs["stop_on_forgetting"].kind == "bool"
-    overrides = form_overrides(list(specs.values()), {"lora.r": 8, "replay": "  ", "learning_rate": 2e-4, "name": "x"})
+    # learning_rate defaults to null (scaled to the model): an empty box keeps that, a number overrides it
+    assert specs["learning_rate"].kind == "optional-str" and specs["learning_rate"].default == ""
+    overrides = form_overrides(list(specs.values()), {"lora.r": 8, "replay": "  ", "learning_rate": "", "name": "x"})
     assert overrides == {"lora.r": 8, "name": "x"}
     assert apply_overrides(config, overrides).lora.r == 8
+    overrides = form_overrides(list(specs.values()), {"learning_rate": " 2e-4 "})
+    assert apply_overrides(config, overrides).learning_rate == 2e-4
 
 
 def test_checked_train_config_keeps_inputs_under_roots(settings, tmp_path, monkeypatch):
