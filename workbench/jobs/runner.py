@@ -36,9 +36,20 @@ class LogProgress:
               flush=True)
 
 
+_stop = {"requested": False}
+STOP_MESSAGE = "stopped by the user (SIGTERM)"
+
+
 def _stop_requested(signum, frame):  # noqa: ARG001 - signal handler signature
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; the job is ending
-    raise KeyboardInterrupt("stopped by the user (SIGTERM)")
+    _stop["requested"] = True
+    raise KeyboardInterrupt(STOP_MESSAGE)
+
+
+def _check_stop(event: ProgressEvent) -> None:  # noqa: ARG001 - a progress listener
+    """Raise the stop again at the next progress event: Python drops an exception raised while the
+    signal lands in a garbage-collector callback, so the handler's alone is not enough."""
+    if _stop["requested"]:
+        raise KeyboardInterrupt(STOP_MESSAGE)
 
 
 def acquire_training_slot(workspace: Workspace, folder: Path):
@@ -77,7 +88,7 @@ def run(folder: Path) -> int:
     log = LogProgress()
     try:
         config = from_dict(config_class(kind), spec["config"])
-        live = combine(StatusProgress(folder), log)
+        live = combine(_check_stop, StatusProgress(folder), log)
         overwrite = bool(spec.get("overwrite"))
         if kind != "train":  # training runs once it holds the GPU
             write_status(folder, "running", phase="loading")
@@ -97,9 +108,9 @@ def run(folder: Path) -> int:
             lock = acquire_training_slot(workspace, folder)  # noqa: F841 - held until the process ends
             write_status(folder, "running", phase="loading")
             if spec.get("resume"):
-                train(None, workspace, resume=folder, progress=False, on_progress=log)
+                train(None, workspace, resume=folder, progress=False, on_progress=combine(_check_stop, log))
             else:
-                train(config, workspace, overwrite=overwrite, progress=False, on_progress=log)
+                train(config, workspace, overwrite=overwrite, progress=False, on_progress=combine(_check_stop, log))
         elif kind == "compare":
             from workbench.evaluation.compare import compare
 
