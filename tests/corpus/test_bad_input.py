@@ -157,3 +157,20 @@ def test_profile_records_missing_text_replaced_bytes_and_units(tmp_path, tiny_to
     assert capsys.readouterr().err.count("warning: ") == 2
     report = (tmp_path / "p" / "report.html").read_text()
     assert "paragraph: paragraph 1 file, record 1 file" in report and "are not valid UTF-8" in report
+
+
+def test_train_and_evaluate_check_their_text_before_the_model(tmp_path, tiny_home):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    run = tmp_path / "run"
+    # the model does not exist: the data file is named, so it was checked first, and no run folder was made
+    proc = cli("train", "--model", "no-such-model", "--data", empty, "--out", run)
+    lines = console_lines(proc.stderr)
+    assert proc.returncode == 2 and len(lines) == 1 and "empty.txt is empty" in lines[0], proc.stderr
+    assert not run.exists()
+
+    binary = _binary_txt(tmp_path)
+    proc = cli("evaluate", "--model", "tiny-llama", "--data", binary, "--out", tmp_path / "eval", home=tiny_home)
+    lines = console_lines(proc.stderr)
+    assert proc.returncode == 2 and len(lines) == 1 and "scan.txt is not text" in lines[0], proc.stderr
+    assert "Loading" not in proc.stderr + proc.stdout and not (tmp_path / "eval").exists()

@@ -251,7 +251,7 @@ def plan_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> FilePl
     """Expand files and folders (recursive, sorted) into readable files; list what is skipped and why.
 
     Raises a user error for a path that does not exist or cannot be read, a damaged gzip file, and when
-    nothing readable is left (an empty folder, only binary or unsupported files).
+    nothing readable is left (an empty folder, only binary or unsupported files, only empty files).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -281,6 +281,10 @@ def plan_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> FilePl
                 plan.skipped.append({"path": str(file), "reason": f"unsupported format '{suffix}'"})
     if not plan.files:
         raise _nothing_readable(paths, plan)
+    empty = [f for f in plan.files if f.stat().st_size == 0]
+    if len(empty) == len(plan.files):  # found without reading anything: before a model loads
+        named = str(empty[0]) if len(empty) == 1 else f"every file in {', '.join(map(str, paths))} ({len(empty)} files)"
+        raise WorkbenchError(f"{named} is empty (an empty file, 0 bytes): it holds no documents.", f"pass {_FORMATS} that hold text.")
     return plan
 
 

@@ -214,10 +214,14 @@ def _out_dir(config: EvalConfig, workspace) -> Path:
 
 
 def _check_inputs(files: dict[str, str | os.PathLike | None]) -> None:
-    """Evaluation files exist: checked before a model loads (the same message load_eval_set gives)."""
+    """Evaluation files exist and are readable (not empty, binary or damaged): checked before a model loads."""
+    from workbench.corpus.readers import plan_files
+
     for name, path in files.items():
         if path and not Path(path).exists():
             raise WorkbenchError(f"{name} evaluation file {path} does not exist.", "check the path.")
+        if path:
+            plan_files(path)
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
