@@ -23,6 +23,16 @@ def _job_env(tiny_home, monkeypatch):
     monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    yield
+    # a failed assertion must not leave detached jobs (and their workers) running after the test
+    for child in list(jobs._children):
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            child.wait()
+    jobs._children.clear()
 
 
 def _corpus(path, n=40):
