@@ -193,6 +193,16 @@ def test_status_transitions_and_restart_clears_the_old_error(tmp_path):
     assert read_status(folder)["state"] == "finished"
 
 
+def test_a_stop_request_after_the_job_ended_keeps_its_final_state(tmp_path):
+    """``Job.stop`` writes ``stopping`` just before its SIGTERM; a job that finished in between stays
+    finished (not reopened as a vanished, failed attempt 2)."""
+    write_status(tmp_path, "running")
+    write_status(tmp_path, "finished")
+    write_status(tmp_path, "stopping")
+    status = read_status(tmp_path)
+    assert status["state"] == "finished" and "attempt" not in status and "error" not in status
+
+
 def test_only_rank_zero_writes_status(tmp_path, monkeypatch):
     monkeypatch.setenv("RANK", "1")
     write_status(tmp_path, "running")

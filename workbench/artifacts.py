@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.io import read_json, write_json
+from workbench.workspace import ACTIVE_STATES, STATES, TERMINAL_STATES  # noqa: F401 - defined once, in workspace
 
 FORMAT = 1
 MANIFEST = "artifact.json"
@@ -45,8 +46,6 @@ STAGE_FILES = {
     "evaluation": "evaluation.json",
     "quickstart": "summary.json",
 }
-STATES = ("queued", "running", "stopping", "stopped", "finished", "failed")
-ACTIVE_STATES = ("queued", "running", "stopping")
 CARD_KEYS = ("config", "seed", "versions", "commit", "hardware", "inputs")
 CARD_EXTRAS = ("created", "model")  # kept when a stage records them (a run's base model and its weights hash)
 

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.workspace import TERMINAL_STATES as TERMINAL
 from workbench.workspace import Workspace
 
 SMALL_ENV = "WORKBENCH_SMALL"
-TERMINAL = ("stopped", "finished", "failed")
 
 __all__ = [
     "Setup", "setup", "small_mode", "path_chooser", "chosen_paths", "TrainSettings", "follow",

@@ -158,6 +158,7 @@ def slugify(text: str) -> str:
 ERROR_KEYS = ("error", "error_type", "traceback")
 TERMINAL_STATES = ("stopped", "finished", "failed")
 ACTIVE_STATES = ("queued", "running", "stopping")
+STATES = ACTIVE_STATES + TERMINAL_STATES
 
 
 def _process_started(pid: int) -> float | None:
@@ -193,6 +194,8 @@ def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
         return
     folder = Path(folder)
     previous = _raw_status(folder) or {}
+    if state == "stopping" and previous.get("state") in TERMINAL_STATES:
+        return  # the job ended while a stop was being asked for: a stop request never reopens it
     restarted = previous.get("state") in TERMINAL_STATES and state in ACTIVE_STATES
     if restarted:
         previous = {"attempt": int(previous.get("attempt", 1)) + 1}

@@ -24,6 +24,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
+from workbench.workspace import TERMINAL_STATES as TERMINAL
 from workbench.workspace import Workspace, process_alive, read_status, write_status
 
 JOB_FILE = "job.json"
@@ -36,7 +37,6 @@ KINDS: dict[str, tuple[str, str]] = {
     "compare": ("comparisons", "workbench.evaluation.config:EvalConfig"),
     "evaluate": ("comparisons", "workbench.evaluation.config:EvalConfig"),
 }
-TERMINAL = ("stopped", "finished", "failed")
 _children: list[subprocess.Popen] = []  # reaped on every status read, so no zombie lingers
 
 __all__ = ["Job", "launch", "attach", "list_jobs", "find", "KINDS"]
@@ -98,7 +98,10 @@ class Job:
         pid = status.get("pid")
         if process_alive(pid, status.get("pid_started")):
             write_status(self.folder, "stopping", pid=pid)
-            os.kill(int(pid), signal.SIGTERM)
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:  # it ended between the look and the signal
+                pass
         return self.status()
 
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> dict:
