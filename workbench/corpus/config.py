@@ -97,6 +97,8 @@ class CorpusConfig:
     """Minimum count of a word in the corpus to be listed as a domain term."""
     example_clusters: int = 5
     """Duplicate clusters shown as examples."""
+    max_flagged: int = 200
+    """Flagged documents (quality, PII, language, duplicates) listed in the profile for review, worst first."""
     batch_size: int = 256
     """Documents per batch in the ``datasets`` map."""
 
@@ -108,6 +110,9 @@ class CorpusConfig:
         check_text_unit(self.text_unit)
         if self.batch_size < 1:
             raise WorkbenchError(f"batch_size is {self.batch_size}; it must be at least 1.", "use e.g. 256.")
+        if self.max_flagged < 0:
+            raise WorkbenchError(f"max_flagged is {self.max_flagged}; it cannot be negative.",
+                                 "use e.g. 200, or 0 to list no flagged documents.")
         if self.language_chars < 20:
             raise WorkbenchError(f"language_chars is {self.language_chars}; too little text to identify a language.",
                                  "use 200 or more.")

@@ -14,8 +14,9 @@ from workbench.config import to_dict
 from workbench.corpus.config import CorpusConfig
 from workbench.corpus.dedup import find_near_duplicates
 from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log_odds_terms, readiness, word_counts
+from workbench.corpus.flags import LanguageCodes, flagged_documents
 from workbench.corpus.pii import PATTERNS
-from workbench.corpus.quality import SIGNALS, failed_rule
+from workbench.corpus.quality import SIGNALS, failed_rule, rule_failures
 from workbench.corpus.readers import emit_notes, plan_files, read_file
 from workbench.corpus.signals import (
     SignalOptions,
@@ -126,7 +127,8 @@ def profile_corpus(
 
     # per-document signals are kept as compact numpy arrays (one block per batch, joined once at the end);
     # signatures go straight into one preallocated uint32 matrix
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("words", "tokens", "exact", "new_words")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("words", "tokens", "exact", "new_words", "lang")}
+    lang_codes = LanguageCodes()  # per-document language, for the flagged documents
     quality_parts: dict[str, list[np.ndarray]] = {name: [] for name in SIGNALS}
     pii_parts: dict[str, list[np.ndarray]] = {kind: [] for kind in PATTERNS}
     split_words = split_base = 0
@@ -151,6 +153,7 @@ def profile_corpus(
             split_words += int(np.sum(row["split_words"], dtype=np.int64))
             split_base += int(np.sum(row["split_base"], dtype=np.int64))
             languages.update(lang for lang in row["lang"] if lang)
+            parts["lang"].append(lang_codes.encode(row["lang"]))
             for name in SIGNALS:
                 quality_parts[name].append(np.asarray(row[f"q_{name}"], dtype=float))
             for kind in PATTERNS:
@@ -174,6 +177,7 @@ def profile_corpus(
         doc_tokens = joined(parts["tokens"], np.int64)
         exact = joined(parts["exact"], np.uint64)
         new_words = joined(parts["new_words"], np.int64)
+        doc_langs = joined(parts["lang"], np.int16)
         qarr = {name: joined(quality_parts[name], float) for name in SIGNALS}
         pii = {kind: joined(pii_parts[kind], np.int64) for kind in PATTERNS}
 
@@ -188,6 +192,7 @@ def profile_corpus(
         exact_groups = {int(g): [] for g in multi}
         for i, g in zip(chosen.tolist(), inverse[chosen].tolist()):
             exact_groups[g].append(i)
+        exact_first = first[inverse]  # per document, the first with its normalised text
         del inverse, chosen
         # near duplicates among the exact-unique documents, verified on their text; the signatures of the
         # unique documents are moved to the front in place (reps is increasing, so no row is overwritten
@@ -209,6 +214,10 @@ def profile_corpus(
         exact_examples = [[snippet(i) for i in g[:3]] + ([{"more": len(g) - 3}] if len(g) > 3 else [])
                           for g in (exact_groups[int(k)] for k in multi)]
         near_examples = [[snippet(reps[k]) for k in cluster[:3]] for cluster in near_clusters[: config.example_clusters]]
+        flags = flagged_documents(dataset, config.max_flagged, rule_failures(qarr, config.quality), pii, doc_langs,
+                                  lang_codes, languages.most_common(1)[0][0] if languages else None, exact_first,
+                                  reps, near.labels)
+        del exact_first, doc_langs
         notes = plan.report.notes()
         notes += _large_by_tokens(plan.report, doc_tokens, dataset)
 
@@ -263,6 +272,7 @@ def profile_corpus(
         "near_duplicate_clusters": len(near_clusters),
         "near_duplicate_threshold": config.dedup.threshold,
         "duplicate_examples": {"exact": exact_examples, "near": near_examples},
+        **flags,  # flagged (worst first, at most max_flagged), flagged_total, flagged_by_reason
         "quality": {
             "failing_share": round(failing / n, 6),
             "failing_by_rule": {rule: round(count / n, 6) for rule, count in sorted(failures.items())},

@@ -40,20 +40,33 @@ def line_signals(text: str) -> tuple[float, float, float]:
     return repeated / n_lines, bullets / n_lines, ellipses / n_lines
 
 
+# (rule name, signal, "min" or "max", threshold field of QualityConfig), in the order they are checked
+RULES = (
+    ("short_words", "mean_word_length", "min", "min_mean_word_length"),
+    ("long_words", "mean_word_length", "max", "max_mean_word_length"),
+    ("symbol_ratio", "symbol_ratio", "max", "max_symbol_ratio"),
+    ("alpha_share", "alpha_share", "min", "min_alpha_share"),
+    ("repeated_lines", "duplicate_line_share", "max", "max_duplicate_line_share"),
+    ("bullet_lines", "bullet_line_share", "max", "max_bullet_line_share"),
+    ("ellipsis_lines", "ellipsis_line_share", "max", "max_ellipsis_line_share"),
+)
+
+
 def failed_rule(signals: dict[str, float], config: QualityConfig) -> str | None:
     """Name of the first quality rule the document fails, or None when it passes them all."""
-    if signals["mean_word_length"] < config.min_mean_word_length:
-        return "short_words"
-    if signals["mean_word_length"] > config.max_mean_word_length:
-        return "long_words"
-    if signals["symbol_ratio"] > config.max_symbol_ratio:
-        return "symbol_ratio"
-    if signals["alpha_share"] < config.min_alpha_share:
-        return "alpha_share"
-    if signals["duplicate_line_share"] > config.max_duplicate_line_share:
-        return "repeated_lines"
-    if signals["bullet_line_share"] > config.max_bullet_line_share:
-        return "bullet_lines"
-    if signals["ellipsis_line_share"] > config.max_ellipsis_line_share:
-        return "ellipsis_lines"
+    for name, signal, bound, threshold in RULES:
+        value, limit = signals[signal], getattr(config, threshold)
+        if (value < limit) if bound == "min" else (value > limit):
+            return name
     return None
+
+
+def rule_failures(signals: dict, config: QualityConfig) -> dict:
+    """``{rule: boolean array}``: which documents fail each rule, given per-document signal arrays."""
+    import numpy as np
+
+    out = {}
+    for name, signal, bound, threshold in RULES:
+        values, limit = np.asarray(signals[signal], dtype=float), getattr(config, threshold)
+        out[name] = values < limit if bound == "min" else values > limit
+    return out

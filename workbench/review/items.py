@@ -274,8 +274,9 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
 
 
 def items_from_profile(folder: str | os.PathLike) -> list[Item]:
-    """Keep/drop items of the corpus documents a profile flagged (near and exact duplicates, and any
-    ``flagged`` list the profile carries: ``[{id, text, flags | reason}]``)."""
+    """Keep/drop items of the corpus documents a profile flagged: its ``flagged`` list first (worst first:
+    ``[{id, text, flags | reason, reasons?, span?, source?}]``, written by ``workbench inspect``), then the
+    duplicates of its duplicate examples not already listed. The reasons go to the item's ``meta``."""
     from workbench.io import read_json
 
     folder = Path(folder)
@@ -293,17 +294,22 @@ def items_from_profile(folder: str | os.PathLike) -> list[Item]:
         if flag not in entry["flags"]:
             entry["flags"].append(flag)
 
+    for doc in profile.get("flagged") or []:
+        flags = doc.get("flags") or [doc.get("reason") or "flagged"]
+        for flag in flags if isinstance(flags, list) else [flags]:
+            add(doc, str(flag))
     examples = profile.get("duplicate_examples") or {}
     for kind in ("exact", "near"):
         for group in examples.get(kind) or []:
             docs = [d for d in group if "id" in d]
             for d in docs[1:]:
                 add(d, f"{kind} duplicate of {docs[0]['id']}")
-    for doc in profile.get("flagged") or []:
-        flags = doc.get("flags") or [doc.get("reason") or "flagged"]
-        for flag in flags if isinstance(flags, list) else [flags]:
-            add(doc, str(flag))
-    return [make_item("document", "", [{"text": e["doc"]["text"]}],
-                      {"corpus": corpus, "doc_id": doc_id, "file": e["doc"].get("source")},
-                      meta={"flags": e["flags"], "why": "flagged by the corpus profile"})
-            for doc_id, e in found.items()]
+    items = []
+    for doc_id, e in found.items():
+        doc = e["doc"]
+        source = {"corpus": corpus, "doc_id": doc_id, "file": doc.get("source"), "span": doc.get("span")}
+        meta = {"flags": e["flags"], "why": "flagged by the corpus profile"}
+        meta.update({k: doc[k] for k in ("reasons", "score") if doc.get(k) is not None})
+        items.append(make_item("document", "", [{"text": doc["text"]}],
+                               {k: v for k, v in source.items() if v is not None}, meta=meta))
+    return items
