@@ -8,10 +8,29 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from workbench.errors import WorkbenchError
 
+
+class _StopExit(BaseException):
+    """Carries a SIGINT/SIGTERM stop past typer, which would turn it into a bare exit 130."""
+
+    def __init__(self, stopped: KeyboardInterrupt):
+        super().__init__(stopped)
+        self.stopped = stopped
+
+
+class _Commands(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _StopExit(exc) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Domain-adaptive pretraining workbench: inspect, curate, train (QLoRA), compare.",
     no_args_is_help=True,
     add_completion=False,
@@ -126,7 +145,13 @@ def train(
 
     ws = _workspace(workspace)
     if resume:
+        from workbench.training.trainer import finished_run_note
+
+        note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         run_dir = run_train(None, ws, resume=resume)
+        if note:
+            typer.echo(note)
+            return
     else:
         cfg = load_train_config(
             preset, config, set_, from_run=from_run, model=model, data=data, out=out, max_tokens=max_tokens,
@@ -234,14 +259,18 @@ def usage_error_line(exc) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors (ours and click's usage errors) become one line on stderr and exit code 2."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from workbench.signals import graceful_stop
+
     try:
-        app(args=argv, prog_name="workbench", standalone_mode=False)
+        with graceful_stop():  # SIGTERM/SIGINT: every stage unwinds, says "stopped", exits 130/143
+            app(args=argv, prog_name="workbench", standalone_mode=False)
     except WorkbenchError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    except _StopExit as exc:
+        _exit_stopped(exc.stopped)
+    except KeyboardInterrupt as exc:
+        _exit_stopped(exc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -259,6 +288,15 @@ def main(argv: list[str] | None = None) -> None:
             typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
         raise
+
+
+def _exit_stopped(exc: KeyboardInterrupt) -> None:
+    """One line (training: the step and the resume command) and exit 128 + the signal (130, 143)."""
+    from workbench.signals import Stopped
+
+    stopped = exc if isinstance(exc, Stopped) else Stopped()
+    typer.echo(stopped.message, err=True)
+    sys.exit(stopped.exit_code)
 
 
 if __name__ == "__main__":

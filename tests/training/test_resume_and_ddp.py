@@ -79,6 +79,7 @@ def test_torchrun_two_processes_train_one_shared_adapter(tiny_model, tiny_home, 
     ranks = [read_json(run / "ranks" / f"rank-{r}.json") for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2]
     assert ranks[0]["adapter_sha256"] == ranks[1]["adapter_sha256"]  # one shared adapter
+    assert read_json(run / "status.json")["pid"] == ranks[0]["pid"] != ranks[1]["pid"]  # rank 0 writes the status
     card = read_json(run / "run.json")
     # the budget is split across ranks: each optimizer step consumes 2 x micro-batch blocks
     assert card["tokens_per_step"] == 2 * 64 * 4 and card["steps"] == 8192 // (2 * 64 * 4)

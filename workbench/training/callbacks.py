@@ -91,9 +91,14 @@ class WorkbenchCallback(TrainerCallback):
         stop_on_forgetting: bool = False,
         on_progress=None,
         keep_checkpoints: str = "last_and_best",
+        stop=None,
+        segments: list[dict] | None = None,
     ):
         self.on_progress = on_progress
         self.keep_checkpoints = keep_checkpoints
+        self.stop = stop  # a workbench.signals.StopRequest: checkpoint and stop at the end of the step
+        self.previous_segments = list(segments or [])  # wall time of earlier segments of a resumed run
+        self.start_step = 0
         self.forgetting_threshold_pct = forgetting_threshold_pct
         self.stop_on_forgetting = stop_on_forgetting
         self.stopped_for_forgetting = False
@@ -157,6 +162,7 @@ class WorkbenchCallback(TrainerCallback):
 
     # -- Trainer hooks -------------------------------------------------------------------
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.start_step = state.global_step
         if self.resumed and self.metrics_path.exists():
             previous = read_jsonl(self.metrics_path)
             # drop records written after the checkpoint we resume from: they will be redone
@@ -184,6 +190,12 @@ class WorkbenchCallback(TrainerCallback):
         if self._step_started is not None:
             self.train_seconds += time.time() - self._step_started
         step = state.global_step
+        if self._stop_requested(args) and step < state.max_steps:
+            # SIGINT/SIGTERM: checkpoint this step, then leave the loop; train() records "stopped"
+            control.should_save = True
+            control.should_training_stop = True
+            if self._is_main(state):
+                write_status(self.run_dir, "stopping", phase="saving a checkpoint", step=step)
         if step % self.eval_steps == 0 or step == state.max_steps:
             control.should_save = True
             if self._is_main(state) and self.evaluator is not None:
@@ -255,18 +267,39 @@ class WorkbenchCallback(TrainerCallback):
         if self.bar is not None:
             self.bar.close()
 
+    def _stop_requested(self, args) -> bool:
+        """Whether a stop was asked, agreed by all data-parallel ranks (each gets the signal at its own time)."""
+        requested = bool(self.stop is not None and self.stop.requested)
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            import torch
+
+            flag = torch.tensor([int(requested)], device=args.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            requested = bool(flag.item())
+            if requested and self.stop is not None and self.stop.signum is None:
+                self.stop.signum = 15  # another rank got SIGTERM (torchrun forwards it to all)
+        return requested
+
     # -- the card ------------------------------------------------------------------------
     def final_card(self, seconds: float, step: int | None = None) -> dict:
+        """The run card. ``seconds``: wall time of this process's segment; a resumed run adds the
+        segments before it, so ``wall_seconds`` counts the whole run."""
         train_records = [r for r in read_jsonl(self.metrics_path) if r.get("type") == "train"] if self.metrics_path.exists() else []
         last = train_records[-1] if train_records else {}
         best = min((e for e in self.evals if "domain_ppl" in e), key=lambda e: e["domain_ppl"], default=None)
         peak = max((r.get("gpu_peak_mb") or r.get("rss_mb") or 0 for r in train_records), default=None)
+        end_step = step if step is not None else last.get("step")
+        segments = [*self.previous_segments,
+                    {"from_step": self.start_step, "to_step": end_step, "wall_seconds": round(seconds, 1)}]
         return {
             **self.card,
             "state": "checkpoint" if step is not None else "finished",
-            "step": step if step is not None else last.get("step"),
+            "step": end_step,
             "tokens_seen": last.get("tokens"),
-            "wall_seconds": round(seconds, 1),
+            "wall_seconds": round(sum(s["wall_seconds"] for s in segments), 1),
+            "segments": segments,
             "train_seconds": last.get("train_seconds"),
             "tokens_per_s": last.get("tokens_per_s"),
             "peak_memory_mb": peak,

@@ -10,6 +10,7 @@ a run card into every checkpoint so a run can be resumed or repeated from its fo
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from workbench.corpus.readers import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.io import artifact_entries, check_output_folder, discard_replaced, read_json, set_aside, write_json
 from workbench.runcard import make_run_card, now_iso
+from workbench.runlock import folder_lock
+from workbench.signals import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, check_train_inputs, sample_path
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
@@ -223,38 +226,81 @@ def train(
         run_dir = Path(resume)
         if not (run_dir / RUN_CARD).exists():
             raise WorkbenchError(f"{run_dir} is not a run folder (no {RUN_CARD}).", "pass the folder of an earlier run.")
-        card = read_json(run_dir / RUN_CARD)
-        config = from_dict(TrainConfig, card["config"])
-        checkpoint = latest_checkpoint(run_dir)
-        if checkpoint is None:
-            raise WorkbenchError(f"run {run_dir} has no checkpoint to resume from.", "start it again without --resume.")
+        if finished_run_note(run_dir):
+            return run_dir  # nothing to do, and nothing is rewritten
     else:
         config = config or TrainConfig()
         check_train_inputs(config)
         run_dir = run_dir_for(config, workspace)
-        if run_dir.exists() and artifact_entries(run_dir) and not overwrite:  # a job's status/log alone is no run yet
-            raise WorkbenchError(
-                f"run folder {run_dir} already exists.",
-                f"resume it with --resume {run_dir}, choose another --out/--name, or pass --overwrite.",
-            )
-        check_output_folder(run_dir, overwrite)  # never a folder of the user's files; writable
-        # the earlier run is kept beside the new one until the new one finishes
-        replaced = set_aside(run_dir) if overwrite else None
-        run_dir.mkdir(parents=True, exist_ok=True)
+    # one process per run folder: a second train/resume into it stops here with the owner's pid
+    with folder_lock(run_dir, "train"):
+        if resume is not None:
+            config = from_dict(TrainConfig, read_json(run_dir / RUN_CARD)["config"])
+            checkpoint = latest_checkpoint(run_dir)
+            if checkpoint is None:
+                raise WorkbenchError(f"run {run_dir} has no checkpoint to resume from.", "start it again without --resume.")
+        else:
+            if run_dir.exists() and artifact_entries(run_dir) and not overwrite:  # a job's status/log alone is no run yet
+                raise WorkbenchError(
+                    f"run folder {run_dir} already exists.",
+                    f"resume it with --resume {run_dir}, choose another --out/--name, or pass --overwrite.",
+                )
+            check_output_folder(run_dir, overwrite)  # never a folder of the user's files; writable
+            # the earlier run is kept beside the new one until the new one finishes
+            replaced = set_aside(run_dir) if overwrite else None
+            run_dir.mkdir(parents=True, exist_ok=True)
+        with graceful_stop() as stop:
+            try:
+                result = _train(config, run_dir, checkpoint, progress, on_progress, stop)
+            except KeyboardInterrupt as exc:  # SIGINT/SIGTERM (Stopped) or a plain Ctrl+C elsewhere
+                raise _record_stop(run_dir, exc) from None
+            except BaseException as exc:
+                mark_failed(run_dir, exc)
+                raise
+        if (read_status(run_dir) or {}).get("state") == "finished":
+            discard_replaced(replaced)
+        return result
+
+
+def finished_run_note(run_dir: str | os.PathLike) -> str | None:
+    """The line to show when ``run_dir`` is a finished run (``--resume`` then changes nothing), else None."""
+    run_dir = Path(run_dir)
     try:
-        result = _train(config, run_dir, checkpoint, progress, on_progress)
-    except KeyboardInterrupt:
-        write_status(run_dir, "stopped", error="interrupted by the user")
-        raise
-    except BaseException as exc:
-        mark_failed(run_dir, exc)
-        raise
-    if (read_status(run_dir) or {}).get("state") == "finished":
-        discard_replaced(replaced)
-    return result
+        card = read_json(run_dir / RUN_CARD)
+    except Exception:  # noqa: BLE001 - no card or a broken one: not finished
+        return None
+    if card.get("state") != "finished" or not (run_dir / "adapter").is_dir():
+        return None
+    return (f"run {run_dir} is already finished (step {card.get('step')} of {card.get('steps')}); nothing to resume, "
+            f"nothing changed. Its adapter: {run_dir / 'adapter'}")
 
 
-def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool, on_progress=None) -> Path:
+def _record_stop(run_dir: Path, exc: KeyboardInterrupt) -> Stopped:
+    """Mark the run stopped (status.json, run.json, artifact.json) and return the exception to raise:
+    one line saying where it stopped and how to resume."""
+    signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+    checkpoint = latest_checkpoint(run_dir)
+    step = int(checkpoint.name.split("-")[-1]) if checkpoint else None
+    if step is not None:
+        message = f"stopped at step {step}; resume with: workbench train --resume {run_dir}"
+    else:
+        message = f"stopped before the first checkpoint; nothing to resume: start it again (workbench train --out {run_dir} --overwrite)"
+    if int(os.environ.get("RANK", "0")) == 0:
+        if (run_dir / RUN_CARD).exists():
+            card = read_json(run_dir / RUN_CARD)
+            if checkpoint is not None and (checkpoint / RUN_CARD).exists():
+                card = read_json(checkpoint / RUN_CARD)  # the stop checkpoint's card: step, evaluations, wall time
+            card = {**card, "state": "stopped", "resume_step": step}
+            write_json(run_dir / RUN_CARD, card)
+            write_manifest(run_dir, "run", card=card, state="stopped", complete=False, created=card.get("created"))
+        write_status(run_dir, "stopped", phase="stopped", step=step, signal=signal_name(signum), message=message)
+    return Stopped(signum, message)
+
+
+def _train(
+    config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool, on_progress=None,
+    stop: StopRequest | None = None,
+) -> Path:
     import torch
     from transformers import TrainingArguments
 
@@ -350,9 +396,13 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         tokens_per_step=config.tokens_per_step * _world_size(),
         runtime=runtime.to_dict(),
     )
-    if checkpoint is None:
+    rank_zero = int(os.environ.get("RANK", "0")) == 0
+    if checkpoint is None and rank_zero:
         write_json(run_dir / RUN_CARD, {**base_card, "state": "running"})
-    write_manifest(run_dir, "run", card=base_card, state="running", complete=False)
+    if rank_zero:
+        write_manifest(run_dir, "run", card=base_card, state="running", complete=False)
+    # the segments before this one (a resumed run's wall time counts the whole run)
+    previous = read_json(checkpoint / RUN_CARD) if checkpoint and (checkpoint / RUN_CARD).exists() else {}
     callback = WorkbenchCallback(
         run_dir=run_dir,
         card=base_card,
@@ -366,6 +416,11 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
         stop_on_forgetting=config.stop_on_forgetting,
         on_progress=on_progress,
         keep_checkpoints=config.keep_checkpoints,
+        stop=stop,
+        segments=previous.get("segments") or (
+            [{"from_step": 0, "to_step": previous["step"], "wall_seconds": previous["wall_seconds"]}]
+            if previous.get("wall_seconds") is not None and previous.get("step") is not None else []
+        ),
     )
     trainer = _GroupedLRTrainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
@@ -381,6 +436,8 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
     trainer.remove_callback(PrinterCallback)  # our callback reports; no raw dict prints
     trainer.remove_callback(ProgressCallback)
     write_status(run_dir, "running", phase="training", total_steps=n_steps)
+    if stop is not None:
+        stop.deferred = True  # from here a first SIGINT/SIGTERM ends the step, checkpoints, then stops
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except torch.OutOfMemoryError:
@@ -391,6 +448,8 @@ def _train(config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress
             f"batch), or --set block_size={config.block_size // 2}, or --set gradient_checkpointing=on; "
             f"checkpoints already saved are kept (resume with --resume {run_dir}).",
         ) from None
+    if stop is not None and stop.requested and trainer.state.global_step < n_steps:
+        raise stop.stopped()  # train() records it: status, run card, the resume line
     if _world_size() > 1:
         _record_rank(run_dir, model, trainer.state.global_step)
     if trainer.is_world_process_zero():
@@ -521,6 +580,7 @@ def _record_rank(run_dir: Path, model, step: int) -> None:
     rank = int(os.environ.get("RANK", "0"))
     write_json(run_dir / "ranks" / f"rank-{rank}.json", {
         "rank": rank, "world_size": _world_size(), "step": step, "adapter_sha256": trainable_state_hash(model),
+        "pid": os.getpid(),
     })
 
 

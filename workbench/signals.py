@@ -1,0 +1,102 @@
+"""Graceful stop: SIGINT (Ctrl+C) and SIGTERM (a process manager, ``Job.stop()``, a Stop button).
+
+Python's default for SIGTERM ends the process at once: no ``finally``, no status update, a run
+left saying ``running``. Inside :func:`graceful_stop` both signals become a :class:`Stopped`
+exception instead (a ``KeyboardInterrupt``, so ``except Exception`` in a library never swallows
+it), and every stage unwinds as it does for Ctrl+C: half-built artifact folders are removed,
+nothing is marked complete, the status says ``stopped``.
+
+A stage with a natural place to stop (training: the end of an optimizer step, then a checkpoint)
+asks for ``deferred=True``: the first signal only sets :attr:`StopRequest.signum`, the stage polls
+:attr:`StopRequest.requested`, stops cleanly and raises :class:`Stopped` itself; a second signal
+stops at once.
+
+Exit codes follow the shell convention, 128 + the signal number: 130 after SIGINT, 143 after
+SIGTERM. A job runner reads either as "stopped".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOPPED_EXIT_CODES = tuple(128 + int(s) for s in STOP_SIGNALS)  # (130, 143)
+
+
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop. ``message`` is the one line to show; ``exit_code`` is 128 + signal."""
+
+    def __init__(self, signum: int = signal.SIGINT, message: str | None = None):
+        self.signum = int(signum)
+        self.message = message or f"stopped ({signal_name(signum)})"
+        super().__init__(self.message)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@dataclass
+class StopRequest:
+    """What :func:`graceful_stop` hands to the stage: whether, and by which signal, a stop was asked."""
+
+    signum: int | None = None
+    deferred: bool = False
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def stopped(self, message: str | None = None) -> Stopped:
+        """The exception to raise once the stage has stopped cleanly."""
+        return Stopped(self.signum or signal.SIGINT, message)
+
+
+@contextlib.contextmanager
+def graceful_stop(deferred: bool = False) -> Iterator[StopRequest]:
+    """Turn SIGINT and SIGTERM into :class:`Stopped` (or, with ``deferred``, into a flag first).
+
+    Nests: the previous handlers come back on exit. Outside the main thread (where Python cannot
+    install handlers) it yields a request that is never set. Processes forked inside the block
+    (worker pools) end as the signal's default would, so a pool's workers never run the stage's
+    stop logic.
+    """
+    request = StopRequest(deferred=deferred)
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    owner = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        first = request.signum is None
+        if first:
+            request.signum = signum
+        if request.deferred and first:
+            return
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield request
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+__all__ = ["Stopped", "StopRequest", "graceful_stop", "STOPPED_EXIT_CODES", "signal_name"]
