@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ def graceful_stop(deferred: bool = False) -> Iterator[StopRequest]:
     Nests: the previous handlers come back on exit. Outside the main thread (where Python cannot
     install handlers) it yields a request that is never set. Processes forked inside the block
     (worker pools) end as the signal's default would, so a pool's workers never run the stage's
-    stop logic.
+    stop logic. A stop that Python had to drop (raised inside an at-fork hook or a ``__del__``)
+    is delivered again.
     """
     request = StopRequest(deferred=deferred)
     if threading.current_thread() is not threading.main_thread():
@@ -91,10 +93,24 @@ def graceful_stop(deferred: bool = False) -> Iterator[StopRequest]:
             return
         raise Stopped(signum)
 
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info):
+        # A handler that fires inside an at-fork hook or a __del__ (worker pools fork often) has
+        # its exception printed and dropped by Python: deliver the signal again a moment later.
+        if isinstance(info.exc_value, Stopped) and os.getpid() == owner:
+            timer = threading.Timer(0.05, os.kill, (owner, info.exc_value.signum))
+            timer.daemon = True
+            timer.start()
+            return
+        previous_hook(info)
+
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    sys.unraisablehook = unraisable
     try:
         yield request
     finally:
+        sys.unraisablehook = previous_hook
         for s, old in previous.items():
             signal.signal(s, old)
 

@@ -76,6 +76,14 @@ def test_sigterm_checkpoints_stops_and_resume_is_exact(tiny_model, tiny_home, tm
     assert status["state"] == "stopped" and status["step"] == step and status["signal"] == "SIGTERM"
     assert card["state"] == "stopped" and card["step"] == step
     assert read_json(run / "artifact.json")["complete"] is False
+    # as if a later attempt had failed: the resumed run must not carry that error into "finished"
+    from workbench.workspace import mark_failed
+
+    try:
+        raise RuntimeError("an earlier attempt failed")
+    except RuntimeError as exc:
+        mark_failed(run, exc)
+    assert read_json(run / "status.json")["traceback"]
 
     resumed = subprocess.run([sys.executable, "-m", "workbench.cli", "train", "--resume", str(run)],
                              env=_env(tiny_home), capture_output=True, text=True, timeout=600)
@@ -147,3 +155,24 @@ def test_resume_of_a_finished_run_changes_nothing(tiny_home, reference_run):
     assert "already finished" in proc.stdout and str(reference_run) in proc.stdout
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files} == before
     assert [p for p in sorted(reference_run.rglob("*")) if p.is_file()] == files
+
+
+def test_folder_lock_names_its_holder_and_is_freed_when_the_holder_dies(tmp_path):
+    from workbench.runlock import FolderInUse, folder_lock
+
+    run = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom workbench.runlock import folder_lock\n"
+        f"with folder_lock({str(run)!r}):\n    print('held', flush=True)\n    time.sleep(600)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(FolderInUse) as busy:
+            with folder_lock(run):
+                pass
+        assert f"pid {holder.pid}" in busy.value.one_line() and str(run) in busy.value.one_line()
+    finally:
+        holder.kill()  # SIGKILL: no cleanup runs, the operating system drops the lock
+        holder.wait()
+    with folder_lock(run):
+        assert (run / ".lock").exists()
