@@ -59,7 +59,10 @@ def folder_lock(folder: str | os.PathLike, what: str = "workbench") -> Iterator[
         yield folder
         return
     path = lock_path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        pass  # reported in one line by the output-folder check that follows
     try:
         import fcntl
     except ImportError:  # Windows: filelock's msvcrt lock, without the owner's pid in the message
@@ -75,7 +78,13 @@ def folder_lock(folder: str | os.PathLike, what: str = "workbench") -> Iterator[
         finally:
             lock.release()
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except (PermissionError, FileNotFoundError):
+        # a read-only parent: no run can be written there; the output-folder check that follows
+        # says so in one line (a lock here would only turn that into a traceback)
+        yield folder
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -158,7 +158,7 @@ def test_resume_of_a_finished_run_changes_nothing(tiny_home, reference_run):
 
 
 def test_folder_lock_names_its_holder_and_is_freed_when_the_holder_dies(tmp_path):
-    from workbench.runlock import FolderInUse, folder_lock
+    from workbench.runlock import FolderInUse, folder_lock, lock_path
 
     run = tmp_path / "run"
     holder = subprocess.Popen([sys.executable, "-c", (
@@ -175,4 +175,4 @@ def test_folder_lock_names_its_holder_and_is_freed_when_the_holder_dies(tmp_path
         holder.kill()  # SIGKILL: no cleanup runs, the operating system drops the lock
         holder.wait()
     with folder_lock(run):
-        assert (run / ".lock").exists()
+        assert lock_path(run) == tmp_path / ".run.lock" and not run.exists()  # beside the folder, not in it
