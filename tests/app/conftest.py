@@ -110,6 +110,16 @@ def app_server(tmp_path_factory, made_template):
     except ProcessLookupError:
         pass
     log.close()
+    # jobs launched from the pages run in their own sessions: end any a failed test left running
+    from workbench import jobs
+
+    for job in jobs.list_jobs(workspace):
+        pid = job.status().get("pid")
+        if job.state not in jobs.TERMINAL and pid:
+            try:
+                os.killpg(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @pytest.fixture(scope="session")
