@@ -124,7 +124,7 @@ def regression_for_compare(model, tokenizer, labels: str | os.PathLike | None, w
         raise WorkbenchError(f"label store {labels} does not exist.", "pass an existing labels.db (or a database URL).")
     with LabelStore(labels) as store:
         cases = regression_cases(store)
-        source = repr(store)[len("LabelStore('") : -2]
+        source = store.safe_url
     if not cases:
         return None
     return regression_check(model, tokenizer, cases, source)

@@ -274,11 +274,13 @@ class LabelStore:
 
             if isinstance(exc, sa.exc.SQLAlchemyError):
                 reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-                raise WorkbenchError(f"cannot open the label store {self._safe_url()}: {reason}.",
+                raise WorkbenchError(f"cannot open the label store {self.safe_url}: {reason}.",
                                      "check the path or database URL (and that the server is running).") from None
             raise
 
-    def _safe_url(self) -> str:
+    @property
+    def safe_url(self) -> str:
+        """The store's URL with any password hidden (for messages and reports)."""
         from sqlalchemy.engine import make_url
 
         return make_url(self.url).render_as_string(hide_password=True)
@@ -296,7 +298,7 @@ class LabelStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"LabelStore({self._safe_url()!r})"
+        return f"LabelStore({self.safe_url!r})"
 
     # -------------------------------------------------------------------------------- settings
 
