@@ -135,6 +135,8 @@ def test_killed_job_reads_failed_everywhere(tmp_path, tiny_model, capsys):
 def test_training_queue_stop_resume_and_compare(tmp_path, tiny_model, sample_dir, capsys):
     """Two training jobs: the second waits for the first; stopped mid-run and resumed, it ends with the
     same adapter as the uninterrupted first. Then a compare job on the result."""
+    import fcntl
+
     from safetensors.torch import load_file
 
     from workbench.cli import main
@@ -142,15 +144,25 @@ def test_training_queue_stop_resume_and_compare(tmp_path, tiny_model, sample_dir
 
     ws = Workspace(tmp_path / "ws")
     data = sample_dir / "domain_corpus.jsonl"
+    # another training job holds the GPU (the workspace's training lock): both new jobs must queue
+    (ws.root / ".jobs").mkdir(parents=True)
+    gpu = open(ws.root / ".jobs" / "train.lock", "a+")
+    fcntl.flock(gpu, fcntl.LOCK_EX)
     reference = jobs.launch("train", _train_config(tiny_model, data, "reference"), ws)
     stopped = jobs.launch("train", _train_config(tiny_model, data, "stopped"), ws)
     assert reference.folder == ws.folder("runs", "reference") and stopped.status()["state"] == "queued"
-    _wait_for(lambda: stopped.status().get("phase") == "waiting for the GPU", what="the second job to queue")
-    assert reference.status()["state"] in ("queued", "running")  # the first holds the GPU
-    assert reference.wait(300)["state"] == "finished", reference.logs()
+    for job in (reference, stopped):
+        _wait_for(lambda job=job: job.status().get("phase") == "waiting for the GPU", what=f"{job.name} to queue")
+    fcntl.flock(gpu, fcntl.LOCK_UN)
+    gpu.close()
+    # one at a time: while one trains, the other waits
+    _wait_for(lambda: not {reference.status().get("phase"), stopped.status().get("phase")} <= {"waiting for the GPU"},
+              what="one job to take the GPU")
+    phases = {reference.status().get("phase"), stopped.status().get("phase")}
+    assert "waiting for the GPU" in phases or any(j.status()["state"] in jobs.TERMINAL for j in (reference, stopped))
 
     _wait_for(lambda: (stopped.folder / "checkpoints" / "checkpoint-16" / "trainer_state.json").exists()
-              or stopped.status()["state"] in jobs.TERMINAL, what="a checkpoint")
+              or stopped.status()["state"] in jobs.TERMINAL, timeout=600, what="a checkpoint")
     main(["jobs", "stop", "stopped", "-w", str(ws.root)])
     assert "stopped: stopped" in capsys.readouterr().out
     status = stopped.status()
@@ -159,7 +171,8 @@ def test_training_queue_stop_resume_and_compare(tmp_path, tiny_model, sample_dir
     assert ws.run("stopped").manifest().complete is False
 
     main(["jobs", "resume", "stopped", "-w", str(ws.root)])
-    final = stopped.wait(300)
+    assert reference.wait(600)["state"] == "finished", reference.logs()
+    final = stopped.wait(600)
     assert final["state"] == "finished" and "error" not in final and final["attempt"] == 2, stopped.logs()
     a = load_file(str(reference.folder / "adapter" / "adapter_model.safetensors"))
     b = load_file(str(stopped.folder / "adapter" / "adapter_model.safetensors"))
