@@ -52,21 +52,25 @@ def read_run_card(run_dir: str | os.PathLike) -> dict:
     return card
 
 
+def checkpoint_folders(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(step, folder) of every ``checkpoints/checkpoint-N`` of a run, by step (the one scanner of the layout)."""
+    found = []
+    for path in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[-1]
+        if step.isdigit() and path.is_dir():
+            found.append((int(step), path))
+    return sorted(found)
+
+
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     """The last resumable checkpoint (one with ``trainer_state.json``), or None."""
-    ckpts = [p for p in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*")
-             if p.name.rsplit("-", 1)[-1].isdigit() and (p / "trainer_state.json").exists()]
-    return max(ckpts, key=lambda p: int(p.name.rsplit("-", 1)[-1])) if ckpts else None
+    resumable = [path for _, path in checkpoint_folders(run_dir) if (path / "trainer_state.json").exists()]
+    return resumable[-1] if resumable else None
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
     """(step, folder) of each checkpoint holding an adapter, by step."""
-    found = []
-    for path in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*"):
-        step = path.name.rsplit("-", 1)[-1]
-        if step.isdigit() and (path / "adapter_config.json").exists():
-            found.append((int(step), path))
-    return sorted(found)
+    return [(step, path) for step, path in checkpoint_folders(run_dir) if (path / "adapter_config.json").exists()]
 
 
 def weights_sha256(model_path: str | os.PathLike) -> str | None:
@@ -92,5 +96,5 @@ def _combine(hashes: dict[str, str]) -> str:
     return hashlib.sha256("".join(f"{name}:{digest}\n" for name, digest in sorted(hashes.items())).encode()).hexdigest()
 
 
-__all__ = ["RUN_CARD", "METRICS", "adapter_dir", "run_card_for", "read_run_card", "latest_checkpoint",
+__all__ = ["RUN_CARD", "METRICS", "adapter_dir", "run_card_for", "read_run_card", "checkpoint_folders", "latest_checkpoint",
            "list_checkpoints", "weights_sha256"]

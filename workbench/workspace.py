@@ -390,15 +390,11 @@ class Artifact:
         return rows, since + end
 
     def checkpoints(self) -> list[dict]:
-        """Checkpoints of a run by step: ``{step, folder, adapter, run_card}``."""
-        found = []
-        for path in (self.folder / "checkpoints").glob("checkpoint-*"):
-            step = path.name.rsplit("-", 1)[-1]
-            if step.isdigit():
-                found.append({"step": int(step), "folder": path,
-                              "adapter": (path / "adapter_config.json").exists(),
-                              "resumable": (path / "trainer_state.json").exists()})
-        return sorted(found, key=lambda c: c["step"])
+        """Checkpoints of a run by step: ``{step, folder, adapter, resumable}``."""
+        from workbench.runs import checkpoint_folders
+
+        return [{"step": step, "folder": path, "adapter": (path / "adapter_config.json").exists(),
+                 "resumable": (path / "trainer_state.json").exists()} for step, path in checkpoint_folders(self.folder)]
 
     def figures(self) -> dict:
         """Plotly figures of the artifact: saved ones (``figures/*.json``) and those built from its data."""
