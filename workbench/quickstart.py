@@ -22,6 +22,12 @@ from workbench.workspace import Workspace
 CPU_TOKENS = 16_384
 GPU_EPOCHS = 4
 GPU_MAX_TOKENS = 1_000_000
+BLOCKS_PER_STEP = 8  # 8 x 256 = 2,048 tokens per optimizer step on every device
+# CPU: micro-batches of CPU_MICRO_BATCH blocks accumulated to BLOCKS_PER_STEP. The activations of
+# 8 x 256 tokens without checkpointing peaked at 8.5 GB of RSS; this keeps the quickstart under
+# 4 GB at about the same speed (BENCHMARKS.md, "Quickstart memory").
+CPU_MICRO_BATCH = 2
+CPU_GRADIENT_CHECKPOINTING = "off"
 
 
 @dataclass
@@ -38,8 +44,12 @@ class QuickstartConfig:
     """Training budget; default 16,384 on the CPU, four passes over the corpus on a GPU."""
     block_size: int = 256
     """Tokens per packed block."""
-    micro_batch_size: int = 8
-    """Blocks per step."""
+    micro_batch_size: int | None = None
+    """Blocks per forward pass; default 8 on a GPU, CPU_MICRO_BATCH on the CPU."""
+    grad_accum: int | None = None
+    """Micro-batches per optimizer step; default: as many as make 8 blocks (2,048 tokens) per step."""
+    gradient_checkpointing: str | None = None
+    """on/off/auto; default: auto on a GPU (on), CPU_GRADIENT_CHECKPOINTING on the CPU."""
     learning_rate: float = 1e-3
     """LoRA learning rate (high: a short run must move)."""
     eval_window: int = 512
@@ -90,6 +100,9 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
         budget = min(GPU_EPOCHS * token_count, GPU_MAX_TOKENS)
     else:
         budget = CPU_TOKENS
+    micro = config.micro_batch_size or (CPU_MICRO_BATCH if device == "cpu" else BLOCKS_PER_STEP)
+    accum = config.grad_accum or max(1, BLOCKS_PER_STEP // micro)
+    checkpointing = config.gradient_checkpointing or (CPU_GRADIENT_CHECKPOINTING if device == "cpu" else "auto")
     train_config = TrainConfig(
         model=config.model,
         data=config.data,
@@ -97,12 +110,13 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
         quant=config.quant,
         max_tokens=budget,
         block_size=config.block_size,
-        micro_batch_size=config.micro_batch_size,
+        micro_batch_size=micro,
+        grad_accum=accum,
+        gradient_checkpointing=checkpointing,
         learning_rate=config.learning_rate,
         domain_eval=config.domain_eval,
         general_eval=config.general_eval,
-        eval_every=0.25,
-        eval_max_tokens=1024,
+        eval_every=0.25,  # in-training samples sized from the budget (TrainConfig.eval_tokens_per_set)
         eval_window=config.eval_window,
         seed=config.seed,
         name="quickstart",
