@@ -143,6 +143,7 @@ def test_run_keeps_last_and_best_records_what_it_resolved(laptop_run):
     evals = [m for m in read_jsonl(laptop_run / "metrics.jsonl") if m["type"] == "eval"]
     assert [e["step"] for e in evals] == [0, 4, 8, 12, 16]
     assert all(e["domain_eval_tokens"] <= resolved["eval_tokens_per_set"] for e in evals)
+    assert not any(e["dequantized"] for e in evals)  # 'auto' in training: the dense copy does not pay
     best = min((e for e in evals if e["step"] > 0), key=lambda e: (e["domain_ppl"], e["step"]))["step"]
     kept = sorted(int(p.name.split("-")[1]) for p in (laptop_run / "checkpoints").glob("checkpoint-*"))
     assert kept == sorted({best, 16})  # 4 evaluations, at most 2 checkpoints left

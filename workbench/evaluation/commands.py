@@ -13,7 +13,7 @@ import typer
 WINDOW_HELP = "Sliding-window length L in tokens."
 STRIDE_HELP = "Step S between windows (default L/2)."
 QUANT_HELP = "Base weights: nf4 or none (default: as the adapter was trained; no adapter: none)."
-DEQUANTIZE_HELP = "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU when memory allows)."
+DEQUANTIZE_HELP = "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU when the copy fits easily in memory)."
 TEXT_UNIT_HELP = "What a document is in .txt/PDF eval sets: auto, document, paragraph, line, section."
 
 

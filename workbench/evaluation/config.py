@@ -36,8 +36,9 @@ class EvalConfig:
     quant: Literal["nf4", "none"] | None = None
     """How the base weights are loaded; default: as the adapter was trained (no adapter: none)."""
     dequantize_scoring: Literal["auto", "on", "off"] = "auto"
-    """Score through the NF4 base dequantized once to the compute dtype (the same weight values, several
-    times faster on the CPU); 'auto' = on the CPU when memory allows, 'off' = the 4-bit layers."""
+    """Score through the NF4 base dequantized once to the compute dtype (the same weight values, plain
+    matmuls); 'auto' = on the CPU when the dense copy takes at most a quarter of the free memory,
+    'off' = the 4-bit layers."""
     window: int = 1024
     """Sliding-window length L in tokens (at most the model's context)."""
     stride: int | None = None

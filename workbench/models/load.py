@@ -206,12 +206,13 @@ def load_model(
 
 
 # -- scoring through a dequantized base --------------------------------------------------------
-# On the CPU a bitsandbytes Linear4bit dequantizes (or, on AVX512-BF16 hosts, repacks and runs a
-# 4-bit kernel) at every forward: scoring runs at about a third of full precision. For scoring, the
-# frozen base can instead compute with its NF4 weights dequantized once to the compute dtype: the
-# same weight values, plain matmuls. LoRA layers wrap the base layer and still apply on top.
+# On the CPU a bitsandbytes Linear4bit dequantizes its weight at every forward (and, left to itself on
+# AVX512-BF16 hosts, repacks it for a bf16 kernel that scored at about a third of full precision;
+# models/quant.py now keeps weights unpacked). For scoring, the frozen base can instead compute with
+# its NF4 weights dequantized once to the compute dtype: the same weight values, plain matmuls. LoRA
+# layers wrap the base layer and still apply on top.
 
-DEQUANTIZE_HEADROOM = 2.0  # the dequantized copy must fit this many times in the available memory
+DEQUANTIZE_HEADROOM = 4.0  # 'auto': the dense copy may take at most a quarter of the available memory
 
 
 def linear4bit_layers(model) -> list:

@@ -107,9 +107,9 @@ class TrainConfig:
     eval_window: int = 512
     """Sliding window for training-time evaluation."""
     dequantize_scoring: Literal["auto", "on", "off"] = "auto"
-    """Score held-out text through a dequantized copy of the frozen NF4 base (the same weight values;
-    several times faster on the CPU, where NF4 layers dequantize at every forward); 'auto' = on the
-    CPU when memory allows. The trained weights are never touched."""
+    """'on': score in-training evaluations through a copy of the frozen NF4 base dequantized for each
+    evaluation (the same weight values; the trained model is never touched). 'auto' = off: measured,
+    the copy costs more per evaluation than it saves (BENCHMARKS.md)."""
     keep_checkpoints: str = "last_and_best"
     """Checkpoints kept under checkpoints/: 'last_and_best' (the last, for resume, and the best by
     domain perplexity), 'all', or a number N (the N most recent, and the best)."""
