@@ -163,7 +163,31 @@ def main() -> None:
             summary[key] = round(best[a] / best[b], digits)
     if dequantize_seconds:
         summary["dequantize_seconds"] = round(min(dequantize_seconds), 3)
+    if "ours_dequantized" in runs:
+        summary["forward_cpu_seconds"] = forward_cpu_seconds(model, tokenizer, texts, args.window)
     print(json.dumps(summary))
+
+
+def forward_cpu_seconds(model, tokenizer, texts, window: int, repeats: int = 4) -> dict[str, list[float]]:
+    """CPU seconds (``time.process_time``, steadier than wall time on a shared machine) of one
+    forward over 4 windows, through the 4-bit layers and through the dequantized base, interleaved."""
+    import torch
+
+    from workbench.models.load import DequantizedBase
+
+    ids = tokenizer(" ".join(texts), return_tensors="pt")["input_ids"][:, : 4 * window]
+    ids = ids[:, : ids.size(1) // 4 * 4].reshape(4, -1).to(next(model.parameters()).device)
+    out: dict[str, list[float]] = {"nf4": [], "dequantized": []}
+    with torch.inference_mode():
+        for _ in range(repeats):
+            for name in out:
+                dense = DequantizedBase(model) if name == "dequantized" else None
+                t0 = time.process_time()
+                model(ids).logits[:, -1].sum().item()
+                out[name].append(round(time.process_time() - t0, 2))
+                if dense is not None:
+                    dense.restore()
+    return out
 
 
 if __name__ == "__main__":
