@@ -124,6 +124,28 @@ def test_handles_card_status_metrics_checkpoints_figures(made):
     assert comparison.card()["config"]["window"] == 64
 
 
+def test_metrics_follower_is_told_when_a_resumed_run_rewrote_the_file(tmp_path):
+    """A resumed run trims metrics.jsonl to its checkpoint and appends again: a follower's old offset
+    may then land inside a line. It gets ``([], 0)`` (start over), never half a line or a parse error."""
+    from workbench.io import write_jsonl
+    from workbench.workspace import Artifact
+
+    run = Artifact(tmp_path)
+    write_jsonl(tmp_path / "metrics.jsonl", [{"type": "train", "step": s, "loss": 2.0} for s in range(1, 4)])
+    rows, offset = run.metrics()
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    # trimmed to step 1, then steps 2.. again with longer lines: the old offset is now mid-line
+    write_jsonl(tmp_path / "metrics.jsonl", [{"type": "train", "step": 1, "loss": 2.0}]
+                + [{"type": "train", "step": s, "loss": 1.5, "lr": 0.001, "note": "resumed"} for s in range(2, 5)])
+    assert (tmp_path / "metrics.jsonl").read_bytes()[offset - 1:offset] != b"\n"
+    assert run.metrics(since=offset) == ([], 0)
+    rows, offset = run.metrics(since=0)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    # shorter than the old offset: also a fresh start
+    write_jsonl(tmp_path / "metrics.jsonl", [{"type": "train", "step": 1, "loss": 2.0}])
+    assert run.metrics(since=offset) == ([], 0)
+
+
 def test_unknown_name_names_what_exists(made):
     ws, _ = made
     assert Workspace(str(ws.root)) == ws and Workspace(ws.root).runs()[0].name == "tiny"

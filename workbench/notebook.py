@@ -304,8 +304,11 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
     while True:
         status = job.status()
         if draw:
-            new, offset = run.metrics(since=offset)
+            new, next_offset = run.metrics(since=offset)
+            if next_offset < offset:  # metrics.jsonl was rewritten (a resumed run): read it again
+                rows.clear()
             rows.extend(new)
+            offset = next_offset
         bar.value = _fraction(status)
         line.value = status_line(status)
         if draw and rows and len(rows) != shown_rows:

@@ -369,7 +369,9 @@ class Artifact:
     def metrics(self, since: int = 0) -> tuple[list[dict], int]:
         """New rows of ``metrics.jsonl`` after byte offset ``since`` and the offset to pass next time.
 
-        Only complete lines are returned: a line being written is left for the next call.
+        Only complete lines are returned: a line being written is left for the next call. When the
+        file was rewritten since ``since`` (a resumed run trims it to its checkpoint), the answer is
+        ``([], 0)``: drop the rows you hold and read again from 0.
         """
         path = self.folder / "metrics.jsonl"
         if not path.exists():
@@ -378,8 +380,10 @@ class Artifact:
 
         with open(path, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
-            if since > size:  # the file was rewritten (a resumed run trims it): start over
-                since = 0
+            if since:  # every offset handed out ends a line; anything else means the file was rewritten
+                handle.seek(min(since, size) - 1)
+                if since > size or handle.read(1) != b"\n":
+                    return [], 0
             handle.seek(since)
             chunk = handle.read(size - since)
         end = chunk.rfind(b"\n") + 1
