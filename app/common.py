@@ -12,8 +12,9 @@ import streamlit as st
 
 from workbench.appsupport import SETTINGS_ENV, AppSettings
 from workbench.errors import WorkbenchError
+from workbench.workspace import ACTIVE_STATES as ACTIVE
+from workbench.workspace import status_fraction
 
-ACTIVE = ("queued", "running", "stopping")
 COLOURS = {"running": "blue", "queued": "gray", "stopping": "orange", "stopped": "orange",
            "finished": "green", "failed": "red"}
 
@@ -73,7 +74,7 @@ def progress_line(status: dict) -> None:
         text += f" · {done:,.0f} / {total:,.0f} {unit}" + (f" · ETA {eta:,.0f} s" if eta else "")
     st.markdown(text)
     if total:
-        st.progress(min(1.0, float(done or 0) / float(total)))
+        st.progress(status_fraction(status))
     if state == "failed" and status.get("error"):
         st.error(status["error"], icon=":material/error:")
 

@@ -225,6 +225,17 @@ def test_a_stop_request_after_the_job_ended_keeps_its_final_state(tmp_path):
     assert status["state"] == "finished" and "attempt" not in status and "error" not in status
 
 
+def test_status_fraction_reads_steps_or_stage_progress(tmp_path):
+    """The one progress fraction the app's bar and the notebook's bar show."""
+    from workbench.workspace import status_fraction
+
+    write_status(tmp_path, "running", step=3, total_steps=12)  # training reports steps
+    assert status_fraction(read_status(tmp_path)) == 0.25
+    assert status_fraction({"state": "running", "progress": {"done": 30, "total": 40, "unit": "document"}}) == 0.75
+    assert status_fraction({"state": "queued"}) == 0.0
+    assert status_fraction({"state": "finished", "progress": {"done": 3, "total": 40}}) == 1.0
+
+
 def test_only_rank_zero_writes_status(tmp_path, monkeypatch):
     monkeypatch.setenv("RANK", "1")
     write_status(tmp_path, "running")

@@ -25,7 +25,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.workspace import TERMINAL_STATES as TERMINAL
-from workbench.workspace import Workspace
+from workbench.workspace import Workspace, status_fraction
 
 SMALL_ENV = "WORKBENCH_SMALL"
 
@@ -254,18 +254,6 @@ def status_line(status: dict) -> str:
     return " · ".join(parts)
 
 
-def _fraction(status: dict) -> float:
-    if status.get("state") == "finished":
-        return 1.0
-    step, total = status.get("step"), status.get("total_steps")
-    if step is not None and total:
-        return min(1.0, step / total)
-    progress = status.get("progress") or {}
-    if progress.get("total"):
-        return min(1.0, (progress.get("done") or 0) / progress["total"])
-    return 0.0
-
-
 def follow(job, every: float = 1.0, until_step: int | None = None, timeout: float | None = None,
            x: str = "step", curves: bool = True) -> dict:
     """Show a job's progress bar and (for training) its live curves, updated in place, until it ends.
@@ -309,7 +297,7 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
                 rows.clear()
             rows.extend(new)
             offset = next_offset
-        bar.value = _fraction(status)
+        bar.value = status_fraction(status)
         line.value = status_line(status)
         if draw and rows and len(rows) != shown_rows:
             figure_handle.update(_live_figure(rows, x))

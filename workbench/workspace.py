@@ -247,6 +247,18 @@ def read_status(folder: str | os.PathLike) -> dict | None:
     return status
 
 
+def status_fraction(status: dict) -> float:
+    """How far a job is, 0..1, from what :func:`read_status` returns (training steps or stage progress);
+    a finished job is 1."""
+    if status.get("state") == "finished":
+        return 1.0
+    progress = status.get("progress") or {}
+    done, total = progress.get("done"), progress.get("total")
+    if not total and status.get("total_steps"):
+        done, total = status.get("step"), status["total_steps"]
+    return min(1.0, float(done or 0) / float(total)) if total else 0.0
+
+
 def mark_failed(folder: str | os.PathLike, error: BaseException) -> None:
     write_status(
         folder,
