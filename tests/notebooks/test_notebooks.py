@@ -46,11 +46,15 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-        client.execute()  # raises CellExecutionError (with the cell and traceback) on any error
-        nbformat.write(nb, tmp_path / path.name)  # executed copy, for a person to open after a failure
+    try:
+        for path in NOTEBOOKS:
+            nb = nbformat.read(path, as_version=4)
+            client = NotebookClient(nb, timeout=900, kernel_name="python3",
+                                    resources={"metadata": {"path": str(tmp_path)}})
+            client.execute()  # raises CellExecutionError (with the cell and traceback) on any error
+            nbformat.write(nb, tmp_path / path.name)  # executed copy, for a person to open after a failure
+    finally:  # the notebooks launch detached jobs: a failed cell must not leave one running
+        _end_jobs(workspace)
 
     from workbench.review.store import LabelStore
     from workbench.workspace import Workspace
@@ -72,3 +76,19 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     assert {"ana", "ben"} <= set(annotators)
     assert store.labels(), "the review notebook recorded no error span"
     assert (workspace / "corrections.jsonl").exists()
+
+
+def _end_jobs(workspace: Path) -> None:
+    import signal
+
+    from workbench import jobs
+
+    if not workspace.exists():
+        return
+    for job in jobs.list_jobs(workspace):
+        pid = job.status().get("pid")
+        if job.state not in jobs.TERMINAL and pid:
+            try:
+                os.killpg(int(pid), signal.SIGKILL)  # the runner leads its own session
+            except (ProcessLookupError, PermissionError):
+                pass
