@@ -208,3 +208,21 @@ def test_unknown_kind_and_job_are_user_errors(tmp_path):
         jobs.launch("dance", {}, ws)
     with pytest.raises(WorkbenchError, match="no job named 'x'"):
         jobs.find("x", ws)
+
+
+def test_a_job_that_cannot_start_reads_failed_not_queued_forever(tmp_path, monkeypatch):
+    """The launcher writes 'queued' under its own pid first; if the runner process cannot be started,
+    the job must not stay queued under a pid that lives on (an app server, a notebook kernel)."""
+    import subprocess
+
+    from workbench.corpus.config import CorpusConfig
+
+    def no_process(*args, **kwargs):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(WorkbenchError, match="could not start the inspect job"):
+        jobs.launch("inspect", CorpusConfig(paths=[str(_corpus(tmp_path / "c.jsonl", n=2))]), ws)
+    [job] = jobs.list_jobs(ws)
+    assert job.status()["state"] == "failed" and "Cannot allocate memory" in job.status()["error"]

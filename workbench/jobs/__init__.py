@@ -25,7 +25,7 @@ from typing import Any
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
 from workbench.workspace import TERMINAL_STATES as TERMINAL
-from workbench.workspace import Workspace, process_alive, read_status, write_status
+from workbench.workspace import Workspace, mark_failed, process_alive, read_status, write_status
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
@@ -193,11 +193,17 @@ def _start(folder: Path, spec: dict) -> Job:
     # queued from the first second; the launcher's pid until the runner reports with its own
     write_status(folder, "queued", kind=spec["kind"], phase="starting")
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
-    with open(folder / LOG_FILE, "ab") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "workbench.jobs.runner", str(folder)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
-        )
+    try:
+        with open(folder / LOG_FILE, "ab") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "workbench.jobs.runner", str(folder)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+            )
+    except OSError as exc:
+        # never leave it 'queued' under the launcher's pid (an app server lives on: queued forever)
+        mark_failed(folder, exc)
+        raise WorkbenchError(f"could not start the {spec['kind']} job in {folder}: {exc}.",
+                             "check free memory and process limits, then launch it again.") from None
     _children.append(child)
     current = read_status(folder) or {}
     if current.get("pid") == os.getpid() and current.get("state") == "queued":
