@@ -44,7 +44,7 @@ def test_sigterm_during_inspect_leaves_nothing_complete(tiny_home, tmp_path):
     reader.join(timeout=10)
     text = "".join(stderr)
     assert proc.returncode == 143, text[-2000:]
-    assert text.strip().splitlines()[-1] == "stopped (SIGTERM)"
+    assert text.strip().splitlines()[-1].endswith("stopped (SIGTERM)")  # after a progress bar's last state
     assert "Traceback" not in text
     assert not out.exists() and not list(out.parent.glob(".tmp-*"))  # nothing half-built, nothing complete
 
@@ -67,3 +67,36 @@ def test_graceful_stop_defers_the_first_signal_and_restores_handlers():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)
     assert first.value.exit_code == 143 and isinstance(first.value, KeyboardInterrupt)
+
+
+def test_a_worker_forked_inside_graceful_stop_ends_on_sigterm_as_before():
+    """A pool worker blocked in C code never runs a Python handler: it must keep the default
+    SIGTERM, or a stopping parent waits for it forever."""
+    from workbench.signals import graceful_stop
+
+    with graceful_stop():
+        pid = os.fork()
+        if pid == 0:  # the worker: blocked, as in a C call, until it is ended
+            try:
+                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+                    signal.sigwait([signal.SIGUSR1])
+            finally:
+                os._exit(3)
+        time.sleep(0.5)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+
+
+def test_a_stop_survives_a_library_cleanup_that_raises_over_it():
+    from workbench.signals import Stopped, graceful_stop
+
+    with pytest.raises(Stopped) as stopped:
+        with graceful_stop():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
+            finally:  # as datasets' pool cleanup does: results not ready -> TimeoutError
+                raise TimeoutError("results not ready")
+    assert stopped.value.exit_code == 143

@@ -292,9 +292,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def _exit_stopped(exc: KeyboardInterrupt) -> None:
     """One line (training: the step and the resume command) and exit 128 + the signal (130, 143)."""
-    from workbench.signals import Stopped
+    from workbench.signals import Stopped, end_child_processes
 
     stopped = exc if isinstance(exc, Stopped) else Stopped()
+    end_child_processes()  # a worker pool caught mid-start would keep the exit waiting forever
     typer.echo(stopped.message, err=True)
     sys.exit(stopped.exit_code)
 

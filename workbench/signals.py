@@ -28,6 +28,28 @@ from dataclasses import dataclass
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOPPED_EXIT_CODES = tuple(128 + int(s) for s in STOP_SIGNALS)  # (130, 143)
 
+# handlers in force before each graceful_stop block now open, outermost first
+_open_blocks: list[dict] = []
+
+
+def _reset_in_child() -> None:
+    """A forked worker gets the handlers from before graceful_stop back: a Python-level handler
+    runs only between bytecodes, so a worker blocked in C code would never end on SIGTERM and
+    its parent, unwinding, would wait for it forever (seen with datasets' worker pools)."""
+    if not _open_blocks:
+        return
+    for s, old in _open_blocks[0].items():
+        try:
+            signal.signal(s, old)
+        except (ValueError, OSError):  # not the main thread of the child
+            pass
+    _open_blocks.clear()
+    sys.unraisablehook = sys.__unraisablehook__
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_in_child)
+
 
 class Stopped(KeyboardInterrupt):
     """The process was asked to stop. ``message`` is the one line to show; ``exit_code`` is 128 + signal."""
@@ -71,8 +93,8 @@ def graceful_stop(deferred: bool = False) -> Iterator[StopRequest]:
 
     Nests: the previous handlers come back on exit. Outside the main thread (where Python cannot
     install handlers) it yields a request that is never set. Processes forked inside the block
-    (worker pools) end as the signal's default would, so a pool's workers never run the stage's
-    stop logic. A stop that Python had to drop (raised inside an at-fork hook or a ``__del__``)
+    (worker pools) get the previous handlers back at once, so SIGTERM ends them as before and a
+    pool's workers never run the stage's stop logic. A stop that Python had to drop (raised inside an at-fork hook or a ``__del__``)
     is delivered again.
     """
     request = StopRequest(deferred=deferred)
@@ -107,12 +129,50 @@ def graceful_stop(deferred: bool = False) -> Iterator[StopRequest]:
 
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     sys.unraisablehook = unraisable
+    _open_blocks.append(previous)
     try:
         yield request
+    except BaseException as exc:
+        stopped = _stop_in_chain(exc)
+        if stopped is not None and stopped is not exc:
+            # a library's cleanup raised over the stop (datasets' worker pool: "results not ready")
+            raise stopped from None
+        raise
     finally:
+        _open_blocks[:] = [block for block in _open_blocks if block is not previous]
         sys.unraisablehook = previous_hook
         for s, old in previous.items():
             signal.signal(s, old)
 
 
-__all__ = ["Stopped", "StopRequest", "graceful_stop", "STOPPED_EXIT_CODES", "signal_name"]
+def end_child_processes(timeout: float = 5.0) -> None:
+    """Terminate the worker processes (multiprocessing / multiprocess) this process still has.
+
+    For a process that exits because it was stopped: a stop can land while a pool or a manager is
+    starting, before anything would shut it down, and the interpreter's exit would then wait for
+    that child forever. Children get SIGTERM (their default action since they were forked inside
+    :func:`graceful_stop`)."""
+    import time
+
+    modules = [sys.modules[name] for name in ("multiprocessing", "multiprocess") if name in sys.modules]
+    children = [child for module in modules for child in module.active_children()]
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+
+
+def _stop_in_chain(exc: BaseException) -> Stopped | None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Stopped):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+__all__ = ["Stopped", "StopRequest", "graceful_stop", "end_child_processes", "STOPPED_EXIT_CODES", "signal_name"]
