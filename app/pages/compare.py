@@ -107,31 +107,40 @@ if verdict:
 for warning in comparison.get("warnings") or []:
     st.warning(warning)
 
-tabs = st.tabs(["Perplexity", "Reliability", "Documents", "Tokens", "Probes", "Generations"])
-with tabs[0]:
+def tab_perplexity() -> None:
     for key in ("perplexity", "bits_per_byte"):
         if key in figures:
             st.plotly_chart(figures[key], key=f"cmp_{key}")
-with tabs[1]:
+
+
+def tab_reliability() -> None:
     if "reliability" in figures:
         st.plotly_chart(figures["reliability"], key="cmp_reliability")
-with tabs[2]:
+
+
+def tab_documents() -> None:
     if "documents" in figures:
         st.plotly_chart(figures["documents"], key="cmp_documents")
     query = st.text_input("Search documents (id)", key="compare_doc_search")
     rows = [d for d in documents if query.lower() in str(d.get("id", "")).lower()] if query else documents
     st.dataframe(rows, hide_index=True, key="cmp_documents_table")
-with tabs[3]:
+
+
+def tab_tokens() -> None:
     for key in sorted(k for k in figures if k.startswith("tokens")):
         st.plotly_chart(figures[key], key=f"cmp_{key}")
-with tabs[4]:
+
+
+def tab_probes() -> None:
     probes = comparison.get("probes") or {}
     if probes.get("summary"):
         st.json(probes["summary"], expanded=False)
         st.dataframe(probes.get("rows") or [], hide_index=True, key="cmp_probes")
     else:
         st.caption("No probes in this comparison.")
-with tabs[5]:
+
+
+def tab_generations() -> None:
     generations = comparison.get("generations") or []
     if not generations:
         st.caption("No generations in this comparison.")
@@ -143,6 +152,15 @@ with tabs[5]:
             g1.text(row.get("base", ""))
             g2.markdown("**Adapted**")
             g2.text(row.get("adapted", ""))
+
+
+TABS = {"Perplexity": tab_perplexity, "Reliability": tab_reliability, "Documents": tab_documents,
+        "Tokens": tab_tokens, "Probes": tab_probes, "Generations": tab_generations}
+# lazy tabs: only the open one runs and draws (the figures of a big comparison are heavy)
+for tab, draw in zip(st.tabs(list(TABS), key="compare_tab", on_change="rerun"), TABS.values()):
+    if tab.open:
+        with tab:
+            draw()
 
 st.subheader("Review")
 if st.button("Make review items from this comparison", key="compare_items", icon=":material/rate_review:"):

@@ -106,9 +106,12 @@ else:
         for line in readiness.get("recommendations") or []:
             st.markdown(f"- {line}")
         figures = _figures(str(summary.folder), (summary.folder / "profile.json").stat().st_mtime)
-        cols = st.columns(2)
-        for i, (fig_name, fig) in enumerate(figures.items()):
-            cols[i % 2].plotly_chart(fig, key=f"corpus_fig_{fig_name}")
+        titles = [n.replace("_", " ").capitalize() for n in figures]
+        # lazy tabs: only the open figure is drawn
+        for tab, (fig_name, fig) in zip(st.tabs(titles, key="corpus_fig_tab", on_change="rerun"), figures.items()):
+            if tab.open:
+                with tab:
+                    st.plotly_chart(fig, key=f"corpus_fig_{fig_name}")
 
         # --- flagged documents: keep or drop ---------------------------------------------------
         st.header("Flagged documents")

@@ -31,15 +31,19 @@ store = store_at(str(DB))
 taxonomy = store.taxonomy()
 categories = taxonomy.categories[:9]  # digits 1-9
 
-# the annotator's name lives in the URL, so a reload or a bookmark keeps it
-remembered = st.query_params.get("annotator", "")
-annotator = st.text_input("Your name", value=remembered, key="review_annotator",
+# the annotator's name lives in the address bar (a reload or a bookmark keeps it) and in the session
+# (moving to another page and back keeps it)
+state = st.session_state
+remembered = st.query_params.get("annotator") or state.get("annotator_name", "")
+if "review_annotator" not in state:
+    state["review_annotator"] = remembered
+annotator = st.text_input("Your name", key="review_annotator",
                           placeholder="who is labelling (kept in the address bar)").strip()
-if annotator != remembered:
-    if annotator:
-        st.query_params["annotator"] = annotator
-    else:
-        st.query_params.pop("annotator", None)
+state["annotator_name"] = annotator
+if annotator:
+    st.query_params["annotator"] = annotator
+else:
+    st.query_params.pop("annotator", None)
 
 with st.expander("Guidelines and shortcuts", icon=":material/menu_book:"):
     st.markdown(f"**Keyboard**: {SHORTCUTS}")
@@ -58,7 +62,6 @@ mine = progress["annotators"].get(annotator, {"done": 0, "remaining": progress["
 total = mine["done"] + mine["remaining"]
 st.progress(mine["done"] / total if total else 1.0, text=f"{mine['done']} of {total} items done")
 
-state = st.session_state
 last = state.get("review_last")
 if last:
     with user_errors():
@@ -156,10 +159,11 @@ else:
     st.text_input("…or type the wrong phrase", key=f"phrase_{item.id}")
     st.markdown("**Category** " + (f":orange-badge[{state['review_category']}]" if state.get("review_category")
                                    else "(press a digit)"))
-    cat_cols = st.columns(len(categories))
-    for i, (col, name) in enumerate(zip(cat_cols, categories), 1):
-        col.button(name, key=f"cat_{i}", shortcut=str(i), on_click=pick_category, args=(name,),
-                   type="primary" if state.get("review_category") == name else "secondary")
+    cat_cols = st.columns(4)
+    for i, name in enumerate(categories, 1):
+        cat_cols[(i - 1) % 4].button(name, key=f"cat_{i}", shortcut=str(i), on_click=pick_category, args=(name,),
+                                     type="primary" if state.get("review_category") == name else "secondary",
+                                     width="stretch")
     c1, c2, c3 = st.columns(3)
     c1.segmented_control("Severity", ["minor", "major", "critical"], default="minor", key="review_severity")
     c2.text_input("Note", key=f"note_{item.id}")

@@ -30,6 +30,22 @@ def _plan(model: str, plan_values: dict):
     return estimate(model, PlanConfig(**plan_values)).to_dict()
 
 
+def _short(path: str) -> str:
+    """A path as the user knows it: relative to the workspace, or the bundled sample's file name."""
+    from pathlib import Path
+
+    for root, label in ((cfg.workspace_root, ""), (appsupport.sample_data_dir(), "sample: ")):
+        try:
+            return label + str(Path(path).resolve().relative_to(root))
+        except ValueError:
+            continue
+    return path
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def _preset_config(preset):
     from workbench.training.config import load_train_config
 
@@ -49,12 +65,13 @@ def new_run_form() -> None:
     snapshots = [str(s.folder) for s in ws.snapshots()]
     model_options = list(dict.fromkeys(models + list(REGISTRY)))
     c1, c2 = st.columns(2)
-    model = c1.selectbox("Model", model_options, key="train_model",
+    model = c1.selectbox("Model", model_options, key="train_model", format_func=_short,
                          index=model_options.index(base.model) if base.model in model_options else 0,
                          help="Registry models (fetched offline) or model folders under the workspace.")
     data_options = list(dict.fromkeys(snapshots + files + [base.data]))
     data = c2.selectbox("Training data (snapshot or corpus file)", data_options, key="train_data",
-                        index=data_options.index(snapshots[0]) if snapshots else data_options.index(base.data))
+                        index=data_options.index(snapshots[0]) if snapshots else data_options.index(base.data),
+                        format_func=_short)
     c3, c4 = st.columns(2)
     max_tokens = c3.number_input("Training budget (tokens)", min_value=256, value=int(base.max_tokens), step=1024,
                                  key="train_max_tokens")
@@ -99,7 +116,7 @@ def new_run_form() -> None:
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Peak memory", f"{plan['peak_gib']:.2f} GiB", help=f"of {plan['device_memory_gib']:.1f} GiB")
         m2.metric("Fits", "yes" if plan["fits"] else "no")
-        m3.metric("Wall time", f"{plan['seconds'] / 60:.1f} min")
+        m3.metric("Wall time", _duration(plan["seconds"]))
         m4.metric("Cost", f"${plan['cost']:.2f}")
         st.plotly_chart(memory_breakdown(plan), key="plan_memory")
     if st.button("Launch training", type="primary", icon=":material/play_arrow:", key="train_launch"):
