@@ -67,7 +67,7 @@ with st.expander("New comparison", expanded=not ws.comparisons(), icon=":materia
                     generations=int(generations), window=int(window),
                 )
                 job = jobs.launch("compare", config, ws)
-                state["compare_view"] = job.name
+                state["compare_view_select"] = job.name  # show the new comparison (its selectbox comes below)
                 st.rerun()
 
 # --- results ----------------------------------------------------------------------------------
@@ -76,8 +76,9 @@ if not comparisons:
     st.info("No comparison yet.")
     st.stop()
 names = [c.name for c in comparisons]
-wanted = state.get("compare_view") if state.get("compare_view") in names else names[0]
-name = st.selectbox("Comparison", names, index=names.index(wanted), key="compare_view_select")
+if state.get("compare_view_select") not in names:
+    state["compare_view_select"] = names[0]
+name = st.selectbox("Comparison", names, key="compare_view_select")
 summary = next(c for c in comparisons if c.name == name)
 if summary.state in ACTIVE or not summary.complete:
     follow_job(summary.folder, f"compare_{name}")

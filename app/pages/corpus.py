@@ -80,7 +80,7 @@ if c2.button("Profile", type="primary", disabled=not paths, key="corpus_profile"
     with user_errors():
         job = jobs.launch("inspect", CorpusConfig(paths=paths, model=appsupport.check_model_spec(tokenizer, cfg)), ws,
                           overwrite=True)
-        state["corpus_view"] = job.name
+        state["corpus_view_select"] = job.name  # show the new profile (its selectbox comes below)
         st.rerun()
 
 corpora = ws.corpora()
@@ -88,8 +88,9 @@ if not corpora:
     st.info("No profile yet: choose files and press Profile.")
 else:
     names = [c.name for c in corpora]
-    wanted = state.get("corpus_view") if state.get("corpus_view") in names else names[0]
-    name = st.selectbox("Profile", names, index=names.index(wanted), key="corpus_view_select",
+    if state.get("corpus_view_select") not in names:
+        state["corpus_view_select"] = names[0]
+    name = st.selectbox("Profile", names, key="corpus_view_select",
                         format_func=lambda n: f"{n} ({next(c.state for c in corpora if c.name == n)})")
     summary = next(c for c in corpora if c.name == name)
     if summary.state in ACTIVE or summary.state in ("stopped", "failed"):
@@ -152,18 +153,21 @@ with st.form("curate_form"):
     cols = st.columns(3)
     for i, spec in enumerate(specs):
         col = cols[i % 3]
+        key = f"curate_{spec.key}"
         if spec.kind == "bool":
-            values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc)
+            values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc, key=key)
         elif spec.kind == "int":
-            values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc))
+            values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc, key=key))
         elif spec.kind == "float":
-            values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g", help=spec.doc))
+            values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g", help=spec.doc,
+                                                      key=key))
         elif spec.kind == "choice":
-            values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default), help=spec.doc)
+            values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default),
+                                             help=spec.doc, key=key)
         else:
-            values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc)
-    use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True)
-    submitted = st.form_submit_button("Curate", type="primary", disabled=not paths)
+            values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc, key=key)
+    use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
+    submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")
 if submitted:
     from workbench import jobs
     from workbench.config import apply_overrides
@@ -177,7 +181,7 @@ if submitted:
             with LabelStore(cfg.workspace_root / "labels.db") as store:
                 config.drop_documents = drop_decisions(store) or None
         job = jobs.launch("curate", config, ws, overwrite=True)
-        st.success(f"Curating into snapshot {job.name}.")
+        st.success(f"Curating into snapshot {job.name}.", icon=":material/done:")
 for snap in ws.snapshots()[:3]:
     st.markdown(f"Snapshot **{snap.name}** {badge(snap.state)} train {snap.train_documents or 0} / "
                 f"eval {snap.eval_documents or 0} documents")

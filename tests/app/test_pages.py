@@ -296,3 +296,50 @@ def test_review_keeps_the_annotator_name_across_pages(made_settings):
     no_exceptions(at)
     assert at.text_input(key="review_annotator").value == "lee"
     assert "0 of 3 items done" in at.get("progress")[0].proto.text
+
+
+# --- jobs launched from the pages --------------------------------------------------------------
+
+
+def test_corpus_profiles_and_curates_as_background_jobs(made_settings, sample_dir):
+    from workbench import jobs
+
+    at = page_test("corpus")
+    sample = str((sample_dir / "domain_corpus.jsonl").resolve())
+    at.multiselect(key="corpus_files").set_value([sample])
+    at.run()
+    at.selectbox(key="corpus_model").set_value("tiny-llama")
+    at.button(key="corpus_profile").click()
+    at.run()
+    no_exceptions(at)
+    profile = jobs.attach(made_settings.workspace_root / "corpora" / "domain_corpus")
+    assert profile.wait(timeout=300)["state"] == "finished", profile.logs(tail=20)
+    at.run()
+    assert at.selectbox(key="corpus_view_select").value == "domain_corpus"
+    assert {m.label: m.value for m in at.metric}["Documents"] == "128"
+    at.number_input(key="curate_min_words").set_value(30)
+    at.button(key="curate_submit").click()
+    at.run()
+    no_exceptions(at)
+    [message] = [s.value for s in at.success if "Curating into snapshot" in s.value]
+    snapshot = jobs.attach(made_settings.workspace_root / "snapshots" / message.split()[-1].rstrip("."))
+    assert snapshot.wait(timeout=300)["state"] == "finished", snapshot.logs(tail=20)
+    assert snapshot.spec()["config"]["min_words"] == 30
+
+
+def test_compare_runs_as_a_background_job(made_settings):
+    from workbench import jobs
+
+    at = page_test("compare")
+    at.number_input(key="compare_generations").set_value(0)
+    at.number_input(key="compare_window").set_value(64)
+    at.button(key="compare_launch").click()
+    at.run()
+    no_exceptions(at)
+    new = [p for p in (made_settings.workspace_root / "comparisons").iterdir() if p.name != "compare-tiny"]
+    assert len(new) == 1
+    status = jobs.attach(new[0]).wait(timeout=300)
+    assert status["state"] == "finished", jobs.attach(new[0]).logs(tail=20)
+    at.run()
+    assert at.selectbox(key="compare_view_select").value == new[0].name
+    assert "domain perplexity" in [m.label for m in at.metric]
