@@ -30,19 +30,23 @@ def no_exception(page) -> None:
         '[data-testid="stException"]').first.inner_text()
 
 
-def run_state(page) -> str:
-    """The state badge of the run shown on the Train page."""
+def run_state(page, name: str | None = None) -> str:
+    """The state badge of the run shown on the Train page ('' while another run is shown)."""
+    if name is not None:
+        shown = page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^Run\s")).first
+        if name not in shown.inner_text().split():
+            return ""
     text = page.locator('[data-testid="stMarkdownContainer"]').filter(
         has_text=re.compile(r"^(queued|running|stopping|stopped|finished|failed)\b")).first.inner_text()
     return text.split()[0]
 
 
-def wait_state(page, states: tuple[str, ...], timeout_ms: float = RUN_TIMEOUT_MS) -> str:
+def wait_state(page, name: str, states: tuple[str, ...], timeout_ms: float = RUN_TIMEOUT_MS) -> str:
     deadline = time.time() + timeout_ms / 1000
     last = ""
     while time.time() < deadline:
         try:
-            last = run_state(page)
+            last = run_state(page, name)
         except Exception:  # noqa: BLE001 - the panel is being redrawn
             last = ""
         if last in states:
@@ -111,10 +115,10 @@ def test_every_page_renders_with_a_screenshot(page, app_server, screenshot_dir):
 
 def test_train_launch_from_the_page_finishes_with_curves(page, app_server, screenshot_dir):
     launch_run(page, app_server, "e2e", max_tokens=4096)
-    assert wait_state(page, ("finished", "failed")) == "finished", app_server["log"].read_text()[-3000:]
+    assert wait_state(page, "e2e", ("finished", "failed")) == "finished", app_server["log"].read_text()[-3000:]
     page.reload()  # a reload comes back to the same run (its name is in the address)
     wait_idle(page)
-    assert run_state(page) == "finished"
+    assert run_state(page, "e2e") == "finished"
     page.locator(".js-plotly-plot").nth(2).wait_for(state="attached")  # plan memory, training, perplexity
     page.get_by_text("Training", exact=True).first.wait_for(state="attached")
     no_exception(page)
@@ -125,16 +129,16 @@ def test_train_launch_from_the_page_finishes_with_curves(page, app_server, scree
 
 def test_stop_and_resume_a_run_from_the_page(page, app_server, screenshot_dir):
     launch_run(page, app_server, "e2e-stop", max_tokens=24_576)
-    wait_state(page, ("running",))
+    wait_state(page, "e2e-stop", ("running",))
     metrics = app_server["workspace"] / "runs" / "e2e-stop" / "metrics.jsonl"
     deadline = time.time() + 120
     while (not metrics.exists() or '"train"' not in metrics.read_text()) and time.time() < deadline:
         time.sleep(0.5)
     page.get_by_role("button", name=re.compile("Stop")).first.click()
-    assert wait_state(page, ("stopped", "failed", "finished")) == "stopped", app_server["log"].read_text()[-3000:]
+    assert wait_state(page, "e2e-stop", ("stopped", "failed", "finished")) == "stopped", app_server["log"].read_text()[-3000:]
     page.screenshot(path=str(screenshot_dir / "train-stopped.png"), full_page=True)
     page.get_by_role("button", name=re.compile("Resume")).first.click()
-    assert wait_state(page, ("finished", "failed")) == "finished"
+    assert wait_state(page, "e2e-stop", ("finished", "failed")) == "finished"
     rows = [line for line in metrics.read_text().splitlines() if '"train"' in line]
     steps = [int(re.search(r'"step": (\d+)', line).group(1)) for line in rows]
     assert steps == sorted(steps) and steps[-1] == 24  # the curve carries on to the end, not from zero
