@@ -60,14 +60,15 @@ def rows_of(summaries) -> list[dict]:
     return rows
 
 
-def progress_line(status: dict) -> None:
-    """State badge, progress bar and ETA of a job's status.json, and its error when it failed."""
+def progress_line(status: dict, label: str | None = None) -> None:
+    """State badge (and the job's name), progress bar and ETA of a job's status.json, and its error
+    when it failed."""
     state = status.get("state")
     progress = status.get("progress") or {}
     done, total = progress.get("done"), progress.get("total")
     if done is None and status.get("total_steps"):
         done, total = status.get("step") or 0, status.get("total_steps")
-    text = f"{badge(state)} {status.get('phase') or progress.get('stage') or ''}"
+    text = f"{badge(state)} {f'**{label}** · ' if label else ''}{status.get('phase') or progress.get('stage') or ''}"
     if total:
         unit = progress.get("unit") or "steps"
         eta = progress.get("eta_s", status.get("eta_s"))

@@ -171,7 +171,7 @@ def _live_run(name: str, x: str, log_y: bool, threshold: float, was_live: bool) 
         buffer["rows"] = []
     buffer["rows"].extend(rows)
     buffer["offset"] = offset
-    progress_line(status)
+    progress_line(status, label=name)
     state = status.get("state")
     b1, b2, _ = st.columns([1, 1, 4])
     if state in ("running", "queued") and b1.button("Stop", icon=":material/stop:", key=f"stop_{name}",

@@ -30,15 +30,11 @@ def no_exception(page) -> None:
         '[data-testid="stException"]').first.inner_text()
 
 
-def run_state(page, name: str | None = None) -> str:
-    """The state badge of the run shown on the Train page ('' while another run is shown)."""
-    if name is not None:
-        shown = page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^Run\s")).first
-        if name not in shown.inner_text().split():
-            return ""
-    text = page.locator('[data-testid="stMarkdownContainer"]').filter(
-        has_text=re.compile(r"^(queued|running|stopping|stopped|finished|failed)\b")).first.inner_text()
-    return text.split()[0]
+def run_state(page, name: str) -> str:
+    """The state badge of run ``name`` on the Train page ('' while another run is shown)."""
+    line = page.locator('[data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(rf"^(queued|running|stopping|stopped|finished|failed)\s+{re.escape(name)}\s+·"))
+    return line.first.inner_text().split()[0] if line.count() else ""
 
 
 def wait_state(page, name: str, states: tuple[str, ...], timeout_ms: float = RUN_TIMEOUT_MS) -> str:
