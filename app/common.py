@@ -103,3 +103,26 @@ def follow_job(folder, key: str) -> None:
             st.rerun()
 
     st.fragment(run_every=settings().refresh_seconds if live else None)(panel)()
+
+
+def config_inputs(specs, key_prefix: str, columns: int = 3) -> dict:
+    """One input per config field (``appsupport.config_fields``), laid out in columns; returns
+    ``{dotted key: value}`` as the widgets hold it (for ``appsupport.form_overrides``)."""
+    values = {}
+    cols = st.columns(columns)
+    for i, spec in enumerate(specs):
+        col = cols[i % columns]
+        key = f"{key_prefix}{spec.key}"
+        if spec.kind == "bool":
+            values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc, key=key)
+        elif spec.kind == "choice":
+            values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default),
+                                             help=spec.doc, key=key)
+        elif spec.kind == "int":
+            values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc, key=key))
+        elif spec.kind == "float":
+            values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g",
+                                                      help=spec.doc, key=key))
+        else:
+            values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc, key=key)
+    return values

@@ -207,17 +207,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 def _machine() -> str:
-    import platform
+    from benchmarks.train_throughput import machine  # one description of the host for every benchmark
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
+    return machine()
 
 
 def _ci(ci) -> str:

@@ -2,7 +2,7 @@
 readiness, decide keep/drop on flagged documents, curate into a snapshot."""
 
 import streamlit as st
-from common import ACTIVE, badge, follow_job, settings, user_errors, workspace
+from common import ACTIVE, badge, config_inputs, follow_job, settings, user_errors, workspace
 
 from workbench import appsupport
 from workbench.corpus.config import CurateConfig
@@ -149,23 +149,7 @@ st.header("Curate into a snapshot")
 base = CurateConfig(paths=paths)
 with st.form("curate_form"):
     specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "eval_paths"))
-    values = {}
-    cols = st.columns(3)
-    for i, spec in enumerate(specs):
-        col = cols[i % 3]
-        key = f"curate_{spec.key}"
-        if spec.kind == "bool":
-            values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc, key=key)
-        elif spec.kind == "int":
-            values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc, key=key))
-        elif spec.kind == "float":
-            values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g", help=spec.doc,
-                                                      key=key))
-        elif spec.kind == "choice":
-            values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default),
-                                             help=spec.doc, key=key)
-        else:
-            values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc, key=key)
+    values = config_inputs(specs, "curate_")
     use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
     submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")
 if submitted:

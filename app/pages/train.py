@@ -3,7 +3,7 @@
 import json
 
 import streamlit as st
-from common import ACTIVE, badge, progress_line, settings, user_errors, workspace
+from common import ACTIVE, badge, config_inputs, progress_line, settings, user_errors, workspace
 
 from workbench import appsupport
 from workbench.errors import WorkbenchError
@@ -79,22 +79,7 @@ def new_run_form() -> None:
     specs = appsupport.config_fields(base, skip=BASICS)
     values = {"model": model, "data": data, "max_tokens": int(max_tokens), "name": name.strip() or None}
     with st.expander("Advanced settings", expanded=False):
-        cols = st.columns(3)
-        for i, spec in enumerate(specs):
-            col = cols[i % 3]
-            key = f"adv_{spec.key}"
-            if spec.kind == "bool":
-                values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc, key=key)
-            elif spec.kind == "choice":
-                values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default),
-                                                 help=spec.doc, key=key)
-            elif spec.kind == "int":
-                values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc, key=key))
-            elif spec.kind == "float":
-                values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g",
-                                                          help=spec.doc, key=key))
-            else:
-                values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc, key=key)
+        values.update(config_inputs(specs, "adv_"))
     overrides = appsupport.form_overrides(appsupport.config_fields(base, skip=("out",)), values)
     try:
         config = appsupport.checked_train_config(cfg, preset, overrides)
