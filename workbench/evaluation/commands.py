@@ -38,24 +38,36 @@ def _workspace(path: Optional[Path]):
 
     return Workspace.at(path)
 
+# options both commands take, declared once
+WINDOW_OPT = typer.Option(None, help=WINDOW_HELP + " [default: 1024]")
+STRIDE_OPT = typer.Option(None, help=STRIDE_HELP)
+QUANT_OPT = typer.Option(None, help=QUANT_HELP)
+BATCH_SIZE_OPT = typer.Option(None, "--batch-size", help="Windows per forward pass. [default: 8]")
+TEMPERATURE_SCALING_OPT = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after.")
+TEXT_FIELD_OPT = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]")
+DEQUANTIZE_OPT = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]")
+TEXT_UNIT_OPT = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP + " [default: auto]")
+OVERWRITE_OPT = typer.Option(False, help="Replace an existing output folder.")
+WORKSPACE_OPT = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+
 
 def evaluate_command(
     model: Optional[str] = typer.Option(None, help="Model spec (default with --adapter: the run's base model)."),
     adapter: Optional[str] = typer.Option(None, help="Run folder or adapter folder to apply."),
     data: Optional[str] = typer.Option(None, help="Evaluation text (JSONL with a text field, or .txt)."),
     out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/eval-...)."),
-    window: Optional[int] = typer.Option(None, help=WINDOW_HELP + " [default: 1024]"),
-    stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
-    quant: Optional[str] = typer.Option(None, help=QUANT_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Windows per forward pass. [default: 8]"),
-    temperature_scaling: Optional[bool] = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
-    text_field: Optional[str] = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]"),
-    dequantize: Optional[str] = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]"),
-    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP + " [default: auto]"),
+    window: Optional[int] = WINDOW_OPT,
+    stride: Optional[int] = STRIDE_OPT,
+    quant: Optional[str] = QUANT_OPT,
+    batch_size: Optional[int] = BATCH_SIZE_OPT,
+    temperature_scaling: Optional[bool] = TEMPERATURE_SCALING_OPT,
+    text_field: Optional[str] = TEXT_FIELD_OPT,
+    dequantize: Optional[str] = DEQUANTIZE_OPT,
+    text_unit: Optional[str] = TEXT_UNIT_OPT,
     config: Optional[Path] = ConfigOpt,
     set_: Optional[list[str]] = SetOpt,
-    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
-    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
+    overwrite: bool = OVERWRITE_OPT,
+    workspace: Optional[Path] = WORKSPACE_OPT,
 ) -> None:
     """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
     from workbench.evaluation.compare import evaluate
@@ -76,21 +88,21 @@ def compare_command(
     glossary: Optional[str] = typer.Option(None, help="Glossary CSV with a 'term' column (listed first among term changes)."),
     profile: Optional[str] = typer.Option(None, help="Corpus profile.json (or its folder): its domain terms follow the glossary."),
     out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/compare-RUN)."),
-    window: Optional[int] = typer.Option(None, help=WINDOW_HELP + " [default: 1024]"),
-    stride: Optional[int] = typer.Option(None, help=STRIDE_HELP),
-    quant: Optional[str] = typer.Option(None, help=QUANT_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Windows per forward pass. [default: 8]"),
+    window: Optional[int] = WINDOW_OPT,
+    stride: Optional[int] = STRIDE_OPT,
+    quant: Optional[str] = QUANT_OPT,
+    batch_size: Optional[int] = BATCH_SIZE_OPT,
     checkpoints: Optional[bool] = typer.Option(None, "--checkpoints", help="Also score every checkpoint (learning curves)."),
-    temperature_scaling: Optional[bool] = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after."),
+    temperature_scaling: Optional[bool] = TEMPERATURE_SCALING_OPT,
     generations: Optional[int] = typer.Option(None, help="Domain prompts continued by both models (0: none). [default: 6]"),
     labels: Optional[str] = typer.Option(None, "--labels", help="Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; 'none' to skip)."),
-    text_field: Optional[str] = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]"),
-    dequantize: Optional[str] = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]"),
-    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP + " [default: auto]"),
+    text_field: Optional[str] = TEXT_FIELD_OPT,
+    dequantize: Optional[str] = DEQUANTIZE_OPT,
+    text_unit: Optional[str] = TEXT_UNIT_OPT,
     config: Optional[Path] = ConfigOpt,
     set_: Optional[list[str]] = SetOpt,
-    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
-    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE)."),
+    overwrite: bool = OVERWRITE_OPT,
+    workspace: Optional[Path] = WORKSPACE_OPT,
 ) -> None:
     """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
     from workbench.evaluation.compare import compare
