@@ -105,8 +105,8 @@ def train_plain(model_dir: Path, texts: list[str], budget: int, out: Path, *, lr
 
 def train_workbench(model: str, data: Path, budget: int, out: Path, *, preset: str | None, seed: int,
                     **values) -> dict:
+    from workbench.pipeline import train
     from workbench.training.config import load_train_config
-    from workbench.training.trainer import train
     from workbench.workspace import Workspace
 
     config = load_train_config(preset, model=model, data=str(data), max_tokens=budget, eval_every=0.0,

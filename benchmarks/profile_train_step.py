@@ -34,8 +34,8 @@ def main() -> None:
     from train_throughput import prepare_model
     from transformers import TrainerCallback
 
+    from workbench.pipeline import train
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
     from workbench.workspace import Workspace
 
     cuda = torch.cuda.is_available()

@@ -3,7 +3,7 @@
     /usr/bin/time -v python benchmarks/train_memory.py MICRO_BATCH GRAD_ACCUM on|off MAX_TOKENS
     /usr/bin/time -v python benchmarks/train_memory.py 2 4 off 4096   # the CPU quickstart's shapes, 2 steps
 
-Runs ``workbench.training.trainer.train`` on the sample corpus (block 256, evaluation samples of 16
+Runs ``workbench.pipeline.train`` on the sample corpus (block 256, evaluation samples of 16
 tokens so evaluation does not count) and prints one JSON line: CPU and wall seconds of each
 optimizer step (CPU time is steadier than wall time on a shared machine) and the process's peak RSS.
 """
@@ -15,8 +15,8 @@ import time
 
 from transformers import Trainer, TrainerCallback
 
+from workbench.pipeline import train
 from workbench.training.config import TrainConfig
-from workbench.training.trainer import train
 from workbench.workspace import Workspace
 
 

@@ -4,7 +4,7 @@ Both run in this process, on exactly the same list of documents, model, quantiza
 settings, micro-batch, maximum length (our ``block_size`` = the baseline's ``max_length``) and
 number of optimizer steps, with the same torch thread count:
 
-* ours: ``workbench.training.trainer.train`` with a ``TrainConfig`` (documents packed into full
+* ours: ``workbench.pipeline.train`` with a ``TrainConfig`` (documents packed into full
   blocks, EOS-separated, block-diagonal attention; a document longer than a block continues in
   the next block, so nothing is truncated);
 * baseline: transformers ``Trainer`` + peft QLoRA as the docs show it (``BitsAndBytesConfig`` NF4
@@ -210,9 +210,10 @@ def run_ours(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) ->
 
     from workbench.io import read_json, read_jsonl
     from workbench.models.load import load_tokenizer
+    from workbench.pipeline import train
     from workbench.training.config import TrainConfig
+    from workbench.training.data import prepare_data
     from workbench.training.packing import IGNORE_INDEX
-    from workbench.training.trainer import prepare_data, train
     from workbench.workspace import Workspace
 
     config = TrainConfig(

@@ -140,8 +140,8 @@ def train(
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """QLoRA continued pretraining on a snapshot or corpus file."""
+    from workbench.pipeline import train as run_train
     from workbench.training.config import load_train_config
-    from workbench.training.trainer import train as run_train
 
     ws = _workspace(workspace)
     if resume:

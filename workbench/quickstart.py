@@ -68,7 +68,8 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     from workbench.evaluation.adapted import load_with_adapter
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import default_device, load_tokenizer, resolve_model
-    from workbench.training.trainer import tokenize_texts, train
+    from workbench.pipeline import train
+    from workbench.training.data import tokenize_texts
 
     config = config or QuickstartConfig()
     workspace = workspace or Workspace.at()

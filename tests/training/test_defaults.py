@@ -61,16 +61,16 @@ def test_a_run_records_the_resolved_learning_rate_and_why(tiny_model, tmp_path, 
 def test_in_training_samples_spread_over_the_whole_held_out_set(tiny_model):
     from transformers import AutoTokenizer
 
-    from workbench.training.trainer import _cap_texts
+    from workbench.training.data import cap_texts
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     texts = [f"document {i} " + " ".join(f"word{i}x{j}" for j in range(120)) for i in range(20)]
     lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
-    assert _cap_texts(tokenizer, texts, sum(lengths)) == texts  # the whole set fits: all of it
-    sample = _cap_texts(tokenizer, texts, 1280)
+    assert cap_texts(tokenizer, texts, sum(lengths)) == texts  # the whole set fits: all of it
+    sample = cap_texts(tokenizer, texts, 1280)
     used = sum(len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in sample)
     assert 1280 * 0.9 <= used <= 1280 + len(sample)  # about the budget (decode/encode may shift a token)
     assert len(sample) == 20  # every document contributes, not the first ones only
     assert "word0x60" in sample[0] and "word19x60" in sample[-1]  # spans from the middle of first and last
-    few = _cap_texts(tokenizer, texts, 256)  # a small budget: 4 documents evenly spaced, 64 tokens each
+    few = cap_texts(tokenizer, texts, 256)  # a small budget: 4 documents evenly spaced, 64 tokens each
     assert len(few) == 4 and "word19x" in few[-1] and "word6x" in few[1]

@@ -175,9 +175,9 @@ def test_in_training_evaluation_does_not_change_the_trained_model(tiny_model, tm
 def test_a_tiny_eval_cap_still_scores_something(tiny_model):
     from transformers import AutoTokenizer
 
-    from workbench.training.trainer import _cap_texts
+    from workbench.training.data import cap_texts
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     long = "pharmacokinetics of the drug " * 40
-    sample = _cap_texts(tokenizer, [long, long], 16)
+    sample = cap_texts(tokenizer, [long, long], 16)
     assert len(sample) == 1 and 0 < len(tokenizer(sample[0], add_special_tokens=False)["input_ids"]) <= 20

@@ -129,7 +129,7 @@ def test_trainer_uses_the_model_loss_under_data_parallel(tiny_model, tmp_path):
     num_items_in_batch per device and scales by n_gpu; the trainer keeps the model's own loss there."""
     from transformers import TrainingArguments
 
-    from workbench.training.trainer import _grouped_trainer_class
+    from workbench.training.hf_trainer import grouped_trainer_class
 
     model = _lora_model(tiny_model)
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none", per_device_train_batch_size=2)
@@ -137,7 +137,7 @@ def test_trainer_uses_the_model_loss_under_data_parallel(tiny_model, tmp_path):
     batch = {"input_ids": ids, "labels": ids.clone()}
     losses = []
     for chunked in (True, False):
-        trainer = _grouped_trainer_class()(model=model, args=args, chunked_loss=chunked, train_dataset=[1])
+        trainer = grouped_trainer_class()(model=model, args=args, chunked_loss=chunked, train_dataset=[1])
         trainer.create_optimizer()
         trainer.args._n_gpu = 2  # what TrainingArguments reports on a 2-GPU machine without torchrun
         n_items = trainer._get_num_items_in_batch([batch], torch.device("cpu"))

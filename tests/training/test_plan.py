@@ -142,12 +142,12 @@ def test_activation_formula_matches_what_autograd_saves(tiny_model):
     import torch
 
     from workbench.models.load import load_model
-    from workbench.training.trainer import _add_lora
+    from workbench.training.lora import add_lora
 
     micro, block = 2, 64
     model, _, _ = load_model(str(tiny_model), quant="nf4", device="cpu")
     model.config.use_cache = False
-    model = _add_lora(model, TrainConfig(model=str(tiny_model), block_size=block), "cpu")
+    model = add_lora(model, TrainConfig(model=str(tiny_model), block_size=block), "cpu")
     model.train()
     ids = torch.randint(0, model.config.vocab_size, (micro, block))
     positions = torch.arange(block).repeat(micro, 1)

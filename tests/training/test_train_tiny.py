@@ -81,11 +81,11 @@ def test_trained_embedding_copies_are_fp32_on_a_half_precision_base(tiny_model):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from workbench.training.trainer import _add_lora
+    from workbench.training.lora import add_lora
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.bfloat16)
     config = TrainConfig(model=str(tiny_model), quant="none", train_embeddings=True, upcast_unquantized=False)
-    model = _add_lora(base, config, "cpu")
+    model = add_lora(base, config, "cpu")
     trained = {n: p.dtype for n, p in model.named_parameters() if p.requires_grad}
     assert any("modules_to_save" in n for n in trained)
     assert set(trained.values()) == {torch.float32}

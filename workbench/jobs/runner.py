@@ -103,7 +103,7 @@ def run(folder: Path) -> int:
             curate_corpus(config, folder, num_proc=spec.get("num_proc"), progress=False, overwrite=overwrite,
                           on_progress=live)
         elif kind == "train":
-            from workbench.training.trainer import train
+            from workbench.pipeline import train
 
             lock = acquire_training_slot(workspace, folder)  # noqa: F841 - held until the process ends
             write_status(folder, "running", phase="loading")

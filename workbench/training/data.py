@@ -1,0 +1,159 @@
+"""Training data: the domain corpus and replay text packed into blocks, the slot schedule, the
+torch dataset over it, and the held-out samples that in-training evaluation scores.
+
+Everything here turns text files into token blocks or text samples; nothing loads a model or
+trains, so it can be used (and tested) with a tokenizer alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.corpus.readers import read_texts, resolve_training_data
+from workbench.errors import WorkbenchError
+from workbench.training.config import TrainConfig, sample_path
+from workbench.training.mixing import block_schedule
+from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
+
+
+@dataclass
+class PreparedData:
+    blocks: PackedBlocks  # domain blocks first, then replay blocks
+    n_domain_blocks: int
+    n_replay_blocks: int
+    schedule: np.ndarray  # block index for every training slot
+    domain_tokens: int
+    replay_tokens: int
+
+
+def world_size() -> int:
+    """Data-parallel processes in this run (torchrun sets WORLD_SIZE); 1 for a single process.
+
+    The schedule fills whole optimizer steps of every rank, so data preparation needs it as much
+    as the trainer does."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def tokenize_texts(tokenizer, texts: list[str], batch_size: int = 1000) -> list[list[int]]:
+    """Batched fast-tokenizer call, without special tokens (EOS is added by packing)."""
+    out: list[list[int]] = []
+    for start in range(0, len(texts), batch_size):
+        out.extend(tokenizer(texts[start : start + batch_size], add_special_tokens=False)["input_ids"])
+    return out
+
+
+def _read(path: str, what: str, text_field: str, text_unit: str = "auto") -> list[str]:
+    p = sample_path("general_eval.jsonl") if path == "sample" else Path(path)
+    if not p.exists():
+        raise WorkbenchError(f"{what} file {p} does not exist.", f"check the path given for {what}.")
+    texts = [t for t in read_texts(p, text_field, text_unit) if t.strip()]
+    if not texts:
+        raise WorkbenchError(f"{what} {p} holds no text.", f"give {what} a file with at least one non-empty document.")
+    return texts
+
+
+def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
+    train_path, _ = resolve_training_data(config.data)
+    texts = [t for t in read_texts(train_path, config.text_field, config.text_unit) if t.strip()]
+    if not texts:
+        raise WorkbenchError(f"training data {train_path} holds no documents.", "check the file or snapshot; it is empty.")
+    domain = pack_documents(tokenize_texts(tokenizer, texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id)
+    parts = [domain]
+    replay = None
+    if config.replay_ratio > 0:
+        replay_texts = _read(config.replay, "replay text (--replay)", config.text_field, config.text_unit)
+        replay = pack_documents(
+            tokenize_texts(tokenizer, replay_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
+        )
+        parts.append(replay)
+    per_step = config.micro_batch_size * config.grad_accum * world_size()
+    n_slots = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
+    schedule = block_schedule(
+        domain.n_blocks, n_slots, config.seed, replay.n_blocks if replay else 0, config.replay_ratio
+    )
+    return PreparedData(
+        blocks=concat_blocks(parts),
+        n_domain_blocks=domain.n_blocks,
+        n_replay_blocks=replay.n_blocks if replay else 0,
+        schedule=schedule,
+        domain_tokens=domain.real_tokens,
+        replay_tokens=replay.real_tokens if replay else 0,
+    )
+
+
+class ScheduledBlocks:
+    """A torch-style map dataset: item i is the block scheduled for training slot i."""
+
+    def __init__(self, blocks: PackedBlocks, schedule: np.ndarray):
+        self.blocks, self.schedule = blocks, schedule
+
+    def __len__(self) -> int:
+        return int(self.schedule.size)
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        b = int(self.schedule[i])
+        return {
+            "input_ids": torch.from_numpy(self.blocks.input_ids[b]),
+            "position_ids": torch.from_numpy(self.blocks.position_ids[b]),
+            "labels": torch.from_numpy(self.blocks.labels[b]),
+        }
+
+
+def collate_blocks(items: list[dict]) -> dict:
+    import torch
+
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64) -> list[str]:
+    """A fixed sample of about ``max_tokens`` tokens that represents the whole held-out set.
+
+    Taking the first documents made the curves users watch describe a few documents only (and
+    disagree with the final comparison). Instead the budget is spread over documents evenly spaced
+    through the set (at most ``max_tokens // min_piece`` of them): shorter documents are kept whole,
+    the others share the rest equally, each contributing a contiguous span from its middle.
+    """
+    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    if sum(map(len, encoded)) <= max_tokens:
+        return list(texts)
+    n_docs = max(1, min(len(texts), max_tokens // min_piece))
+    if n_docs == 1:
+        chosen = [len(texts) // 2]
+    else:
+        chosen = sorted({round(i * (len(texts) - 1) / (n_docs - 1)) for i in range(n_docs)})
+    budget, alloc = max_tokens, {}
+    remaining = sorted(chosen, key=lambda i: len(encoded[i]))
+    while remaining:  # water-filling: whole short documents first, equal shares of the rest
+        share = budget // len(remaining)
+        if len(encoded[remaining[0]]) <= share:
+            i = remaining.pop(0)
+            alloc[i] = len(encoded[i])
+            budget -= alloc[i]
+        else:
+            alloc.update({i: share for i in remaining})
+            break
+    pieces = []
+    for i in chosen:
+        ids, k = encoded[i], alloc[i]
+        if k == len(ids):
+            pieces.append(texts[i])
+        elif k >= 16:
+            start = (len(ids) - k) // 2
+            pieces.append(tokenizer.decode(ids[start:start + k]))
+    return pieces
+
+
+def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
+    _, snapshot_eval = resolve_training_data(config.data)
+    domain = config.domain_eval or (str(snapshot_eval) if snapshot_eval else str(sample_path("domain_eval.jsonl")))
+    general = config.general_eval or str(sample_path("general_eval.jsonl"))
+    return {
+        "domain": _read(domain, "domain evaluation text", config.text_field, config.text_unit),
+        "general": _read(general, "general evaluation text", config.text_field, config.text_unit),
+    }

@@ -1,0 +1,71 @@
+"""Held-out perplexity while training: the forgetting monitor behind the live curves.
+
+Training does not score text itself and does not import the evaluation stage (stages do not
+import each other; ``tests/test_layering.py`` checks it). It receives a :class:`Scorer`, a
+function with the shape of :func:`workbench.evaluation.perplexity.score_documents`, and
+:mod:`workbench.pipeline` decides which one every surface uses, so the in-training curves and the
+final comparison measure the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from workbench.training.data import cap_texts
+
+
+class DocumentsScore(Protocol):
+    """What in-training evaluation reads from a scorer's result."""
+
+    @property
+    def token_ppl(self) -> float:
+        """exp(mean negative log-likelihood per scored token)."""
+        ...
+
+    @property
+    def tokens(self) -> int:
+        """Tokens scored."""
+        ...
+
+
+class Scorer(Protocol):
+    """Scores ``texts`` with ``model`` in sliding windows of ``window`` tokens (no gradients)."""
+
+    def __call__(self, model, tokenizer, texts: Sequence[str], *, window: int, progress: bool) -> DocumentsScore: ...
+
+
+class HeldOutEvaluator:
+    """Domain and general perplexity on fixed, capped samples of the held-out sets.
+
+    Args:
+        sets: held-out texts by name ("domain", "general"); each is capped to ``max_tokens`` once.
+        window: scoring window in tokens.
+        dequantize: "on" scores through a dense copy of an NF4 base; "auto" and "off" do not.
+        scorer: what scores each set (see :class:`Scorer`).
+    """
+
+    def __init__(self, tokenizer, sets: dict[str, list[str]], max_tokens: int, window: int, dequantize: str = "auto", *,
+                 scorer: Scorer):
+        self.tokenizer, self.window, self.dequantize, self.scorer = tokenizer, window, dequantize, scorer
+        self.sets = {name: cap_texts(tokenizer, texts, max_tokens) for name, texts in sets.items() if texts}
+
+    def __call__(self, model) -> dict[str, float]:
+        from workbench.models.load import dequantize_for_scoring
+
+        # 'on': the frozen NF4 base dequantized for this evaluation only (forward swapped on the
+        # instance, parameters untouched, restored before training goes on). 'auto' is off here: with
+        # 4-bit layers kept unpacked the dense copy saves ~3% of a forward's CPU time, less than
+        # making it costs per evaluation (BENCHMARKS.md, "Scoring through a dequantized base")
+        dense = dequantize_for_scoring(model, "off" if self.dequantize == "auto" else self.dequantize)
+        try:
+            result = {}
+            for name, texts in self.sets.items():
+                score = self.scorer(model, self.tokenizer, texts, window=self.window, progress=False)
+                result[f"{name}_ppl"] = score.token_ppl
+                result[f"{name}_eval_tokens"] = score.tokens
+        finally:
+            if dense is not None:
+                dense.restore()
+        result["dequantized"] = dense is not None
+        return result

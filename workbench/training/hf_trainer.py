@@ -1,0 +1,73 @@
+"""The transformers ``Trainer`` subclass the workbench trains with.
+
+Three changes to the stock Trainer: embeddings and new-token rows get their own, smaller learning
+rate (:func:`workbench.training.lora.embedding_param_groups`), the loss skips the full logits
+tensor where the model allows (``chunked_loss``), and the named schedule never spends a step at
+learning rate 0. The class is built inside a function so importing this module never imports
+transformers.
+"""
+
+from __future__ import annotations
+
+
+def grouped_trainer_class():
+    """The ``GroupedLRTrainer`` class (transformers imported here, on first use)."""
+    import torch
+    from transformers import Trainer
+
+    from workbench.training.lora import embedding_param_groups
+    from workbench.training.loss import chunked_causal_lm_loss, fused_head, hidden_states_as_logits
+
+    class GroupedLRTrainer(Trainer):
+        """Trainer whose optimizer gives embeddings/new-token rows their own, smaller learning rate,
+        and whose loss skips the full logits tensor where the model allows (``chunked_loss``)."""
+
+        def __init__(self, *args, embedding_lr_ratio: float = 0.1, chunked_loss: bool = True, **kwargs):
+            self.embedding_lr_ratio = embedding_lr_ratio
+            self.chunked_loss = chunked_loss
+            super().__init__(*args, **kwargs)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            usable = (self.chunked_loss and "labels" in inputs and not return_outputs and self.args.n_gpu <= 1
+                      and self.compute_loss_func is None and self.label_smoother is None)
+            head = fused_head(model) if usable else None
+            if head is None:  # nn.DataParallel (several GPUs, one process) and custom losses: the model's own
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            inputs = dict(inputs)
+            labels = inputs.pop("labels")
+            with hidden_states_as_logits(model):
+                hidden = model(**inputs).logits
+            dtype = torch.bfloat16 if self.args.bf16 else torch.float16 if self.args.fp16 else None
+            loss = chunked_causal_lm_loss(hidden, head.weight, labels, num_items_in_batch, compute_dtype=dtype)
+            if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+                tp_size = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
+                loss = loss * (self.accelerator.num_processes // tp_size)  # as Trainer.compute_loss scales the model's
+            return loss
+
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            if self.lr_scheduler is None:  # the named schedule, with no step at learning rate 0
+                from workbench.training.schedule import warmup_scheduler
+
+                self.lr_scheduler = warmup_scheduler(
+                    self.args.lr_scheduler_type, optimizer or self.optimizer, self.args.get_warmup_steps(num_training_steps),
+                    num_training_steps, self.args.lr_scheduler_kwargs,
+                )
+                self._created_lr_scheduler = True
+            return self.lr_scheduler
+
+        def create_optimizer(self, model=None):
+            if self.optimizer is None:
+                model = model or self.model
+                cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model)
+                kwargs.pop("lr", None)
+                groups = embedding_param_groups(model, self.args.learning_rate, self.embedding_lr_ratio, self.args.weight_decay)
+                self.optimizer = cls(groups, lr=self.args.learning_rate, **kwargs)
+            return self.optimizer
+
+    return GroupedLRTrainer
+
+
+def grouped_lr_trainer(**kwargs):
+    """A ``GroupedLRTrainer`` built with the Trainer's keyword arguments plus ``embedding_lr_ratio``
+    and ``chunked_loss``."""
+    return grouped_trainer_class()(**kwargs)
