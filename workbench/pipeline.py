@@ -47,4 +47,4 @@ def train(
     from workbench.training.trainer import train as train_run
 
     return train_run(config, workspace, resume=resume, overwrite=overwrite, progress=progress,
-                     on_progress=on_progress, scorer=scorer or default_scorer())
+                     on_progress=on_progress, scorer=scorer if scorer is not None else default_scorer())

@@ -199,7 +199,7 @@ def _train(
     eval_steps = config.eval_steps(n_steps)
     eval_tokens = config.eval_tokens_per_set(n_steps)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), eval_tokens, config.eval_window,
-                                 config.dequantize_scoring, scorer=scorer or _default_scorer())
+                                 config.dequantize_scoring, scorer=scorer if scorer is not None else _default_scorer())
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
