@@ -1,8 +1,6 @@
 """A regression set as a plain JSONL file: read and checked by evaluation, scored by compare without a label store."""
 
-import ast
 import json
-from pathlib import Path
 
 import pytest
 
@@ -89,24 +87,3 @@ def test_compare_refuses_a_label_store_it_cannot_read_itself(tiny_run, small_set
         compare(EvalConfig(adapter=str(tiny_run), domain_eval=str(domain), general_eval=str(general),
                            out=str(tmp_path / "cmp"), labels=str(tmp_path / "labels.db"), **FAST), progress=False)
     assert not (tmp_path / "cmp").exists()
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
-@pytest.mark.parametrize("stage", ["evaluation", "corpus"])
-def test_the_evaluation_and_corpus_libraries_never_import_review(stage):
-    """Labels reach them as files (a regression set, a drop list); only the CLI commands call review's export."""
-    import workbench
-
-    folder = Path(workbench.__file__).parent / stage
-    offenders = {p.name: sorted(m for m in _imports(p) if m.startswith("workbench.review"))
-                 for p in folder.glob("*.py") if p.name != "commands.py"}
-    assert {k: v for k, v in offenders.items() if v} == {}

@@ -16,11 +16,12 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.evaluation.adapted import check_base_matches, resolve_quant, run_model
+from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_summary, fit_temperature  # noqa: F401
 from workbench.evaluation.checkpoints import checkpoint_points, compare_checkpoints  # noqa: F401 - re-exported
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.leakage import eval_set_leakage
 from workbench.evaluation.metrics import document_rows, score, summarize, token_documents
-from workbench.evaluation.perplexity import CorpusScore
+from workbench.evaluation.perplexity import CorpusScore, score_documents  # noqa: F401 - re-exported
 from workbench.evaluation.result import EvaluationResult
 from workbench.evaluation.sets import (  # noqa: F401
     MIN_DOCUMENTS,
@@ -32,7 +33,7 @@ from workbench.evaluation.sets import (  # noqa: F401
     load_eval_set,
     uses_sample,
 )
-from workbench.evaluation.stats import paired_delta
+from workbench.evaluation.stats import paired_delta, perplexity_interval, ratio_interval  # noqa: F401 - re-exported
 from workbench.io import finite_json
 from workbench.progress import emit
 from workbench.runs import list_checkpoints, run_card_for, weights_sha256  # noqa: F401 - re-exported
