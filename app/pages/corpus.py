@@ -148,7 +148,7 @@ else:
 st.header("Curate into a snapshot")
 base = CurateConfig(paths=paths)
 with st.form("curate_form"):
-    specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "eval_paths"))
+    specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "drop_list", "eval_paths"))
     values = config_inputs(specs, "curate_")
     use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
     submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")

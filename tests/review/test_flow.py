@@ -137,7 +137,24 @@ def test_corrections_become_training_data_and_a_regression_set_for_compare(
         assert regression[side]["still_wrong"] + regression[side]["fixed"] == 1
     assert row["change"].startswith("[") and "Maintenanc" in row["change"].split(" → ")[1]
     assert "Regression set: labelled errors" in (out / "report.html").read_text()
-    from workbench.review.regression import regression_for_compare
+    # review handed the set to evaluation as a plain file: the one the comparison's card hashes
+    from workbench.evaluation.regression import read_regression_set
+
+    exported = ws / "exports" / "regression_set.jsonl"
+    card = json.loads((out / "comparison.json").read_text())["card"]
+    assert card["config"]["regression_set"] == str(exported) and card["inputs"]["regression_set"]["sha256"]
+    regression_set = read_regression_set(exported)
+    assert regression_set.source == regression["source"] and len(regression_set.cases) == 1
+    assert regression_set.cases[0]["uid"] == row["uid"] and regression_set.cases[0]["corrected"].startswith("Maintenance")
+    result = _cli("review", "export", tmp_path / "regression.jsonl", "--format", "regression", "--db", ws / "labels.db")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "regression.jsonl").read_text() == exported.read_text()
+    from workbench.evaluation.config import EvalConfig
+    from workbench.review.regression import regression_for_compare, with_regression_set
+
+    assert with_regression_set(EvalConfig(labels="none"), ws).regression_set is None
+    assert with_regression_set(EvalConfig(), tmp_path / "elsewhere").regression_set is None
+    assert with_regression_set(EvalConfig(regression_set="mine.jsonl"), ws).regression_set == "mine.jsonl"
 
     assert regression_for_compare(None, None, "none", ws) is None  # --labels none: nothing scored
     assert regression_for_compare(None, None, None, tmp_path / "elsewhere") is None  # no labels.db there
@@ -176,3 +193,10 @@ def test_profile_flags_become_keep_drop_items_and_curate_drops_them(tiny_model, 
     assert drop["id"] == "copy-of-d3" and "ana" in drop["reason"] and "verbatim copy" in drop["reason"]
     kept = {json.loads(x)["id"] for f in ("train.jsonl", "eval.jsonl") for x in (out / f).read_text().splitlines()}
     assert "copy-of-d3" not in kept and "d3" in kept
+    # review handed curation a plain drop list; the manifest records it and the drops resolved
+    drop_list = ws / "exports" / "drop_list.jsonl"
+    assert manifest["config"]["drop_list"] == str(drop_list)
+    assert manifest["config"]["drop_documents"] == {"copy-of-d3": drop["reason"]}
+    assert [json.loads(x) for x in drop_list.read_text().splitlines()] == [{"id": "copy-of-d3", "reason": drop["reason"]}]
+    result = _cli("review", "export", tmp_path / "drops.jsonl", "--format", "drops", "--workspace", ws)
+    assert result.exit_code == 0 and (tmp_path / "drops.jsonl").read_text() == drop_list.read_text(), result.output

@@ -80,7 +80,7 @@ def curate(
     cfg = load_config(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
         eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,
-        text_field=text_field, text_unit=text_unit, min_words=min_words, drop_documents=_expert_drops(labels, workspace),
+        text_field=text_field, text_unit=text_unit, min_words=min_words, drop_list=_expert_drops(labels, workspace),
     )
     target = out or Workspace.at(workspace).folder("snapshots", _name_for(paths))
     manifest = curate_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
@@ -92,13 +92,14 @@ def curate(
     typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
 
 
-def _expert_drops(labels: Optional[str], workspace: Optional[Path]) -> dict | None:
-    """``{doc id: reason}`` of the documents marked drop in a label store (review, issue 12)."""
+def _expert_drops(labels: Optional[str], workspace: Optional[Path]) -> str | None:
+    """The drop list (JSONL of document id and reason) of the documents marked drop in a label store, exported
+    by review for curation to read (review, issue 12)."""
     if not labels:
         return None
-    from workbench.review.export import drop_decisions_from
+    from workbench.review.export import drop_list_for
 
-    return drop_decisions_from(labels, workspace)
+    return str(drop_list_for(labels, workspace))
 
 
 def register(app: typer.Typer) -> None:

@@ -165,7 +165,11 @@ class CurateConfig:
     min_documents: int = 1
     """Fail if fewer documents survive curation."""
     drop_documents: dict[str, str] | None = None
-    """Document ids experts decided to drop in review, each with the reason (``curate --labels`` fills it)."""
+    """Document ids experts decided to drop in review, each with the reason (the manifest records the drop list's
+    entries here too)."""
+    drop_list: str | None = None
+    """JSONL of documents to drop, one ``{"id": ..., "reason": ...}`` per line (``workbench review export --format
+    drops`` writes it; ``curate --labels`` exports and passes one)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):

@@ -14,6 +14,7 @@ import hashlib
 import os
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,35 @@ def split_of(exact_hash: str, eval_fraction: float) -> str:
     return "eval" if int(exact_hash[:8], 16) / 16**8 < eval_fraction else "train"
 
 
+def read_drop_list(path: str | os.PathLike) -> dict[str, str]:
+    """``{document id: reason}`` from a drop-list JSONL (``{"id", "reason"}`` per line; a missing reason reads
+    "dropped by the drop list"); a malformed line names the line and field."""
+    from workbench.io import iter_jsonl
+
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"drop list {path} does not exist.",
+                             "pass a JSONL of {\"id\", \"reason\"} lines (e.g. from 'workbench review export --format drops').")
+    drops: dict[str, str] = {}
+    for number, record in enumerate(iter_jsonl(path), 1):
+        doc_id = record.get("id")
+        if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool) or str(doc_id) == "":
+            raise WorkbenchError(f"{path} line {number}: field 'id' is missing or not a document id.",
+                                 "give the id of the document to drop (the id curate and the profile use).")
+        reason = record.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise WorkbenchError(f"{path} line {number}: field 'reason' is not text.", "give the reason as text.")
+        drops[str(doc_id)] = reason or "dropped by the drop list"
+    return drops
+
+
+def expert_drops(config: CurateConfig) -> dict[str, str]:
+    """The documents to drop: the drop list's (``config.drop_list``), then ``config.drop_documents`` (which win)."""
+    drops = read_drop_list(config.drop_list) if config.drop_list else {}
+    drops.update({str(k): v for k, v in (config.drop_documents or {}).items()})
+    return drops
+
+
 def curate_corpus(
     config: CurateConfig,
     out: str | os.PathLike,
@@ -59,6 +89,9 @@ def curate_corpus(
     if not config.paths:
         raise WorkbenchError("no corpus paths given.", "pass one or more files or folders to curate.")
     check_output_folder(out, overwrite)  # before a file is read
+    expert = expert_drops(config)  # keep/drop labels from review; a malformed drop list fails before the corpus is read
+    if config.drop_list:
+        config = replace(config, drop_documents=expert)  # the manifest records the resolved list
     started = time.perf_counter()
     eval_files = {str(f) for f in plan_files(config.eval_paths).files} if config.eval_paths else set()
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars,
@@ -87,7 +120,6 @@ def curate_corpus(
         in_eval_files = np.array([s in eval_files for s in sources], dtype=bool)
 
         reason: list[str | None] = [None] * n
-        expert = {str(k): v for k, v in (config.drop_documents or {}).items()}  # keep/drop labels from review
         doc_ids = column(dataset, "id") if expert else []
         for i in range(n):
             if expert and str(doc_ids[i]) in expert:

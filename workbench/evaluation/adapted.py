@@ -1,11 +1,53 @@
-"""Load a base model with an optional LoRA adapter (a run folder or an adapter folder)."""
+"""Load a base model with an optional LoRA adapter (a run folder or an adapter folder), and decide from
+the run's card which base and which quantization go with the adapter."""
 
 from __future__ import annotations
 
 import os
 
 from workbench.errors import WorkbenchError
-from workbench.runs import adapter_dir  # noqa: F401 - the run layout lives in workbench.runs
+from workbench.runs import (
+    adapter_dir,  # noqa: F401 - the run layout lives in workbench.runs
+    run_card_for,
+    weights_sha256,
+)
+
+
+def run_model(adapter: str) -> str:
+    """The base model spec a run was trained on (from its ``run.json``)."""
+    card = run_card_for(adapter)
+    spec = ((card or {}).get("config") or {}).get("model")
+    if not spec:
+        raise WorkbenchError(
+            f"{adapter} has no run.json saying which base model it was trained on.",
+            "pass the base model with --base (or --model).",
+        )
+    return spec
+
+
+def check_base_matches(card: dict | None, resolved, adapter: str) -> None:
+    """Refuse a base whose weights differ from those the adapter was trained on (when both are known)."""
+    if not card:
+        return
+    trained = (card.get("model") or {}).get("weights_sha256")
+    if not trained or "{" in str(trained):
+        return
+    actual = weights_sha256(resolved.path)
+    if actual and actual != trained:
+        raise WorkbenchError(
+            f"adapter {adapter} was trained on '{card['model'].get('spec')}' (weights sha256 {trained[:12]}), "
+            f"but the base '{resolved.spec}' has different weights (sha256 {actual[:12]}).",
+            f"pass --base {card['model'].get('spec')} (the model the run was trained on).",
+        )
+
+
+def resolve_quant(config, card: dict | None) -> str:
+    """``config.quant``, else as the adapter was trained (nf4 when the card does not say), else none without one."""
+    if config.quant:
+        return config.quant
+    if config.adapter is None:
+        return "none"
+    return ((card or {}).get("config") or {}).get("quant", "nf4")
 
 
 def load_with_adapter(

@@ -113,7 +113,10 @@ def compare_command(
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
         labels=labels, dequantize_scoring=dequantize, text_unit=text_unit,
     )
-    folder = compare(cfg, _workspace(workspace), overwrite=overwrite)
+    from workbench.review.regression import with_regression_set  # the surface wires review's file to evaluation
+
+    ws = _workspace(workspace)
+    folder = compare(with_regression_set(cfg, ws), ws, overwrite=overwrite)
     typer.echo(_summary(folder))
 
 
@@ -130,7 +133,7 @@ def _summary(folder: Path) -> str:
                     else f"none ({d.get('documents', '?')} document; needs 2 or more)")
         lines.append(f"{name:<22}{b['token_ppl']:>10.2f}{a['token_ppl']:>10.2f}{d['ppl_change_pct']:>+8.1f}%"
                      f"   {interval}")
-    if c.get("regression"):  # labelled errors re-scored (workbench/review/regression.py)
+    if c.get("regression"):  # labelled errors re-scored (workbench/evaluation/regression.py)
         r = c["regression"]
         lines.append(f"labelled errors still made: base {r.get('base', {}).get('still_wrong', '-')}, "
                      f"adapted {r['adapted']['still_wrong']} of {r['cases']}")

@@ -69,7 +69,11 @@ class EvalConfig:
     device: str | None = None
     """Device (default: cuda when available, else cpu)."""
     labels: str | None = None
-    """Label store (path or URL) whose corrected errors compare re-scores (default: the workspace's labels.db if any; 'none': skip)."""
+    """Label store (path or URL) whose corrected errors compare re-scores (default: the workspace's labels.db if any;
+    'none': skip). The CLI and background jobs export its regression set to a file and fill ``regression_set``."""
+    regression_set: str | None = None
+    """Regression-set JSONL (labelled errors: prompt, erroneous and corrected text) that compare re-scores on base
+    and adapted; written by 'workbench review export --format regression' (or by hand)."""
 
     def __post_init__(self) -> None:
         check_text_unit(self.text_unit)

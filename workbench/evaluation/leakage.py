@@ -103,6 +103,16 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
     return report, head + fix
 
 
+def eval_set_leakage(card: dict | None, eval_set, config, cache: dict | None = None) -> dict | None:
+    """Near-copies of training documents in an :class:`~workbench.evaluation.sets.EvalSet` (see :func:`run_leakage`);
+    the warning, when there is one, joins the set's warnings."""
+    report, warning = run_leakage(card, eval_set.name, eval_set.path, eval_set.ids, eval_set.texts, config.text_field,
+                                  cache)
+    if warning:
+        eval_set.warnings.append(warning)
+    return report
+
+
 def _training(train_path: str, field: str, dedup, cache: dict, text_unit: str = "auto") -> tuple[list[str], list[str], object]:
     """(ids, texts, signatures) of the run's training text (read by the run's text unit; its reading warnings were
     shown when it trained), kept in ``cache`` for the next eval set."""
@@ -134,4 +144,4 @@ def _own_split(path: Path, snapshot: Path | None, snapshot_eval: Path | None) ->
     return False
 
 
-__all__ = ["check_leakage", "run_leakage"]
+__all__ = ["check_leakage", "eval_set_leakage", "run_leakage"]

@@ -260,7 +260,7 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
             ("base_rank", "base rank"), ("adapted_rank", "adapted rank"),
         ], digits=4))
     if result.get("regression"):
-        from workbench.review.regression import regression_html
+        from workbench.evaluation.regression import regression_html
 
         parts.append(regression_html(result["regression"]))
     if result.get("kind") == "comparison" and "generations" in result:

@@ -113,7 +113,9 @@ def run(folder: Path) -> int:
                 train(config, workspace, overwrite=overwrite, progress=False, on_progress=combine(_check_stop, log))
         elif kind == "compare":
             from workbench.evaluation.compare import compare
+            from workbench.review.regression import with_regression_set
 
+            config = with_regression_set(config, workspace)  # the label store's corrected errors, as a file
             compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "evaluate":
             from workbench.evaluation.compare import evaluate

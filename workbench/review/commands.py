@@ -168,15 +168,19 @@ def agreement_command(
 def export_command(
     out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections) or folder (datasets)."),
     format: str = typer.Option("jsonl", "--format", "-f",
-                               help="jsonl (items + event log, importable), csv, datasets, corrections (training JSONL)."),
+                               help="jsonl (items + event log, importable), csv, datasets, corrections (training JSONL), "
+                                    "regression (regression set for compare), drops (drop list for curate)."),
     db: Optional[str] = DbOpt,
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
-    """Export labels; 'corrections' writes corrected outputs as training data for curate/train."""
-    from workbench.review.export import export_corrections
+    """Export labels; 'corrections' writes corrected outputs as training data for curate/train, 'regression' the
+    labelled errors compare re-scores (--set regression_set=FILE), 'drops' the documents curate drops (drop_list)."""
+    from workbench.review.export import export_corrections, export_drop_list
+    from workbench.review.regression import export_regression_set
 
+    writers = {"corrections": export_corrections, "regression": export_regression_set, "drops": export_drop_list}
     with _store(db, workspace) as store:
-        path = export_corrections(store, out) if format == "corrections" else store.export(out, format)
+        path = writers[format](store, out) if format in writers else store.export(out, format)
     typer.echo(f"written: {path}")
 
 

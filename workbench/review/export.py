@@ -4,8 +4,11 @@
   ``csv`` or ``datasets`` (current labels flat, one row per span or verdict);
 - ``export_corrections``: corrected outputs as a training-data JSONL (``{id, text, source}``)
   that ``workbench curate`` and ``workbench train`` read;
-- ``drop_decisions``: the corpus documents experts decided to drop, with the reason
-  (``workbench curate --labels``).
+- ``drop_decisions``: the corpus documents experts decided to drop, with the reason;
+  ``export_drop_list`` writes them as the plain JSONL ``{id, reason}`` that ``CurateConfig.drop_list``
+  reads (``workbench curate --labels``);
+- ``workbench.review.regression.export_regression_set``: the corrected errors as the regression set
+  ``workbench compare`` re-scores.
 """
 
 from __future__ import annotations
@@ -251,3 +254,26 @@ def drop_decisions_from(labels: str | os.PathLike | None, workspace=None) -> dic
     """``drop_decisions`` of the store at ``labels`` (see ``open_store``)."""
     with open_store(labels, workspace) as store:
         return drop_decisions(store)
+
+
+DROP_LIST_NAME = "drop_list.jsonl"
+
+
+def export_drop_list(store, path: str | os.PathLike) -> Path:
+    """Write ``drop_decisions`` as JSONL, one ``{"id": document id, "reason": ...}`` per line, for curation to read."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_jsonl(path, [{"id": doc_id, "reason": reason} for doc_id, reason in drop_decisions(store).items()])
+    return path
+
+
+def drop_list_for(labels: str | os.PathLike | None, workspace=None, out: str | os.PathLike | None = None) -> Path:
+    """Export the drop list of the store at ``labels`` (see ``open_store``) to ``out``, default
+    ``<workspace>/exports/drop_list.jsonl`` (a stable path, so a snapshot's manifest rebuilds byte-identical)."""
+    if out is None:
+        from workbench.workspace import Workspace
+
+        ws = workspace if isinstance(workspace, Workspace) else Workspace.at(workspace)
+        out = ws.root / "exports" / DROP_LIST_NAME
+    with open_store(labels, workspace) as store:
+        return export_drop_list(store, out)
