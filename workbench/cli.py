@@ -10,11 +10,13 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
-from workbench import appsupport, quickstart as quickstart_config
+from workbench import appsupport
+from workbench import quickstart as quickstart_config
 from workbench.cliopts import ConfigOptions, given
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.training import config as train_config, plan as plan_config
+from workbench.training import config as train_config
+from workbench.training import plan as plan_config
 
 
 class _StopExit(BaseException):
