@@ -97,6 +97,16 @@ class AppSettings:
         return _unique([models_dir().expanduser().resolve(), *self.file_roots(), *extra])
 
 
+OPTION_HELP = {
+    # the ``workbench app --help`` line of each AppSettings field it takes as a flag (workbench/cliopts.py)
+    "port": "Port to listen on.",
+    "host": "Address to bind; anything but localhost prints a warning.",
+    "data_dirs": "Extra folder the file pickers may list (repeatable).",
+    "model_dirs": "Extra folder of local models (repeatable).",
+    "max_upload_mb": "Largest upload accepted, in MB.",
+}
+
+
 def sample_data_dir() -> Path:
     """The bundled sample data (wherever the package keeps it)."""
     from workbench.samples import SAMPLE_DATA

@@ -10,7 +10,13 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
+from workbench import appsupport
+from workbench import quickstart as quickstart_config
+from workbench.cliopts import ConfigOptions, given
 from workbench.errors import WorkbenchError
+from workbench.models.registry import DEFAULT_MODEL
+from workbench.training import config as train_config
+from workbench.training import plan as plan_config
 
 
 class _StopExit(BaseException):
@@ -57,6 +63,13 @@ _register_stage_commands()
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
 
+# options that set a config field: the help line from the table next to the dataclass, the default shown from the field
+quickstart_option = ConfigOptions(quickstart_config.QuickstartConfig, quickstart_config.OPTION_HELP)
+train_option = ConfigOptions(train_config.TrainConfig, train_config.OPTION_HELP,
+                             notes=dict.fromkeys(train_config.preset_keys(), ", or the preset's"))
+plan_option = ConfigOptions(plan_config.PlanConfig, plan_config.OPTION_HELP)
+app_option = ConfigOptions(appsupport.AppSettings, appsupport.OPTION_HELP)
+
 
 def _workspace(path: Optional[Path]):
     from workbench.workspace import Workspace
@@ -98,21 +111,24 @@ def models_list(all_: bool = typer.Option(False, "--all", help="Also list regist
 @app.command()
 def quickstart(
     workspace: Optional[Path] = WorkspaceOpt,
-    model: str = typer.Option("smollm2-135m", help="Model spec."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens (default: 16,384 on the CPU, four corpus passes on a GPU)."),
-    data: Optional[str] = typer.Option(None, help="Domain corpus (default: the sample corpus)."),
-    domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Held-out domain text (default: sample)."),
-    general_eval: Optional[str] = typer.Option(None, "--general-eval", help="Held-out general text (default: sample)."),
-    eval_docs: Optional[int] = typer.Option(None, "--eval-docs", help="Evaluate on the first N documents of each set only."),
+    model: Optional[str] = quickstart_option("model"),
+    max_tokens: Optional[int] = quickstart_option("max_tokens", "--max-tokens"),
+    data: Optional[str] = quickstart_option("data"),
+    domain_eval: Optional[str] = quickstart_option("domain_eval", "--domain-eval"),
+    general_eval: Optional[str] = quickstart_option("general_eval", "--general-eval"),
+    eval_docs: Optional[int] = quickstart_option("eval_docs", "--eval-docs"),
     app_: bool = typer.Option(False, "--app", help="Open the app on the workspace afterwards (as 'workbench app')."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of QuickstartConfig keys."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set learning_rate=5e-4 --set block_size=128."),
 ) -> None:
     """Fetch the default model, train a QLoRA adapter on the sample corpus, compare perplexities."""
+    from workbench.config import load_config
     from workbench.quickstart import QuickstartConfig, format_summary, run_quickstart
 
     ws = _workspace(workspace)
-    values = {"model": model, "max_tokens": max_tokens, "data": data, "domain_eval": domain_eval,
-              "general_eval": general_eval, "eval_docs": eval_docs}
-    summary = run_quickstart(QuickstartConfig(**{k: v for k, v in values.items() if v is not None}), ws)
+    cfg = load_config(QuickstartConfig, config, set_, model=model, max_tokens=max_tokens, data=data,
+                      domain_eval=domain_eval, general_eval=general_eval, eval_docs=eval_docs)
+    summary = run_quickstart(cfg, ws)
     typer.echo(format_summary(summary, ws.folder("quickstart")))
     if app_:
         from workbench.appsupport import AppSettings, run_app
@@ -123,16 +139,16 @@ def quickstart(
 @app.command()
 def train(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of TrainConfig keys."),
-    preset: Optional[str] = typer.Option(None, help="A shipped preset (see 'workbench presets'); default: the one made for --model, if any; 'none' for the plain defaults."),
-    name: Optional[str] = typer.Option(None, help="Run name (folder under workspace/runs)."),
-    model: Optional[str] = typer.Option(None, help="Model spec (registry name, folder, .gguf, Hub id)."),
-    data: Optional[str] = typer.Option(None, help="Snapshot folder or corpus file."),
-    out: Optional[str] = typer.Option(None, help="Run folder (default workspace/runs/NAME)."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens."),
-    replay: Optional[str] = typer.Option(None, help="General text to replay ('sample' for the bundled one)."),
-    replay_ratio: Optional[float] = typer.Option(None, "--replay-ratio", help="Share of blocks from replay text."),
-    quant: Optional[str] = typer.Option(None, help="nf4 (QLoRA) or none."),
-    text_unit: Optional[str] = typer.Option(None, "--text-unit", help="What a document is in .txt/PDF data: auto, document, paragraph, line, section."),
+    preset: Optional[str] = train_option("preset"),
+    name: Optional[str] = train_option("name"),
+    model: Optional[str] = train_option("model"),
+    data: Optional[str] = train_option("data"),
+    out: Optional[str] = train_option("out"),
+    max_tokens: Optional[int] = train_option("max_tokens", "--max-tokens"),
+    replay: Optional[str] = train_option("replay"),
+    replay_ratio: Optional[float] = train_option("replay_ratio", "--replay-ratio"),
+    quant: Optional[str] = train_option("quant"),
+    text_unit: Optional[str] = train_option("text_unit", "--text-unit"),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -163,12 +179,13 @@ def train(
 
 @app.command()
 def plan(
-    model: str = typer.Option("smollm2-135m", help="Model spec, a local folder, or a known config name (e.g. Llama-3.1-8B)."),
-    gpu: str = typer.Option("L4", help="GPU type: T4, L4, A10G, RTX 4090, A100-40GB, A100-80GB, H100, H200, cpu."),
+    model: str = typer.Option(DEFAULT_MODEL, help="Model spec, a local folder, or a known config name (e.g. Llama-3.1-8B)."),
+    gpu: Optional[str] = plan_option("gpu"),
+    # a budget worth planning a GPU for, not PlanConfig's 50,000 (a CPU demo's): the plan command's own default
     max_tokens: int = typer.Option(50_000_000, "--max-tokens", help="Training budget in tokens."),
     preset: Optional[str] = typer.Option(None, help="Take shapes, LoRA and budget from a training preset."),
-    price: Optional[float] = typer.Option(None, "--price", help="USD per GPU hour (default: a list price)."),
-    mfu: Optional[float] = typer.Option(None, help="Assumed utilisation of peak FLOP/s (default per GPU)."),
+    price: Optional[float] = plan_option("price_per_hour", "--price"),
+    mfu: Optional[float] = plan_option("mfu"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
@@ -177,13 +194,13 @@ def plan(
     from workbench.training.config import load_train_config
     from workbench.training.plan import PlanConfig, estimate, format_plan, suggest
 
-    values = {"max_tokens": max_tokens, "gpu": gpu, "price_per_hour": price, "mfu": mfu}
+    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu)
     if preset:
-        train_config = load_train_config(preset, max_tokens=max_tokens)
-        config = PlanConfig.from_train_config(train_config, **{k: v for k, v in values.items() if v is not None})
-        model = model if model != "smollm2-135m" else train_config.model
+        preset_config = load_train_config(preset, max_tokens=max_tokens)
+        config = PlanConfig.from_train_config(preset_config, **values)
+        model = model if model != DEFAULT_MODEL else preset_config.model
     else:
-        config = PlanConfig(**{k: v for k, v in values.items() if v is not None})
+        config = PlanConfig(**values)
     if set_:
         config = apply_overrides(config, parse_overrides(set_))
     result = estimate(model, config)
@@ -223,11 +240,11 @@ def export(
 @app.command("app")
 def app_command(
     workspace: Optional[Path] = WorkspaceOpt,
-    port: int = typer.Option(8501, help="Port to listen on."),
-    host: str = typer.Option("127.0.0.1", help="Address to bind; anything but localhost prints a warning."),
-    data_dir: Optional[list[Path]] = typer.Option(None, "--data-dir", help="Extra folder the file pickers may list (repeatable)."),
-    model_dir: Optional[list[Path]] = typer.Option(None, "--model-dir", help="Extra folder of local models (repeatable)."),
-    max_upload_mb: int = typer.Option(200, "--max-upload-mb", help="Largest upload accepted, in MB."),
+    port: Optional[int] = app_option("port"),
+    host: Optional[str] = app_option("host"),
+    data_dir: Optional[list[Path]] = app_option("data_dirs", "--data-dir"),
+    model_dir: Optional[list[Path]] = app_option("model_dirs", "--model-dir"),
+    max_upload_mb: Optional[int] = app_option("max_upload_mb", "--max-upload-mb"),
     print_command: bool = typer.Option(False, "--print-command", help="Print the streamlit command line and exit."),
 ) -> None:
     """Open the Streamlit app on a workspace: corpus, training with live curves, comparison, review."""
@@ -235,7 +252,7 @@ def app_command(
 
     settings = AppSettings(
         workspace=str(_workspace(workspace).root), data_dirs=tuple(str(d) for d in data_dir or ()),
-        model_dirs=tuple(str(d) for d in model_dir or ()), max_upload_mb=max_upload_mb, host=host, port=port,
+        model_dirs=tuple(str(d) for d in model_dir or ()), **given(max_upload_mb=max_upload_mb, host=host, port=port),
     )
     sys.exit(run_app(settings, print_only=print_command, echo=typer.echo))
 

@@ -62,6 +62,17 @@ class QuickstartConfig:
     """Use only the first N documents of each evaluation set (quick checks; default all)."""
 
 
+OPTION_HELP = {
+    # the ``workbench quickstart --help`` line of each QuickstartConfig field it takes as a flag (workbench/cliopts.py)
+    "model": "Model spec.",
+    "max_tokens": f"Training budget in tokens (default: {CPU_TOKENS:,} on the CPU, {GPU_EPOCHS} corpus passes on a GPU).",
+    "data": "Domain corpus.",
+    "domain_eval": "Held-out domain text.",
+    "general_eval": "Held-out general text.",
+    "eval_docs": "Evaluate on the first N documents of each set only.",
+}
+
+
 def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace | None = None, progress: bool = True) -> dict:
     """Run the skeleton and return the summary (also written to ``quickstart/summary.json``)."""
     from workbench.corpus.readers import read_texts

@@ -7,9 +7,20 @@ from typing import Optional
 
 import typer
 
+from workbench.cliopts import ConfigOptions
+from workbench.corpus.config import (  # noqa: F401 - TEXT_UNIT_HELP re-exported (it was defined here)
+    CORPUS_OPTION_HELP,
+    CURATE_OPTION_HELP,
+    TEXT_UNIT_HELP,
+    CorpusConfig,
+    CurateConfig,
+)
+
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
-TEXT_UNIT_HELP = ("What a document is in .txt/.md/PDF files: auto (default: split on two blank lines, by paragraph "
-                  "when a document would exceed 500,000 characters), document (whole file), paragraph, line, section.")
+inspect_option = ConfigOptions(CorpusConfig, CORPUS_OPTION_HELP)
+"""An option setting a CorpusConfig field: help from CORPUS_OPTION_HELP, the default shown from the field."""
+curate_option = ConfigOptions(CurateConfig, CURATE_OPTION_HELP)
+"""An option setting a CurateConfig field: help from CURATE_OPTION_HELP, the default shown from the field."""
 
 
 def _name_for(paths: list[Path]) -> str:
@@ -20,11 +31,11 @@ def _name_for(paths: list[Path]) -> str:
 
 def inspect(
     paths: list[Path] = typer.Argument(..., help="Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz)."),
-    model: str = typer.Option("smollm2-135m", help="Model whose tokenizer is measured (registry name, folder, Hub id)."),
-    reference: Optional[list[Path]] = typer.Option(None, help="General reference corpus (default: bundled general sample)."),
-    glossary: Optional[Path] = typer.Option(None, help="CSV of domain terms (column 'term') to show tokenized."),
-    text_field: str = typer.Option("text", "--text-field", help="Text column of JSONL, CSV and Parquet files."),
-    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP),
+    model: Optional[str] = inspect_option("model"),
+    reference: Optional[list[Path]] = inspect_option("reference"),
+    glossary: Optional[Path] = inspect_option("glossary"),
+    text_field: Optional[str] = inspect_option("text_field", "--text-field"),
+    text_unit: Optional[str] = inspect_option("text_unit", "--text-unit"),
     out: Optional[Path] = typer.Option(None, help="Profile folder (default workspace/corpora/NAME)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CorpusConfig keys."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7."),
@@ -34,7 +45,6 @@ def inspect(
 ) -> None:
     """Profile a corpus: size, tokenizer fit, duplicates, quality, PII, languages, domain terms, readiness."""
     from workbench.config import load_config
-    from workbench.corpus.config import CorpusConfig
     from workbench.corpus.profile import profile_corpus
     from workbench.workspace import Workspace
 
@@ -59,11 +69,11 @@ def inspect(
 def curate(
     paths: list[Path] = typer.Argument(..., help="Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz)."),
     out: Optional[Path] = typer.Option(None, help="Snapshot folder (default workspace/snapshots/NAME)."),
-    eval_path: Optional[list[Path]] = typer.Option(None, "--eval", help="Fixed eval set (default: hash split of the corpus)."),
-    eval_fraction: Optional[float] = typer.Option(None, "--eval-fraction", help="Share of documents for eval (hash split)."),
-    text_field: Optional[str] = typer.Option(None, "--text-field", help="Text column of JSONL, CSV and Parquet files."),
-    text_unit: Optional[str] = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP),
-    min_words: Optional[int] = typer.Option(None, "--min-words", help="Drop documents with fewer words."),
+    eval_path: Optional[list[Path]] = curate_option("eval_paths", "--eval"),
+    eval_fraction: Optional[float] = curate_option("eval_fraction", "--eval-fraction"),
+    text_field: Optional[str] = curate_option("text_field", "--text-field"),
+    text_unit: Optional[str] = curate_option("text_unit", "--text-unit"),
+    min_words: Optional[int] = curate_option("min_words", "--min-words"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CurateConfig keys."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7 --set languages=null."),
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (does not change the result)."),
@@ -73,7 +83,6 @@ def curate(
 ) -> None:
     """Deduplicate, filter, redact PII and split a corpus into a versioned snapshot that training reads."""
     from workbench.config import load_config
-    from workbench.corpus.config import CurateConfig
     from workbench.corpus.curate import curate_corpus
     from workbench.workspace import Workspace
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from workbench.corpus.readers import check_text_unit
 from workbench.errors import WorkbenchError
+from workbench.models.registry import DEFAULT_MODEL
 
 PII_TYPES = ("email", "phone", "id_number", "url")
 
@@ -72,7 +73,7 @@ class CorpusConfig:
 
     paths: list[str] = field(default_factory=list)
     """Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz of those)."""
-    model: str = "smollm2-135m"
+    model: str = DEFAULT_MODEL
     """Model whose tokenizer is measured (registry name, folder, .gguf, Hub id)."""
     text_field: str = "text"
     """Text column of JSONL, CSV and Parquet files."""
@@ -199,3 +200,25 @@ class CurateConfig:
             raise WorkbenchError(f"min_language_score is {self.min_language_score}; it is a probability.", "use e.g. 0.5.")
         if self.min_words < 0:
             raise WorkbenchError(f"min_words is {self.min_words}; it cannot be negative.", "use 0 to keep short documents.")
+
+
+TEXT_UNIT_HELP = ("What a document is in .txt/.md/PDF files: auto (default: split on two blank lines, by paragraph "
+                  "when a document would exceed 500,000 characters), document (whole file), paragraph, line, section.")
+
+CORPUS_OPTION_HELP = {
+    # the ``workbench inspect --help`` line of each CorpusConfig field it takes as a flag (workbench/cliopts.py)
+    "model": "Model whose tokenizer is measured (registry name, folder, Hub id).",
+    "reference": "General reference corpus (default: bundled general sample).",
+    "glossary": "CSV of domain terms (column 'term') to show tokenized.",
+    "text_field": "Text column of JSONL, CSV and Parquet files.",
+    "text_unit": TEXT_UNIT_HELP,
+}
+
+CURATE_OPTION_HELP = {
+    # the ``workbench curate --help`` line of each CurateConfig field it takes as a flag (workbench/cliopts.py)
+    "eval_paths": "Fixed eval set (default: hash split of the corpus).",
+    "eval_fraction": "Share of documents for eval (hash split).",
+    "text_field": "Text column of JSONL, CSV and Parquet files.",
+    "text_unit": TEXT_UNIT_HELP,
+    "min_words": "Drop documents with fewer words.",
+}

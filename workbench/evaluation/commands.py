@@ -10,12 +10,11 @@ from typing import Optional
 
 import typer
 
-WINDOW_HELP = "Sliding-window length L in tokens."
-STRIDE_HELP = "Step S between windows (default L/2)."
-QUANT_HELP = "Base weights: nf4 or none (default: as the adapter was trained; no adapter: none)."
-DEQUANTIZE_HELP = "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU when the copy fits easily in memory)."
-TEXT_UNIT_HELP = "What a document is in .txt/PDF eval sets: auto, document, paragraph, line, section."
+from workbench.cliopts import ConfigOptions
+from workbench.evaluation.config import OPTION_HELP, EvalConfig
 
+eval_option = ConfigOptions(EvalConfig, OPTION_HELP)
+"""An option setting an EvalConfig field: its help line from OPTION_HELP, its default shown from the field."""
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML file of EvalConfig keys.")
 SetOpt = typer.Option(None, "--set", help="Override any EvalConfig key: --set n_bootstrap=2000 --set max_new_tokens=60.")
@@ -25,7 +24,6 @@ def _eval_config(path: Optional[Path], overrides: Optional[list[str]], **values)
     """EvalConfig from defaults < YAML (--config) < the flags given < --set (built once, so a
     --set window=256 still gets its default stride of half the window)."""
     from workbench.config import from_dict, load_yaml, parse_overrides
-    from workbench.evaluation.config import EvalConfig
 
     data = load_yaml(path) if path else {}
     data.update({k: v for k, v in values.items() if v is not None})
@@ -38,24 +36,25 @@ def _workspace(path: Optional[Path]):
 
     return Workspace.at(path)
 
+
 # options both commands take, declared once
-WINDOW_OPT = typer.Option(None, help=WINDOW_HELP + " [default: 1024]")
-STRIDE_OPT = typer.Option(None, help=STRIDE_HELP)
-QUANT_OPT = typer.Option(None, help=QUANT_HELP)
-BATCH_SIZE_OPT = typer.Option(None, "--batch-size", help="Windows per forward pass. [default: 8]")
-TEMPERATURE_SCALING_OPT = typer.Option(None, "--temperature-scaling", help="Fit a temperature; ECE before/after.")
-TEXT_FIELD_OPT = typer.Option(None, "--text-field", help="JSONL field holding the text. [default: text]")
-DEQUANTIZE_OPT = typer.Option(None, "--dequantize", help=DEQUANTIZE_HELP + " [default: auto]")
-TEXT_UNIT_OPT = typer.Option(None, "--text-unit", help=TEXT_UNIT_HELP + " [default: auto]")
+WINDOW_OPT = eval_option("window")
+STRIDE_OPT = eval_option("stride")
+QUANT_OPT = eval_option("quant")
+BATCH_SIZE_OPT = eval_option("batch_size", "--batch-size")
+TEMPERATURE_SCALING_OPT = eval_option("temperature_scaling", "--temperature-scaling")
+TEXT_FIELD_OPT = eval_option("text_field", "--text-field")
+DEQUANTIZE_OPT = eval_option("dequantize_scoring", "--dequantize")
+TEXT_UNIT_OPT = eval_option("text_unit", "--text-unit")
 OVERWRITE_OPT = typer.Option(False, help="Replace an existing output folder.")
 WORKSPACE_OPT = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
 
 
 def evaluate_command(
-    model: Optional[str] = typer.Option(None, help="Model spec (default with --adapter: the run's base model)."),
-    adapter: Optional[str] = typer.Option(None, help="Run folder or adapter folder to apply."),
-    data: Optional[str] = typer.Option(None, help="Evaluation text (JSONL with a text field, or .txt)."),
-    out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/eval-...)."),
+    model: Optional[str] = eval_option("model"),
+    adapter: Optional[str] = eval_option("adapter"),
+    data: Optional[str] = eval_option("data"),
+    out: Optional[str] = eval_option("out"),
     window: Optional[int] = WINDOW_OPT,
     stride: Optional[int] = STRIDE_OPT,
     quant: Optional[str] = QUANT_OPT,
@@ -80,22 +79,22 @@ def evaluate_command(
 
 
 def compare_command(
-    adapted: Optional[str] = typer.Option(None, help="The adapted run folder (or adapter folder)."),
-    base: Optional[str] = typer.Option(None, help="Base model spec (default: the run's model)."),
-    domain_eval: Optional[str] = typer.Option(None, "--domain-eval", help="Domain text (default: the run's snapshot eval split)."),
-    general_eval: Optional[str] = typer.Option(None, "--general-eval", help="General text (default: the sample general text)."),
-    probes: Optional[str] = typer.Option(None, help="Cloze probes CSV: prompt,expected,source_id."),
-    glossary: Optional[str] = typer.Option(None, help="Glossary CSV with a 'term' column (listed first among term changes)."),
-    profile: Optional[str] = typer.Option(None, help="Corpus profile.json (or its folder): its domain terms follow the glossary."),
-    out: Optional[str] = typer.Option(None, help="Output folder (default <workspace>/comparisons/compare-RUN)."),
+    adapted: Optional[str] = eval_option("adapter", "--adapted", help="The adapted run folder (or adapter folder)."),
+    base: Optional[str] = eval_option("model", "--base", help="Base model spec (default: the run's model)."),
+    domain_eval: Optional[str] = eval_option("domain_eval", "--domain-eval"),
+    general_eval: Optional[str] = eval_option("general_eval", "--general-eval"),
+    probes: Optional[str] = eval_option("probes"),
+    glossary: Optional[str] = eval_option("glossary"),
+    profile: Optional[str] = eval_option("profile"),
+    out: Optional[str] = eval_option("out", help="Output folder (default <workspace>/comparisons/compare-RUN)."),
     window: Optional[int] = WINDOW_OPT,
     stride: Optional[int] = STRIDE_OPT,
     quant: Optional[str] = QUANT_OPT,
     batch_size: Optional[int] = BATCH_SIZE_OPT,
-    checkpoints: Optional[bool] = typer.Option(None, "--checkpoints", help="Also score every checkpoint (learning curves)."),
+    checkpoints: Optional[bool] = eval_option("checkpoints", "--checkpoints"),
     temperature_scaling: Optional[bool] = TEMPERATURE_SCALING_OPT,
-    generations: Optional[int] = typer.Option(None, help="Domain prompts continued by both models (0: none). [default: 6]"),
-    labels: Optional[str] = typer.Option(None, "--labels", help="Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; 'none' to skip)."),
+    generations: Optional[int] = eval_option("generations"),
+    labels: Optional[str] = eval_option("labels", "--labels"),
     text_field: Optional[str] = TEXT_FIELD_OPT,
     dequantize: Optional[str] = DEQUANTIZE_OPT,
     text_unit: Optional[str] = TEXT_UNIT_OPT,

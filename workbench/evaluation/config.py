@@ -103,3 +103,31 @@ class EvalConfig:
             raise WorkbenchError(f"quant is {self.quant!r}.", "use --quant nf4 or --quant none.")
         if self.generations < 0 or self.max_new_tokens < 1:
             raise WorkbenchError("generations must be >= 0 and max_new_tokens >= 1.", "fix --generations / max_new_tokens.")
+
+
+OPTION_HELP = {
+    # the ``--help`` line of each EvalConfig field that ``workbench evaluate`` or ``compare`` takes as a flag
+    # (workbench/cliopts.py shows the field's default after it; compare words model, adapter, out its own way)
+    "model": "Model spec (default with --adapter: the run's base model).",
+    "adapter": "Run folder or adapter folder to apply.",
+    "data": "Evaluation text (JSONL with a text field, or .txt).",
+    "domain_eval": "Domain text (default: the run's snapshot eval split).",
+    "general_eval": "General text (default: the sample general text).",
+    "probes": "Cloze probes CSV: prompt,expected,source_id.",
+    "glossary": "Glossary CSV with a 'term' column (listed first among term changes).",
+    "profile": "Corpus profile.json (or its folder): its domain terms follow the glossary.",
+    "out": "Output folder (default <workspace>/comparisons/eval-...).",
+    "window": "Sliding-window length L in tokens.",
+    "stride": "Step S between windows (default L/2).",
+    "quant": "Base weights: nf4 or none (default: as the adapter was trained; no adapter: none).",
+    "batch_size": "Windows per forward pass.",
+    "checkpoints": "Also score every checkpoint (learning curves).",
+    "temperature_scaling": "Fit a temperature; ECE before/after.",
+    "generations": "Domain prompts continued by both models (0: none).",
+    "labels": "Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; "
+              "'none' to skip).",
+    "text_field": "JSONL field holding the text.",
+    "dequantize_scoring": "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU "
+                          "when the copy fits easily in memory).",
+    "text_unit": "What a document is in .txt/PDF eval sets: auto, document, paragraph, line, section.",
+}

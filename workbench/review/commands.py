@@ -10,10 +10,15 @@ from typing import Optional
 
 import typer
 
+from workbench.cliopts import ConfigOptions, given
+from workbench.review.config import ITEMS_OPTION_HELP, ItemsConfig
+
 review_app = typer.Typer(help="Expert review: items, labels in labels.db, agreement, export.", no_args_is_help=True)
 
 DbOpt = typer.Option(None, "--db", help="Label store: a SQLite file or a database URL (default WORKSPACE/labels.db).")
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
+"""An option setting an ItemsConfig field: help from ITEMS_OPTION_HELP, the default shown from the field."""
 
 
 def _store(db: Optional[str], workspace: Optional[Path], must_exist: bool = True, taxonomy: Optional[Path] = None):
@@ -39,15 +44,14 @@ def items_command(
     comparison: Optional[str] = typer.Argument(None, help="Comparison folder (or its name under WORKSPACE/comparisons)."),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Also: a JSONL of {prompt, output, model?, checkpoint?, id?}."),
     profile: Optional[Path] = typer.Option(None, "--profile", help="Also: a corpus profile folder; its flagged documents become keep/drop items."),
-    seed: int = typer.Option(1234, help="Seed of the blind A/B order."),
-    regressed: int = typer.Option(5, "--regressed", help="Documents where the adapted model regressed most (0: none)."),
+    seed: Optional[int] = items_option("seed"),
+    regressed: Optional[int] = items_option("regressed_documents", "--regressed"),
     taxonomy: Optional[Path] = typer.Option(None, "--taxonomy", help="Taxonomy YAML to store as the project's categories."),
     db: Optional[str] = DbOpt,
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """Add review items to the label store (existing ones are kept, never duplicated)."""
     from workbench.errors import WorkbenchError
-    from workbench.review.config import ItemsConfig
     from workbench.review.items import items_from_comparison, items_from_jsonl, items_from_profile
 
     if not (comparison or jsonl or profile):
@@ -55,9 +59,9 @@ def items_command(
     items = []
     if comparison:
         items += items_from_comparison(_comparison_folder(comparison, workspace),
-                                       ItemsConfig(seed=seed, regressed_documents=regressed))
+                                       ItemsConfig(**given(seed=seed, regressed_documents=regressed)))
     if jsonl:
-        items += items_from_jsonl(jsonl, seed=seed)
+        items += items_from_jsonl(jsonl, seed=ItemsConfig(**given(seed=seed)).seed)
     if profile:
         items += items_from_profile(profile)
     with _store(db, workspace, must_exist=False, taxonomy=taxonomy) as store:

@@ -85,6 +85,13 @@ class ItemsConfig:
                                  "use 0 for none.")
 
 
+ITEMS_OPTION_HELP = {
+    # the ``workbench review items --help`` line of each ItemsConfig field it takes as a flag (workbench/cliopts.py)
+    "seed": "Seed of the blind A/B order.",
+    "regressed_documents": "Documents where the adapted model regressed most (0: none).",
+}
+
+
 def default_db(workspace=None) -> Path:
     """``<workspace>/labels.db``."""
     from workbench.workspace import Workspace

@@ -268,3 +268,30 @@ def load_train_config(
     data.update({k: v for k, v in values.items() if v is not None})
     config = from_dict(TrainConfig, data)
     return apply_overrides(config, parse_overrides(overrides)) if overrides else config
+
+
+OPTION_HELP = {
+    # the ``workbench train --help`` line of each TrainConfig field it takes as a flag (workbench/cliopts.py)
+    "preset": "A shipped preset (see 'workbench presets'); default: the one made for --model, if any; 'none' for "
+              "the plain defaults.",
+    "name": "Run name (folder under workspace/runs).",
+    "model": "Model spec (registry name, folder, .gguf, Hub id).",
+    "data": "Snapshot folder or corpus file.",
+    "out": "Run folder (default workspace/runs/NAME).",
+    "max_tokens": "Training budget in tokens.",
+    "replay": "General text to replay ('sample' for the bundled one).",
+    "replay_ratio": "Share of blocks from replay text.",
+    "quant": "nf4 (QLoRA) or none.",
+    "text_unit": "What a document is in .txt/PDF data: auto, document, paragraph, line, section.",
+}
+
+
+def preset_keys() -> set[str]:
+    """The TrainConfig keys some shipped preset sets: for these a run's default comes from its preset
+    (``train --help`` says so next to the field's own default). Read on every start of the CLI, so
+    with libyaml's loader where installed (a few ms instead of tens)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return {key for path in sorted(PRESETS.glob("*.yaml"))
+            for key in yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}}

@@ -1,0 +1,114 @@
+"""Command-line options derived from the config dataclasses, so a flag's default cannot drift from the field's.
+
+A command option that sets a config field is declared as ``options("window")`` where ``options`` is a
+:class:`ConfigOptions` bound to the dataclass (``EvalConfig``) and to its table of help lines, kept
+next to the dataclass. The option's own default stays ``None``: a flag the user did not give is left
+out of the values the command passes on, so the precedence defaults < YAML (``--config``) < flags <
+``--set`` holds (``workbench.config.load_config``). The default that ``--help`` shows is read from
+the dataclass field when the command is defined, so changing the field changes the help.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping
+
+import typer
+
+_NO_DEFAULT = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigField:
+    """Which config field a command option sets (kept on the option so tests can check every one)."""
+
+    cls: type
+    name: str
+
+    @property
+    def default(self) -> Any:
+        return field_default(self.cls, self.name)
+
+
+def config_field(cls: type, name: str) -> dataclasses.Field:
+    """The dataclass field ``cls.name``; a ``ValueError`` names the fields when there is none (a typo in code)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
+        raise ValueError(f"{cls.__name__} has no field '{name}'; its fields are: {', '.join(fields)}.")
+    return fields[name]
+
+
+def field_default(cls: type, name: str) -> Any:
+    """The value a field takes when nothing sets it (``default`` or a fresh ``default_factory()``)."""
+    f = config_field(cls, name)
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return _NO_DEFAULT
+
+
+def shown_default(value: Any) -> str | None:
+    """How ``--help`` shows a field default, spelled as in YAML and ``--set``; None shows nothing
+    (a field without a value of its own, such as ``stride``, describes its default in the help line)."""
+    if value is _NO_DEFAULT or value is None or (isinstance(value, (list, tuple, dict)) and not value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, str):
+        from workbench.samples import SAMPLE_DATA
+
+        path = Path(value)
+        if path.is_absolute() and path.parent == Path(SAMPLE_DATA):
+            return f"the bundled {path.name}"  # an absolute path of this install says nothing to a reader
+    return str(value)
+
+
+class ConfigOptions:
+    """Typer options for the fields of one config dataclass.
+
+    Args:
+        cls: the config dataclass (``TrainConfig``, ``EvalConfig``...).
+        help_lines: ``{field name: help line}``, the table kept next to the dataclass; a command may
+            pass its own ``help=`` where a field means something particular to it.
+        notes: ``{field name: words}`` appended to that field's shown default (``train``: the fields
+            a shipped preset sets, whose default then comes from the preset).
+    """
+
+    def __init__(self, cls: type, help_lines: Mapping[str, str], notes: Mapping[str, str] | None = None):
+        for name in help_lines:
+            config_field(cls, name)  # a stale key in the table fails at import, not silently
+        self.cls = cls
+        self.help_lines = dict(help_lines)
+        self.notes = dict(notes or {})
+
+    def __call__(self, name: str, *param_decls: str, help: str | None = None, **kwargs: Any):
+        """``typer.Option(None, *param_decls, help=...)`` for field ``name``, showing the field's default."""
+        config_field(self.cls, name)
+        if help is None:
+            if name not in self.help_lines:
+                raise ValueError(f"no help line for {self.cls.__name__}.{name}: add one to its table or pass help=.")
+            help = self.help_lines[name]
+        default = shown_default(field_default(self.cls, name))
+        if default is not None and name in self.notes:
+            default = f"{default}{self.notes[name]}"
+        option = typer.Option(None, *param_decls, help=help, show_default=default if default is not None else False,
+                              **kwargs)
+        option.config_field = ConfigField(self.cls, name)
+        return option
+
+
+def option_fields(callback) -> dict[str, ConfigField]:
+    """``{parameter name: ConfigField}`` of a command function's config-backed options."""
+    import inspect
+
+    return {name: p.default.config_field for name, p in inspect.signature(callback).parameters.items()
+            if isinstance(getattr(p.default, "config_field", None), ConfigField)}
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The values of the options the user gave (an option not given is None and is left out)."""
+    return {k: v for k, v in values.items() if v is not None}
