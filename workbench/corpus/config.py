@@ -166,6 +166,9 @@ class CurateConfig:
     """Fail if fewer documents survive curation."""
     drop_documents: dict[str, str] | None = None
     """Document ids experts decided to drop in review, each with the reason (``curate --labels`` fills it)."""
+    model: str | None = None
+    """Model whose tokenizer counts the snapshot's train and eval tokens (only the tokenizer is loaded);
+    None: sizes in words only."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):
