@@ -262,5 +262,6 @@ def test_resume_of_a_cli_run_outside_the_workspace_uses_its_folder_and_the_works
     assert (ws.root / ".jobs" / "train.holder").read_text() == str(run)  # its turn on the workspace's GPU
     assert not (tmp_path / "outside" / ".jobs").exists() and not (tmp_path / ".jobs").exists()
     assert not (tmp_path / "outside" / "outside").exists()  # nothing built beside, from the relative out
-    # the earlier run set aside beside it (cli-run.replaced-STAMP) may linger a moment after "finished"
-    assert sorted(p.name for p in elsewhere.iterdir() if ".replaced-" not in p.name) == ["cli-run"]
+    # beside it, a moment after "finished": the run's lock (.cli-run.lock) and the earlier run set aside
+    # until the new one is complete (cli-run.replaced-STAMP); nothing else
+    assert [p.name for p in elsewhere.iterdir() if not p.name.startswith(".") and ".replaced-" not in p.name] == ["cli-run"]
