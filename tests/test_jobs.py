@@ -226,3 +226,42 @@ def test_a_job_that_cannot_start_reads_failed_not_queued_forever(tmp_path, monke
         jobs.launch("inspect", CorpusConfig(paths=[str(_corpus(tmp_path / "c.jsonl", n=2))]), ws)
     [job] = jobs.list_jobs(ws)
     assert job.status()["state"] == "failed" and "Cannot allocate memory" in job.status()["error"]
+
+
+def test_resume_of_a_cli_run_outside_the_workspace_uses_its_folder_and_the_workspace(tmp_path, tiny_model, sample_dir,
+                                                                                    monkeypatch):
+    """``workbench train --out ELSEWHERE -w WS`` records no workspace: resuming it takes its GPU turn in WS
+    (not in whatever folder lies two levels above ELSEWHERE), and a run without a checkpoint is trained
+    again in its own folder, even one named by time or by an ``out`` relative to another directory."""
+    from workbench.cli import main
+
+    ws = Workspace(tmp_path / "ws")
+    elsewhere = tmp_path / "outside" / "runs-here"
+    monkeypatch.chdir(tmp_path)
+    main(["train", "--model", str(tiny_model), "--data", str(sample_dir / "domain_corpus.jsonl"),
+          "--out", "outside/runs-here/cli-run", "--max-tokens", "512", "--preset", "none",
+          "--set", "block_size=64", "--set", "micro_batch_size=4", "--set", "eval_every=0.5",
+          "--set", "eval_max_tokens=128", "-w", str(ws.root)])
+    run = elsewhere / "cli-run"
+    assert read_json(run / "run.json")["config"]["out"] == "outside/runs-here/cli-run"
+    # forget the checkpoints: resuming now trains the run again from its recorded config
+    import shutil
+
+    shutil.rmtree(run / "checkpoints")
+    (run / "adapter" / "adapter_config.json").unlink()
+    from workbench.workspace import write_status
+
+    write_status(run, "stopped", error="stopped by the user")
+    monkeypatch.chdir(tmp_path / "outside")  # another working directory: the relative out must not move the run
+    job = jobs.find(str(run), ws.root).resume()
+    assert job.folder == run and job.spec()["workspace"] == str(ws.root)
+    assert job.spec()["config"]["out"] == str(run)
+    final = job.wait(300)
+    assert final["state"] == "finished" and final["attempt"] == 2, job.logs()
+    assert (run / "adapter" / "adapter_config.json").exists()
+    assert (ws.root / ".jobs" / "train.holder").read_text() == str(run)  # its turn on the workspace's GPU
+    assert not (tmp_path / "outside" / ".jobs").exists() and not (tmp_path / ".jobs").exists()
+    assert not (tmp_path / "outside" / "outside").exists()  # nothing built beside, from the relative out
+    # beside it, a moment after "finished": the run's lock (.cli-run.lock) and the earlier run set aside
+    # until the new one is complete (cli-run.replaced-STAMP); nothing else
+    assert [p.name for p in elsewhere.iterdir() if not p.name.startswith(".") and ".replaced-" not in p.name] == ["cli-run"]

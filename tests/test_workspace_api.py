@@ -375,3 +375,28 @@ def test_folder_naming_lives_in_the_library(tmp_path):
     assert ws.folder_for("comparisons", EvalConfig(adapter=str(tmp_path / "runs" / "v1"))).name == "compare-v1-2"
     assert ws.folder_for("comparisons", EvalConfig(model="tiny", data="/x/held.jsonl")).name == "eval-tiny-held"
     assert ws.folder_for("runs", TrainConfig(out=str(tmp_path / "here"))) == tmp_path / "here"
+
+
+def test_the_workspace_draws_nothing_itself_figures_come_from_the_surface_registry(made, monkeypatch):
+    """The workspace is the plain-file layer below the stages: it imports no stage (not even lazily);
+    figures per artifact kind live in workbench.figures, which Artifact.figures() delegates to."""
+    import ast
+    from pathlib import Path
+
+    import workbench.workspace as workspace_module
+    from workbench import figures
+
+    stages = ("workbench.corpus", "workbench.training", "workbench.evaluation", "workbench.review")
+    tree = ast.parse(Path(workspace_module.__file__).read_text(encoding="utf-8"))
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [m for m in imported if m.startswith(stages)], imported
+
+    ws, _ = made
+    snapshot = ws.snapshot("domain")
+    assert snapshot.record()["kind"] == "snapshot" and ws.run("tiny").record()["config"]
+    assert set(figures.figures_of(snapshot.folder)) == set(snapshot.figures()) == {"removal_funnel"}
+    assert set(figures.figures_of(ws.run("tiny"))) == {"training", "perplexity"}
+    # another builder registered for a kind is what every surface (and the handle) draws
+    monkeypatch.setitem(figures._BUILDERS, "snapshot", lambda artifact: {"sizes": artifact.record()["counts"]})
+    assert snapshot.figures() == {"sizes": snapshot.record()["counts"]}

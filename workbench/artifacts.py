@@ -233,6 +233,7 @@ def headline(kind: str | None, record: dict) -> dict:
         return {"train_documents": counts.get("train"), "eval_documents": counts.get("eval"),
                 "train_words": sizes.get("train_words"), "eval_words": sizes.get("eval_words"),
                 "train_tokens": sizes.get("train_tokens"), "eval_tokens": sizes.get("eval_tokens"),
+                "tokenizer": sizes.get("tokenizer"),
                 "input_documents": counts.get("input_documents")}
     if kind == "comparison":
         out = {}

@@ -300,8 +300,26 @@ class SnapshotSummary(ArtifactSummary):
     train_words: int | None = None
     eval_words: int | None = None
     train_tokens: int | None = None
-    """Tokens need a tokenizer: counted when the snapshot was built with one, else None."""
+    """Tokens need a tokenizer: counted when the snapshot was built with one (``CurateConfig.model``),
+    else None and the sizes are in words (:attr:`size_unit`)."""
     eval_tokens: int | None = None
+    tokenizer: str | None = None
+    """The model whose tokenizer counted the tokens (None: no tokens were counted)."""
+
+    @property
+    def size_unit(self) -> str:
+        """'tokens' when the snapshot was counted in a tokenizer, else 'words'."""
+        return "tokens" if self.train_tokens is not None else "words"
+
+    def size_text(self) -> str:
+        """The sizes of train and eval in the best unit known, saying which: ``train 9,120 / eval 1,044
+        tokens (smollm2-135m)``, or ``... words`` for a snapshot curated without a tokenizer."""
+        if self.train_tokens is not None:
+            return (f"train {self.train_tokens:,} / eval {self.eval_tokens or 0:,} tokens"
+                    + (f" ({self.tokenizer})" if self.tokenizer else ""))
+        if self.train_words is None:
+            return "size unknown"
+        return f"train {self.train_words:,} / eval {self.eval_words or 0:,} words"
 
 
 @dataclass
@@ -412,25 +430,25 @@ class Artifact:
         return [{"step": step, "folder": path, "adapter": (path / "adapter_config.json").exists(),
                  "resumable": (path / "trainer_state.json").exists()} for step, path in checkpoint_folders(self.folder)]
 
+    def record(self) -> dict:
+        """The stage's own record as a dict (``profile.json``, a snapshot's ``manifest.json``, ``run.json``,
+        ``comparison.json``...); ``{}`` while it is not written (a job still running, a failed build)."""
+        from workbench.artifacts import STAGE_FILES
+
+        name = STAGE_FILES.get(self.manifest().kind)
+        path = self.folder / name if name else None
+        if path is None or not path.exists():
+            return {}
+        data = read_json(path)
+        return data if isinstance(data, dict) else {}
+
     def figures(self) -> dict:
-        """Plotly figures of the artifact: saved ones (``figures/*.json``) and those built from its data."""
-        import plotly.io as pio
+        """Plotly figures of the artifact: saved ones (``figures/*.json``) and those built from its data.
 
-        figures = {}
-        for path in sorted((self.folder / "figures").glob("*.json")):
-            figures[path.stem] = pio.from_json(path.read_text(encoding="utf-8"))
-        kind = self.manifest().kind
-        if kind == "corpus" and (self.folder / "profile.json").exists():
-            from workbench.corpus.plots import all_figures
+        A convenience for users: the workspace draws nothing itself. Figure building per kind lives
+        above the stages in :mod:`workbench.figures` (the registry the app and notebooks call), which
+        this delegates to when called.
+        """
+        from workbench.figures import figures_of
 
-            figures.update(all_figures(read_json(self.folder / "profile.json")))
-        elif kind == "snapshot" and (self.folder / "manifest.json").exists():
-            from workbench.corpus.plots import removal_funnel
-
-            figures["removal_funnel"] = removal_funnel(read_json(self.folder / "manifest.json"))
-        elif kind == "run":
-            from workbench.training.plots import training_figures
-
-            rows, _ = self.metrics()
-            figures.update(training_figures(rows))
-        return figures
+        return figures_of(self)

@@ -17,12 +17,12 @@ def _comparison(folder: str, mtime: float):
     """comparison.json, the per-document rows and the saved figures (cached until the file changes)."""
     from pathlib import Path
 
+    from workbench.figures import figures_of
     from workbench.io import read_json, read_jsonl
-    from workbench.workspace import Artifact
 
     folder = Path(folder)
     documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []
-    return read_json(folder / "comparison.json"), documents, Artifact(folder).figures()
+    return read_json(folder / "comparison.json"), documents, figures_of(folder)
 
 
 # --- new comparison ---------------------------------------------------------------------------

@@ -21,9 +21,9 @@ def _files(roots_key: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _figures(folder: str, mtime: float):
-    from workbench.workspace import Artifact
+    from workbench.figures import figures_of
 
-    return Artifact(folder).figures()
+    return figures_of(folder)
 
 
 def _relative(path: str) -> str:
@@ -148,7 +148,8 @@ else:
 st.header("Curate into a snapshot")
 base = CurateConfig(paths=paths)
 with st.form("curate_form"):
-    specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "drop_list", "eval_paths"))
+    # the tokens are counted with the tokenizer chosen above (checked like the profile's), not a typed-in model
+    specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "drop_list", "eval_paths", "model"))
     values = config_inputs(specs, "curate_")
     use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
     submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")
@@ -158,6 +159,7 @@ if submitted:
 
     with user_errors():
         config = apply_overrides(base, appsupport.form_overrides(specs, values))
+        config.model = appsupport.check_model_spec(tokenizer, cfg)
         if use_labels and (cfg.workspace_root / "labels.db").exists():
             from workbench.review.export import drop_decisions
             from workbench.review.store import LabelStore
@@ -168,6 +170,6 @@ if submitted:
         st.success(f"Curating into snapshot {job.name}.", icon=":material/done:")
 for snap in ws.snapshots()[:3]:
     st.markdown(f"Snapshot **{snap.name}** {badge(snap.state)} train {snap.train_documents or 0} / "
-                f"eval {snap.eval_documents or 0} documents")
+                f"eval {snap.eval_documents or 0} documents · {snap.size_text()}")
     if snap.state in ACTIVE:
         follow_job(snap.folder, f"snap_{snap.name}")

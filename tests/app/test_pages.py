@@ -325,6 +325,15 @@ def test_corpus_profiles_and_curates_as_background_jobs(made_settings, sample_di
     snapshot = jobs.attach(made_settings.workspace_root / "snapshots" / message.split()[-1].rstrip("."))
     assert snapshot.wait(timeout=300)["state"] == "finished", snapshot.logs(tail=20)
     assert snapshot.spec()["config"]["min_words"] == 30
+    # counted in the tokenizer chosen for the profile: the page says tokens, not words
+    assert snapshot.spec()["config"]["model"] == "tiny-llama"
+    from workbench.workspace import summarize
+
+    summary = summarize(snapshot.folder)
+    assert summary.train_tokens > 0 and summary.tokenizer == "tiny-llama"
+    at.run()
+    no_exceptions(at)
+    assert any(summary.size_text() in m.value for m in at.markdown), [m.value for m in at.markdown]
 
 
 def test_compare_runs_as_a_background_job(made_settings):

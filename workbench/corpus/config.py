@@ -171,6 +171,9 @@ class CurateConfig:
     drop_list: str | None = None
     """JSONL of documents to drop, one ``{"id": ..., "reason": ...}`` per line (``workbench review export --format
     drops`` writes it; ``curate --labels`` exports and passes one)."""
+    model: str | None = None
+    """Model whose tokenizer counts the snapshot's train and eval tokens (only the tokenizer is loaded);
+    None: sizes in words only."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):

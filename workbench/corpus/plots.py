@@ -161,3 +161,8 @@ def removal_funnel(manifest: dict) -> go.Figure:
     fig = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial", marker_color="#4c78a8"))
     fig.update_layout(title="Curation: documents kept at each step", **_LAYOUT)
     return fig
+
+
+def snapshot_figures(manifest: dict) -> dict[str, go.Figure]:
+    """Every figure of a snapshot by name, from its ``manifest.json`` (or a curation result's manifest)."""
+    return {"removal_funnel": removal_funnel(manifest)}

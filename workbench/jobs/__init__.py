@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,8 @@ class Job:
 
     folder: Path
     kind: str
+    workspace: Path | None = field(default=None, compare=False, repr=False)
+    """The workspace the job was found in, when one was named (a CLI run's folder need not lie in it)."""
 
     @property
     def name(self) -> str:
@@ -115,9 +117,16 @@ class Job:
                 raise TimeoutError(f"job {self.folder} still {status['state']} after {timeout}s")
             time.sleep(poll)
 
-    def resume(self) -> Job:
-        """Start the job again: a training run continues from its last checkpoint; other stages
-        rebuild their artifact from the recorded config."""
+    def resume(self, workspace: Workspace | str | os.PathLike | None = None) -> Job:
+        """Start the job again in its own folder: a training run continues from its last checkpoint;
+        other stages rebuild their artifact from the recorded config.
+
+        Args:
+            workspace: where a training run started from the CLI (no ``job.json``) takes its turn on
+                the GPU, when its folder is not ``<workspace>/runs/<name>`` (``--out`` elsewhere);
+                default: the workspace the job was found in, else ``Workspace.at()``. A launched
+                job always uses the workspace recorded at launch.
+        """
         state = self.status()["state"]
         if state not in TERMINAL:
             raise WorkbenchError(f"job {self.folder} is {state}.", "stop it first (workbench jobs stop), or wait for it.")
@@ -132,9 +141,23 @@ class Job:
             if not (self.folder / "run.json").exists():
                 raise WorkbenchError(f"{self.folder} has no {JOB_FILE} or run.json.", "launch it again instead.")
             spec = {"kind": "train", "config": read_json(self.folder / "run.json")["config"],
-                    "workspace": str(self.folder.parents[1])}
+                    "workspace": str(self._cli_workspace(workspace).root)}
+        if "out" in spec["config"]:
+            # the job's own folder, absolute: a run named by time, or an ``out`` relative to another
+            # working directory, would otherwise be rebuilt somewhere else while this folder waits
+            spec = {**spec, "config": {**spec["config"], "out": str(self.folder.resolve())}}
         spec = {**spec, "resume": resume, "overwrite": True}
-        return _start(self.folder, spec)
+        return _start(self.folder, spec, self.workspace)
+
+    def _cli_workspace(self, workspace: Workspace | str | os.PathLike | None) -> Workspace:
+        """The workspace of a run started by ``workbench train`` (which records none): the one named,
+        else the one holding the folder (``<workspace>/runs/<name>``), else the default."""
+        if workspace is not None or self.workspace is not None:
+            return _workspace_of(workspace if workspace is not None else self.workspace)
+        folder = self.folder.resolve()
+        if folder.parent.name == "runs":
+            return Workspace(folder.parents[1])
+        return Workspace.at()
 
 
 def _workspace_of(workspace: Workspace | str | os.PathLike | None) -> Workspace:
@@ -182,10 +205,10 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         data["out"] = str(folder)
     spec = {"kind": kind, "config": data, "workspace": str(ws.root), "overwrite": overwrite,
             "num_proc": num_proc, "resume": False}
-    return _start(folder, spec)
+    return _start(folder, spec, ws.root)
 
 
-def _start(folder: Path, spec: dict) -> Job:
+def _start(folder: Path, spec: dict, workspace: Path | None = None) -> Job:
     from workbench.runcard import now_iso
 
     spec = {**spec, "launched": now_iso()}
@@ -208,7 +231,7 @@ def _start(folder: Path, spec: dict) -> Job:
     current = read_status(folder) or {}
     if current.get("pid") == os.getpid() and current.get("state") == "queued":
         write_status(folder, "queued", pid=child.pid)  # the runner's pid: a crash before it reports reads failed
-    return Job(folder, spec["kind"])
+    return Job(folder, spec["kind"], workspace)
 
 
 def attach(folder: str | os.PathLike) -> Job:
@@ -230,9 +253,11 @@ def list_jobs(workspace: Workspace | str | os.PathLike | None = None) -> list[Jo
         for folder in ws.list(kind):
             if (folder / JOB_FILE).exists() or (kind == "runs" and (folder / "status.json").exists()):
                 try:
-                    found.append(attach(folder))
+                    job = attach(folder)
                 except (WorkbenchError, OSError, ValueError):
                     continue
+                job.workspace = ws.root
+                found.append(job)
     return sorted(found, key=lambda j: (j.folder / "status.json").stat().st_mtime
                   if (j.folder / "status.json").exists() else 0, reverse=True)
 
@@ -241,7 +266,9 @@ def find(job: str, workspace: Workspace | str | os.PathLike | None = None) -> Jo
     """A job by folder path or by name (searched across the workspace's kinds)."""
     path = Path(job)
     if path.is_dir():
-        return attach(path)
+        found = attach(path)
+        found.workspace = _workspace_of(workspace).root if workspace is not None else None
+        return found
     jobs = list_jobs(workspace)
     matches = [j for j in jobs if j.name == job]
     if len(matches) == 1:
