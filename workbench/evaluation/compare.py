@@ -301,20 +301,14 @@ def _run_model(adapter: str) -> str:
 
 
 def _default_sets(config: EvalConfig, card: dict | None) -> tuple[str, str]:
-    domain = config.domain_eval
-    if not domain:
-        run_config = (card or {}).get("config") or {}
-        snapshot_eval = None
-        if run_config.get("data"):
-            from workbench.corpus.readers import resolve_training_data
+    """The sets given, else the held-out sets the run evaluated on during training (one resolution
+    with the trainer's), else the bundled samples."""
+    from workbench.corpus.readers import resolve_eval_sets
 
-            try:
-                snapshot_eval = resolve_training_data(run_config["data"])[1]
-            except WorkbenchError:
-                snapshot_eval = None
-        domain = str(snapshot_eval or run_config.get("domain_eval") or _sample("domain_eval.jsonl"))
-    general = config.general_eval or str(_sample("general_eval.jsonl"))
-    return domain, general
+    run_config = (card or {}).get("config") or {}
+    run_domain, run_general = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"),
+                                                run_config.get("general_eval"))
+    return config.domain_eval or run_domain, config.general_eval or run_general
 
 
 def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False, on_progress=None) -> Path:
@@ -434,6 +428,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
+        "training_curve": _training_curve(config.adapter, verdict, sets),
     }
     figures = {
         "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),
@@ -446,10 +441,44 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     }
     if curve:
         figures["learning_curves"] = plots.learning_curves(curve)
+    if comparison["training_curve"]:
+        figures["training_curve"] = plots.curve_vs_final(comparison["training_curve"]["points"], verdict)
     return EvaluationResult("comparison", out, comparison, config, documents, figures, {"token_documents": token_html},
                             inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
                                     "probes": probes_path, "glossary": glossary_path,
                                     "adapter": adapter_dir(config.adapter)})
+
+
+def _training_curve(adapter: str, verdict: dict, sets: dict) -> dict | None:
+    """The run's in-training evaluations beside this comparison (None when the adapter is no run or the
+    run evaluated nothing): its last point against the final change, so a user sees whether the curve
+    they watched told the truth. The points come from a fixed sample of the run's held-out sets;
+    ``same_sets`` says whether those are the files compared here."""
+    from workbench.runs import eval_curve, run_folder_of
+
+    run = run_folder_of(adapter)
+    points = eval_curve(run) if run else []
+    if len(points) < 2:
+        return None
+    keys = ("step", "tokens", "domain_ppl", "general_ppl", "domain_change_pct", "general_change_pct",
+            "domain_eval_tokens", "general_eval_tokens")
+    points = [{k: p.get(k) for k in keys} for p in points]
+    card = run_card_for(adapter) or {}
+    run_config = card.get("config") or {}
+    from workbench.corpus.readers import resolve_eval_sets
+
+    trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
+    same = all(Path(a).resolve() == Path(sets[name].path).resolve() for name, a in zip(("domain", "general"), trained_on))
+    last = points[-1]
+    return {
+        "points": points,
+        "same_sets": same,
+        "last": {name: {"step": last["step"], "change_pct": last.get(f"{name}_change_pct"),
+                        "sample_tokens": last.get(f"{name}_eval_tokens"),
+                        "final_change_pct": (verdict.get(name) or {}).get("change_pct"),
+                        "final_ci95_pct": (verdict.get(name) or {}).get("ci95_pct")}
+                 for name in ("domain", "general")},
+    }
 
 
 def _token_documents(tokenizer, eval_set: EvalSet, rows: list[dict], base: CorpusScore, adapted: CorpusScore,
