@@ -45,3 +45,19 @@ def test_removal_funnel_follows_curation_order():
     (funnel,) = removal_funnel(manifest).data
     assert list(funnel.x) == [100, 90, 85, 84, 76, 8]
     assert funnel.y[1].startswith("after too short")
+
+
+def test_curve_vs_final_draws_the_curve_and_the_final_interval():
+    from workbench.evaluation.plots import curve_vs_final
+
+    curve = [{"step": 0, "tokens": 0, "domain_change_pct": 0.0, "general_change_pct": 0.0},
+             {"step": 5, "tokens": 1000, "domain_change_pct": -10.0, "general_change_pct": -4.0, "domain_eval_tokens": 512}]
+    verdict = {"domain": {"change_pct": -12.0, "ci95_pct": [-14.0, -10.5]}, "general": {"change_pct": -5.0}}
+    fig = curve_vs_final(curve, verdict)
+    names = [trace.name for trace in fig.data]
+    assert names[0] == "domain: in training (sample of 512 tokens)" and len(fig.data) == 4
+    final = fig.data[1]
+    assert list(final.x) == [1000] and list(final.y) == [-12.0]
+    assert list(final.error_y.array) == [1.5] and list(final.error_y.arrayminus) == [2.0]
+    assert fig.data[3].error_y.array is None  # no interval given: no error bar drawn
+    assert list(curve_vs_final(curve, verdict, x="step").data[0].x) == [0, 5]

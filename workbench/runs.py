@@ -73,6 +73,37 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
     return [(step, path) for step, path in checkpoint_folders(run_dir) if (path / "adapter_config.json").exists()]
 
 
+def run_folder_of(adapter: str | os.PathLike) -> Path | None:
+    """The run folder an adapter belongs to (the run itself, or the run of its ``adapter/``), if any."""
+    path = Path(adapter)
+    for candidate in (path, path.parent):
+        if (candidate / RUN_CARD).exists() and (candidate / METRICS).exists():
+            return candidate
+    return None
+
+
+def eval_curve(run_dir: str | os.PathLike) -> list[dict]:
+    """The in-training evaluations of a run (the ``eval`` rows of ``metrics.jsonl``), by step.
+
+    A torn last line (a run killed mid-write) is skipped rather than failing a reader.
+    """
+    import json
+
+    rows = []
+    path = Path(run_dir) / METRICS
+    if not path.exists():
+        return rows
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and row.get("type") == "eval":
+                rows.append(row)
+    return sorted(rows, key=lambda r: r.get("step", 0))
+
+
 def weights_sha256(model_path: str | os.PathLike) -> str | None:
     """One digest of a model's weights: the file's sha256 for a single weights file, else the sha256
     of the sorted ``name:sha256`` lines of its files; None when it cannot be known cheaply (several
@@ -97,4 +128,4 @@ def _combine(hashes: dict[str, str]) -> str:
 
 
 __all__ = ["RUN_CARD", "METRICS", "adapter_dir", "run_card_for", "read_run_card", "checkpoint_folders", "latest_checkpoint",
-           "list_checkpoints", "weights_sha256"]
+           "list_checkpoints", "weights_sha256", "run_folder_of", "eval_curve"]

@@ -215,3 +215,41 @@ def test_cli_commands(tiny_model, tiny_run, small_sets, tmp_path):
     assert c["stride"] == 48 and c["generations"] == []
     bad = runner.invoke(app, ["compare", "--adapted", str(tmp_path), "--workspace", str(tmp_path / "ws")])
     assert bad.exit_code != 0 and isinstance(bad.exception, WorkbenchError) and "no LoRA adapter" in str(bad.exception)
+
+
+def test_training_curve_sits_beside_the_final_comparison(comparison, tiny_run):
+    """The run's in-training evaluations come with the comparison: figure, report sentence, and the
+    last point next to the final change. The tiny run evaluated on the bundled samples, this comparison
+    on small_sets, so the report must say the two measured different files."""
+    out, c, _ = comparison
+    curve = c["training_curve"]
+    metrics = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    evals = [m for m in metrics if m["type"] == "eval"]
+    assert [p["step"] for p in curve["points"]] == [m["step"] for m in evals]
+    assert curve["last"]["domain"]["change_pct"] == evals[-1]["domain_change_pct"]
+    assert curve["last"]["domain"]["final_change_pct"] == c["verdict"]["domain"]["change_pct"]
+    assert curve["same_sets"] is False
+    assert (out / "figures" / "training_curve.json").exists()
+    report = (out / "report.html").read_text()
+    assert "at the last in-training evaluation" in report and "other held-out files" in report
+
+
+def test_compare_defaults_to_the_sets_the_run_evaluated_on(tiny_run, tmp_path, make_docs):
+    """Training and compare resolve a run's held-out sets in one place: a run given its own domain
+    and general files is compared on those (compare used to take the bundled general sample)."""
+    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.evaluation.compare import _default_sets
+    from workbench.samples import sample_path
+
+    domain = make_docs(tmp_path / "d.jsonl", ["renal dose"] * 3)
+    general = make_docs(tmp_path / "g.jsonl", ["the weather"] * 3)
+    card = {"config": {"data": str(sample_path("domain_corpus.jsonl")), "domain_eval": str(domain),
+                       "general_eval": str(general)}}
+    assert _default_sets(EvalConfig(adapter=str(tiny_run)), card) == (str(domain), str(general))
+    assert _default_sets(EvalConfig(adapter=str(tiny_run), general_eval="x.jsonl"), card) == (str(domain), "x.jsonl")
+    snapshot = tmp_path / "snap"
+    snapshot.mkdir()
+    make_docs(snapshot / "train.jsonl", ["a"])
+    make_docs(snapshot / "eval.jsonl", ["b"])
+    assert resolve_eval_sets(snapshot) == (str(snapshot / "eval.jsonl"), str(sample_path("general_eval.jsonl")))
+    assert resolve_eval_sets(snapshot, str(domain)) == (str(domain), str(sample_path("general_eval.jsonl")))

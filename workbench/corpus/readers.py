@@ -578,3 +578,22 @@ def resolve_training_data(data: str | os.PathLike) -> tuple[Path, Path | None]:
     if not path.exists():
         raise WorkbenchError(f"training data {path} does not exist.", "pass a snapshot folder or a .jsonl/.txt file to --data.")
     return path, None
+
+
+def resolve_eval_sets(data: str | os.PathLike | None, domain_eval: str | None = None,
+                      general_eval: str | None = None) -> tuple[str, str]:
+    """The held-out (domain, general) files of a run: the ones given, else the snapshot's eval split
+    (domain), else the bundled samples. Training's in-training evaluation and ``compare``'s defaults
+    both resolve through here, so the curves watched during a run and the final comparison measure
+    the same documents."""
+    from workbench.samples import sample_path
+
+    domain = domain_eval
+    if not domain and data:
+        try:
+            snapshot_eval = resolve_training_data(data)[1]
+        except WorkbenchError:
+            snapshot_eval = None
+        domain = str(snapshot_eval) if snapshot_eval else None
+    return (domain or str(sample_path("domain_eval.jsonl")),
+            general_eval or str(sample_path("general_eval.jsonl")))

@@ -276,6 +276,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
+        "training_curve": _training_curve(config.adapter, verdict, sets),
     }
     figures = {
         "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),
@@ -288,8 +289,42 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     }
     if curve:
         figures["learning_curves"] = plots.learning_curves(curve)
+    if comparison["training_curve"]:
+        figures["training_curve"] = plots.curve_vs_final(comparison["training_curve"]["points"], verdict)
     return EvaluationResult("comparison", out, comparison, config, documents, figures, {"token_documents": token_html},
                             inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
                                     "probes": probes_path, "glossary": glossary_path,
                                     "regression_set": config.regression_set,
                                     "adapter": adapter_dir(config.adapter)})
+
+
+def _training_curve(adapter: str, verdict: dict, sets: dict) -> dict | None:
+    """The run's in-training evaluations beside this comparison (None when the adapter is no run or the
+    run evaluated nothing): its last point against the final change, so a user sees whether the curve
+    they watched told the truth. The points come from a fixed sample of the run's held-out sets;
+    ``same_sets`` says whether those are the files compared here."""
+    from workbench.runs import eval_curve, run_folder_of
+
+    run = run_folder_of(adapter)
+    points = eval_curve(run) if run else []
+    if len(points) < 2:
+        return None
+    keys = ("step", "tokens", "domain_ppl", "general_ppl", "domain_change_pct", "general_change_pct",
+            "domain_eval_tokens", "general_eval_tokens")
+    points = [{k: p.get(k) for k in keys} for p in points]
+    card = run_card_for(adapter) or {}
+    run_config = card.get("config") or {}
+    from workbench.corpus.readers import resolve_eval_sets
+
+    trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
+    same = all(Path(a).resolve() == Path(sets[name].path).resolve() for name, a in zip(("domain", "general"), trained_on))
+    last = points[-1]
+    return {
+        "points": points,
+        "same_sets": same,
+        "last": {name: {"step": last["step"], "change_pct": last.get(f"{name}_change_pct"),
+                        "sample_tokens": last.get(f"{name}_eval_tokens"),
+                        "final_change_pct": (verdict.get(name) or {}).get("change_pct"),
+                        "final_ci95_pct": (verdict.get(name) or {}).get("ci95_pct")}
+                 for name in ("domain", "general")},
+    }

@@ -123,6 +123,43 @@ def learning_curves(points: list[dict]) -> go.Figure:
                    xaxis_title="training step", yaxis_title="token perplexity")
 
 
+def curve_vs_final(curve: list[dict], verdict: dict, x: str = "tokens") -> go.Figure:
+    """A run's in-training held-out curve beside the final comparison, as perplexity change over the base.
+
+    The curve is measured during training on a fixed sample of each held-out set; the final point is
+    the comparison over the whole sets, with its 95% interval. Where the last point of a curve falls
+    inside (or near) the interval, the curve a user watched told the truth about the run.
+
+    Args:
+        curve: the run's ``eval`` rows (``step``, ``tokens``, ``domain_change_pct``, ``general_change_pct``).
+        verdict: the comparison's verdict (``domain``/``general`` with ``change_pct`` and ``ci95_pct``).
+        x: ``"tokens"`` (training tokens seen) or ``"step"``.
+    """
+    fig = go.Figure()
+    last_x = max((row.get(x) or 0 for row in curve), default=0)
+    for name, colour in (("domain", "#1f77b4"), ("general", "#d62728")):
+        rows = [row for row in curve if row.get(f"{name}_change_pct") is not None]
+        if rows:
+            sample = rows[-1].get(f"{name}_eval_tokens")
+            label = f"{name}: in training" + (f" (sample of {sample:,} tokens)" if sample else "")
+            fig.add_scatter(x=[row.get(x) for row in rows], y=[row[f"{name}_change_pct"] for row in rows],
+                            mode="lines+markers", name=label, line=dict(color=colour),
+                            hovertemplate=f"{name}, {x} %{{x}}: %{{y:+.1f}}% vs base<extra></extra>")
+        final = (verdict or {}).get(name) or {}
+        change, ci = final.get("change_pct"), final.get("ci95_pct")
+        if change is not None:
+            error = None
+            if ci and len(ci) == 2:
+                error = dict(type="data", symmetric=False, array=[ci[1] - change], arrayminus=[change - ci[0]])
+            fig.add_scatter(x=[last_x], y=[change], mode="markers", name=f"{name}: final comparison (whole set, 95% CI)",
+                            marker=dict(color=colour, symbol="diamond", size=12, line=dict(color="black", width=1)),
+                            error_y=error, hovertemplate=f"{name}, final comparison: %{{y:+.1f}}%<extra></extra>")
+    fig.add_hline(y=0, line=dict(color="#999", dash="dot"))
+    return _layout(fig, "the curve watched in training against the final comparison (below 0: better than base)",
+                   xaxis_title="training tokens seen" if x == "tokens" else "training step",
+                   yaxis_title="perplexity change over base (%)")
+
+
 def none_found(title: str, what: str = "None found") -> go.Figure:
     """An empty finding as words, not as an empty chart on made-up axes."""
     fig = go.Figure()

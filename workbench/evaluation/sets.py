@@ -87,22 +87,15 @@ def check_inputs(files: dict[str, str | os.PathLike | None]) -> None:
 
 
 def default_sets(config, card: dict | None) -> tuple[str, str]:
-    """(domain, general) eval files of a comparison: the ones given, else the run's snapshot eval split (or the
-    run's own ``domain_eval``), else the bundled samples."""
-    domain = config.domain_eval
-    if not domain:
-        run_config = (card or {}).get("config") or {}
-        snapshot_eval = None
-        if run_config.get("data"):
-            from workbench.corpus.readers import resolve_training_data
+    """(domain, general) eval files of a comparison: the ones given, else the held-out sets the run
+    evaluated on during training (one resolution with the trainer's: its ``domain_eval``, else its
+    snapshot's eval split; its ``general_eval``), else the bundled samples."""
+    from workbench.corpus.readers import resolve_eval_sets
 
-            try:
-                snapshot_eval = resolve_training_data(run_config["data"])[1]
-            except WorkbenchError:
-                snapshot_eval = None
-        domain = str(snapshot_eval or run_config.get("domain_eval") or _sample("domain_eval.jsonl"))
-    general = config.general_eval or str(_sample("general_eval.jsonl"))
-    return domain, general
+    run_config = (card or {}).get("config") or {}
+    run_domain, run_general = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"),
+                                                run_config.get("general_eval"))
+    return config.domain_eval or run_domain, config.general_eval or run_general
 
 
 def uses_sample(domain_path: str | os.PathLike) -> bool:

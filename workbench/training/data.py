@@ -150,9 +150,9 @@ def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64)
 
 
 def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
-    _, snapshot_eval = resolve_training_data(config.data)
-    domain = config.domain_eval or (str(snapshot_eval) if snapshot_eval else str(sample_path("domain_eval.jsonl")))
-    general = config.general_eval or str(sample_path("general_eval.jsonl"))
+    from workbench.corpus.readers import resolve_eval_sets
+
+    domain, general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)
     return {
         "domain": _read(domain, "domain evaluation text", config.text_field, config.text_unit),
         "general": _read(general, "general evaluation text", config.text_field, config.text_unit),
