@@ -276,7 +276,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
-        "training_curve": _training_curve(config.adapter, verdict, sets),
+        "training_curve": _training_curve(config.adapter, card, verdict, sets),
     }
     figures = {
         "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),
@@ -298,7 +298,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                                     "adapter": adapter_dir(config.adapter)})
 
 
-def _training_curve(adapter: str, verdict: dict, sets: dict) -> dict | None:
+def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) -> dict | None:
     """The run's in-training evaluations beside this comparison (None when the adapter is no run or the
     run evaluated nothing): its last point against the final change, so a user sees whether the curve
     they watched told the truth. The points come from a fixed sample of the run's held-out sets;
@@ -312,8 +312,7 @@ def _training_curve(adapter: str, verdict: dict, sets: dict) -> dict | None:
     keys = ("step", "tokens", "domain_ppl", "general_ppl", "domain_change_pct", "general_change_pct",
             "domain_eval_tokens", "general_eval_tokens")
     points = [{k: p.get(k) for k in keys} for p in points]
-    card = run_card_for(adapter) or {}
-    run_config = card.get("config") or {}
+    run_config = (card or {}).get("config") or {}
     from workbench.corpus.readers import resolve_eval_sets
 
     trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
