@@ -17,6 +17,10 @@ interval of the change over the base):
 * ``workbench-2e-4``: the old defaults (no preset, learning rate 2e-4), for the before/after;
 * ``workbench+replay``, ``workbench+new-tokens``, ``workbench+embeddings``: the defaults plus one option.
 
+Besides the token perplexity change, every recipe gets the change in bits per byte over the base scored
+with its *own* tokenizer (paired bootstrap over documents). Bits per byte do not depend on how the text is cut
+into tokens, so this is the number that compares ``workbench+new-tokens`` (a grown tokenizer) with the rest.
+
 In-training evaluation is switched off for the workbench recipes (it does not change the weights; the
 plain recipes have none), so wall times compare training alone.
 
@@ -120,16 +124,70 @@ def train_workbench(model: str, data: Path, budget: int, out: Path, *, preset: s
             "preset": card["config"].get("preset")}
 
 
+def _doc_sums(rows: list[dict], label: str) -> dict[tuple[str, str], tuple[float, int]]:
+    """(set, id) -> (NLL summed over the document in nats, its bytes, its tokens) from ``documents.jsonl`` rows."""
+    return {(r["set"], str(r["id"])): (r[f"{label}_nll"] * r["tokens"], r["bytes"], r["tokens"]) for r in rows}
+
+
+_BASE_CACHE: dict[tuple, dict] = {}
+
+
+def base_own_tokenizer(model: str, domain: Path, general: Path, window: int) -> dict:
+    """The base model scored with its *own* tokenizer (per document NLL sums), once per model and sets.
+
+    Bits per byte do not depend on the tokenizer, so a recipe that grows the tokenizer (new glossary
+    tokens) is compared with this base; inside ``run_compare`` its base is scored with the grown
+    tokenizer, whose new rows the base never learned."""
+    from workbench.evaluation.compare import run_evaluate
+    from workbench.evaluation.config import EvalConfig
+
+    key = (model, str(domain), str(general), window)
+    if key not in _BASE_CACHE:
+        sums = {}
+        for name, path in (("domain", domain), ("general", general)):
+            config = EvalConfig(model=model, data=str(path), window=window, quant="nf4", glossary=None, probes=None)
+            rows = run_evaluate(config, progress=False).documents
+            sums.update({(name, i): v for (_, i), v in _doc_sums(rows, "model").items()})
+        _BASE_CACHE[key] = sums
+    return _BASE_CACHE[key]
+
+
+def bpb_change(base: dict, adapted: dict, name: str, seed: int = 1234) -> tuple[float, list[float]]:
+    """Change of bits per byte over set ``name`` (percent, adapted over base), with a paired bootstrap
+    interval over documents; ``base``/``adapted`` map (set, id) -> (nll sum, bytes)."""
+    from workbench.evaluation.stats import ratio_interval
+
+    keys = sorted(k for k in adapted if k[0] == name)
+    missing = [k for k in keys if k not in base]
+    if missing:
+        raise RuntimeError(f"base has no score for {len(missing)} {name} documents (e.g. {missing[0]})")
+    a = [adapted[k][0] for k in keys]
+    b = [base[k][0] for k in keys]
+    ci = ratio_interval(a, b, n_resamples=1000, seed=seed)
+    return 100 * (sum(a) / sum(b) - 1), [100 * (x - 1) for x in ci]
+
+
 def score(model: str, adapter: str, domain: Path, general: Path, window: int) -> dict:
     from workbench.evaluation.compare import run_compare
     from workbench.evaluation.config import EvalConfig
 
     config = EvalConfig(model=model, adapter=adapter, domain_eval=str(domain), general_eval=str(general),
                         probes=None, glossary=None, generations=0, window=window, quant="nf4")
-    data = run_compare(config, progress=False).data
-    verdict = data["verdict"]
-    return {"domain_change_pct": verdict["domain"]["change_pct"], "domain_ci95_pct": verdict["domain"]["ci95_pct"],
-            "general_change_pct": verdict["general"]["change_pct"], "general_ci95_pct": verdict["general"]["ci95_pct"]}
+    result = run_compare(config, progress=False)
+    verdict = result.data["verdict"]
+    row = {"domain_change_pct": verdict["domain"]["change_pct"], "domain_ci95_pct": verdict["domain"]["ci95_pct"],
+           "general_change_pct": verdict["general"]["change_pct"], "general_ci95_pct": verdict["general"]["ci95_pct"]}
+    # bits per byte against the base under its own tokenizer: comparable across tokenizers
+    base = base_own_tokenizer(model, domain, general, window)
+    adapted = _doc_sums(result.documents, "adapted")
+    # a grown tokenizer cuts the same text into other tokens: then only bits per byte compare
+    row["tokenizer_grown"] = any(adapted[k][2] != base[k][2] for k in adapted if k in base)
+    for name in ("domain", "general"):
+        change, ci = bpb_change(base, adapted, name)
+        row[f"{name}_bpb_change_pct"], row[f"{name}_bpb_ci95_pct"] = change, ci
+        row[f"{name}_bpb"] = {"base": result.data["base"][name]["bits_per_byte"],
+                              "adapted": result.data["adapted"][name]["bits_per_byte"]}
+    return row
 
 
 def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dict:
@@ -217,12 +275,17 @@ def _ci(ci) -> str:
 
 
 def _table(results: list[dict]) -> None:
-    print(f"\n{'recipe':24} {'budget':>7} {'domain ppl change':>18} {'95% CI':>16} {'general':>8} {'95% CI':>16} "
-          f"{'tok/s':>7} {'train s':>8}")
+    print(f"\n{'recipe':24} {'budget':>7} {'domain ppl':>10} {'95% CI':>16} {'domain bpb':>10} {'95% CI':>16} "
+          f"{'general':>8} {'general bpb':>11} {'tok/s':>7} {'train s':>8}")
     for r in results:
-        print(f"{r['recipe']:24} {r['budget']:>7} {r['domain_change_pct']:>+17.1f}% {_ci(r['domain_ci95_pct']):>16} "
-              f"{r['general_change_pct']:>+7.1f}% {_ci(r['general_ci95_pct']):>16} {r['tokens_per_s']:>7.0f} "
-              f"{r['seconds']:>8.0f}")
+        bpb = f"{r['domain_bpb_change_pct']:>+9.1f}%" if "domain_bpb_change_pct" in r else f"{'n/a':>10}"
+        gbpb = f"{r['general_bpb_change_pct']:>+10.1f}%" if "general_bpb_change_pct" in r else f"{'n/a':>11}"
+        ppl = "grown tok." if r.get("tokenizer_grown") else f"{r['domain_change_pct']:>+9.1f}%"
+        print(f"{r['recipe']:24} {r['budget']:>7} {ppl:>10} {_ci(r['domain_ci95_pct']):>16} {bpb} "
+              f"{_ci(r.get('domain_bpb_ci95_pct')):>16} {r['general_change_pct']:>+7.1f}% {gbpb} "
+              f"{r['tokens_per_s']:>7.0f} {r['seconds']:>8.0f}")
+    print("ppl: token perplexity change over the base (same tokenizer); bpb: bits-per-byte change over the base "
+          "scored with its own tokenizer (the only comparable number when a recipe grows the tokenizer)")
     by_budget: dict[int, list[dict]] = {}
     for r in results:
         by_budget.setdefault(r["budget"], []).append(r)
