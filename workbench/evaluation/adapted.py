@@ -3,6 +3,7 @@ the run's card which base and which quantization go with the adapter."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from workbench.errors import WorkbenchError
@@ -48,6 +49,28 @@ def resolve_quant(config, card: dict | None) -> str:
     if config.adapter is None:
         return "none"
     return ((card or {}).get("config") or {}).get("quant", "nf4")
+
+
+@contextlib.contextmanager
+def base_side(model, tokenizer, base_tokenizer=None):
+    """Within the block ``model`` is the base: its adapter disabled (when it has one) and, when the adapter
+    grew the tokenizer (``base_tokenizer`` given and not ``tokenizer``), its predictions limited to the base
+    tokenizer's vocabulary."""
+    from workbench.models.heads import vocabulary_limit
+
+    disable = getattr(model, "disable_adapter", None)
+    grown = base_tokenizer is not None and base_tokenizer is not tokenizer
+    with disable() if disable else contextlib.nullcontext(), vocabulary_limit(model, len(base_tokenizer) if grown else None):
+        yield
+
+
+def base_tokenizer_for(model_spec, tokenizer):
+    """The base model's own tokenizer when ``tokenizer`` (an adapter's) grew it with domain tokens, else
+    ``tokenizer`` itself (``result is tokenizer`` tells the two cases apart)."""
+    from workbench.models.load import load_tokenizer
+
+    base = load_tokenizer(model_spec)
+    return tokenizer if len(base) == len(tokenizer) else base
 
 
 def load_with_adapter(

@@ -15,9 +15,10 @@ from workbench.runs import list_checkpoints, run_card_for
 
 
 def checkpoint_points(model, tokenizer, config, sets: dict, run_dir: Path, base_results: dict,
-                      progress: bool) -> list[dict]:
+                      progress: bool, metric: str = "token_ppl") -> list[dict]:
     """Points of the curve: step 0 from ``base_results["base"]``, then each checkpoint's adapter loaded beside
-    the active one, scored on ``sets``, and unloaded (the active adapter is restored)."""
+    the active one, scored on ``sets``, and unloaded (the active adapter is restored). ``metric``:
+    ``"word_ppl"`` when the adapter grew the tokenizer (base and checkpoints cut the text differently)."""
     checkpoints = list_checkpoints(run_dir)
     if not checkpoints:
         raise WorkbenchError(
@@ -28,8 +29,8 @@ def checkpoint_points(model, tokenizer, config, sets: dict, run_dir: Path, base_
     def point(step, label, results):
         row = {"step": step, "label": label}
         for name in sets:
-            row[f"{name}_ppl"] = results[name]["token_ppl"]
-            row[f"{name}_ppl_ci95"] = results[name]["token_ppl_ci95"]
+            row[f"{name}_ppl"] = results[name][metric]
+            row[f"{name}_ppl_ci95"] = results[name][f"{metric}_ci95"]
         return row
 
     points = [point(0, "base", base_results["base"])]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation.adapted import check_base_matches, resolve_quant, run_model
+from workbench.evaluation.adapted import base_side, base_tokenizer_for, check_base_matches, resolve_quant, run_model
 from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_summary, fit_temperature  # noqa: F401
 from workbench.evaluation.checkpoints import checkpoint_points, compare_checkpoints  # noqa: F401 - re-exported
 from workbench.evaluation.config import EvalConfig
@@ -71,6 +71,12 @@ def _out_dir(config: EvalConfig, workspace) -> Path:
     from workbench.workspace import Workspace
 
     return (workspace or Workspace.at()).folder_for("comparisons", config)
+
+
+def _subset(eval_set: EvalSet, keep: set[str]) -> EvalSet:
+    """``eval_set`` without the documents whose id is not in ``keep`` (in its order)."""
+    pairs = [(i, t) for i, t in zip(eval_set.ids, eval_set.texts) if i in keep]
+    return replace(eval_set, ids=[i for i, _ in pairs], texts=[t for _, t in pairs])
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
@@ -206,38 +212,61 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
 
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
+    # A run that added domain tokens brings a grown tokenizer. The base never learned the new rows, so
+    # it is scored with its own tokenizer, and the two sides are compared per word (and in bits per
+    # byte), which do not depend on how the text is cut into tokens.
+    base_tokenizer = base_tokenizer_for(resolved, tokenizer)
+    grown = base_tokenizer is not tokenizer
     sets = {
         "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field, config.text_unit),
         "general": load_eval_set(general_path, "general", tokenizer, config.text_field, config.text_unit),
     }
+    base_sets = {name: load_eval_set(s.path, name, base_tokenizer, config.text_field, config.text_unit)
+                 for name, s in sets.items()} if grown else sets
+    if grown and any(base_sets[n].ids != sets[n].ids for n in sets):  # a document of under two tokens in one of them
+        keep = {n: set(base_sets[n].ids) & set(sets[n].ids) for n in sets}
+        sets = {n: _subset(s, keep[n]) for n, s in sets.items()}
+        base_sets = {n: _subset(s, keep[n]) for n, s in base_sets.items()}
     train_cache: dict = {}  # the training text is read and hashed once for both sets
     leakage = {name: eval_set_leakage(card, s, config, train_cache) for name, s in sets.items()}
     notes = [n for s in sets.values() for n in s.warnings]
+    if grown:
+        notes.append(
+            f"the adapter added {len(tokenizer) - len(base_tokenizer)} token(s) to the tokenizer: the base is scored "
+            "with its own tokenizer and the adapted model with the grown one, so perplexity is compared per word "
+            "(and in bits per byte); the per-token views and term changes need the same tokens on both sides and "
+            "are left out.")
     _warn(notes, progress)
 
     scores: dict[str, dict[str, CorpusScore]] = {"base": {}, "adapted": {}}
     emit(on_progress, "scoring", 0, 2 * len(sets), "set")
     for i, (name, eval_set) in enumerate(sets.items()):
-        with model.disable_adapter():
-            scores["base"][name] = score(model, tokenizer, eval_set, config, f"base/{name}", progress)
+        with base_side(model, tokenizer, base_tokenizer):
+            scores["base"][name] = score(model, base_tokenizer, base_sets[name], config, f"base/{name}", progress)
         emit(on_progress, "scoring", 2 * i + 1, 2 * len(sets), "set", f"base/{name}")
         scores["adapted"][name] = score(model, tokenizer, eval_set, config, f"adapted/{name}", progress)
         emit(on_progress, "scoring", 2 * i + 2, 2 * len(sets), "set", f"adapted/{name}")
     results = {label: {name: summarize(s, config) for name, s in by_set.items()} for label, by_set in scores.items()}
+    unit = "word" if grown else "token"
     delta, documents, terms, token_html, token_docs = {}, [], {}, [], {}
     for name, eval_set in sets.items():
         base, adapted = scores["base"][name], scores["adapted"][name]
-        for b, a in zip(base.documents, adapted.documents):
-            if not np.array_equal(b.token_ids, a.token_ids):  # same tokenizer, same text: must never differ
-                raise RuntimeError("base and adapted scored different tokens")
+        if not grown:
+            for b, a in zip(base.documents, adapted.documents):
+                if not np.array_equal(b.token_ids, a.token_ids):  # same tokenizer, same text: must never differ
+                    raise RuntimeError("base and adapted scored different tokens")
         delta[name] = paired_delta(
             [d.nll_sum for d in base.documents], [d.nll_sum for d in adapted.documents],
-            [d.tokens for d in base.documents], config.n_bootstrap, config.seed,
+            [d.tokens if unit == "token" else d.n_words for d in base.documents], config.n_bootstrap, config.seed,
         )
+        delta[name]["unit"] = unit
         delta[name]["bits_per_byte"] = results["adapted"][name]["bits_per_byte"] - results["base"][name]["bits_per_byte"]
         delta[name]["ece"] = results["adapted"][name]["ece"] - results["base"][name]["ece"]
-        rows = document_rows(eval_set, base=base, adapted=adapted)
+        rows = document_rows(eval_set, base=base, adapted=adapted, unit=unit)
         documents.extend(rows)
+        if grown:
+            terms[name], token_docs[name] = {}, []
+            continue
         # skip the prefix token: spans cover the document's own tokens, which are all scored
         terms[name] = term_changes(
             tokenizer, eval_set.texts, [d.nll for d in base.documents], [d.nll for d in adapted.documents],
@@ -249,20 +278,23 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
 
     probe_result = None
     if probes:
-        with model.disable_adapter():
-            base_probes = score_probes(model, tokenizer, probes)
+        with base_side(model, tokenizer, base_tokenizer):
+            base_probes = score_probes(model, base_tokenizer, probes)
         probe_result = compare_probes(probes, base_probes, score_probes(model, tokenizer, probes))
     generations = side_by_side(
-        model, tokenizer, domain_prompts(sets["domain"].texts, config.generations), config.max_new_tokens
+        model, tokenizer, domain_prompts(sets["domain"].texts, config.generations), config.max_new_tokens,
+        base_tokenizer=base_tokenizer,
     ) if config.generations else []
     curve = None
     if config.checkpoints:
-        curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress)
+        curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress,
+                                  metric="word_ppl" if grown else "token_ppl")
     from workbench.evaluation.regression import regression_check  # labelled errors re-scored (issue 12)
     from workbench.evaluation.repetition import flag_generations
     from workbench.evaluation.verdict import build_verdict
 
-    regression = (regression_check(model, tokenizer, regression_set.cases, regression_set.source)
+    regression = (regression_check(model, tokenizer, regression_set.cases, regression_set.source,
+                                   base_tokenizer=base_tokenizer)
                   if regression_set and regression_set.cases else None)
     repetition = flag_generations(generations)
     verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
@@ -273,13 +305,14 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "window": config.window, "stride": config.stride,
         "sets": {name: str(s.path) for name, s in sets.items()}, "text_unit": config.text_unit,
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
+        "tokenizer": {"grown": grown, "added_tokens": len(tokenizer) - len(base_tokenizer), "compared_per": unit},
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
         "training_curve": _training_curve(config.adapter, card, verdict, sets),
     }
     figures = {
-        "perplexity": plots.perplexity_bars({k: v for k, v in results.items()}),
+        "perplexity": plots.perplexity_bars(results, "word_ppl" if grown else "token_ppl"),
         "bits_per_byte": plots.perplexity_bars(results, "bits_per_byte"),
         "reliability": plots.reliability_diagram(
             {f"{label} {name}": results[label][name]["reliability"] for name in sets for label in results}

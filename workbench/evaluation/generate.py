@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 from workbench.evaluation.perplexity import prefix_token_id
@@ -46,12 +45,14 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 40,
     return outputs
 
 
-def side_by_side(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 40) -> list[dict]:
-    """[{prompt, base, adapted}]: the base is the same weights with the adapter disabled."""
+def side_by_side(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 40, base_tokenizer=None) -> list[dict]:
+    """[{prompt, base, adapted}]: the base is the same weights with the adapter disabled, reading and
+    writing with ``base_tokenizer`` when the adapter grew the tokenizer."""
     if not prompts:
         return []
-    disable = getattr(model, "disable_adapter", None)
-    with disable() if disable else contextlib.nullcontext():
-        base = generate(model, tokenizer, prompts, max_new_tokens)
+    from workbench.evaluation.adapted import base_side
+
+    with base_side(model, tokenizer, base_tokenizer):
+        base = generate(model, base_tokenizer or tokenizer, prompts, max_new_tokens)
     adapted = generate(model, tokenizer, prompts, max_new_tokens)
     return [{"prompt": p, "base": b, "adapted": a} for p, b, a in zip(prompts, base, adapted)]

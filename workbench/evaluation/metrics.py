@@ -60,9 +60,12 @@ def score(model, tokenizer, eval_set: EvalSet, config, desc: str, progress: bool
     )
 
 
-def document_rows(eval_set: EvalSet, **scores: CorpusScore) -> list[dict]:
+def document_rows(eval_set: EvalSet, unit: str = "token", **scores: CorpusScore) -> list[dict]:
     """One ``documents.jsonl`` row per document: size, an extract, and per labelled score the NLL per token and
-    perplexity (``delta_nll`` = adapted minus base when both are given)."""
+    perplexity (``delta_nll`` = adapted minus base when both are given).
+
+    ``unit="word"`` (base and adapted cut the text with different tokenizers): the NLLs are per word, so the
+    two sides and ``delta_nll`` compare, and each side's token count is kept (``{label}_tokens``)."""
     from workbench.evaluation.tokendiff import extract
 
     rows = []
@@ -70,10 +73,14 @@ def document_rows(eval_set: EvalSet, **scores: CorpusScore) -> list[dict]:
         first = next(iter(scores.values())).documents[i]
         row = {"set": eval_set.name, "id": doc_id, "tokens": first.tokens, "words": first.n_words, "bytes": first.n_bytes,
                "extract": extract(eval_set.texts[i])}
+        if unit == "word":
+            row["nll_per"] = "word"
         for label, corpus_score in scores.items():
             d = corpus_score.documents[i]
-            row[f"{label}_nll"] = d.nll_sum / max(d.tokens, 1)
+            row[f"{label}_nll"] = d.nll_sum / max(d.tokens if unit == "token" else d.n_words, 1)
             row[f"{label}_token_ppl"] = d.token_ppl
+            if unit == "word":
+                row[f"{label}_tokens"] = d.tokens
         if "base" in scores and "adapted" in scores:
             row["delta_nll"] = row["adapted_nll"] - row["base_nll"]
         rows.append(row)

@@ -19,7 +19,6 @@ adapted are scored; the result lands in ``comparison.json`` under ``regression``
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 from dataclasses import dataclass
@@ -130,11 +129,14 @@ def _snippet(erroneous: str, corrected: str) -> str:
             f"{corrected[start:len(corrected) - end]}]{tail}{'…' if end > SNIPPET else ''}")
 
 
-def regression_check(model, tokenizer, cases: list[dict], source: str | None = None) -> dict:
-    """Score ``cases`` with the adapter disabled (base) and enabled (adapted), or once for a plain model."""
+def regression_check(model, tokenizer, cases: list[dict], source: str | None = None, base_tokenizer=None) -> dict:
+    """Score ``cases`` with the adapter disabled (base, with ``base_tokenizer`` when the adapter grew the
+    tokenizer) and enabled (adapted), or once for a plain model."""
+    from workbench.evaluation.adapted import base_side
+
     disable = getattr(model, "disable_adapter", None)
-    with disable() if disable else contextlib.nullcontext():
-        base = score_cases(model, tokenizer, cases) if disable else None
+    with base_side(model, tokenizer, base_tokenizer):
+        base = score_cases(model, base_tokenizer or tokenizer, cases) if disable else None
     adapted = score_cases(model, tokenizer, cases)
     rows = []
     for i, case in enumerate(cases):

@@ -98,7 +98,9 @@ def _verdict_block(verdict: dict) -> str:
     review = ""
     if verdict.get("review_first"):
         review = "<h3>Documents to review first (predicted worse after adaptation)</h3>" + _table(
-            verdict["review_first"], [("id", "document"), ("delta_nll", "change (nats/token)"), ("extract", "extract")],
+            verdict["review_first"],
+            [("id", "document"), ("delta_nll", f"change (nats/{(verdict.get('domain') or {}).get('unit', 'token')})"),
+             ("extract", "extract")],
             explained={"delta_nll": "delta_nll"})
     return (f'<div class="verdict"><h2>Verdict</h2><ul class="status">{"".join(rows)}</ul>'
             f"<h3>Next steps</h3><ol>{steps}</ol>{review}</div>")
@@ -135,7 +137,8 @@ def _documents_section(documents: list[dict], k: int = 5) -> str:
     if not documents or "delta_nll" not in documents[0]:
         return ""
     parts = ["<h2>Documents that changed most</h2>"]
-    columns = [("set", "set"), ("id", "document"), ("delta_nll", "change (nats/token)"), ("tokens", "tokens"),
+    per = documents[0].get("nll_per", "token")
+    columns = [("set", "set"), ("id", "document"), ("delta_nll", f"change (nats/{per})"), ("tokens", "tokens"),
                ("extract", "extract")]
     explained = {"delta_nll": "delta_nll"}
     for name in dict.fromkeys(d["set"] for d in documents):
@@ -241,10 +244,11 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
         rows = [{"set": name, **d, "ci": _ci(d["ci95"]),
                  "ppl_ci": _ci([100 * (x - 1) for x in d["ppl_ratio_ci95"]], 1, "%") if d.get("ppl_ratio_ci95")
                  and None not in d["ppl_ratio_ci95"] else "–"} for name, d in result["delta"].items()]
+        per = (result.get("tokenizer") or {}).get("compared_per", "token")
         parts.append("<h2>Paired change (adapted minus base)</h2>")
         parts.append(_table(rows, [
-            ("set", "set"), ("ppl_change_pct", "perplexity change %"), ("ppl_ci", "95% interval"),
-            ("nll_per_token", "Δ NLL nats/token"), ("ci", "95% interval (nats)"),
+            ("set", "set"), ("ppl_change_pct", "perplexity change %" if per == "token" else "word perplexity change %"),
+            ("ppl_ci", "95% interval"), ("nll_per_token", f"Δ NLL nats/{per}"), ("ci", "95% interval (nats)"),
             ("bits_per_byte", "Δ bits/byte"), ("ece", "Δ calibration error"), ("documents_improved", "docs improved"),
             ("documents_worse", "docs worse"), ("significant", "unlikely to be chance"),
         ], explained={"ppl_ci": "ci95", "ci": "ci95", "nll_per_token": "delta_nll"})

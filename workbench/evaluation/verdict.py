@@ -35,6 +35,11 @@ def _interval_text(ci: list[float] | None) -> str:
     return f" (95% interval {_fmt_pct(ci[0])} to {_fmt_pct(ci[1])})" if ci else " (too few documents for an interval)"
 
 
+def _measure(delta: dict) -> str:
+    """What the change is of: token perplexity, or word perplexity when the adapter grew the tokenizer."""
+    return "word perplexity" if delta.get("unit") == "word" else "perplexity"
+
+
 def domain_verdict(delta: dict) -> dict:
     """Better, worse or no clear change on domain text, with the perplexity change and its interval."""
     change = delta["ppl_change_pct"]
@@ -50,8 +55,8 @@ def domain_verdict(delta: dict) -> dict:
             else "; the interval includes zero, so the change may be chance.")
     return {
         "status": status, "change_pct": change, "ci95_pct": ci, "significant": significant,
-        "documents_improved": delta.get("documents_improved"), "documents_worse": delta.get("documents_worse"),
-        "sentence": f"{words}: perplexity {_fmt_pct(change)}{_interval_text(ci)}{tail}",
+        "unit": delta.get("unit", "token"), "documents_improved": delta.get("documents_improved"), "documents_worse": delta.get("documents_worse"),
+        "sentence": f"{words}: {_measure(delta)} {_fmt_pct(change)}{_interval_text(ci)}{tail}",
     }
 
 
@@ -71,11 +76,12 @@ def general_verdict(delta: dict, threshold_pct: float) -> dict:
                     f"{threshold_pct:g}% forgetting threshold.")
     else:
         status = "no_loss"
-        sentence = (f"No loss on general text: perplexity {_fmt_pct(change)}{_interval_text(ci)}, within the run's "
+        sentence = (f"No loss on general text: {_measure(delta)} {_fmt_pct(change)}{_interval_text(ci)}, within the run's "
                     f"{threshold_pct:g}% forgetting threshold.")
     if may_exceed:
         sentence += f" The upper end of the interval passes {threshold_pct:g}%, so watch it on more text."
     return {"status": status, "change_pct": change, "ci95_pct": ci, "threshold_pct": threshold_pct,
+            "unit": delta.get("unit", "token"),
             "over_threshold": over, "may_exceed_threshold": may_exceed, "sentence": sentence}
 
 

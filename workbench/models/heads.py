@@ -57,3 +57,20 @@ def hidden_states_as_logits(model: nn.Module):
         yield head
     finally:
         inner.lm_head = head
+
+
+@contextmanager
+def vocabulary_limit(model: nn.Module, size: int | None):
+    """Within the block, the output head's logits cover only the first ``size`` tokens (``None``: all).
+
+    The base model's own vocabulary, when an adapter grew the tokenizer: the rows added for the new
+    tokens, which the base never learned, then take no probability from the base's predictions.
+    """
+    if size is None:
+        yield
+        return
+    handle = _causal_lm(model).lm_head.register_forward_hook(lambda module, inputs, output: output[..., :size])
+    try:
+        yield
+    finally:
+        handle.remove()
