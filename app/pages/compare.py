@@ -90,7 +90,8 @@ st.subheader("Perplexity change (adapted over base, 95% interval)")
 cols = st.columns(max(1, len(comparison.get("delta") or {})))
 for col, (set_name, delta) in zip(cols, (comparison.get("delta") or {}).items()):
     lo, hi = [100 * (x - 1) for x in delta.get("ppl_ratio_ci95") or [1, 1]]
-    col.metric(f"{set_name} perplexity", f"{delta.get('ppl_change_pct', 0):+.2f}%",
+    measure = "word perplexity" if delta.get("unit") == "word" else "perplexity"  # a grown tokenizer: per word
+    col.metric(f"{set_name} {measure}", f"{delta.get('ppl_change_pct', 0):+.2f}%",
                help=f"95% interval {lo:+.2f}% to {hi:+.2f}%; "
                     + ("significant" if delta.get("significant") else "not significant"))
     col.caption(f"[{lo:+.2f}%, {hi:+.2f}%]" + (" · significant" if delta.get("significant") else ""))
