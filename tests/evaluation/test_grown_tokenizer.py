@@ -23,7 +23,8 @@ def grown(tiny_model, small_sets, sample_dir, tmp_path_factory):
     from workbench.workspace import Workspace
 
     tmp = tmp_path_factory.mktemp("grown")
-    run = train(TrainConfig(model=str(tiny_model), max_tokens=2048, block_size=64, micro_batch_size=4, eval_every=0.0,
+    run = train(TrainConfig(model=str(tiny_model), max_tokens=2048, block_size=64, micro_batch_size=4, eval_every=0.5,
+                            eval_max_tokens=128,
                             learning_rate=5e-3, new_tokens=str(sample_dir / "glossary.csv"), new_tokens_max=20,
                             out=str(tmp / "run")), Workspace(tmp / "ws"), progress=False)
     domain, general = small_sets
@@ -79,3 +80,34 @@ def test_probes_and_generations_of_the_base_use_its_own_tokenizer(grown, tiny_mo
     alone = score_probes(model, tokenizer, probes)
     assert [r["base_logprob"] for r in c["probes"]["rows"]] == pytest.approx([p["logprob"] for p in alone], rel=1e-4)
     assert c["generations"] and all(isinstance(g["base"], str) for g in c["generations"])
+
+
+def test_the_curve_users_watch_is_per_word_against_the_base(grown):
+    from workbench.io import read_jsonl
+
+    run, _, c = grown
+    evals = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("type") == "eval"]
+    assert len(evals) >= 2 and all(r["ppl_unit"] == "word" for r in evals)
+    assert c["training_curve"]["points"][0]["step"] == 0
+
+
+def test_in_training_base_evaluation_of_a_grown_run_is_the_base_per_word(tiny_model, small_sets, sample_dir):
+    import copy
+
+    from workbench.evaluation.perplexity import score_documents
+    from workbench.io import read_glossary, read_jsonl
+    from workbench.models.load import load_model
+    from workbench.training.embeddings import add_new_tokens, select_new_tokens
+    from workbench.training.heldout import HeldOutEvaluator
+
+    model, tokenizer, _ = load_model(str(tiny_model), quant="none", device="cpu")
+    texts = [r["text"] for r in read_jsonl(small_sets[0])]
+    expected = score_documents(model, tokenizer, texts, window=64, progress=False).word_ppl
+    base_tokenizer = copy.deepcopy(tokenizer)
+    add_new_tokens(model, tokenizer, select_new_tokens(tokenizer, read_glossary(sample_dir / "glossary.csv"), limit=20))
+    evaluator = HeldOutEvaluator(tokenizer, {"domain": texts}, max_tokens=10**6, window=64, dequantize="off",
+                                 scorer=score_documents, base_tokenizer=base_tokenizer)
+    base = evaluator(model, base=True)
+    assert base["ppl_unit"] == "word" and base["domain_ppl"] == pytest.approx(expected, rel=1e-5)
+    grown = evaluator(model)  # the grown tokenizer, through the freshly initialised rows
+    assert grown["ppl_unit"] == "word" and grown["domain_ppl"] != pytest.approx(expected, rel=1e-3)

@@ -124,9 +124,14 @@ class WorkbenchCallback(TrainerCallback):
     def _record(self, record: dict) -> None:
         append_jsonl(self.metrics_path, {**record, "time": now_iso()})
 
-    def _evaluate(self, model, state) -> dict:
+    def _evaluate(self, model, state, base: bool = False) -> dict:
         started = time.time()
-        result = self.evaluator(model) if self.evaluator else {}
+        if self.evaluator is None:
+            result = {}
+        elif base and getattr(self.evaluator, "unit", "token") == "word":  # the run grew the tokenizer
+            result = self.evaluator(model, base=True)
+        else:
+            result = self.evaluator(model)
         record = {
             "type": "eval",
             "step": state.global_step,
@@ -181,7 +186,7 @@ class WorkbenchCallback(TrainerCallback):
                                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
             if not self.evals and self.evaluator is not None:
                 write_status(self.run_dir, "running", phase="evaluating base")
-                self._evaluate(model, state)
+                self._evaluate(model, state, base=state.global_step == 0)
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._step_started = time.time()

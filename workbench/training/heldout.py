@@ -28,6 +28,11 @@ class DocumentsScore(Protocol):
         """Tokens scored."""
         ...
 
+    @property
+    def word_ppl(self) -> float:
+        """exp(negative log-likelihood per word): comparable across tokenizers."""
+        ...
+
 
 class Scorer(Protocol):
     """Scores ``texts`` with ``model`` in sliding windows of ``window`` tokens (no gradients)."""
@@ -43,15 +48,26 @@ class HeldOutEvaluator:
         window: scoring window in tokens.
         dequantize: "on" scores through a dense copy of an NF4 base; "auto" and "off" do not.
         scorer: what scores each set (see :class:`Scorer`).
+        base_tokenizer: the model's own tokenizer when the run added domain tokens to ``tokenizer``.
+            Then every perplexity is per word (``ppl_unit: "word"`` in the result), and the base
+            evaluation (``base=True``, before the first step) reads with ``base_tokenizer`` over the
+            base vocabulary only: the change users watch is against the real base, as in ``compare``,
+            not against the model with its new rows freshly initialised.
     """
 
     def __init__(self, tokenizer, sets: dict[str, list[str]], max_tokens: int, window: int, dequantize: str = "auto", *,
-                 scorer: Scorer):
+                 scorer: Scorer, base_tokenizer=None):
         self.tokenizer, self.window, self.dequantize, self.scorer = tokenizer, window, dequantize, scorer
+        self.base_tokenizer = base_tokenizer
+        self.unit = "token" if base_tokenizer is None else "word"
         self.sets = {name: cap_texts(tokenizer, texts, max_tokens) for name, texts in sets.items() if texts}
 
-    def __call__(self, model) -> dict[str, float]:
+    def __call__(self, model, base: bool = False) -> dict[str, float]:
+        from workbench.models.heads import vocabulary_limit
         from workbench.models.load import dequantize_for_scoring
+
+        base_side = base and self.base_tokenizer is not None
+        tokenizer = self.base_tokenizer if base_side else self.tokenizer
 
         # 'on': the frozen NF4 base dequantized for this evaluation only (forward swapped on the
         # instance, parameters untouched, restored before training goes on). 'auto' is off here: with
@@ -61,9 +77,12 @@ class HeldOutEvaluator:
         try:
             result = {}
             for name, texts in self.sets.items():
-                score = self.scorer(model, self.tokenizer, texts, window=self.window, progress=False)
-                result[f"{name}_ppl"] = score.token_ppl
+                with vocabulary_limit(model, len(tokenizer) if base_side else None):
+                    score = self.scorer(model, tokenizer, texts, window=self.window, progress=False)
+                result[f"{name}_ppl"] = score.word_ppl if self.unit == "word" else score.token_ppl
                 result[f"{name}_eval_tokens"] = score.tokens
+            if self.unit == "word":
+                result["ppl_unit"] = "word"
         finally:
             if dense is not None:
                 dense.restore()

@@ -15,6 +15,7 @@ here, so ``from workbench.training.trainer import prepare_data`` keeps working.
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import time
@@ -188,18 +189,21 @@ def _train(
     # so packed documents get a block-diagonal mask and never attend to each other.
     model.config.use_cache = False
     new_token_ids: list[int] = []
+    base_tokenizer = None
     if config.new_tokens:
         from workbench.io import read_glossary
         from workbench.training.embeddings import add_new_tokens, select_new_tokens
 
         terms = select_new_tokens(tokenizer, read_glossary(config.new_tokens), limit=config.new_tokens_max)
+        base_tokenizer = copy.deepcopy(tokenizer)  # the in-training base evaluation reads with it
         new_token_ids = add_new_tokens(model, tokenizer, terms)
     data = prepare_data(config, tokenizer)
     n_steps = len(data.schedule) // (config.micro_batch_size * config.grad_accum * world_size())
     eval_steps = config.eval_steps(n_steps)
     eval_tokens = config.eval_tokens_per_set(n_steps)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), eval_tokens, config.eval_window,
-                                 config.dequantize_scoring, scorer=scorer if scorer is not None else _default_scorer())
+                                 config.dequantize_scoring, scorer=scorer if scorer is not None else _default_scorer(),
+                                 base_tokenizer=base_tokenizer if new_token_ids else None)
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
