@@ -74,3 +74,26 @@ def test_in_training_samples_spread_over_the_whole_held_out_set(tiny_model):
     assert "word0x60" in sample[0] and "word19x60" in sample[-1]  # spans from the middle of first and last
     few = cap_texts(tokenizer, texts, 256)  # a small budget: 4 documents evenly spaced, 64 tokens each
     assert len(few) == 4 and "word19x" in few[-1] and "word6x" in few[1]
+
+
+def test_whole_and_start_samples_keep_documents_from_their_start(tiny_model):
+    from transformers import AutoTokenizer
+
+    from workbench.training.data import _spread_order, cap_texts
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    texts = [f"document {i} " + " ".join(f"word{i}x{j}" for j in range(120)) for i in range(20)]
+    lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    order = _spread_order(len(texts))
+    assert sorted(order) == list(range(20)) and order[:4] == [0, 10, 5, 15]  # every prefix spreads over the set
+    budget = lengths[0] + lengths[10] + 100
+    whole = cap_texts(tokenizer, texts, budget, position="whole")
+    # documents 0 and 10 whole, then the first 100 tokens of document 5, in set order
+    assert whole[0] == texts[0] and whole[2] == texts[10]
+    assert whole[1].startswith("document 5") and whole[1] != texts[5]
+    used = sum(len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in whole)
+    assert budget - 3 <= used <= budget + 3
+    start = cap_texts(tokenizer, texts, 1280, position="start")
+    assert len(start) == 20 and all(p.startswith(f"document {i}") for i, p in enumerate(start))
+    with pytest.raises(ValueError, match="position"):
+        cap_texts(tokenizer, texts, 1280, position="end")

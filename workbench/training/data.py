@@ -111,17 +111,54 @@ def collate_blocks(items: list[dict]) -> dict:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
-def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64) -> list[str]:
+def _spread_order(n: int) -> list[int]:
+    """0..n-1 in van der Corput order (0, n/2, n/4, 3n/4, ...): every prefix is spread over the range."""
+    order, seen, i = [], set(), 0
+    while len(order) < n:
+        x, denom, k = 0.0, 1.0, i
+        while k:
+            denom *= 2
+            x += (k % 2) / denom
+            k //= 2
+        j = min(n - 1, int(x * n))
+        if j not in seen:
+            seen.add(j)
+            order.append(j)
+        i += 1
+        if i > 4 * n + 16:  # the rest, in order (never reached for the n we see; a guard all the same)
+            order += [j for j in range(n) if j not in seen]
+            break
+    return order
+
+
+def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64, position: str = "middle") -> list[str]:
     """A fixed sample of about ``max_tokens`` tokens that represents the whole held-out set.
 
     Taking the first documents made the curves users watch describe a few documents only (and
-    disagree with the final comparison). Instead the budget is spread over documents evenly spaced
-    through the set (at most ``max_tokens // min_piece`` of them): shorter documents are kept whole,
-    the others share the rest equally, each contributing a contiguous span from its middle.
+    disagree with the final comparison). ``position``:
+
+    - ``"whole"``: documents spread through the set (van der Corput order: the middle one, then the
+      quarters, ...) kept whole until the budget is spent, the last one cut to fit. Scored like the
+      comparison scores them (from their start, with all their context).
+    - ``"middle"`` / ``"start"``: the budget spread over documents evenly spaced through the set (at most
+      ``max_tokens // min_piece`` of them): shorter documents are kept whole, the others share the rest
+      equally, each contributing a contiguous span from its middle / its start.
     """
     encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
     if sum(map(len, encoded)) <= max_tokens:
         return list(texts)
+    if position == "whole":
+        picked, used = {}, 0
+        for i in _spread_order(len(texts)):
+            if used >= max_tokens:
+                break
+            k = min(len(encoded[i]), max_tokens - used)
+            if k >= 16 or k == len(encoded[i]):
+                picked[i] = texts[i] if k == len(encoded[i]) else tokenizer.decode(encoded[i][:k])
+                used += k
+        return [picked[i] for i in sorted(picked)]
+    if position not in ("middle", "start"):
+        raise ValueError(f"position is {position!r}; use 'whole', 'middle' or 'start'")
     n_docs = max(1, min(len(texts), max_tokens // min_piece))
     if n_docs == 1:
         chosen = [len(texts) // 2]
@@ -144,7 +181,7 @@ def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64)
         if k == len(ids):
             pieces.append(texts[i])
         elif k >= 16:
-            start = (len(ids) - k) // 2
+            start = (len(ids) - k) // 2 if position == "middle" else 0
             pieces.append(tokenizer.decode(ids[start:start + k]))
     return pieces
 
