@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--budgets", default="16384,65536", help="comma-separated token budgets")
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--block-size", type=int, default=256, help="block of the plain recipes")
-    parser.add_argument("--micro-batch", type=int, default=8, help="micro-batch of the plain recipes")
+    parser.add_argument("--micro-batch", type=int, default=4,
+                        help="micro-batch of the plain recipes (4 x 256 tokens a step: the recorded runs)")
     parser.add_argument("--window", type=int, default=512, help="scoring window")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=None)
