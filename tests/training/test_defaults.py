@@ -67,12 +67,12 @@ def test_in_training_samples_spread_over_the_whole_held_out_set(tiny_model):
     texts = [f"document {i} " + " ".join(f"word{i}x{j}" for j in range(120)) for i in range(20)]
     lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
     assert cap_texts(tokenizer, texts, sum(lengths)) == texts  # the whole set fits: all of it
-    sample = cap_texts(tokenizer, texts, 1280)
+    sample = cap_texts(tokenizer, texts, 1280, position="middle")
     used = sum(len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in sample)
     assert 1280 * 0.9 <= used <= 1280 + len(sample)  # about the budget (decode/encode may shift a token)
     assert len(sample) == 20  # every document contributes, not the first ones only
     assert "word0x60" in sample[0] and "word19x60" in sample[-1]  # spans from the middle of first and last
-    few = cap_texts(tokenizer, texts, 256)  # a small budget: 4 documents evenly spaced, 64 tokens each
+    few = cap_texts(tokenizer, texts, 256, position="middle")  # a small budget: 4 documents evenly spaced, 64 tokens each
     assert len(few) == 4 and "word19x" in few[-1] and "word6x" in few[1]
 
 
@@ -97,3 +97,19 @@ def test_whole_and_start_samples_keep_documents_from_their_start(tiny_model):
     assert len(start) == 20 and all(p.startswith(f"document {i}") for i, p in enumerate(start))
     with pytest.raises(ValueError, match="position"):
         cap_texts(tokenizer, texts, 1280, position="end")
+
+
+def test_in_training_evaluation_scores_whole_documents_by_default(tiny_model):
+    from transformers import AutoTokenizer
+
+    from workbench.training.config import TrainConfig
+    from workbench.training.heldout import HeldOutEvaluator
+
+    assert TrainConfig().eval_sample == "whole"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    texts = [f"document {i} " + " ".join(f"word{i}x{j}" for j in range(120)) for i in range(20)]
+    n = sum(len(tokenizer(texts[i], add_special_tokens=False)["input_ids"]) for i in (0, 10))
+    evaluator = HeldOutEvaluator(tokenizer, {"domain": texts}, max_tokens=n, window=64, scorer=None)
+    assert evaluator.sets["domain"] == [texts[0], texts[10]]  # two whole documents, spread through the set
+    spans = HeldOutEvaluator(tokenizer, {"domain": texts}, max_tokens=n, window=64, scorer=None, sample="middle")
+    assert len(spans.sets["domain"]) > 2 and texts[0] not in spans.sets["domain"]

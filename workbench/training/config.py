@@ -106,6 +106,12 @@ class TrainConfig:
     share of the run."""
     eval_window: int = 512
     """Sliding window for training-time evaluation."""
+    eval_sample: Literal["whole", "start", "middle"] = "whole"
+    """What in-training evaluation scores of a held-out set larger than its token budget: 'whole'
+    documents spread through the set (scored from their start, as compare scores them), or an equal
+    span of many evenly spaced documents from their 'start' or 'middle'. Measured
+    (benchmarks/heldout_sample.py): spans scored without their context overstate the change that
+    compare then finds; whole documents agree with it."""
     dequantize_scoring: Literal["auto", "on", "off"] = "auto"
     """'on': score in-training evaluations through a copy of the frozen NF4 base dequantized for each
     evaluation (the same weight values; the trained model is never touched). 'auto' = off: measured,

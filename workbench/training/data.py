@@ -131,11 +131,13 @@ def _spread_order(n: int) -> list[int]:
     return order
 
 
-def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64, position: str = "middle") -> list[str]:
+def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64, position: str = "whole") -> list[str]:
     """A fixed sample of about ``max_tokens`` tokens that represents the whole held-out set.
 
-    Taking the first documents made the curves users watch describe a few documents only (and
-    disagree with the final comparison). ``position``:
+    Taking the first documents made the curves users watch describe a few documents only; short spans
+    of many documents, scored without the text before them, overstated the change the final comparison
+    then found (-43% against -27% for one SmolLM2 run: BENCHMARKS.md, "Which held-out sample").
+    ``position``:
 
     - ``"whole"``: documents spread through the set (van der Corput order: the middle one, then the
       quarters, ...) kept whole until the budget is spent, the last one cut to fit. Scored like the

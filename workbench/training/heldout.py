@@ -48,6 +48,7 @@ class HeldOutEvaluator:
         window: scoring window in tokens.
         dequantize: "on" scores through a dense copy of an NF4 base; "auto" and "off" do not.
         scorer: what scores each set (see :class:`Scorer`).
+        sample: which text of a set larger than ``max_tokens`` is scored (``cap_texts``'s ``position``).
         base_tokenizer: the model's own tokenizer when the run added domain tokens to ``tokenizer``.
             Then every perplexity is per word (``ppl_unit: "word"`` in the result), and the base
             evaluation (``base=True``, before the first step) reads with ``base_tokenizer`` over the
@@ -56,11 +57,12 @@ class HeldOutEvaluator:
     """
 
     def __init__(self, tokenizer, sets: dict[str, list[str]], max_tokens: int, window: int, dequantize: str = "auto", *,
-                 scorer: Scorer, base_tokenizer=None):
+                 scorer: Scorer, base_tokenizer=None, sample: str = "whole"):
         self.tokenizer, self.window, self.dequantize, self.scorer = tokenizer, window, dequantize, scorer
         self.base_tokenizer = base_tokenizer
         self.unit = "token" if base_tokenizer is None else "word"
-        self.sets = {name: cap_texts(tokenizer, texts, max_tokens) for name, texts in sets.items() if texts}
+        self.sets = {name: cap_texts(tokenizer, texts, max_tokens, position=sample) for name, texts in sets.items()
+                     if texts}
 
     def __call__(self, model, base: bool = False) -> dict[str, float]:
         from workbench.models.heads import vocabulary_limit

@@ -203,7 +203,7 @@ def _train(
     eval_tokens = config.eval_tokens_per_set(n_steps)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), eval_tokens, config.eval_window,
                                  config.dequantize_scoring, scorer=scorer if scorer is not None else _default_scorer(),
-                                 base_tokenizer=base_tokenizer if new_token_ids else None)
+                                 base_tokenizer=base_tokenizer if new_token_ids else None, sample=config.eval_sample)
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
