@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
         first, _ = _compare(args.model, str(run), firsts["domain"], firsts["general"], window)
 
         rows = [
-            {"measure": f"in training, last evaluation (step {last['step']}, spread sample)",
+            {"measure": f"in training, last evaluation (step {last['step']}, eval_sample={config.eval_sample})",
              "domain_tokens": sizes["domain"], "general_tokens": sizes["general"],
              "domain_change_pct": last["domain_change_pct"], "domain_ci95_pct": None,
              "general_change_pct": last["general_change_pct"], "general_ci95_pct": None},
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
         fig = curve_vs_final(curve, final)
         if args.html:
             fig.write_html(args.html, include_plotlyjs="cdn")
-        report = {"machine": _machine(), "args": vars(args), "train_seconds": seconds,
+        report = {"machine": _machine(), "args": vars(args), "train_seconds": seconds, "eval_sample": config.eval_sample,
                   "learning_rate": json.loads((run / "run.json").read_text())["config"]["learning_rate"],
                   "curve": [{k: r.get(k) for k in ("step", "tokens", "domain_ppl", "general_ppl", "domain_change_pct",
                                                    "general_change_pct", "domain_eval_tokens", "general_eval_tokens")}
