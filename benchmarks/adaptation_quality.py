@@ -48,6 +48,16 @@ RECIPES = ["plain-2e-4-constant", "plain-3e-4-linear", "unsloth-cpt", "workbench
            "workbench+replay", "workbench+new-tokens", "workbench+embeddings"]
 
 
+def corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --data, --domain-eval, --general-eval (the sample data by default): every issue-14 benchmark's."""
+    from workbench.samples import sample_path
+
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--data", default=str(sample_path("domain_corpus.jsonl")), help="training corpus (JSONL)")
+    parser.add_argument("--domain-eval", default=str(sample_path("domain_eval.jsonl")))
+    parser.add_argument("--general-eval", default=str(sample_path("general_eval.jsonl")))
+
+
 def _texts(path: Path) -> list[str]:
     from workbench.io import read_jsonl
 
@@ -224,13 +234,9 @@ def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dic
 
 def main(argv: list[str] | None = None) -> list[dict]:
     from workbench.models.load import resolve_model
-    from workbench.samples import sample_path
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--data", default=str(sample_path("domain_corpus.jsonl")), help="training corpus (JSONL)")
-    parser.add_argument("--domain-eval", default=str(sample_path("domain_eval.jsonl")))
-    parser.add_argument("--general-eval", default=str(sample_path("general_eval.jsonl")))
+    corpus_arguments(parser)
     parser.add_argument("--budgets", default="16384,65536", help="comma-separated token budgets")
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--block-size", type=int, default=256, help="block of the plain recipes")

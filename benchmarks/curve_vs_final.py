@@ -61,20 +61,17 @@ def _row(label: str, tokens: dict, verdict: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from benchmarks.adaptation_quality import corpus_arguments
     from workbench.io import read_jsonl, write_jsonl
     from workbench.models.fetch import fetch_model
     from workbench.models.registry import REGISTRY
     from workbench.runs import eval_curve
-    from workbench.samples import sample_path
     from workbench.training.config import load_train_config
     from workbench.training.trainer import train
     from workbench.workspace import Workspace
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--data", default=str(sample_path("domain_corpus.jsonl")))
-    parser.add_argument("--domain-eval", default=str(sample_path("domain_eval.jsonl")))
-    parser.add_argument("--general-eval", default=str(sample_path("general_eval.jsonl")))
+    corpus_arguments(parser)
     parser.add_argument("--budget", type=int, default=16384)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", default=None, help="JSON file for the results")

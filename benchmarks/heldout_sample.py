@@ -35,21 +35,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 STRATEGIES = ("first", "middle", "start", "whole")
 
 
-def first_documents(tokenizer, texts: list[str], max_tokens: int) -> list[str]:
-    """Documents in file order until ``max_tokens`` (the last one cut)."""
-    out, used = [], 0
-    for text in texts:
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        if used + len(ids) >= max_tokens:
-            if max_tokens - used >= 16:
-                out.append(tokenizer.decode(ids[: max_tokens - used]))
-            break
-        out.append(text)
-        used += len(ids)
-    return out
-
-
 def sample(strategy: str, tokenizer, texts: list[str], max_tokens: int) -> list[str]:
+    from benchmarks.curve_vs_final import first_documents
     from workbench.training.data import cap_texts
 
     if strategy == "first":
@@ -72,17 +59,13 @@ def change_pct(model, tokenizer, texts: list[str], window: int) -> tuple[float, 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from benchmarks.adaptation_quality import _machine, _texts, train_workbench
+    from benchmarks.adaptation_quality import _machine, _texts, corpus_arguments, train_workbench
     from workbench.evaluation.adapted import load_with_adapter
     from workbench.models.fetch import fetch_model
     from workbench.models.registry import REGISTRY
-    from workbench.samples import sample_path
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--data", default=str(sample_path("domain_corpus.jsonl")))
-    parser.add_argument("--domain-eval", default=str(sample_path("domain_eval.jsonl")))
-    parser.add_argument("--general-eval", default=str(sample_path("general_eval.jsonl")))
+    corpus_arguments(parser)
     parser.add_argument("--budget", type=int, default=16384, help="training tokens of the adapter")
     parser.add_argument("--adapter", default=None, help="score this run/adapter instead of training one")
     parser.add_argument("--sizes", default="256,512,1024,2048,4096", help="sample sizes (tokens per set)")
