@@ -67,9 +67,14 @@ def base_side(model, tokenizer, base_tokenizer=None):
 def base_tokenizer_for(model_spec, tokenizer):
     """The base model's own tokenizer when ``tokenizer`` (an adapter's) grew it with domain tokens, else
     ``tokenizer`` itself (``result is tokenizer`` tells the two cases apart)."""
-    from workbench.models.load import load_tokenizer
+    from pathlib import Path
 
-    base = load_tokenizer(model_spec)
+    from workbench.models.load import load_tokenizer, resolve_model
+
+    resolved = model_spec if hasattr(model_spec, "path") else resolve_model(model_spec)
+    if Path(getattr(tokenizer, "name_or_path", "") or ".").resolve() == Path(resolved.path).resolve():
+        return tokenizer  # the base's own, as load_with_adapter keeps it unless the adapter grew it: no second read
+    base = load_tokenizer(resolved)
     return tokenizer if len(base) == len(tokenizer) else base
 
 
