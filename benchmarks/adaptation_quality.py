@@ -12,7 +12,7 @@ interval of the change over the base):
 * ``unsloth-cpt``: the continued-pretraining recipe Unsloth documents, in plain transformers + peft:
   rank 128, alpha 32, rsLoRA, embeddings and output head trained (``modules_to_save``) at a 5x smaller
   learning rate (5e-5 adapters, 1e-5 embeddings), linear schedule, weight decay 0.01;
-* ``workbench``: ``workbench train`` with its defaults for the model (``load_train_config(model=...)``:
+* ``workbench``: ``workbench train`` with its defaults for the model (``workflows.train_config(model=...)``:
   the model's preset and the size-scaled learning rate);
 * ``workbench-2e-4``: the old defaults (no preset, learning rate 2e-4), for the before/after;
 * ``workbench+replay``, ``workbench+new-tokens``, ``workbench+embeddings``: the defaults plus one option.
@@ -119,11 +119,10 @@ def train_plain(model_dir: Path, texts: list[str], budget: int, out: Path, *, lr
 
 def train_workbench(model: str, data: Path, budget: int, out: Path, *, preset: str | None, seed: int,
                     **values) -> dict:
-    from workbench.pipeline import train
-    from workbench.training.config import load_train_config
+    from workbench.workflows import train, train_config
     from workbench.workspace import Workspace
 
-    config = load_train_config(preset, model=model, data=str(data), max_tokens=budget, eval_every=0.0,
+    config = train_config(model=model, preset=preset, data=str(data), max_tokens=budget, eval_every=0.0,
                                out=str(out / "run"), seed=seed, **values)
     started = time.perf_counter()
     run = train(config, Workspace(out / "ws"), progress=False)

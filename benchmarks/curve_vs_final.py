@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
     from workbench.models.fetch import fetch_model
     from workbench.models.registry import REGISTRY
     from workbench.runs import eval_curve
-    from workbench.training.config import load_train_config
     from workbench.training.trainer import train
+    from workbench.workflows import train_config
     from workbench.workspace import Workspace
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="curve-") as tmp:
         tmp = Path(tmp)
-        config = load_train_config(None, model=args.model, data=args.data, max_tokens=args.budget,
+        config = train_config(model=args.model, data=args.data, max_tokens=args.budget,
                                    domain_eval=args.domain_eval, general_eval=args.general_eval,
                                    out=str(tmp / "run"), seed=args.seed)
         started = time.perf_counter()

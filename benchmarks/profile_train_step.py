@@ -34,8 +34,8 @@ def main() -> None:
     from train_throughput import prepare_model
     from transformers import TrainerCallback
 
-    from workbench.pipeline import train
     from workbench.training.config import TrainConfig
+    from workbench.workflows import train
     from workbench.workspace import Workspace
 
     cuda = torch.cuda.is_available()
@@ -51,7 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = prepare_model(args.model, Path(tmp), args.tokenizer)
         config = TrainConfig(model=str(model_dir), quant=args.quant, block_size=args.block_size,
-                             micro_batch_size=args.micro_batch, eval_every=0.0,
+                             micro_batch_size=args.micro_batch, eval_every=0.0, preset="none",
                              max_tokens=(args.steps + 3) * args.block_size * args.micro_batch, out=str(Path(tmp) / "run"))
         from transformers import Trainer
 

@@ -3,7 +3,7 @@
     /usr/bin/time -v python benchmarks/train_memory.py MICRO_BATCH GRAD_ACCUM on|off MAX_TOKENS
     /usr/bin/time -v python benchmarks/train_memory.py 2 4 off 4096   # the CPU quickstart's shapes, 2 steps
 
-Runs ``workbench.pipeline.train`` on the sample corpus (block 256, evaluation samples of 16
+Runs ``workbench.workflows.train`` on the sample corpus (block 256, evaluation samples of 16
 tokens so evaluation does not count) and prints one JSON line: CPU and wall seconds of each
 optimizer step (CPU time is steadier than wall time on a shared machine) and the process's peak RSS.
 """
@@ -15,8 +15,8 @@ import time
 
 from transformers import Trainer, TrainerCallback
 
-from workbench.pipeline import train
 from workbench.training.config import TrainConfig
+from workbench.workflows import train
 from workbench.workspace import Workspace
 
 
@@ -40,7 +40,7 @@ def main() -> None:
 
     Trainer.__init__ = patched
     config = TrainConfig(max_tokens=tokens, block_size=256, micro_batch_size=mb, grad_accum=accum, gradient_checkpointing=ckpt,
-                         learning_rate=1e-3, eval_every=0.0, eval_max_tokens=16, out=f"/tmp/train_memory/{tag}")
+                         learning_rate=1e-3, eval_every=0.0, preset="none", eval_max_tokens=16, out=f"/tmp/train_memory/{tag}")
     t0 = time.time()
     train(config, Workspace.at("/tmp/train_memory/ws"), overwrite=True, progress=False)
     print(json.dumps({"tag": tag, "step_cpu_wall_s": steps, "wall": round(time.time() - t0, 1),

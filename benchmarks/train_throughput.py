@@ -4,7 +4,7 @@ Both run in this process, on exactly the same list of documents, model, quantiza
 settings, micro-batch, maximum length (our ``block_size`` = the baseline's ``max_length``) and
 number of optimizer steps, with the same torch thread count:
 
-* ours: ``workbench.pipeline.train`` with a ``TrainConfig`` (documents packed into full
+* ours: ``workbench.workflows.train`` with a ``TrainConfig`` (documents packed into full
   blocks, EOS-separated, block-diagonal attention; a document longer than a block continues in
   the next block, so nothing is truncated);
 * baseline: transformers ``Trainer`` + peft QLoRA as the docs show it (``BitsAndBytesConfig`` NF4
@@ -210,16 +210,16 @@ def run_ours(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) ->
 
     from workbench.io import read_json, read_jsonl
     from workbench.models.load import load_tokenizer
-    from workbench.pipeline import train
     from workbench.training.config import TrainConfig
     from workbench.training.data import prepare_data
     from workbench.training.packing import IGNORE_INDEX
+    from workbench.workflows import train
     from workbench.workspace import Workspace
 
     config = TrainConfig(
         model=str(model_dir), data=str(data_path), quant=args.quant, block_size=args.block_size,
         micro_batch_size=args.micro_batch, grad_accum=1, max_tokens=args.steps * args.micro_batch * args.block_size,
-        eval_every=0.0, eval_max_tokens=64, out=str(workdir / f"ours-{tag}"), seed=args.seed,
+        eval_every=0.0, preset="none", eval_max_tokens=64, out=str(workdir / f"ours-{tag}"), seed=args.seed,
         chunked_loss=not args.no_chunked_loss,
     )
     # the same deterministic packing and schedule the trainer builds: count what it trains on

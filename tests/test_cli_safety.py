@@ -109,7 +109,7 @@ def test_invalid_settings_fail_before_any_run_folder(capsys, tmp_path, tiny_mode
 
 def test_train_overwrite_replaces_an_earlier_run_only_once_the_new_one_finished(tmp_path, tiny_model):
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
     from workbench.workspace import Workspace
 
     out = tmp_path / "runs" / "r"

@@ -25,7 +25,7 @@ def test_nf4_model_loads_on_the_gpu_with_bf16_compute(tiny_model):
 def test_qlora_training_runs_on_the_gpu(tiny_model, tmp_path, workspace):
     from workbench.io import read_json, read_jsonl
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
 
     config = TrainConfig(model=str(tiny_model), max_tokens=4096, block_size=64, micro_batch_size=4, eval_every=0.5,
                          eval_max_tokens=256, learning_rate=5e-3, out=str(tmp_path / "run"))

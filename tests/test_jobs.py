@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import workbench.jobs.job  # noqa: F401 - its children are reaped after each test
 from workbench import jobs
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
@@ -25,14 +26,14 @@ def _job_env(tiny_home, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     yield
     # a failed assertion must not leave detached jobs (and their workers) running after the test
-    for child in list(jobs._children):
+    for child in list(jobs.job._children):
         if child.poll() is None:
             try:
                 os.killpg(child.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             child.wait()
-    jobs._children.clear()
+    jobs.job._children.clear()
 
 
 def _corpus(path, n=40):
@@ -86,7 +87,7 @@ def test_corpus_jobs_launch_follow_and_finish(tmp_path, tiny_model):
     # re-attach after a reload; list the workspace's jobs
     again = jobs.attach(inspect.folder)
     assert again.kind == "inspect" and again.status()["state"] == "finished"
-    assert {j.name for j in jobs.list(ws)} == {"harbour"} and len(jobs.list(ws)) == 2
+    assert {j.name for j in jobs.list_jobs(ws)} == {"harbour"} and len(jobs.list_jobs(ws)) == 2
     with pytest.raises(WorkbenchError, match="already exists"):
         jobs.launch("inspect", CorpusConfig(paths=[str(corpus)], model=str(tiny_model)), ws)
     # overwrite a finished job's artifact: same folder, rebuilt

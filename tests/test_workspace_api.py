@@ -41,7 +41,7 @@ def made(tiny_model, tmp_path_factory, sample_dir):
     from workbench.evaluation.compare import compare
     from workbench.evaluation.config import EvalConfig
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
 
     root = tmp_path_factory.mktemp("ws")
     ws = Workspace.at(root / "workspace")

@@ -156,24 +156,24 @@ def train(
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """QLoRA continued pretraining on a snapshot or corpus file."""
-    from workbench.pipeline import train as run_train
-    from workbench.training.config import load_train_config
+    from workbench import workflows
 
     ws = _workspace(workspace)
     if resume:
         from workbench.training.trainer import finished_run_note
 
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
-        run_dir = run_train(None, ws, resume=resume)
+        run_dir = workflows.train(None, ws, resume=resume)
         if note:
             typer.echo(note)
             return
     else:
-        cfg = load_train_config(
-            preset, config, set_, from_run=from_run, model=model, data=data, out=out, max_tokens=max_tokens,
-            replay=replay, replay_ratio=replay_ratio, quant=quant, name=name, text_unit=text_unit,
+        cfg = workflows.train_config(
+            model=model, preset=preset, overrides=set_, config_file=config, from_run=from_run, data=data, out=out,
+            max_tokens=max_tokens, replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
+            text_unit=text_unit,
         )
-        run_dir = run_train(cfg, ws, overwrite=overwrite)
+        run_dir = workflows.train(cfg, ws, overwrite=overwrite)
     typer.echo(f"run finished: {run_dir}")
 
 
@@ -191,12 +191,13 @@ def plan(
 ) -> None:
     """Estimate peak memory, fit, wall time and cost of a run before launching it."""
     from workbench.config import apply_overrides, parse_overrides
-    from workbench.training.config import load_train_config
     from workbench.training.plan import PlanConfig, estimate, format_plan, suggest
+    from workbench.workflows import train_config
 
     values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu)
     if preset:
-        preset_config = load_train_config(preset, max_tokens=max_tokens)
+        preset_config = train_config(preset=preset, max_tokens=max_tokens,
+                                     model=None if model == DEFAULT_MODEL else model)
         config = PlanConfig.from_train_config(preset_config, **values)
         model = model if model != DEFAULT_MODEL else preset_config.model
     else:

@@ -14,7 +14,7 @@ from workbench.errors import WorkbenchError
 from workbench.io import check_output_folder, read_json, write_json
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.runcard import make_run_card
-from workbench.training.config import TrainConfig, sample_path
+from workbench.training.config import sample_path
 from workbench.workspace import Workspace
 
 # CPU: fits the 15-minute promise on a 2-core machine (see BENCHMARKS.md). GPU: about four
@@ -79,8 +79,8 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     from workbench.evaluation.adapted import load_with_adapter
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import default_device, load_tokenizer, resolve_model
-    from workbench.pipeline import train
     from workbench.training.data import tokenize_texts
+    from workbench.workflows import train, train_config
 
     config = config or QuickstartConfig()
     workspace = workspace or Workspace.at()
@@ -115,7 +115,8 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     micro = config.micro_batch_size or (CPU_MICRO_BATCH if device == "cpu" else BLOCKS_PER_STEP)
     accum = config.grad_accum or max(1, BLOCKS_PER_STEP // micro)
     checkpointing = config.gradient_checkpointing or (CPU_GRADIENT_CHECKPOINTING if device == "cpu" else "auto")
-    train_config = TrainConfig(
+    # through the recipe layer, as `workbench train` would: the model's preset under these settings
+    settings = train_config(
         model=config.model,
         data=config.data,
         out=str(folder / "run"),
@@ -135,7 +136,7 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     )
     say(f"[3/4] training: QLoRA ({config.quant}, LoRA on all linear layers) for {budget:,} tokens on {device}")
     t0 = time.time()
-    run_dir = train(train_config, workspace, overwrite=True, progress=progress)
+    run_dir = train(settings, workspace, overwrite=True, progress=progress)
     train_seconds = time.time() - t0
 
     say("[4/4] evaluating: base vs adapted perplexity on held-out domain and general text")

@@ -159,7 +159,7 @@ def made_template(tiny_model, tmp_path_factory, sample_dir):
     from workbench.evaluation.compare import compare
     from workbench.evaluation.config import EvalConfig
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
     from workbench.workspace import Workspace
 
     root = tmp_path_factory.mktemp("made")

@@ -32,7 +32,7 @@ def small_sets(tmp_path_factory, sample_dir):
 def tiny_run(tiny_model, tmp_path_factory):
     """A finished QLoRA run on the tiny model with two checkpoints (about 5 s)."""
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
     from workbench.workspace import Workspace
 
     tmp = tmp_path_factory.mktemp("runs")

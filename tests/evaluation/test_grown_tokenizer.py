@@ -12,7 +12,7 @@ import pytest
 from workbench.evaluation.compare import compare, run_evaluate
 from workbench.evaluation.config import EvalConfig
 from workbench.training.config import TrainConfig
-from workbench.training.trainer import train
+from workbench.workflows import train
 
 FAST = dict(window=64, quant="none", n_bootstrap=200, generations=1, max_new_tokens=4, heatmap_documents=1,
             device="cpu")

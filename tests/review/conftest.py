@@ -153,7 +153,7 @@ def review_run(tiny_model, tmp_path_factory):
     """A finished QLoRA run on the tiny model (a few seconds), trained on one phrase repeated: the adapted
     model regresses on ordinary text, so there are regressed documents to review."""
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
     from workbench.workspace import Workspace
 
     tmp = tmp_path_factory.mktemp("review-runs")

@@ -42,7 +42,7 @@ def test_naming_only_the_model_picks_its_preset():
 
 
 def test_a_run_records_the_resolved_learning_rate_and_why(tiny_model, tmp_path, workspace):
-    from workbench.training.trainer import train
+    from workbench.workflows import train
 
     config = TrainConfig(model=str(tiny_model), data=str(tmp_path / "d.jsonl"), max_tokens=256, block_size=32,
                          micro_batch_size=2, eval_every=0.0, quant="none", out=str(tmp_path / "run"))

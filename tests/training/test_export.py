@@ -3,7 +3,7 @@ import torch
 from workbench.io import read_json
 from workbench.training.config import TrainConfig
 from workbench.training.export import export_run
-from workbench.training.trainer import train
+from workbench.workflows import train
 
 
 def test_export_adapter_and_merged_model_agree(tiny_model, tmp_path, workspace):

@@ -1,4 +1,4 @@
-"""In-training evaluation scores with the scorer it receives; workbench.pipeline supplies the default."""
+"""In-training evaluation scores with the scorer it receives; workbench.workflows.train hands it evaluation's."""
 
 from dataclasses import dataclass
 
@@ -39,29 +39,32 @@ def test_the_evaluator_scores_each_set_with_the_scorer_it_was_given():
     assert calls == [(model, tokenizer, ["a b c", "d e"], 32, False), (model, tokenizer, ["f"], 32, False)]
 
 
-def test_the_default_scorer_is_evaluations_perplexity_and_a_plain_train_call_gets_it():
-    from workbench.evaluation.perplexity import score_documents
-    from workbench.pipeline import default_scorer
-    from workbench.training.trainer import _default_scorer
-
-    assert default_scorer() is score_documents
-    assert _default_scorer() is score_documents  # workbench.training.trainer.train(config) without a scorer
-
-
-def test_pipeline_train_passes_the_default_scorer_or_the_one_given(monkeypatch):
+def test_workflows_train_hands_training_evaluations_perplexity(monkeypatch, tmp_path):
     import workbench.training.trainer as trainer
     from workbench.evaluation.perplexity import score_documents
-    from workbench.pipeline import train
+    from workbench.workflows import train, train_config
+    from workbench.workspace import Workspace
 
     seen = []
     monkeypatch.setattr(trainer, "train", lambda config, workspace, **kw: seen.append((config, workspace, kw)) or "run")
-    config, own = TrainConfig(), (lambda *a, **k: None)
-    assert train(config, "ws", overwrite=True) == "run"
-    train(None, "ws", resume="runs/a", progress=False, scorer=own)
+    config, ws = train_config(), Workspace(tmp_path)
+    assert train(config, ws, overwrite=True) == "run"
+    train(None, ws, resume="runs/a", progress=False)
     assert seen == [
-        (config, "ws", dict(resume=None, overwrite=True, progress=True, on_progress=None, scorer=score_documents)),
-        (None, "ws", dict(resume="runs/a", overwrite=False, progress=False, on_progress=None, scorer=own)),
+        (config, ws, dict(resume=None, overwrite=True, progress=True, on_progress=None, scorer=score_documents)),
+        (None, ws, dict(resume="runs/a", overwrite=False, progress=False, on_progress=None, scorer=score_documents)),
     ]
+
+
+def test_training_without_a_scorer_refuses_before_it_loads_anything(tmp_path):
+    """Training never picks evaluation's scorer itself: a run that evaluates must be handed one."""
+    import pytest
+
+    from workbench.training.trainer import _required
+
+    with pytest.raises(TypeError, match="workbench.workflows.train"):
+        _required(None, TrainConfig(eval_every=0.1))
+    assert _required(None, TrainConfig(eval_every=0.0)) is None
 
 
 def test_a_run_evaluates_with_the_scorer_passed_to_train(tiny_model, tmp_path, workspace):

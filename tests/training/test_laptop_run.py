@@ -17,7 +17,8 @@ from workbench.training.callbacks import (
 )
 from workbench.training.config import EVAL_MAX_TOKENS, EVAL_MIN_TOKENS, TrainConfig, load_train_config
 from workbench.training.schedule import warmup_scheduler
-from workbench.training.trainer import latest_checkpoint, train
+from workbench.training.trainer import latest_checkpoint
+from workbench.workflows import train
 
 
 def _lrs(name, warmup, total, lr=1e-3):

@@ -87,7 +87,7 @@ def test_training_with_and_without_the_chunked_loss_gives_the_same_adapter(tiny_
     from safetensors.torch import load_file
 
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
 
     adapters = []
     for chunked in (True, False):
@@ -149,7 +149,7 @@ def test_trainer_uses_the_model_loss_under_data_parallel(tiny_model, tmp_path):
 def test_the_trainer_takes_the_chunked_path(tiny_model, tmp_path, workspace, monkeypatch):
     import workbench.training.loss as loss_module
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import train
+    from workbench.workflows import train
 
     calls = []
     original = loss_module.chunked_causal_lm_loss

@@ -6,7 +6,7 @@ from workbench.config import from_dict, load_yaml
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
 from workbench.training.config import PRESETS, TrainConfig, list_presets, load_train_config
-from workbench.training.trainer import train
+from workbench.workflows import train
 
 
 @pytest.mark.parametrize("preset", list_presets())

@@ -7,7 +7,7 @@ import pytest
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
 from workbench.training.config import TrainConfig
-from workbench.training.trainer import train
+from workbench.workflows import train
 
 
 def _config(tiny_model, tmp_path, **kw):

@@ -23,12 +23,6 @@ curate_option = ConfigOptions(CurateConfig, CURATE_OPTION_HELP)
 """An option setting a CurateConfig field: help from CURATE_OPTION_HELP, the default shown from the field."""
 
 
-def _name_for(paths: list[Path]) -> str:
-    from workbench.workspace import name_from_paths  # folder naming lives in the library
-
-    return name_from_paths(paths)
-
-
 def inspect(
     paths: list[Path] = typer.Argument(..., help="Corpus files or folders (text, JSONL, CSV, Parquet, PDF, .gz)."),
     model: Optional[str] = inspect_option("model"),
@@ -44,17 +38,17 @@ def inspect(
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """Profile a corpus: size, tokenizer fit, duplicates, quality, PII, languages, domain terms, readiness."""
+    from workbench import workflows
     from workbench.config import load_config
-    from workbench.corpus.profile import profile_corpus
-    from workbench.workspace import Workspace
+    from workbench.io import read_json
 
     cfg = load_config(
         CorpusConfig, config, set_, paths=[str(p) for p in paths], model=model,
         reference=[str(r) for r in reference] if reference else None,
         glossary=str(glossary) if glossary else None, text_field=text_field, text_unit=text_unit,
     )
-    target = out or Workspace.at(workspace).folder("corpora", _name_for(paths))
-    profile = profile_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
+    target = workflows.inspect(cfg, workspace, out=out, num_proc=num_proc, overwrite=overwrite)
+    profile = read_json(target / "profile.json")
     ready = profile["readiness"]
     missing = f" ({profile['missing_text']:,} records without text skipped)" if profile.get("missing_text") else ""
     typer.echo(
@@ -82,33 +76,23 @@ def curate(
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """Deduplicate, filter, redact PII and split a corpus into a versioned snapshot that training reads."""
+    from workbench import workflows
     from workbench.config import load_config
-    from workbench.corpus.curate import curate_corpus
-    from workbench.workspace import Workspace
+    from workbench.io import read_json
 
     cfg = load_config(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
         eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,
-        text_field=text_field, text_unit=text_unit, min_words=min_words, drop_list=_expert_drops(labels, workspace),
+        text_field=text_field, text_unit=text_unit, min_words=min_words,
     )
-    target = out or Workspace.at(workspace).folder("snapshots", _name_for(paths))
-    manifest = curate_corpus(cfg, target, num_proc=num_proc, overwrite=overwrite)
+    target = workflows.curate(cfg, workspace, labels=labels, out=out, num_proc=num_proc, overwrite=overwrite)
+    manifest = read_json(target / "manifest.json")
     counts = manifest["counts"]
     removed = ", ".join(f"{k} {v}" for k, v in counts["removed"].items() if v) or "nothing"
     missing = f"; {counts['missing_text']:,} records without text skipped" if counts.get("missing_text") else ""
     typer.echo(f"{counts['input_documents']:,} documents -> train {counts['train']:,}, eval {counts['eval']:,} "
                f"(removed: {removed}{missing})")
     typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
-
-
-def _expert_drops(labels: Optional[str], workspace: Optional[Path]) -> str | None:
-    """The drop list (JSONL of document id and reason) of the documents marked drop in a label store, exported
-    by review for curation to read (review, issue 12)."""
-    if not labels:
-        return None
-    from workbench.review.export import drop_list_for
-
-    return str(drop_list_for(labels, workspace))
 
 
 def register(app: typer.Typer) -> None:

@@ -20,17 +20,6 @@ ConfigOpt = typer.Option(None, "--config", "-c", help="YAML file of EvalConfig k
 SetOpt = typer.Option(None, "--set", help="Override any EvalConfig key: --set n_bootstrap=2000 --set max_new_tokens=60.")
 
 
-def _eval_config(path: Optional[Path], overrides: Optional[list[str]], **values):
-    """EvalConfig from defaults < YAML (--config) < the flags given < --set (built once, so a
-    --set window=256 still gets its default stride of half the window)."""
-    from workbench.config import from_dict, load_yaml, parse_overrides
-
-    data = load_yaml(path) if path else {}
-    data.update({k: v for k, v in values.items() if v is not None})
-    data.update(parse_overrides(overrides))
-    return from_dict(EvalConfig, data)
-
-
 def _workspace(path: Optional[Path]):
     from workbench.workspace import Workspace
 
@@ -69,12 +58,12 @@ def evaluate_command(
     workspace: Optional[Path] = WORKSPACE_OPT,
 ) -> None:
     """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
-    from workbench.evaluation.compare import evaluate
+    from workbench import workflows
 
-    cfg = _eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
+    cfg = workflows.eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
                        quant=quant, batch_size=batch_size, temperature_scaling=temperature_scaling,
                        text_field=text_field, dequantize_scoring=dequantize, text_unit=text_unit)
-    folder = evaluate(cfg, _workspace(workspace), overwrite=overwrite)
+    folder = workflows.evaluate(cfg, _workspace(workspace), overwrite=overwrite)
     typer.echo(f"evaluation written: {folder / 'evaluation.json'}\nreport: {folder / 'report.html'}")
 
 
@@ -104,18 +93,15 @@ def compare_command(
     workspace: Optional[Path] = WORKSPACE_OPT,
 ) -> None:
     """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
-    from workbench.evaluation.compare import compare
+    from workbench import workflows
 
-    cfg = _eval_config(
+    cfg = workflows.eval_config(
         config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
         labels=labels, dequantize_scoring=dequantize, text_unit=text_unit,
     )
-    from workbench.review.regression import with_regression_set  # the surface wires review's file to evaluation
-
-    ws = _workspace(workspace)
-    folder = compare(with_regression_set(cfg, ws), ws, overwrite=overwrite)
+    folder = workflows.compare(cfg, _workspace(workspace) if workspace else None, overwrite=overwrite)
     typer.echo(_summary(folder))
 
 

@@ -67,9 +67,16 @@ def _warn(notes: list[str], progress: bool) -> None:
 
 
 def _out_dir(config: EvalConfig, workspace) -> Path:
-    """``config.out``, else the workspace's name for it (``eval-MODEL-DATA``, ``compare-RUN``; numbered when taken)."""
+    """``config.out``, else the workspace's name for it (``eval-MODEL-DATA``, ``compare-RUN``; numbered when taken).
+
+    Without a workspace, a comparison of a run goes to the run's own workspace (``WORKSPACE/runs/RUN``),
+    whatever ``$WORKBENCH_WORKSPACE`` says; anything else to ``Workspace.at()``."""
     from workbench.workspace import Workspace
 
+    if workspace is None and config.adapter:
+        run = Path(config.adapter).expanduser().resolve()
+        if run.parent.name == "runs" and (run / "run.json").exists():
+            workspace = Workspace(run.parent.parent)
     return (workspace or Workspace.at()).folder_for("comparisons", config)
 
 

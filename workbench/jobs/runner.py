@@ -10,8 +10,10 @@ import time
 import traceback
 from pathlib import Path
 
+from workbench import workflows
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
+from workbench.jobs.job import config_class
 from workbench.progress import ProgressEvent, StatusProgress, combine
 from workbench.workspace import Workspace, mark_failed, read_status, write_status
 
@@ -77,7 +79,6 @@ def acquire_training_slot(workspace: Workspace, folder: Path):
 
 def run(folder: Path) -> int:
     from workbench.config import from_dict
-    from workbench.jobs import config_class
 
     spec = read_json(folder / "job.json")
     kind = spec["kind"]
@@ -93,34 +94,23 @@ def run(folder: Path) -> int:
         if kind != "train":  # training runs once it holds the GPU
             write_status(folder, "running", phase="loading")
         if kind == "inspect":
-            from workbench.corpus.profile import profile_corpus
-
-            profile_corpus(config, folder, num_proc=spec.get("num_proc"), progress=False, overwrite=overwrite,
-                           on_progress=live)
+            workflows.inspect(config, workspace, out=folder, num_proc=spec.get("num_proc"), progress=False,
+                              overwrite=overwrite, on_progress=live)
         elif kind == "curate":
-            from workbench.corpus.curate import curate_corpus
-
-            curate_corpus(config, folder, num_proc=spec.get("num_proc"), progress=False, overwrite=overwrite,
-                          on_progress=live)
+            workflows.curate(config, workspace, labels=spec.get("labels"), out=folder, num_proc=spec.get("num_proc"),
+                             progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "train":
-            from workbench.pipeline import train
-
             lock = acquire_training_slot(workspace, folder)  # noqa: F841 - held until the process ends
             write_status(folder, "running", phase="loading")
             if spec.get("resume"):
-                train(None, workspace, resume=folder, progress=False, on_progress=combine(_check_stop, log))
+                workflows.train(None, workspace, resume=folder, progress=False, on_progress=combine(_check_stop, log))
             else:
-                train(config, workspace, overwrite=overwrite, progress=False, on_progress=combine(_check_stop, log))
+                workflows.train(config, workspace, overwrite=overwrite, progress=False,
+                                on_progress=combine(_check_stop, log))
         elif kind == "compare":
-            from workbench.evaluation.compare import compare
-            from workbench.review.regression import with_regression_set
-
-            config = with_regression_set(config, workspace)  # the label store's corrected errors, as a file
-            compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
+            workflows.compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "evaluate":
-            from workbench.evaluation.compare import evaluate
-
-            evaluate(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
+            workflows.evaluate(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         status = read_status(folder) or {}
         if status.get("state") != "stopped":  # training that stopped gracefully reports it itself
             write_status(folder, "finished", phase="done",

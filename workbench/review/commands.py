@@ -51,25 +51,15 @@ def items_command(
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
     """Add review items to the label store (existing ones are kept, never duplicated)."""
-    from workbench.errors import WorkbenchError
-    from workbench.review.items import items_from_comparison, items_from_jsonl, items_from_profile
+    from workbench import workflows
 
-    if not (comparison or jsonl or profile):
-        raise WorkbenchError("no source of items given.", "pass a comparison folder, --jsonl FILE or --profile FOLDER.")
-    items = []
-    if comparison:
-        items += items_from_comparison(_comparison_folder(comparison, workspace),
-                                       ItemsConfig(**given(seed=seed, regressed_documents=regressed)))
-    if jsonl:
-        items += items_from_jsonl(jsonl, seed=ItemsConfig(**given(seed=seed)).seed)
-    if profile:
-        items += items_from_profile(profile)
-    with _store(db, workspace, must_exist=False, taxonomy=taxonomy) as store:
-        counts = store.add_items(items)
-        kinds = ", ".join(f"{k} {sum(i.kind == k for i in items)}" for k in ("pair", "output", "probe", "document")
-                          if any(i.kind == k for i in items))
-        typer.echo(f"{counts['added']} item(s) added, {counts['existing']} already there ({kinds or 'none'})")
-        typer.echo(f"store: {store.url}")
+    result = workflows.review_items(
+        _comparison_folder(comparison, workspace) if comparison else None, workspace,
+        ItemsConfig(**given(seed=seed, regressed_documents=regressed)), jsonl=jsonl, profile=profile,
+        labels=db, taxonomy=taxonomy)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in result["kinds"].items()) or "none"
+    typer.echo(f"{result['added']} item(s) added, {result['existing']} already there ({kinds})")
+    typer.echo(f"store: {result['store']}")
 
 
 @review_app.command("queue")

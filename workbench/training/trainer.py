@@ -9,8 +9,8 @@ a run card into every checkpoint so a run can be resumed or repeated from its fo
 This module runs a run: the folder, its lock, stop and failure records, the run card and the
 order of the steps. The steps live beside it: data preparation in :mod:`.data`, the adapter in
 :mod:`.lora`, the Trainer subclass in :mod:`.hf_trainer`, held-out scoring in :mod:`.heldout`
-(with a scorer received from :mod:`workbench.pipeline`). Their public names are re-exported
-here, so ``from workbench.training.trainer import prepare_data`` keeps working.
+(with a scorer it receives: ``workbench.workflows.train`` hands it evaluation's perplexity, so
+training never reaches the evaluation stage).
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ def train(
         resume: a run folder to continue from its last checkpoint.
         overwrite: replace an existing run folder of the same name.
         on_progress: receives :class:`workbench.progress.ProgressEvent` (steps trained).
-        scorer: scores the held-out samples during training; default
-            :func:`workbench.pipeline.default_scorer` (evaluation's perplexity).
+        scorer: scores the held-out samples during training (:class:`.heldout.Scorer`); required
+            unless in-training evaluation is off (``eval_every: 0``). ``workbench.workflows.train``
+            passes evaluation's sliding-window perplexity.
     """
     workspace = workspace or Workspace.at()
     checkpoint, replaced = None, None
@@ -153,12 +154,12 @@ def _record_stop(run_dir: Path, exc: KeyboardInterrupt) -> Stopped:
     return Stopped(signum, message)
 
 
-def _default_scorer() -> Scorer:
-    """The scorer for a call that gave none, chosen by the composition module (training itself
-    never names the evaluation stage)."""
-    from workbench.pipeline import default_scorer
-
-    return default_scorer()
+def _required(scorer: Scorer | None, config: TrainConfig) -> Scorer | None:
+    """The held-out scorer, which a run that evaluates while it trains cannot do without."""
+    if scorer is None and config.eval_every > 0:
+        raise TypeError("training evaluates held-out text every eval_every of the run and needs a scorer: "
+                        "call workbench.workflows.train, or pass scorer=workbench.evaluation.perplexity.score_documents")
+    return scorer
 
 
 def _train(
@@ -202,7 +203,7 @@ def _train(
     eval_steps = config.eval_steps(n_steps)
     eval_tokens = config.eval_tokens_per_set(n_steps)
     evaluator = HeldOutEvaluator(tokenizer, default_eval_sets(config), eval_tokens, config.eval_window,
-                                 config.dequantize_scoring, scorer=scorer if scorer is not None else _default_scorer(),
+                                 config.dequantize_scoring, scorer=_required(scorer, config),
                                  base_tokenizer=base_tokenizer if new_token_ids else None, sample=config.eval_sample)
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)

@@ -1,0 +1,113 @@
+"""Evaluation recipes: one way to an ``EvalConfig``, a single-model evaluation, and the comparison of
+base and adapted with the reviewers' regression set.
+
+The regression set (the errors reviewers corrected) is review's; evaluation reads it only as a
+file. :func:`compare` is where the two meet: the label store's corrections are exported to a
+regression-set file in the workspace and the comparison re-scores it, from every face.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
+from workbench.evaluation.config import EvalConfig
+from workbench.workspace import Workspace
+
+__all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK"]
+
+QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256}
+"""Settings of a quick comparison (small mode of the notebooks and tests): fewer generations and resamples."""
+
+
+def _workspace(workspace: Workspace | str | os.PathLike | None) -> Workspace | None:
+    if workspace is None or isinstance(workspace, Workspace):
+        return workspace
+    return Workspace.at(workspace)
+
+
+def eval_config(
+    config_file: str | os.PathLike | None = None,
+    overrides: dict | list[str] | None = None,
+    **values: Any,
+) -> EvalConfig:
+    """The settings of an evaluation or comparison: defaults < YAML file < values < dotted overrides.
+
+    Built once from all of them, so an override of ``window`` still gets its default stride of
+    half the window. ``values`` that are None count as not given.
+    """
+    data = load_yaml(config_file) if config_file else {}
+    data.update({k: v for k, v in values.items() if v is not None})
+    if isinstance(overrides, list):
+        data.update(parse_overrides(overrides))
+        return from_dict(EvalConfig, data)
+    config = from_dict(EvalConfig, data)
+    return apply_overrides(config, dict(overrides)) if overrides else config
+
+
+def with_regression_set(config: EvalConfig, workspace: Workspace | str | os.PathLike | None = None) -> EvalConfig:
+    """``config`` with ``regression_set`` filled from its label store (``labels``; default the workspace's
+    ``labels.db`` when it exists), exported now; unchanged when it names a regression set already."""
+    from workbench.review.regression import with_regression_set as from_store
+
+    return from_store(config, _workspace(workspace))
+
+
+def evaluate(
+    config: EvalConfig,
+    workspace: Workspace | str | os.PathLike | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_progress=None,
+) -> Path:
+    """Perplexity, bits per byte and calibration of one model (optionally with an adapter).
+
+    Returns:
+        The folder holding ``evaluation.json`` and ``report.html``.
+    """
+    from workbench.evaluation.compare import evaluate as run_evaluate  # heavy: torch, transformers
+
+    return run_evaluate(config, _workspace(workspace), progress=progress, overwrite=overwrite, on_progress=on_progress)
+
+
+def compare(
+    config: EvalConfig,
+    workspace: Workspace | str | os.PathLike | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_progress=None,
+) -> Path:
+    """Base against adapted, with the reviewers' regression set re-scored.
+
+    Args:
+        config: the comparison's settings (``adapter`` names the run).
+        workspace: where the comparison goes; default the run's own workspace.
+
+    Returns:
+        The folder holding ``comparison.json``, the figures and ``report.html``.
+    """
+    from workbench.evaluation.compare import compare as run_compare  # heavy: torch, transformers
+
+    ws = _workspace(workspace)
+    if ws is None and config.adapter:
+        ws = _run_workspace(config.adapter)
+    return run_compare(with_regression_set(config, ws), ws, progress=progress, overwrite=overwrite,
+                       on_progress=on_progress)
+
+
+def _run_workspace(adapter: str) -> Workspace | None:
+    """The workspace a run folder lies in (``WORKSPACE/runs/RUN``), or None."""
+    run = Path(adapter).expanduser().resolve()
+    if run.parent.name == "runs" and (run / "run.json").exists():
+        return Workspace(run.parent.parent)
+    return None
+
+
+def quick(config: EvalConfig) -> EvalConfig:
+    """``config`` with the quick-check settings (:data:`QUICK_CHECK`) where it keeps the defaults."""
+    defaults = EvalConfig()
+    changes = {k: v for k, v in QUICK_CHECK.items() if getattr(config, k) == getattr(defaults, k)}
+    return dataclasses.replace(config, **changes) if changes else config
