@@ -16,7 +16,12 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.evaluation.adapted import base_side, base_tokenizer_for, check_base_matches, resolve_quant, run_model
-from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_summary, fit_temperature  # noqa: F401
+from workbench.evaluation.calibration import (  # noqa: F401
+    DEFAULT_TEMPERATURES,
+    calibration_summary,
+    fit_temperature,
+    paired_ece_change,
+)
 from workbench.evaluation.checkpoints import checkpoint_points, compare_checkpoints  # noqa: F401 - re-exported
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.leakage import eval_set_leakage
@@ -264,8 +269,11 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                     raise RuntimeError("base and adapted scored different tokens")
         delta[name] = paired_delta(
             [d.nll_sum for d in base.documents], [d.nll_sum for d in adapted.documents],
-            [d.tokens if unit == "token" else d.n_words for d in base.documents], config.n_bootstrap, config.seed,
+            [d.tokens if unit == "token" else d.n_words for d in base.documents],
         )
+        delta[name]["ece_paired"] = paired_ece_change(
+            [d.top1_prob for d in base.documents], [d.top1_correct for d in base.documents],
+            [d.top1_prob for d in adapted.documents], [d.top1_correct for d in adapted.documents], config.n_bins)
         delta[name]["unit"] = unit
         delta[name]["bits_per_byte"] = results["adapted"][name]["bits_per_byte"] - results["base"][name]["bits_per_byte"]
         delta[name]["ece"] = results["adapted"][name]["ece"] - results["base"][name]["ece"]
