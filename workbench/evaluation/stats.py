@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from workbench.intervals import jackknife_t_interval, ratio_t_interval
+
 
 def _resample_counts(n_docs: int, n_resamples: int, seed: int) -> np.ndarray:
     """[n_resamples, n_docs] counts: how often each document is drawn in each resample."""
@@ -55,38 +57,12 @@ def ratio_interval(doc_num, doc_den, n_resamples: int = 1000, seed: int = 1234, 
     return _interval((counts @ num) / np.maximum(counts @ den, 1e-300), level)
 
 
+__all__ = [
+    "MIN_DOCUMENTS", "paired_delta", "perplexity_interval", "ratio_interval", "ratio_t_interval", "jackknife_t_interval",
+]
+
 MIN_DOCUMENTS = 5
 """Fewest held-out documents a paired change needs before a verdict calls it significant."""
-
-
-def ratio_t_interval(doc_num, doc_den, level: float = 0.95) -> tuple[float, list[float]]:
-    """sum(num) / sum(den) and its t-interval, the variance clustered by document.
-
-    R = sum(num) / sum(den) is the weighted mean of the per-document rates num_i / den_i with
-    weights w_i = den_i / sum(den). Its variance is the cluster-robust one with the CR2 small-sample
-    correction (each residual e_i = num_i - R den_i scaled by 1 / (1 - w_i), the document's
-    leverage), and the degrees of freedom are Kish's effective number of documents minus one,
-    1 / sum(w_i^2) - 1: a few long documents carry the estimate, and the interval says so. With
-    equal document lengths this is exactly the one-sample t-interval of the per-document rates.
-
-    Returns:
-        The ratio and ``[low, high]`` (NaNs with fewer than 2 documents).
-    """
-    from scipy import stats
-
-    num = np.asarray(doc_num, dtype=np.float64)
-    den = np.asarray(doc_den, dtype=np.float64)
-    total = max(float(den.sum()), 1e-300)
-    ratio = float(num.sum() / total)
-    n = num.size
-    if n < 2:
-        return ratio, [float("nan"), float("nan")]
-    weights = den / total
-    resid = num - ratio * den
-    se = math.sqrt(float((resid**2 / np.maximum(1.0 - weights, 1e-12)).sum())) / total
-    df = max(1.0 / float((weights**2).sum()) - 1.0, 1.0)
-    half = float(stats.t.ppf(0.5 + level / 2, df=df)) * se
-    return ratio, [ratio - half, ratio + half]
 
 
 def paired_delta(
@@ -128,25 +104,3 @@ def paired_delta(
         "documents_worse": int((per_doc > 0).sum()),
         "interval": "t over documents (token-weighted, CR2 clustered variance, Kish effective df)",
     }
-
-
-def jackknife_t_interval(statistic, n_documents: int, level: float = 0.95) -> tuple[float, list[float]]:
-    """A statistic of the whole set and its delete-one-document jackknife t-interval.
-
-    Args:
-        statistic: ``f(keep)`` of a boolean mask over documents (all True: the whole set).
-        n_documents: how many documents there are.
-    """
-    from scipy import stats
-
-    full = float(statistic(np.ones(n_documents, dtype=bool)))
-    if n_documents < 2:
-        return full, [float("nan"), float("nan")]
-    leave_out = np.empty(n_documents)
-    for i in range(n_documents):
-        keep = np.ones(n_documents, dtype=bool)
-        keep[i] = False
-        leave_out[i] = statistic(keep)
-    se = math.sqrt((n_documents - 1) / n_documents * float(((leave_out - leave_out.mean()) ** 2).sum()))
-    half = float(stats.t.ppf(0.5 + level / 2, df=n_documents - 1)) * se
-    return full, [full - half, full + half]
