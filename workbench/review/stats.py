@@ -11,9 +11,8 @@ and the penalty per output stand beside it.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-
 import math
+from collections import Counter, defaultdict
 
 from workbench.intervals import ratio_t_interval
 from workbench.review.config import SEVERITY_WEIGHTS, SKIP
