@@ -101,6 +101,8 @@ def test_undo_and_redo_of_any_action_including_submit_and_skip(store, pair_items
     (lambda s, i: s.add_items([{"kind": "output", "id": "x" * 100, "outputs": [{"text": "A"}]}]), "id"),
     (lambda s, i: s.add_items([{"prompt": "Q\x00", "output": "A"}]), "prompt"),
     (lambda s, i: s.set_gold(i, "errors", ["spelling"]), "categories"),
+    (lambda s, i: s.delete_label("x\x00", "ana"), "label_uid"),
+    (lambda s, i: s.add_label(i + "\x00", "ana", "fluency", "minor", output="A"), "item_id"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(store, pair_items, call, field):
     store.add_items(pair_items)
@@ -119,6 +121,7 @@ def test_delete_label_of_another_annotator_is_refused(store, pair_items):
     with pytest.raises(WorkbenchError, match=r"unknown label 'nope' \(field 'label_uid'\)"):
         store.delete_label("nope", "ana")
     assert [e["action"] for e in store.events()] == ["span"] and [x.uid for x in store.labels()] == [span]
+    assert store.labels(annotator="ana\x00") == [] and store.events(annotator="ana\x00") == []
     store.delete_label(span, "ana")
     assert store.labels() == []
 

@@ -386,9 +386,11 @@ class LabelStore:
 
         if not isinstance(item_id, str) or not item_id:
             fail("item_id", "no item id given", "pass the id of an item in the store (see 'workbench review queue').")
-        row = conn.execute(sa.select(self.items_t).where(self.items_t.c.id == item_id)).first()
+        row = None
+        if item_id.isprintable():  # an id no item can have (a NUL is a raw database error on PostgreSQL) is unknown
+            row = conn.execute(sa.select(self.items_t).where(self.items_t.c.id == item_id)).first()
         if row is None:
-            fail("item_id", f"unknown item '{item_id}'", "pass the id of an item in the store; add items first "
+            fail("item_id", f"unknown item {item_id!r}", "pass the id of an item in the store; add items first "
                   "with 'workbench review items'.")
         return self._row_to_item(row)
 
@@ -462,7 +464,7 @@ class LabelStore:
         label is refused."""
         annotator = check_annotator(annotator)
         with self._write() as conn:
-            owner = self._event_owner(conn, label_uid) if isinstance(label_uid, str) else None
+            owner = self._event_owner(conn, label_uid) if isinstance(label_uid, str) and label_uid.isprintable() else None
             try:
                 payload = target_payload("delete", label_uid, annotator, lambda _uid: owner[:2] if owner else None)
             except WorkbenchError as exc:  # the API's argument is label_uid
@@ -509,6 +511,8 @@ class LabelStore:
 
         query = sa.select(self.events_t).order_by(self.events_t.c.seq)
         if annotator is not None:
+            if not (isinstance(annotator, str) and annotator.isprintable()):
+                return []  # no annotator has such a name (check_annotator); a NUL is a raw error on PostgreSQL
             query = query.where(self.events_t.c.annotator == annotator)
         return [dict(r._mapping) for r in conn.execute(query)]
 
