@@ -138,7 +138,7 @@ def import_store(store, path: str | os.PathLike) -> dict:
     items, events = [], []
     item_lines: dict[str, int] = {}
     event_lines: dict[str, int] = {}
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:  # a BOM from an editor is no record
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
