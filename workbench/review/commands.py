@@ -160,7 +160,8 @@ def agreement_command(
 
 @review_app.command("export")
 def export_command(
-    out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections) or folder (datasets)."),
+    out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections, regression, drops) or folder "
+                                          "(datasets: an earlier datasets export there is replaced)."),
     format: str = typer.Option("jsonl", "--format", "-f",
                                help="jsonl (items + event log, importable), csv, datasets, corrections (training JSONL), "
                                     "regression (regression set for compare), drops (drop list for curate)."),
@@ -184,7 +185,8 @@ def import_command(
     db: Optional[str] = DbOpt,
     workspace: Optional[Path] = WorkspaceOpt,
 ) -> None:
-    """Merge an export into the store: new items and events are added, known ones skipped."""
+    """Merge an export into the store: new items and events are added, known ones skipped; a file with a bad
+    line writes nothing and the error names the line and field."""
     with _store(db, workspace, must_exist=False) as store:
         counts = store.import_file(path)
     typer.echo(f"items: {counts['items_added']} added, {counts['items_existing']} already there; "
