@@ -24,8 +24,9 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
-from workbench.workspace import TERMINAL_STATES as TERMINAL
-from workbench.workspace import Workspace, mark_failed, process_alive, read_status, write_status
+from workbench.status import TERMINAL_STATES as TERMINAL
+from workbench.status import mark_failed, process_alive, read_status, write_status
+from workbench.workspace import Workspace
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"

@@ -13,7 +13,8 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.progress import ProgressEvent, StatusProgress, combine
-from workbench.workspace import Workspace, mark_failed, read_status, write_status
+from workbench.status import mark_failed, read_status, write_status
+from workbench.workspace import Workspace
 
 TRAIN_LOCK = "train.lock"
 

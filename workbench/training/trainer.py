@@ -29,7 +29,8 @@ from workbench.errors import WorkbenchError
 from workbench.io import artifact_entries, check_output_folder, discard_replaced, read_json, set_aside, write_json
 from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
-from workbench.signals import Stopped, StopRequest, graceful_stop, signal_name
+from workbench.status import mark_failed, read_status, write_status
+from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, check_train_inputs
 from workbench.training.data import (
     PreparedData,
@@ -44,7 +45,7 @@ from workbench.training.data import (
 from workbench.training.heldout import DocumentsScore, HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer, grouped_trainer_class
 from workbench.training.lora import EMBEDDING_PARAM_MARKERS, add_lora, embedding_param_groups, trainable_state_hash
-from workbench.workspace import Workspace, mark_failed, read_status, write_status
+from workbench.workspace import Workspace
 
 RUN_CARD = "run.json"
 METRICS = "metrics.jsonl"
