@@ -85,7 +85,7 @@ class Setup:
 
 
 def _sample(name: str) -> str:
-    from workbench.training.config import sample_path
+    from workbench.samples import sample_path
 
     return str(sample_path(name))
 

@@ -11,7 +11,7 @@ from workbench.config import apply_overrides, from_dict, load_yaml, parse_overri
 from workbench.corpus.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.samples import SAMPLE_DATA, sample_path  # noqa: F401 - sample_path re-exported
+from workbench.samples import SAMPLE_DATA
 
 
 @dataclass
