@@ -100,15 +100,3 @@ def regression_for_compare(model, tokenizer, labels: str | os.PathLike | None, w
     if not cases:
         return None
     return regression_check(model, tokenizer, cases, source)
-
-
-_MOVED = ("SNIPPET", "_encode", "log_likelihood", "score_cases", "_snippet", "regression_check", "regression_html")
-
-
-def __getattr__(name: str):
-    """The scoring and the report section moved to ``workbench.evaluation.regression``; their old names still work."""
-    if name in _MOVED:
-        from workbench.evaluation import regression
-
-        return getattr(regression, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
