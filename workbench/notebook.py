@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.workspace import TERMINAL_STATES as TERMINAL
-from workbench.workspace import Workspace, status_fraction
+from workbench.status import TERMINAL_STATES as TERMINAL
+from workbench.status import status_fraction
+from workbench.workspace import Workspace
 
 SMALL_ENV = "WORKBENCH_SMALL"
 
@@ -84,7 +85,7 @@ class Setup:
 
 
 def _sample(name: str) -> str:
-    from workbench.training.config import sample_path
+    from workbench.samples import sample_path
 
     return str(sample_path(name))
 
