@@ -160,7 +160,7 @@ PARAMETER_FIELDS = {"CORPUS": "paths", "LORA_R": "lora.r", "STOP_AT_STEP": "unti
 """Parameters of the notebooks whose setting is not their own name in lower case (``MAX_TOKENS`` is
 ``max_tokens``; ``LORA_R`` is ``lora.r``)."""
 
-_PARAMETER = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_PARAMETER = re.compile(r"^[A-Z][A-Z0-9_]+$")  # WORKSPACE, MAX_TOKENS; not a one-letter S
 
 
 def parameter_words(parameters: Iterable[str]) -> dict[str, str]:
