@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from workbench.corpus.readers import iter_documents, plan_files, read_snapshot, resolve_training_data
+from workbench.corpus.readers import iter_documents, plan_files
+from workbench.corpus.texts import read_snapshot, resolve_training_data
 from workbench.errors import WorkbenchError
 
 

@@ -29,6 +29,7 @@ from workbench.corpus.language import _identifier, identify
 from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
 from workbench.corpus.readers import (
+    DEFAULT_MAX_DOCUMENT_CHARS,
     FilePlan,
     ReadReport,
     check_text_unit,
@@ -51,19 +52,21 @@ def default_num_proc() -> int:
 @contextmanager
 def corpus_dataset(
     paths, text_field: str = "text", progress: bool = True, text_unit: str = "auto", plan: FilePlan | None = None,
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
 ) -> Iterator[tuple[object, FilePlan]]:
     """An Arrow-backed ``datasets.Dataset`` (id, text, source, replaced, nbytes) of the corpus, in a temp cache.
 
     ``plan`` (default ``plan_files(paths)``) gets what reading each file gave in ``plan.report``; its
-    warnings are printed once the corpus is read. A file that cannot be read, or a corpus without any
-    document, is a user error naming the file. The cache is deleted when the block ends.
+    warnings are printed once the corpus is read. A document over ``max_document_chars`` is split into
+    parts. A file that cannot be read, or a corpus without any document, is a user error naming the
+    file. The cache is deleted when the block ends.
     """
     import datasets
     from tqdm.auto import tqdm
 
     check_text_unit(text_unit)
     plan = plan if plan is not None else plan_files(paths)
-    plan.report = report = ReadReport(text_unit)
+    plan.report = report = ReadReport(text_unit, max_document_chars)
     cache = Path(tempfile.mkdtemp(prefix="workbench-corpus-"))
     features = datasets.Features({
         "id": datasets.Value("string"), "text": datasets.Value("string"), "source": datasets.Value("string"),
@@ -109,7 +112,7 @@ def corpus_dataset(
                 raise no_documents_error(paths, plan) from None
             raise
         bar.close()
-        emit_notes(report.notes())
+        emit_notes(report.notes(text_field))
         yield dataset, plan
     finally:
         bar.close()
