@@ -59,9 +59,9 @@ def _histogram(values: np.ndarray, bins: int = 30) -> dict:
 
 def _large_by_tokens(report, doc_tokens: np.ndarray, dataset) -> list[str]:
     """Warnings (printed, and returned for the profile) for documents over LARGE_DOCUMENT_TOKENS tokens in files
-    not already warned about by their characters."""
+    not already warned about by their characters or split over max_document_chars."""
     rows = np.flatnonzero(doc_tokens > LARGE_DOCUMENT_TOKENS)
-    warned = {f.path for f in report.large()}
+    warned = {f.path for f in report.large()} | {f.path for f in report.files.values() if f.split_documents}
     notes = []
     for i in rows.tolist():
         record = dataset[int(i)]

@@ -78,7 +78,7 @@ FEW_DOCUMENTS = 10
 DEFAULT_MAX_DOCUMENT_CHARS = LARGE_DOCUMENT_CHARS
 MIN_MAX_DOCUMENT_CHARS = 1_000
 # Bytes of a text file read at once: a longer line arrives in pieces, so no line is ever held whole.
-LINE_CHUNK_BYTES = 2**20
+LINE_CHUNK_BYTES = 2**18
 _SHOWN_LINES = 5  # line numbers listed in a warning
 _PARAGRAPH_BREAK = re.compile(r"\r?\n(?:[ \t\f\v]*\r?\n)+")  # one or more blank lines
 _BLANK_LINE = re.compile(r"[ \t\f\v]*\r?\n")
@@ -379,10 +379,12 @@ def check_regular_file(path: str | os.PathLike, what: str = "corpus file") -> Pa
         raise WorkbenchError(f"{what} {path} cannot be read (permission denied).",
                              "give yourself read access (chmod u+r) or pass another path.") from None
     kind = _not_regular(mode)
-    if kind is not None:
-        fix = "pass the folder where folders are read, or a file in it." if stat.S_ISDIR(mode) else \
-            "save its content to a regular file and pass that file."
-        raise WorkbenchError(f"{path} is {kind}, not a regular file: a {what} is read from a file.", fix)
+    if stat.S_ISDIR(mode):
+        raise WorkbenchError(f"{what} {path} is a folder, not a regular file (a file was expected here).",
+                             "pass a file in it, or pass the folder where folders are read.")
+    if kind is not None:  # reading a pipe waits for a writer, a device may never end: refused before opening
+        raise WorkbenchError(f"{what} {path} is {kind}, not a regular file.",
+                             "save its content to a regular file (e.g. with cat) and pass that file.")
     return path
 
 
@@ -563,6 +565,7 @@ class _Splitter:
         self.started = False  # a blank line ends a block only after a first line (as the regex's leading \n)
         self.run = 0  # blank lines in a row so far
         self.blank = ""  # the first of them: one blank line inside a section stays in it
+        self.line_start = True  # the next piece starts a line (else it is the rest of a long one)
 
     def feed(self, piece: str) -> Iterator[str | None]:
         if self.unit == "document":
@@ -573,13 +576,14 @@ class _Splitter:
                 yield body
                 if len(body) < len(part):
                     yield None
-        elif self.started and piece.endswith("\n") and _BLANK_LINE.fullmatch(piece):
+        elif self.started and self.line_start and piece.endswith("\n") and _BLANK_LINE.fullmatch(piece):
             self.run += 1
             if self.run == 1:
                 self.blank = piece
         else:
             yield from self._end_run()
             self.started = True
+            self.line_start = piece.endswith("\n")
             yield piece
 
     def _end_run(self) -> Iterator[str | None]:

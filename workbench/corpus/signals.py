@@ -43,6 +43,9 @@ from workbench.corpus.words import WORD_RE
 from workbench.errors import WorkbenchError
 
 CHUNK_BYTES = 64 * 2**20  # text per parallel map call: bounds the rows held before they are merged
+# text per map batch: a batch of long documents (up to max_document_chars each) is made smaller, as a
+# batch's words, tokens and shingles take tens of times its text
+BATCH_BYTES = 8 * 2**20
 
 
 def default_num_proc() -> int:
@@ -402,7 +405,8 @@ def iter_signal_rows(
     """Signal rows (one per batch, in document order) over the whole dataset, with a documents + MB/s bar.
 
     The dataset is processed in contiguous chunks of about ``CHUNK_BYTES`` text, each by
-    ``Dataset.map(num_proc=...)``, so the bar moves and finished rows are merged as they come.
+    ``Dataset.map(num_proc=...)``, so the bar moves and finished rows are merged as they come; a batch
+    holds ``batch_size`` documents, fewer where they are long (about ``BATCH_BYTES`` of text).
     """
     import datasets
     from tqdm.auto import tqdm
@@ -426,9 +430,11 @@ def iter_signal_rows(
             stop = int(np.searchsorted(cumulative, cumulative[start] - nbytes[start] + CHUNK_BYTES, side="right"))
             stop = min(len(dataset), max(stop, start + batch_size * num_proc))
             chunk = dataset.select(range(start, stop))
-            procs = max(1, min(num_proc, (stop - start) // batch_size))
+            mean_bytes = max(1.0, float(nbytes[start:stop].mean()))
+            size = max(1, min(batch_size, int(BATCH_BYTES / mean_bytes)))
+            procs = max(1, min(num_proc, (stop - start) // size))
             result = chunk.map(
-                _map_batch, batched=True, with_indices=True, batch_size=batch_size,
+                _map_batch, batched=True, with_indices=True, batch_size=size,
                 num_proc=procs if procs > 1 else None, input_columns=["text"],
                 remove_columns=chunk.column_names, new_fingerprint=uuid.uuid4().hex,
                 fn_kwargs={"tokens": tokens, "options": options, "perms": perms, "offset": start},
