@@ -82,6 +82,7 @@ LINE_CHUNK_BYTES = 2**18
 _SHOWN_LINES = 5  # line numbers listed in a warning
 _PARAGRAPH_BREAK = re.compile(r"\r?\n(?:[ \t\f\v]*\r?\n)+")  # one or more blank lines
 _BLANK_LINE = re.compile(r"[ \t\f\v]*\r?\n")
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines breaks
 _FORMATS = "text, JSONL, CSV, Parquet or PDF files (or folders of them)"
 
 
@@ -567,36 +568,37 @@ class _Splitter:
         self.blank = ""  # the first of them: one blank line inside a section stays in it
         self.line_start = True  # the next piece starts a line (else it is the rest of a long one)
 
-    def feed(self, piece: str) -> Iterator[str | None]:
+    def feed(self, piece: str) -> tuple[str | None, ...]:
         if self.unit == "document":
-            yield piece
-        elif self.unit == "line":
+            return (piece,)
+        if self.unit == "line":
+            events: list[str | None] = []
             for part in piece.splitlines(keepends=True):
-                body = part.splitlines()[0] if part else part
-                yield body
+                body = part.rstrip(_LINE_BREAKS)  # a part holds one line break, at its end
+                events.append(body)
                 if len(body) < len(part):
-                    yield None
-        elif self.started and self.line_start and piece.endswith("\n") and _BLANK_LINE.fullmatch(piece):
+                    events.append(None)
+            return tuple(events)
+        if self.started and self.line_start and piece.endswith("\n") and _BLANK_LINE.fullmatch(piece):
             self.run += 1
             if self.run == 1:
                 self.blank = piece
-        else:
-            yield from self._end_run()
-            self.started = True
-            self.line_start = piece.endswith("\n")
-            yield piece
+            return ()
+        self.started = True
+        self.line_start = piece.endswith("\n")
+        return (*self._end_run(), piece) if self.run else (piece,)
 
-    def _end_run(self) -> Iterator[str | None]:
-        if self.run:
-            yield None if self.run >= self.breaks else self.blank
-            self.run, self.blank = 0, ""
+    def _end_run(self) -> tuple[str | None, ...]:
+        if not self.run:
+            return ()
+        event = None if self.run >= self.breaks else self.blank
+        self.run, self.blank = 0, ""
+        return (event,)
 
-    def close(self) -> Iterator[str | None]:
+    def close(self) -> tuple[str | None, ...]:
         if self.breaks is not None and self.run >= self.breaks:
-            yield None  # blank lines at the end leave an empty last block, as the regex split does
-        else:
-            yield from self._end_run()
-        yield None
+            return None, None  # blank lines at the end leave an empty last block, as the regex split does
+        return (*self._end_run(), None)
 
 
 @dataclass
@@ -778,51 +780,72 @@ def _text_documents(path: Path, pieces: Callable[[], Iterable[tuple[str, int]]],
     # a small file cannot be over LARGE_DOCUMENT_CHARS (a character takes at least a byte): no need to measure it
     small = not whole_id and not path.name.lower().endswith(".gz") and read.bytes <= LARGE_DOCUMENT_CHARS
     unit = _resolve_unit(text_unit, _Stats if small else lambda: _stats(pieces(), not whole_id), sections=not whole_id)
-    splitter, paragraphs = _Splitter(unit), _Splitter("paragraph") if unit in ("document", "section") else None
-    parts, stem = _Parts(limit), _stem(path)
-    state = {"index": 0, "blocks": 0, "line": 1, "block_line": 1, "open": False, "parts": 0, "paragraph_text": False}
+    splitter = _Splitter(unit)
+    paragraphs = _Splitter("paragraph") if unit in ("document", "section") else None
+    parts, stem, source = _Parts(limit), _stem(path), str(path)
+    index = blocks = 0
+    line = block_line = 1
+    # the block being read: a plain list while it is short; handed to ``parts`` once it is over the limit
+    buffer: list[str] = []
+    size, replaced_any, spilled, paragraph_text = 0, False, False, False
 
-    def documents(found: Iterable[tuple[str, int, int]]) -> Iterator[Document]:
-        for text, replaced, part in found:
-            base = stem if whole_id and unit == "document" else f"{stem}-{state['index']}"
-            yield read._add(Document(_part_id(base, part), text, str(path), replaced))
-            if part == 0:
-                state["index"] += 1
+    def base() -> str:
+        return stem if whole_id and unit == "document" else f"{stem}-{index}"
+
+    def events(found: tuple[str | None, ...], replaced: int) -> Iterator[Document]:
+        nonlocal index, blocks, block_line, buffer, size, replaced_any, spilled
+        for event in found:
+            if event is not None:
+                if not size and not spilled:
+                    block_line = line
+                if spilled:
+                    for text, part_replaced, part in parts.add(event, replaced):
+                        yield read._add(Document(_part_id(base(), part), text, source, part_replaced))
+                    continue
+                buffer.append(event)
+                size += len(event)
+                replaced_any = replaced_any or replaced > 0
+                if size > limit:  # long: cut into parts from here on
+                    spilled = True
+                    for text, part_replaced, part in parts.add("".join(buffer), int(replaced_any)):
+                        yield read._add(Document(_part_id(base(), part), text, source, part_replaced))
+                    buffer = []
+                continue
+            blocks += 1
+            if spilled:
+                chars = parts.chars
+                found_parts = 0
+                for text, part_replaced, part in parts.end():
+                    found_parts = part
+                    yield read._add(Document(_part_id(base(), part), text, source, part_replaced))
+                if found_parts:
+                    _count_split(read, chars, found_parts, block_line)
+                index += 1
             else:
-                state["parts"] += 1
-
-    def block_event(event: str | None, replaced: int = 0) -> Iterator[Document]:
-        if event is not None:
-            if not state["open"]:
-                state["open"], state["block_line"] = True, state["line"]
-            yield from documents(parts.add(event, replaced))
-            return
-        state["blocks"] += 1
-        chars = parts.chars
-        yield from documents(parts.end())
-        if state["parts"]:  # a split block: its parts share one index
-            _count_split(read, chars, state["parts"], state["block_line"])
-            state["index"] += 1
-        state["open"], state["parts"] = False, 0
-
-    def paragraph_event(event: str | None) -> None:
-        if event is None:
-            read.paragraphs += state["paragraph_text"]
-            state["paragraph_text"] = False
-        elif not state["paragraph_text"] and event and not event.isspace():
-            state["paragraph_text"] = True
+                text = "".join(buffer).strip() if len(buffer) > 1 else (buffer[0].strip() if buffer else "")
+                if text:
+                    yield read._add(Document(base(), text, source, text.count(_REPLACEMENT) if replaced_any else 0))
+                    index += 1
+            buffer, size, replaced_any, spilled = [], 0, False, False
 
     for piece, replaced in pieces():
-        for event in paragraphs.feed(piece) if paragraphs else ():
-            paragraph_event(event)
-        for event in splitter.feed(piece):
-            yield from block_event(event, replaced)
-        state["line"] += piece.endswith("\n")
-    for event in paragraphs.close() if paragraphs else ():
-        paragraph_event(event)
-    for event in splitter.close():
-        yield from block_event(event)
-    read.text_unit = "document" if text_unit == "auto" and unit == "section" and state["blocks"] <= 1 else unit
+        if paragraphs is not None:
+            for event in paragraphs.feed(piece):
+                if event is None:
+                    read.paragraphs += paragraph_text
+                    paragraph_text = False
+                elif not paragraph_text and event and not event.isspace():
+                    paragraph_text = True
+        yield from events(splitter.feed(piece), replaced)
+        if piece.endswith("\n"):
+            line += 1
+    if paragraphs is not None:
+        for event in paragraphs.close():
+            if event is None:
+                read.paragraphs += paragraph_text
+                paragraph_text = False
+    yield from events(splitter.close(), 0)
+    read.text_unit = "document" if text_unit == "auto" and unit == "section" and blocks <= 1 else unit
 
 
 def split_text(text: str, text_unit: str, sections: bool = True) -> tuple[list[str], str]:
