@@ -44,7 +44,6 @@ import re
 import stat
 import sys
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,7 +79,6 @@ MIN_MAX_DOCUMENT_CHARS = 1_000
 # Bytes of a text file read at once: a longer line arrives in pieces, so no line is ever held whole.
 LINE_CHUNK_BYTES = 2**18
 _SHOWN_LINES = 5  # line numbers listed in a warning
-_PARAGRAPH_BREAK = re.compile(r"\r?\n(?:[ \t\f\v]*\r?\n)+")  # one or more blank lines
 _BLANK_LINE = re.compile(r"[ \t\f\v]*\r?\n")
 _LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines breaks
 _FORMATS = "text, JSONL, CSV, Parquet or PDF files (or folders of them)"
@@ -556,8 +554,9 @@ class _Splitter:
 
     ``feed`` takes a whole line (ending with a newline) or a piece of a longer one, and gives the text of
     the current block and ``None`` where a block ends; blocks come out exactly as splitting the whole text
-    on ``_PARAGRAPH_BREAK`` (one or more blank lines: ``paragraph``; two or more: ``section``), on line
-    breaks (``line``) or not at all (``document``) gives them. A blank line must fit in one piece.
+    gives them: at one or more blank lines, lines of only spaces and tabs (``paragraph``), at two or more
+    (``section``), at every line break of ``str.splitlines`` (``line``), or nowhere (``document``). A blank
+    line must fit in one piece.
     """
 
     def __init__(self, unit: str):
