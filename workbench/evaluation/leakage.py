@@ -68,7 +68,7 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
     Returns:
         (report or None when the run's training text is unknown, warning or None).
     """
-    from workbench.corpus.readers import resolve_training_data
+    from workbench.corpus.texts import resolve_training_data
 
     data = ((card or {}).get("config") or {}).get("data")
     if not data:
