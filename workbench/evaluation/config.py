@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from workbench.corpus.readers import check_text_unit
+from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 
 
