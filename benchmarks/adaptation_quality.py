@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 if args.out:
                     Path(args.out).write_text(json.dumps({"machine": _machine(), "args": vars(args), "results": results},
                                                          indent=1))
-    _table(results)
+    _table(results)  # adds each recipe's run-against-run comparison with the workbench defaults
+    if args.out:
+        Path(args.out).write_text(json.dumps({"machine": _machine(), "args": vars(args), "results": results}, indent=1))
     return results
 
 
