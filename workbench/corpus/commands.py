@@ -103,7 +103,7 @@ def curate(
 
 def _expert_drops(labels: Optional[str], workspace: Optional[Path]) -> str | None:
     """The drop list (JSONL of document id and reason) of the documents marked drop in a label store, exported
-    by review for curation to read (review, issue 12)."""
+    by review for curation to read."""
     if not labels:
         return None
     from workbench.review.export import drop_list_for
