@@ -39,6 +39,8 @@ def train(
     progress: bool = True,
     on_progress=None,
     scorer: Scorer | None = None,
+    changes: dict | None = None,
+    allow_changed_data: bool = False,
 ) -> Path:
     """:func:`workbench.training.trainer.train` with its held-out scorer wired (default: :func:`default_scorer`).
 
@@ -47,4 +49,5 @@ def train(
     from workbench.training.trainer import train as train_run
 
     return train_run(config, workspace, resume=resume, overwrite=overwrite, progress=progress,
-                     on_progress=on_progress, scorer=scorer if scorer is not None else default_scorer())
+                     on_progress=on_progress, scorer=scorer if scorer is not None else default_scorer(),
+                     changes=changes, allow_changed_data=allow_changed_data)

@@ -12,6 +12,7 @@ from transformers import TrainerCallback
 
 from workbench.io import append_jsonl, read_jsonl, write_json
 from workbench.runcard import now_iso
+from workbench.runs import write_checkpoint_manifest
 from workbench.workspace import write_status
 
 
@@ -261,6 +262,7 @@ class WorkbenchCallback(TrainerCallback):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.exists():
             write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+            write_checkpoint_manifest(ckpt)  # last: a checkpoint without it was cut short
         prune_checkpoints(Path(args.output_dir), self.keep_checkpoints, self.best_step(), state.global_step)
 
     def best_step(self) -> int | None:
