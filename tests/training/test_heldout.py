@@ -59,8 +59,10 @@ def test_pipeline_train_passes_the_default_scorer_or_the_one_given(monkeypatch):
     assert train(config, "ws", overwrite=True) == "run"
     train(None, "ws", resume="runs/a", progress=False, scorer=own)
     assert seen == [
-        (config, "ws", dict(resume=None, overwrite=True, progress=True, on_progress=None, scorer=score_documents)),
-        (None, "ws", dict(resume="runs/a", overwrite=False, progress=False, on_progress=None, scorer=own)),
+        (config, "ws", dict(resume=None, overwrite=True, progress=True, on_progress=None, scorer=score_documents,
+                            changes=None, allow_changed_data=False)),
+        (None, "ws", dict(resume="runs/a", overwrite=False, progress=False, on_progress=None, scorer=own,
+                          changes=None, allow_changed_data=False)),
     ]
 
 
