@@ -192,7 +192,7 @@ def resume_plan(run_dir: str | os.PathLike, changes: dict | None = None, allow_c
             field="allow_changed_data",
         )
     extra["data_changes"] += [{"at_step": step, "input": name, **c} for name, c in changed.items()]
-    return ResumePlan(checkpoint, config, extra, notices)
+    return ResumePlan(checkpoint, config, {key: value for key, value in extra.items() if value}, notices)
 
 
 def _start_resumed(run_dir: Path, plan: ResumePlan) -> None:
