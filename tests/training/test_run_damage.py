@@ -199,6 +199,27 @@ def test_a_disk_filling_up_during_the_save_removes_the_half_checkpoint(reference
     assert checkpoint_damage(out / "checkpoints" / "checkpoint-4") is None
 
 
+def test_a_disk_filling_up_while_the_card_is_written_removes_that_checkpoint(reference, tiny_model, tmp_path, monkeypatch):
+    import workbench.training.callbacks as callbacks
+
+    write = callbacks.write_checkpoint_manifest
+
+    def filling(folder):
+        if folder.name == "checkpoint-8":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(folder)
+
+    monkeypatch.setattr(callbacks, "write_checkpoint_manifest", filling)
+    out = tmp_path / "run"
+    data = Path(read_json(reference / "run.json")["config"]["data"])
+    from workbench.workspace import Workspace
+
+    with pytest.raises(WorkbenchError, match=rf"^disk full: checkpoint {out / 'checkpoints' / 'checkpoint-8'} needs about"):
+        train(_config(tiny_model, data, out), Workspace.at(tmp_path / "ws"), progress=False)
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-4"]
+    assert intact_checkpoint(out) == (out / "checkpoints" / "checkpoint-4", [])
+
+
 # ---- settings changed on resume -----------------------------------------------------------------------
 
 

@@ -249,7 +249,7 @@ def _record_stop(run_dir: Path, exc: KeyboardInterrupt) -> Stopped:
     """Mark the run stopped (status.json, run.json, artifact.json) and return the exception to raise:
     one line saying where it stopped and how to resume."""
     signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
-    checkpoint = latest_checkpoint(run_dir)
+    checkpoint, _ = runs.intact_checkpoint(run_dir)  # the one a resume would start from
     step = int(checkpoint.name.split("-")[-1]) if checkpoint else None
     if step is not None:
         message = f"stopped at step {step}; resume with: workbench train --resume {run_dir}"
