@@ -248,6 +248,15 @@ def test_a_larger_budget_applies_on_resume_and_is_recorded(reference, tmp_path):
     assert read_json(run / "checkpoints" / "checkpoint-24" / "run.json")["resume_changes"] == card["resume_changes"]
 
 
+def test_a_finished_run_takes_no_changes(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    assert _resume(run, changes={"max_tokens": 4096}) == run  # the value it has: nothing to change
+    with pytest.raises(WorkbenchError, match=f"^run {run} is finished; max_tokens cannot change it"):
+        _resume(run, changes={"max_tokens": 8192})
+    assert read_json(run / "run.json") == read_json(reference / "run.json")
+
+
 def test_an_edited_run_card_that_no_longer_fits_the_checkpoint_is_refused(reference, tmp_path):
     run = _killed_copy(reference, tmp_path, last_step=8)
     card = read_json(run / "run.json")

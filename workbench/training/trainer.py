@@ -98,11 +98,12 @@ def train(
     checkpoint, replaced, resumed = None, None, None
     if resume is not None:
         run_dir = Path(resume)
-        runs.read_run_card(run_dir)  # a user error naming the folder when it is no run
+        card = runs.read_run_card(run_dir)  # a user error naming the folder when it is no run
         if finished_run_note(run_dir):
-            if changes:
+            changed = config_changes(card["config"], {**flatten_config(card["config"]), **flatten_config(changes or {})})
+            if changed:
                 raise WorkbenchError(
-                    f"run {run_dir} is finished; {', '.join(sorted(changes))} cannot change it.",
+                    f"run {run_dir} is finished; {', '.join(sorted(changed))} cannot change it.",
                     "start a new run from its settings with the new values.",
                 )
             return run_dir  # nothing to do, and nothing is rewritten
@@ -198,10 +199,10 @@ def resume_plan(run_dir: str | os.PathLike, changes: dict | None = None, allow_c
 def _start_resumed(run_dir: Path, plan: ResumePlan) -> None:
     """Say which damaged checkpoints were passed over, and keep run.json's config and history current,
     so a later resume (after a kill) starts from the same settings."""
-    for notice in plan.notices:
-        print(f"warning: {notice}", file=sys.stderr)
     if int(os.environ.get("RANK", "0")) != 0:
         return
+    for notice in plan.notices:
+        print(f"warning: {notice}", file=sys.stderr)
     if plan.notices:
         append_jsonl(run_dir / METRICS, {"type": "warning", "step": int(plan.checkpoint.name.rsplit("-", 1)[-1]),
                                          "message": "; ".join(plan.notices), "time": now_iso()})
