@@ -151,11 +151,13 @@ def curve_vs_final(curve: list[dict], verdict: dict, x: str = "tokens") -> go.Fi
         if rows:
             sample = rows[-1].get(f"{name}_eval_tokens")
             docs = rows[-1].get(f"{name}_eval_documents")
+            bars = _interval_bars(rows, f"{name}_change_pct", f"{name}_change_ci95_pct")
             label = f"{name}: in training" + (
-                f" (sample of {f'{docs:,} documents, ' if docs else ''}{sample:,} tokens, 95% CI)" if sample else "")
+                f" (sample of {f'{docs:,} documents, ' if docs else ''}{sample:,} tokens{', 95% CI' if bars else ''})"
+                if sample else "")
             fig.add_scatter(x=[row.get(x) for row in rows], y=[row[f"{name}_change_pct"] for row in rows],
                             mode="lines+markers", name=label, line=dict(color=colour),
-                            error_y=_interval_bars(rows, f"{name}_change_pct", f"{name}_change_ci95_pct"),
+                            error_y=bars,
                             hovertemplate=f"{name}, {x} %{{x}}: %{{y:+.1f}}% vs base<extra></extra>")
         final = (verdict or {}).get(name) or {}
         change, ci = final.get("change_pct"), final.get("ci95_pct")

@@ -72,7 +72,7 @@ def perplexity_curves(
                         arrayminus=[c - ci[0] if ci and c is not None else 0 for ci, c in zip(intervals, change)])
         sample = [f"{r.get(f'{name}_eval_documents') or '?'} documents, {r.get(f'{name}_eval_tokens') or '?'} tokens"
                   for r in evals]
-        fig.add_trace(go.Scatter(x=xs, y=change, mode="lines+markers", name=f"{name} change (95% CI)",
+        fig.add_trace(go.Scatter(x=xs, y=change, mode="lines+markers", name=f"{name} change" + (" (95% CI)" if bars else ""),
                                  line=dict(color=colour, dash="dot"), error_y=bars, customdata=sample,
                                  hovertemplate=f"{name}: %{{y:+.1f}}% over the base on %{{customdata}}<extra></extra>"),
                       row=2, col=1)
