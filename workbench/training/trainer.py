@@ -30,7 +30,7 @@ from workbench.io import artifact_entries, check_output_folder, discard_replaced
 from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
 from workbench.signals import Stopped, StopRequest, graceful_stop, signal_name
-from workbench.training.config import TrainConfig, check_train_inputs
+from workbench.training.config import TrainConfig, check_train_inputs, replay_file
 from workbench.training.data import (
     PreparedData,
     ScheduledBlocks,
@@ -245,7 +245,7 @@ def _train(
         "run",
         config,
         seed=config.seed,
-        inputs={"data": resolve_training_data(config.data)[0], "replay": None if not config.replay or config.replay == "sample" else config.replay},
+        inputs={"data": resolve_training_data(config.data)[0], "replay": replay_file(config)},
         model={"spec": config.model, "path": str(resolved.path), "weights_sha256": runs.weights_sha256(resolved.path)},
         data={
             "domain_tokens": data.domain_tokens,
