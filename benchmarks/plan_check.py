@@ -13,7 +13,7 @@ def plan_gpu() -> str:
     """The plan's name of this machine's device: a GPU of the table matched by name, else ``cpu``."""
     import torch
 
-    from workbench.training.hardware import GPUS
+    from workbench.training.plan import GPUS
 
     if not torch.cuda.is_available():
         return "cpu"

@@ -277,7 +277,7 @@ def usage_error_line(exc) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors (ours and click's usage errors) become one line on stderr and exit code 2."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from workbench.signals import graceful_stop
+    from workbench.stopping import graceful_stop
 
     try:
         with graceful_stop():  # SIGTERM/SIGINT: every stage unwinds, says "stopped", exits 130/143
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _exit_stopped(exc: KeyboardInterrupt) -> None:
     """One line (training: the step and the resume command) and exit 128 + the signal (130, 143)."""
-    from workbench.signals import Stopped, end_child_processes
+    from workbench.stopping import Stopped, end_child_processes
 
     stopped = exc if isinstance(exc, Stopped) else Stopped()
     end_child_processes()  # a worker pool caught mid-start would keep the exit waiting forever

@@ -81,13 +81,3 @@ def with_regression_set(config, workspace=None):
     return replace(config, regression_set=str(path)) if path else config
 
 
-_MOVED = ("SNIPPET", "_encode", "log_likelihood", "score_cases", "_snippet", "regression_check", "regression_html")
-
-
-def __getattr__(name: str):
-    """The scoring and the report section moved to ``workbench.evaluation.regression``; their old names still work."""
-    if name in _MOVED:
-        from workbench.evaluation import regression
-
-        return getattr(regression, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
