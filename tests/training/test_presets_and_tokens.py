@@ -8,12 +8,12 @@ from workbench.io import read_json, read_jsonl
 from workbench.training.config import (
     PRESETS,
     TrainConfig,
-    check_train_inputs,
     list_presets,
     load_train_config,
     replay_file,
 )
 from workbench.workflows import train
+from workbench.workflows.training import check_replay_apart
 
 
 @pytest.mark.parametrize("preset", list_presets())
@@ -35,7 +35,7 @@ def test_presets_that_replay_use_the_replay_text_apart_from_the_general_held_out
     for preset in replaying:
         cfg = load_train_config(preset, data=str(sample_dir / "domain_corpus.jsonl"))
         assert cfg.replay == "sample" and replay_file(cfg) == sample_dir.resolve() / "general_replay.jsonl"
-        check_train_inputs(cfg)  # its replay text near-copies nothing of the default general held-out set
+        check_replay_apart(cfg)  # its replay text near-copies nothing of the default general held-out set
 
 
 def test_preset_then_flags_then_overrides():

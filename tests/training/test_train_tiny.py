@@ -9,8 +9,9 @@ import pytest
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
-from workbench.training.config import TrainConfig, check_train_inputs
+from workbench.training.config import TrainConfig
 from workbench.workflows import train
+from workbench.workflows.training import check_replay_apart
 
 
 def _config(tiny_model, tmp_path, **kw):
@@ -105,7 +106,7 @@ def test_replay_text_that_copies_the_general_held_out_set_is_refused_before_the_
     # the same replay text is accepted when forgetting is measured on another general set
     other = tmp_path / "other_general.jsonl"
     other.write_text("".join(json.dumps(r) + "\n" for r in read_jsonl(sample_dir / "general_replay.jsonl")[10:]))
-    check_train_inputs(dataclasses.replace(config, general_eval=str(other)))
+    check_replay_apart(dataclasses.replace(config, general_eval=str(other)))
 
 
 def test_trained_embedding_copies_are_fp32_on_a_half_precision_base(tiny_model):

@@ -213,9 +213,8 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 
 def check_train_inputs(config: TrainConfig) -> None:
-    """Every file a run reads exists, and a replay text is apart from the general held-out set: checked
-    before the run folder is made or a model loaded."""
-    from workbench.corpus.readers import plan_files, resolve_eval_sets, resolve_training_data
+    """Every file a run reads exists: checked before the run folder is made or a model loaded."""
+    from workbench.corpus.readers import plan_files, resolve_training_data
 
     # a snapshot folder or a corpus file, else an error naming --data; then readable, not empty or binary
     plan_files(resolve_training_data(config.data)[0])
@@ -226,9 +225,6 @@ def check_train_inputs(config: TrainConfig) -> None:
         if value and not Path(value).exists():
             option = "--replay" if key == "replay" else f"--set {key}=PATH"
             raise WorkbenchError(f"{key} file {value} does not exist.", f"check the path given with {option}.")
-    if replay:
-        check_replay_apart(replay, resolve_eval_sets(config.data, config.domain_eval, config.general_eval)[1],
-                           config.text_field, config.text_unit)
 
 
 def replay_file(config: TrainConfig) -> Path | None:
@@ -237,32 +233,6 @@ def replay_file(config: TrainConfig) -> Path | None:
     if config.replay_ratio <= 0 or not config.replay:
         return None
     return sample_path(SAMPLE_REPLAY) if config.replay == "sample" else Path(config.replay)
-
-
-def check_replay_apart(replay: str | Path, general_eval: str | Path, text_field: str = "text",
-                       text_unit: str = "auto") -> None:
-    """Refuse a replay text holding near-copies of the general held-out set (the leakage definition of
-    ``curate`` and ``compare``: word-shingle Jaccard at or above the leakage threshold): forgetting
-    measured on text the run trained on would be understated."""
-    from workbench.corpus.config import CurateConfig, DedupConfig
-    from workbench.corpus.dedup import leakage_between
-    from workbench.corpus.readers import ReadReport, iter_documents
-
-    def documents(path):  # the reading warnings are the training read's to show
-        return list(iter_documents(Path(path), text_field, text_unit, report=ReadReport(text_unit)))
-
-    replayed, held_out = documents(replay), documents(general_eval)
-    threshold = CurateConfig.__dataclass_fields__["leakage_threshold"].default
-    pairs = leakage_between([d.text for d in replayed], [d.text for d in held_out], threshold, DedupConfig())
-    if pairs:
-        shown = ", ".join(f"{held_out[e].id} ~ {replayed[t].id}" for t, e, _ in sorted(pairs, key=lambda p: -p[2])[:3])
-        raise WorkbenchError(
-            f"the replay text {replay} ({{field}}) near-copies {len({e for _, e, _ in pairs})} document(s) of the "
-            f"general held-out set {general_eval} ({shown}): forgetting would be measured on text the run trained on.",
-            "give {field} another general text ('sample' is apart from the bundled general set), or evaluate on "
-            "another general set (general_eval).",
-            field="replay",
-        )
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"
