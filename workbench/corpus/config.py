@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from workbench.corpus.readers import check_text_unit
+from workbench.corpus.readers import DEFAULT_MAX_DOCUMENT_CHARS, check_max_document_chars, check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 
@@ -80,6 +80,8 @@ class CorpusConfig:
     text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
     """What a document is in text and PDF files: document (whole file), paragraph (blank-line-separated),
     line, section (two blank lines), or auto (section, by paragraph when a document would exceed 500,000 characters)."""
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+    """Longest document in characters; a longer one is split into parts of at most this many (counted and warned)."""
     reference: list[str] | None = None
     """General-domain reference corpus; None uses the bundled general sample text."""
     glossary: str | None = None
@@ -109,6 +111,7 @@ class CorpusConfig:
         if isinstance(self.reference, str):
             self.reference = [self.reference]
         check_text_unit(self.text_unit)
+        check_max_document_chars(self.max_document_chars)
         if self.batch_size < 1:
             raise WorkbenchError(f"batch_size is {self.batch_size}; it must be at least 1.", "use e.g. 256.")
         if self.max_flagged < 0:
@@ -133,6 +136,8 @@ class CurateConfig:
     text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
     """What a document is in text and PDF files: document (whole file), paragraph (blank-line-separated),
     line, section (two blank lines), or auto (section, by paragraph when a document would exceed 500,000 characters)."""
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+    """Longest document in characters; a longer one is split into parts of at most this many (counted and warned)."""
     exact_dedup: bool = True
     """Drop documents whose normalised text repeats an earlier one."""
     near_dedup: bool = True
@@ -183,6 +188,7 @@ class CurateConfig:
         if isinstance(self.languages, str):
             self.languages = [self.languages]
         check_text_unit(self.text_unit)
+        check_max_document_chars(self.max_document_chars)
         if self.min_words > self.max_words:
             raise WorkbenchError(f"min_words ({self.min_words}) is above max_words ({self.max_words}).",
                                  "lower min_words or raise max_words.")

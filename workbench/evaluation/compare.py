@@ -332,7 +332,7 @@ def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) 
             "domain_eval_tokens", "general_eval_tokens")
     points = [{k: p.get(k) for k in keys} for p in points]
     run_config = (card or {}).get("config") or {}
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.corpus.texts import resolve_eval_sets
 
     trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
     same = all(Path(a).resolve() == Path(sets[name].path).resolve() for name, a in zip(("domain", "general"), trained_on))

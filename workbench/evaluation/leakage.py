@@ -72,7 +72,7 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
         (report or None when the run's training text is unknown, warning or None). The report's ``replay`` is
         :func:`check_leakage`'s report for the replay text (with its ``path``), or None when the run replayed none.
     """
-    from workbench.corpus.readers import resolve_training_data
+    from workbench.corpus.texts import resolve_training_data
 
     data = ((card or {}).get("config") or {}).get("data")
     if not data:

@@ -90,7 +90,7 @@ def default_sets(config, card: dict | None) -> tuple[str, str]:
     """(domain, general) eval files of a comparison: the ones given, else the held-out sets the run
     evaluated on during training (one resolution with the trainer's: its ``domain_eval``, else its
     snapshot's eval split; its ``general_eval``), else the bundled samples."""
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.corpus.texts import resolve_eval_sets
 
     run_config = (card or {}).get("config") or {}
     run_domain, run_general = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"),

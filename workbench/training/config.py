@@ -214,7 +214,8 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 def check_train_inputs(config: TrainConfig) -> None:
     """Every file a run reads exists: checked before the run folder is made or a model loaded."""
-    from workbench.corpus.readers import plan_files, resolve_training_data
+    from workbench.corpus.readers import plan_files
+    from workbench.corpus.texts import resolve_training_data
 
     # a snapshot folder or a corpus file, else an error naming --data; then readable, not empty or binary
     plan_files(resolve_training_data(config.data)[0])
