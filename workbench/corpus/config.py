@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from workbench.corpus.readers import DEFAULT_MAX_DOCUMENT_CHARS, check_max_document_chars, check_text_unit
+from workbench.documents.readers import DEFAULT_MAX_DOCUMENT_CHARS, check_max_document_chars, check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 

@@ -17,7 +17,6 @@ from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log
 from workbench.corpus.flags import LanguageCodes, flagged_documents
 from workbench.corpus.pii import PATTERNS
 from workbench.corpus.quality import SIGNALS, failed_rule, rule_failures
-from workbench.corpus.readers import ReadReport, emit_notes, plan_files, read_file
 from workbench.corpus.signals import (
     SignalOptions,
     TokenCounter,
@@ -28,6 +27,7 @@ from workbench.corpus.signals import (
     texts_at,
     value_counts,
 )
+from workbench.documents.readers import ReadReport, emit_notes, plan_files, read_file
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, check_output_folder, read_glossary, sha256_file, write_json
 from workbench.progress import emit

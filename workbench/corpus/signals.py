@@ -28,7 +28,9 @@ from workbench.corpus.dedup import Permutations, batch_shingles, hash_words, min
 from workbench.corpus.language import _identifier, identify
 from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
-from workbench.corpus.readers import (
+from workbench.corpus.tokens import PretokenCounter
+from workbench.corpus.words import WORD_RE
+from workbench.documents.readers import (
     DEFAULT_MAX_DOCUMENT_CHARS,
     FilePlan,
     ReadReport,
@@ -38,8 +40,6 @@ from workbench.corpus.readers import (
     no_documents_error,
     plan_files,
 )
-from workbench.corpus.tokens import PretokenCounter
-from workbench.corpus.words import WORD_RE
 from workbench.errors import WorkbenchError
 
 CHUNK_BYTES = 64 * 2**20  # text per parallel map call: bounds the rows held before they are merged

@@ -58,10 +58,45 @@ def base_side(model, tokenizer, base_tokenizer=None):
     tokenizer's vocabulary."""
     from workbench.models.heads import vocabulary_limit
 
+    reference = getattr(model, REFERENCE_ATTRIBUTE, None)
+    if reference is not None:  # run against run: the other run's adapter stands where the base would
+        active = model.active_adapter
+        model.set_adapter(reference)
+        try:
+            yield
+        finally:
+            model.set_adapter(active)
+        return
     disable = getattr(model, "disable_adapter", None)
     grown = base_tokenizer is not None and base_tokenizer is not tokenizer
     with disable() if disable else contextlib.nullcontext(), vocabulary_limit(model, len(base_tokenizer) if grown else None):
         yield
+
+
+REFERENCE_ATTRIBUTE = "workbench_reference_adapter"
+REFERENCE_NAME = "against"
+
+
+def load_reference(model, against: str | os.PathLike, tokenizer) -> None:
+    """Load a second run's adapter beside the first, as the side a comparison measures against.
+
+    From then on :func:`base_side` switches to it instead of disabling the adapter, so every part of a
+    comparison (scores, probes, generations, the regression set) reads the other run where it read the base.
+    Both adapters must share the base's tokenizer: a run that grew the tokenizer is refused.
+    """
+    path = adapter_dir(against)
+    if (path / "tokenizer_config.json").exists():
+        from transformers import AutoTokenizer
+
+        if len(AutoTokenizer.from_pretrained(path)) != len(tokenizer):
+            raise WorkbenchError(f"run {against} grew the tokenizer, so its tokens differ from the other run's.",
+                                 "compare each run with the base instead.", field="against")
+    try:
+        model.load_adapter(str(path), adapter_name=REFERENCE_NAME)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise WorkbenchError(f"adapter {path} does not fit the base model ({str(exc).splitlines()[0][:200]}).",
+                             "compare runs trained on the same base model.", field="against") from None
+    setattr(model, REFERENCE_ATTRIBUTE, REFERENCE_NAME)
 
 
 def base_tokenizer_for(model_spec, tokenizer):

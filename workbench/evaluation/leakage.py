@@ -72,7 +72,7 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
         (report or None when the run's training text is unknown, warning or None). The report's ``replay`` is
         :func:`check_leakage`'s report for the replay text (with its ``path``), or None when the run replayed none.
     """
-    from workbench.corpus.texts import resolve_training_data
+    from workbench.documents.texts import resolve_training_data
 
     data = ((card or {}).get("config") or {}).get("data")
     if not data:
@@ -159,7 +159,7 @@ def _training(train_path: str, field: str, dedup, cache: dict, text_unit: str = 
     """(ids, texts, signatures) of the run's training text (read by the run's text unit; its reading warnings were
     shown when it trained), kept in ``cache`` for the next eval set."""
     from workbench.corpus.dedup import text_signatures
-    from workbench.corpus.readers import ReadReport, iter_documents
+    from workbench.documents.readers import ReadReport, iter_documents
 
     path = Path(train_path)
     key = (train_path, field, text_unit, dedup.shingle_size, dedup.num_perm, dedup.seed)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
-from workbench.corpus.readers import check_text_unit
+from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.samples import SAMPLE_DATA, SAMPLE_REPLAY, sample_path
@@ -214,8 +214,8 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 def check_train_inputs(config: TrainConfig) -> None:
     """Every file a run reads exists: checked before the run folder is made or a model loaded."""
-    from workbench.corpus.readers import plan_files
-    from workbench.corpus.texts import resolve_training_data
+    from workbench.documents.readers import plan_files
+    from workbench.documents.texts import resolve_training_data
 
     # a snapshot folder or a corpus file, else an error naming --data; then readable, not empty or binary
     plan_files(resolve_training_data(config.data)[0])

@@ -24,7 +24,7 @@ from pathlib import Path
 from workbench import runs, seed_everything
 from workbench.artifacts import run_headline, write_manifest
 from workbench.config import from_dict
-from workbench.corpus.texts import resolve_training_data
+from workbench.documents.texts import resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.io import artifact_entries, check_output_folder, discard_replaced, read_json, set_aside, write_json
 from workbench.runcard import make_run_card, now_iso

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.corpus import readers
-from workbench.corpus.readers import (
+from workbench.documents import readers
+from workbench.documents.readers import (
     DEFAULT_MAX_DOCUMENT_CHARS,
     ReadReport,
     iter_documents,
@@ -18,7 +18,7 @@ from workbench.corpus.readers import (
     read_file,
     record_bytes_limit,
 )
-from workbench.corpus.texts import read_snapshot, resolve_training_data
+from workbench.documents.texts import read_snapshot, resolve_training_data
 from workbench.errors import WorkbenchError
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workbench.corpus.readers import LARGE_DOCUMENT_CHARS, ReadReport, iter_documents, split_text
+from workbench.documents.readers import LARGE_DOCUMENT_CHARS, ReadReport, iter_documents, split_text
 from workbench.errors import WorkbenchError
 
 

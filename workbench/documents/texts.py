@@ -1,7 +1,7 @@
 """What training and evaluation read: a data setting (a snapshot folder, or corpus files) resolved to its
 train and eval files, the held-out sets of a run, and the texts in them.
 
-Reading the files themselves is :mod:`workbench.corpus.readers`' job; this module only decides which
+Reading the files themselves is :mod:`workbench.documents.readers`' job; this module only decides which
 files a run, an evaluation or a comparison reads.
 """
 
@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from workbench.corpus.readers import DEFAULT_MAX_DOCUMENT_CHARS, Document, iter_documents, read_file
+from workbench.documents.readers import DEFAULT_MAX_DOCUMENT_CHARS, Document, iter_documents, read_file
 from workbench.errors import WorkbenchError
 from workbench.samples import sample_path
 

@@ -1,0 +1,9 @@
+"""Documents from files: the corpus formats every stage reads (text, JSONL, CSV, Parquet, PDF, gzip).
+
+``readers`` turns files into documents (text units, size limits, skipped records counted);
+``texts`` says what training and evaluation read (a snapshot's split, a corpus file, the
+held-out sets). Below the stages: the corpus stage, training and evaluation all read through it,
+so a file reads the same wherever it is used.
+"""
+
+__all__ = ["readers", "texts"]
