@@ -22,8 +22,8 @@ from typing import Any, Mapping
 
 from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides, to_dict
 from workbench.corpus.config import CurateConfig, DedupConfig
-from workbench.corpus.readers import ReadReport, iter_documents
-from workbench.corpus.texts import resolve_eval_sets
+from workbench.documents.readers import ReadReport, iter_documents
+from workbench.documents.texts import resolve_eval_sets
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.models.registry import DEFAULT_MODEL
