@@ -8,12 +8,12 @@ from workbench.io import read_json, read_jsonl
 from workbench.training.config import (
     PRESETS,
     TrainConfig,
+    check_replay_apart,
     list_presets,
     load_train_config,
     replay_file,
 )
 from workbench.workflows import train
-from workbench.workflows.training import check_replay_apart
 
 
 @pytest.mark.parametrize("preset", list_presets())

@@ -9,9 +9,8 @@ import pytest
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
-from workbench.training.config import TrainConfig
+from workbench.training.config import TrainConfig, check_replay_apart
 from workbench.workflows import train
-from workbench.workflows.training import check_replay_apart
 
 
 def _config(tiny_model, tmp_path, **kw):

@@ -28,10 +28,10 @@ import numpy as np
 from workbench.artifacts import headline, make_card, write_manifest
 from workbench.config import to_dict
 from workbench.corpus.config import CurateConfig
-from workbench.corpus.dedup import find_leakage, find_near_duplicates
 from workbench.corpus.pii import redact
 from workbench.corpus.quality import SIGNALS, failed_rule
 from workbench.corpus.signals import SignalOptions, column, corpus_dataset, iter_signal_rows, signatures_of
+from workbench.documents.dedup import find_leakage, find_near_duplicates
 from workbench.documents.readers import plan_files
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, check_output_folder, dumps, read_json, sha256_file, write_json

@@ -12,7 +12,6 @@ import numpy as np
 from workbench.artifacts import headline, make_card, write_manifest
 from workbench.config import to_dict
 from workbench.corpus.config import CorpusConfig
-from workbench.corpus.dedup import find_near_duplicates
 from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log_odds_terms, readiness, word_counts
 from workbench.corpus.flags import LanguageCodes, flagged_documents
 from workbench.corpus.pii import PATTERNS
@@ -27,6 +26,7 @@ from workbench.corpus.signals import (
     texts_at,
     value_counts,
 )
+from workbench.documents.dedup import find_near_duplicates
 from workbench.documents.readers import ReadReport, emit_notes, plan_files, read_file
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, check_output_folder, read_glossary, sha256_file, write_json

@@ -23,13 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.corpus.config import DedupConfig, QualityConfig
-from workbench.corpus.dedup import Permutations, batch_shingles, hash_words, minhash_flat
+from workbench.corpus.config import QualityConfig
 from workbench.corpus.language import _identifier, identify
 from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
 from workbench.corpus.tokens import PretokenCounter
-from workbench.corpus.words import WORD_RE
+from workbench.documents.dedup import DedupConfig, Permutations, batch_shingles, hash_words, minhash_flat
 from workbench.documents.readers import (
     DEFAULT_MAX_DOCUMENT_CHARS,
     FilePlan,
@@ -40,6 +39,7 @@ from workbench.documents.readers import (
     no_documents_error,
     plan_files,
 )
+from workbench.documents.words import WORD_RE
 from workbench.errors import WorkbenchError
 
 CHUNK_BYTES = 64 * 2**20  # text per parallel map call: bounds the rows held before they are merged
@@ -278,7 +278,7 @@ class _WordCodes(dict):
 
 
 class _WordHashes(dict):
-    """Lowercased word -> 32-bit crc (the word hash of :func:`~workbench.corpus.dedup.shingle_hashes`)."""
+    """Lowercased word -> 32-bit crc (the word hash of :func:`~workbench.documents.dedup.shingle_hashes`)."""
 
     def __missing__(self, word: str) -> int:
         h = self[word] = zlib.crc32(word.encode("utf-8"))

@@ -296,7 +296,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     if config.checkpoints:
         curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress,
                                   metric="word_ppl" if grown else "token_ppl")
-    from workbench.evaluation.regression import regression_check  # labelled errors re-scored (issue 12)
+    from workbench.evaluation.regression import regression_check  # labelled errors re-scored
     from workbench.evaluation.repetition import flag_generations
     from workbench.evaluation.verdict import build_verdict, runs_verdict
 

@@ -1,9 +1,9 @@
-"""Train/eval leakage of a comparison, with the corpus stage's definition, for everything the run trained on
-(its domain data and its replay text).
+"""Train/eval leakage of a comparison, with the same definition of a near-duplicate as curation, for everything
+the run trained on (its domain data and its replay text).
 
 ``curate`` calls a training document that near-duplicates an eval document leakage (MinHash over word
 shingles, exact Jaccard at or above ``leakage_threshold``) and removes it; ``compare`` uses the same
-function, :func:`workbench.corpus.dedup.leakage_between`, with the snapshot's own settings when the run
+function, :func:`workbench.documents.dedup.leakage_between`, with the snapshot's own settings when the run
 trained on a snapshot, so the two stages never disagree about what leaked.
 """
 
@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig, leakage_between, text_signatures
 from workbench.errors import WorkbenchError
 from workbench.samples import SAMPLE_REPLAY, sample_path
 
 
 def _corpus_settings(snapshot: Path | None) -> tuple[float, object]:
     """(leakage threshold, DedupConfig) of the snapshot's curate config, else the corpus stage's defaults."""
-    from workbench.corpus.config import CurateConfig, DedupConfig
-
-    threshold, dedup = CurateConfig.__dataclass_fields__["leakage_threshold"].default, DedupConfig()
+    threshold, dedup = LEAKAGE_THRESHOLD, DedupConfig()
     manifest = snapshot / "manifest.json" if snapshot else None
     if manifest and manifest.exists():
         from workbench.io import read_json
@@ -43,8 +42,6 @@ def check_leakage(
         document that has a pair (``id``, ``overlap`` = its highest Jaccard, ``train_id``); ``max_overlap`` is
         the highest Jaccard found (0 when no pair reaches the threshold).
     """
-    from workbench.corpus.config import DedupConfig
-    from workbench.corpus.dedup import leakage_between
 
     dedup = dedup or DedupConfig()
     found = sorted(leakage_between(train_texts, eval_texts, threshold, dedup, train_signatures),
@@ -158,7 +155,6 @@ def eval_set_leakage(card: dict | None, eval_set, config, cache: dict | None = N
 def _training(train_path: str, field: str, dedup, cache: dict, text_unit: str = "auto") -> tuple[list[str], list[str], object]:
     """(ids, texts, signatures) of the run's training text (read by the run's text unit; its reading warnings were
     shown when it trained), kept in ``cache`` for the next eval set."""
-    from workbench.corpus.dedup import text_signatures
     from workbench.documents.readers import ReadReport, iter_documents
 
     path = Path(train_path)

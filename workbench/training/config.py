@@ -213,7 +213,8 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 
 def check_train_inputs(config: TrainConfig) -> None:
-    """Every file a run reads exists: checked before the run folder is made or a model loaded."""
+    """Every file a run reads exists, and a replay text is apart from the general held-out set: checked before
+    the run folder is made or a model loaded."""
     from workbench.documents.readers import plan_files
     from workbench.documents.texts import resolve_training_data
 
@@ -226,6 +227,36 @@ def check_train_inputs(config: TrainConfig) -> None:
         if value and not Path(value).exists():
             option = "--replay" if key == "replay" else f"--set {key}=PATH"
             raise WorkbenchError(f"{key} file {value} does not exist.", f"check the path given with {option}.")
+    check_replay_apart(config)
+
+
+def check_replay_apart(config: TrainConfig) -> None:
+    """Refuse a replay text that near-copies the run's general held-out set (what ``curate`` removes and ``compare``
+    calls leakage: word-shingle Jaccard at or above the leakage threshold), before the run folder is made or a model
+    loaded: forgetting measured on text the run trained on would be understated."""
+    from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig, leakage_between  # numpy: off the CLI's start
+    from workbench.documents.readers import ReadReport, iter_documents
+    from workbench.documents.texts import resolve_eval_sets
+
+    replay = replay_file(config)
+    if replay is None:
+        return
+    general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)[1]
+
+    def documents(path):  # reading warnings are the training read's to show
+        return list(iter_documents(Path(path), config.text_field, config.text_unit, report=ReadReport(config.text_unit)))
+
+    replayed, held_out = documents(replay), documents(general)
+    pairs = leakage_between([d.text for d in replayed], [d.text for d in held_out], LEAKAGE_THRESHOLD, DedupConfig())
+    if pairs:
+        shown = ", ".join(f"{held_out[e].id} ~ {replayed[t].id}" for t, e, _ in sorted(pairs, key=lambda p: -p[2])[:3])
+        raise WorkbenchError(
+            f"the replay text {replay} ({{field}}) near-copies {len({e for _, e, _ in pairs})} document(s) of the "
+            f"general held-out set {general} ({shown}): forgetting would be measured on text the run trained on.",
+            "give {field} another general text ('sample' is apart from the bundled general set), or evaluate on "
+            "another general set (general_eval).",
+            field="replay",
+        )
 
 
 def replay_file(config: TrainConfig) -> Path | None:

@@ -21,24 +21,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides, to_dict
-from workbench.corpus.config import CurateConfig, DedupConfig
-from workbench.documents.readers import ReadReport, iter_documents
-from workbench.documents.texts import resolve_eval_sets
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.training.config import (
-    NO_PRESET,
-    PRESETS,
-    TrainConfig,
-    check_train_inputs,
-    list_presets,
-    preset_for_model,
-    replay_file,
-)
+from workbench.training.config import NO_PRESET, PRESETS, TrainConfig, list_presets, preset_for_model
 from workbench.workspace import Workspace
 
-__all__ = ["train_config", "train", "preset_model", "is_resolved", "check_replay_apart", "Overrides"]
+__all__ = ["train_config", "train", "preset_model", "is_resolved", "Overrides"]
 
 Overrides = Mapping[str, Any] | list[str] | None
 """Dotted settings: ``{"lora.r": 8}`` or ``["lora.r=8"]`` (as ``--set`` gives them)."""
@@ -158,7 +147,8 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     on_progress=None,
-    **resume_options: Any,
+    changes: dict | None = None,
+    allow_changed_data: bool = False,
 ) -> Path:
     """Train a QLoRA adapter (or resume a run) with the held-out scorer wired in.
 
@@ -170,7 +160,9 @@ def train(
         overwrite: replace an earlier run of the same name once this one finishes.
         progress: a progress bar on the terminal.
         on_progress: a listener of :class:`workbench.progress.ProgressEvent`.
-        **resume_options: passed to the trainer with ``resume`` (settings that may change on resume).
+        changes: with ``resume``, settings to change (``{field: value}``): those a resumed run can take
+            apply and are recorded, any other is refused naming it.
+        allow_changed_data: with ``resume``, go on although the training data changed (both hashes recorded).
 
     Returns:
         The run folder.
@@ -182,36 +174,5 @@ def train(
     ws = workspace if isinstance(workspace, Workspace) else Workspace.at(workspace)
     if config is not None and not is_resolved(config):
         config = train_config(base=config)
-    if config is not None:
-        check_train_inputs(config)  # the files exist before the replay text is compared with the general set
-        check_replay_apart(config)
     return train_run(config, ws, resume=resume, overwrite=overwrite, progress=progress, on_progress=on_progress,
-                     scorer=score_documents, **resume_options)
-
-
-def check_replay_apart(config: TrainConfig) -> None:
-    """Refuse a run whose replay text near-copies its general held-out set, before the run folder is made or a
-    model loaded: forgetting measured on text the run trained on would be understated. Near-copies are what
-    ``curate`` removes and ``compare`` warns about (word-shingle Jaccard at or above the leakage threshold)."""
-    from workbench.corpus.dedup import leakage_between  # numpy: kept off the command line's start
-
-    replay = replay_file(config)
-    if replay is None:
-        return
-    general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)[1]
-
-    def documents(path):  # reading warnings are the training read's to show
-        return list(iter_documents(Path(path), config.text_field, config.text_unit, report=ReadReport(config.text_unit)))
-
-    replayed, held_out = documents(replay), documents(general)
-    threshold = CurateConfig.__dataclass_fields__["leakage_threshold"].default
-    pairs = leakage_between([d.text for d in replayed], [d.text for d in held_out], threshold, DedupConfig())
-    if pairs:
-        shown = ", ".join(f"{held_out[e].id} ~ {replayed[t].id}" for t, e, _ in sorted(pairs, key=lambda p: -p[2])[:3])
-        raise WorkbenchError(
-            f"the replay text {replay} ({{field}}) near-copies {len({e for _, e, _ in pairs})} document(s) of the "
-            f"general held-out set {general} ({shown}): forgetting would be measured on text the run trained on.",
-            "give {field} another general text ('sample' is apart from the bundled general set), or evaluate on "
-            "another general set (general_eval).",
-            field="replay",
-        )
+                     scorer=score_documents, changes=changes, allow_changed_data=allow_changed_data)
