@@ -13,6 +13,9 @@ from workbench.runs import (
     weights_sha256,
 )
 
+# the files peft.PeftModel.from_pretrained reads an adapter's weights from
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
 
 def run_model(adapter: str) -> str:
     """The base model spec a run was trained on (from its ``run.json``)."""
@@ -113,6 +116,18 @@ def base_tokenizer_for(model_spec, tokenizer):
     return tokenizer if len(base) == len(tokenizer) else base
 
 
+def checked_adapter_dir(adapter: str | os.PathLike):
+    """The absolute adapter folder of a run or adapter folder, with its weights file present. Absolute,
+    because peft takes a relative path it cannot find for a Hugging Face Hub id."""
+    path = adapter_dir(adapter).resolve()
+    if not any((path / name).is_file() for name in ADAPTER_WEIGHTS):
+        raise WorkbenchError(
+            f"adapter {path} has no weights file ({' or '.join(ADAPTER_WEIGHTS)}): it was deleted or never written.",
+            "restore the file, or pass a checkpoint of the run (checkpoints/checkpoint-N) or another run's adapter.",
+        )
+    return path
+
+
 def load_with_adapter(
     model_spec, adapter: str | os.PathLike | None, quant: str = "nf4", device: str | None = None, dequantize: str = "auto",
 ):
@@ -125,13 +140,14 @@ def load_with_adapter(
     """
     from workbench.models.load import dequantize_for_scoring, load_model
 
+    if adapter is not None:  # checked before the base loads
+        path = checked_adapter_dir(adapter)
     model, tokenizer, _ = load_model(model_spec, quant=quant, device=device)
     if adapter is None:
         dequantize_for_scoring(model, dequantize)
         return model, tokenizer
     from peft import PeftModel
 
-    path = adapter_dir(adapter)
     if (path / "tokenizer_config.json").exists():
         # a run that added domain tokens saved its grown tokenizer beside the adapter: use it,
         # and grow the base's embeddings to match before the adapter's token rows load
