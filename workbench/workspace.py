@@ -442,6 +442,13 @@ class Artifact:
         data = read_json(path)
         return data if isinstance(data, dict) else {}
 
+    def rows(self, name: str) -> list[dict]:
+        """The rows of one of its JSONL files (a comparison's ``documents.jsonl``...); ``[]`` when it has none."""
+        from workbench.io import read_jsonl
+
+        path = self.folder / name
+        return read_jsonl(path) if path.is_file() else []
+
     def figures(self) -> dict:
         """Plotly figures of the artifact: saved ones (``figures/*.json``) and those built from its data.
 
