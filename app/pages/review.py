@@ -107,9 +107,12 @@ def _marked(item) -> workflows.ErrorMark | None:
 
 
 def _clear_mark(item) -> None:
-    for key in [f"phrase_{item.id}", f"note_{item.id}", f"correction_{item.id}", "review_severity",
-                *(f"words_{item.id}_{o['slot']}" for o in item.outputs)]:
-        state.pop(key, None)
+    """Empty the error inputs (set, not dropped: the browser would send a dropped widget's old value back)."""
+    for key in (f"phrase_{item.id}", f"note_{item.id}", f"correction_{item.id}"):
+        state[key] = ""
+    for out in item.outputs:
+        state[f"words_{item.id}_{out['slot']}"] = []
+    state["review_severity"] = None
     state["review_category"] = None
 
 

@@ -1,4 +1,5 @@
-"""Train: a form that fills TrainConfig, the plan before launch, live curves, stop/resume, overlay."""
+"""Train: the model first, then its preset, and a form prefilled from the settings they resolve to
+(``appsupport.train_form``); the plan before launch; live curves, stop/resume, overlay."""
 
 import json
 

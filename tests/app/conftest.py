@@ -122,10 +122,11 @@ def app_server(tmp_path_factory, made_template):
     log.close()
     # jobs launched from the pages run in their own sessions: end any a failed test left running
     from workbench import jobs
+    from workbench.workspace import TERMINAL_STATES
 
     for job in jobs.list_jobs(workspace):
         pid = job.status().get("pid")
-        if job.state not in jobs.TERMINAL and pid:
+        if job.state not in TERMINAL_STATES and pid:
             try:
                 os.killpg(int(pid), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

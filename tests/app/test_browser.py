@@ -1,7 +1,8 @@
 """The app in a real headless Chromium (Debian's chromium driven by Playwright), one shared
 ``workbench app`` process on a workspace made by the tiny model: every page renders (screenshot and
 render time of each), a training run launched from the Train page finishes with its curves, another
-is stopped and resumed, and two review items are labelled with the keyboard (rows checked in labels.db).
+is stopped and resumed, and two review items are labelled with the keyboard and a click on the severity
+(rows checked in labels.db).
 
 The tests run in file order and share the server; screenshots go to $WORKBENCH_APP_SCREENSHOTS or
 pytest's tmp dir."""
@@ -153,7 +154,10 @@ def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
     page.locator("h1").first.click()  # focus on the page, not a text box
     page.keyboard.press("2")  # category 2
     wait_idle(page)
-    page.keyboard.press("Enter")  # submit: the whole output marked with category 2
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("major", exact=True).click()  # never assumed
+    wait_idle(page)
+    page.locator("h1").first.click()
+    page.keyboard.press("Enter")  # submit: the whole output marked with category 2, major
     page.get_by_text("1 of 3 items done").wait_for(timeout=30_000)
     page.locator("h1").first.click()
     page.keyboard.press("Enter")  # submit with no category: no error
@@ -165,4 +169,4 @@ def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
         labels = store.labels(annotator="kim")
         category = store.taxonomy().categories[1]
     assert verdicts == ["errors", "no_error"]
-    assert [label.category for label in labels] == [category]
+    assert [(label.category, label.severity) for label in labels] == [(category, "major")]
