@@ -113,7 +113,10 @@ def follow_job(folder, key: str) -> None:
 
 def config_inputs(specs, key_prefix: str, columns: int = 3) -> dict:
     """One input per config field (``appsupport.config_fields``), labelled as the field's spec says and
-    laid out in columns; returns ``{dotted key: value}`` as the widgets hold it (for the form functions)."""
+    laid out in columns; returns ``{dotted key: value}`` as the widgets hold it (for the form functions).
+
+    An input starts from the spec's default (:func:`prefill`) and keeps what the user typed until
+    :func:`forget_inputs` drops it."""
     values = {}
     cols = st.columns(columns)
     for i, spec in enumerate(specs):
@@ -122,18 +125,28 @@ def config_inputs(specs, key_prefix: str, columns: int = 3) -> dict:
         label = spec.label or spec.key
         hint = f"{spec.doc}\n\nSetting `{spec.key}`" if spec.doc else f"Setting `{spec.key}`"
         if spec.kind == "bool":
-            values[spec.key] = col.checkbox(label, value=bool(spec.default), help=hint, key=key)
+            prefill(key, bool(spec.default))
+            values[spec.key] = col.checkbox(label, help=hint, key=key)
         elif spec.kind == "choice":
-            values[spec.key] = col.selectbox(label, spec.choices, index=spec.choices.index(spec.default),
-                                             help=hint, key=key)
+            prefill(key, spec.default)
+            values[spec.key] = col.selectbox(label, spec.choices, help=hint, key=key)
         elif spec.kind == "int":
-            values[spec.key] = int(col.number_input(label, value=int(spec.default), step=1, help=hint, key=key))
+            prefill(key, int(spec.default))
+            values[spec.key] = int(col.number_input(label, step=1, help=hint, key=key))
         elif spec.kind == "float":
-            values[spec.key] = float(col.number_input(label, value=float(spec.default), format="%g",
-                                                      help=hint, key=key))
+            prefill(key, float(spec.default))
+            values[spec.key] = float(col.number_input(label, format="%g", help=hint, key=key))
         else:
-            values[spec.key] = col.text_input(label, value=str(spec.default), help=hint, key=key)
+            prefill(key, str(spec.default))
+            values[spec.key] = col.text_input(label, help=hint, key=key)
     return values
+
+
+def prefill(key: str, value) -> None:
+    """Start the input ``key`` at ``value`` unless it holds one already. Set through the session state
+    rather than a widget default, so the browser shows it too when an input is refilled."""
+    if key not in st.session_state:
+        st.session_state[key] = value
 
 
 def forget_inputs(*prefixes: str) -> None:

@@ -9,6 +9,7 @@ from common import (
     badge,
     config_inputs,
     forget_inputs,
+    prefill,
     progress_line,
     settings,
     show_error,
@@ -125,8 +126,8 @@ def new_run_form() -> None:
     data = c3.selectbox(labels["data"], data_options, key="train_data",
                         index=data_options.index(snapshots[0]) if snapshots else data_options.index(shown.data),
                         format_func=_short)
-    max_tokens = c4.number_input(labels["max_tokens"], min_value=256, value=int(shown.max_tokens), step=1024,
-                                 key="train_max_tokens")
+    prefill("train_max_tokens", int(shown.max_tokens))
+    max_tokens = c4.number_input(labels["max_tokens"], min_value=256, step=1024, key="train_max_tokens")
     name = c5.text_input(labels["name"], key="train_name", placeholder="default: model and time")
     values = {"data": data, "max_tokens": int(max_tokens), "name": name.strip() or None}
     with st.expander("Advanced settings", expanded=False):

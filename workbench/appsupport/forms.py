@@ -4,7 +4,9 @@ library error about a field is worded with (``WorkbenchError.one_line(words)``).
 
 Each ``*_config_from_form`` function is what a page's button launches, callable without Streamlit:
 it keeps every path under the file roots and the model to what the app may load, then resolves the
-config through :mod:`workbench.workflows` as the CLI and the notebooks do.
+config through :mod:`workbench.workflows` as the CLI and the notebooks do. The workflows (which load
+every stage's config module) are imported when a form is resolved, so reading the app's settings
+(``workbench --help``) stays light.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from workbench import workflows
 from workbench.appsupport.files import resolve_inside
 from workbench.appsupport.models import check_model_spec
 from workbench.config import apply_overrides
@@ -219,6 +220,8 @@ def train_words() -> dict[str, str]:
 
 def own_preset(model: str) -> str:
     """The name of the preset made for ``model`` (``"none"`` when no shipped preset is)."""
+    from workbench import workflows
+
     return workflows.train_config(model).preset
 
 
@@ -233,6 +236,8 @@ def train_form(settings: AppSettings, model: str, preset: str | None = None) -> 
         The resolved settings (:func:`workbench.workflows.train_config`) and the form's fields,
         prefilled from them. A preset made for another model is the library's refusal.
     """
+    from workbench import workflows
+
     config = workflows.train_config(check_model_spec(model, settings), preset)
     return config, config_fields(config, skip=TRAIN_FORM_SKIP, labels=TRAIN_LABELS)
 
@@ -250,6 +255,8 @@ def train_config_from_form(settings: AppSettings, model: str, preset: str | None
         preset: a shipped preset, ``"none"`` for the plain defaults, None for the model's own.
         values: ``{dotted field: value}`` as the form's widgets hold them.
     """
+    from workbench import workflows
+
     if values.get("out"):
         raise WorkbenchError("the app does not take a {field}.", "give the run a name instead.", field="out")
     model = check_model_spec(model, settings)
@@ -327,6 +334,8 @@ def compare_config_from_form(settings: AppSettings, adapter: str, model: str | N
         general_eval: held-out general text under the file roots.
         **values: other ``EvalConfig`` fields (``generations``, ``window``...).
     """
+    from workbench import workflows
+
     roots = settings.file_roots()
     return workflows.eval_config(
         model=check_model_spec(model, settings) if model and str(model).strip() else None,
