@@ -19,9 +19,9 @@ lock:
 quickstart: setup
 	$(VENV)/bin/workbench quickstart
 
-# JupyterLab on the guided notebooks (notebooks/README.md)
+# JupyterLab on the guided notebooks (workbench/notebooks/README.md), edited in place
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab workbench/notebooks/
 
 system-deps:
 	scripts/system_deps.sh

@@ -312,12 +312,14 @@ def user_facing_texts() -> list[tuple[str, int, str]]:
     and the package's comments and docstrings."""
     texts = []
     files = [ROOT / "README.md", ROOT / "mkdocs.yml", ROOT / "pyproject.toml", *sorted((ROOT / "docs").rglob("*.md")),
-             *sorted((ROOT / "benchmarks" / "results").glob("*.json")), *sorted((ROOT / "app").rglob("*.md")),
-             *sorted((ROOT / "notebooks").glob("*.md")), *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+             *sorted((ROOT / "benchmarks" / "results").glob("*.json")),
+             *sorted((ROOT / "workbench" / "app").rglob("*.md")),
+             *sorted((ROOT / "workbench" / "notebooks").glob("*.md")),
+             *sorted((ROOT / "workbench" / "notebooks").glob("*.ipynb"))]
     for path in files:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             texts.append((str(path.relative_to(ROOT)), number, line))
-    for path in sorted([*(ROOT / "workbench").rglob("*.py"), *(ROOT / "app").rglob("*.py")]):
+    for path in sorted((ROOT / "workbench").rglob("*.py")):
         for number, text in python_comments_and_docstrings(path):
             texts.append((str(path.relative_to(ROOT)), number, text))
     return texts

@@ -51,6 +51,7 @@ LAYERS = {
     "workbench.quickstart": FACES,
     "workbench.notebook": FACES,
     "workbench.appsupport": FACES,
+    "workbench.app": FACES,  # the Streamlit pages, shipped inside the package
 }
 STAGES = ("workbench.corpus", "workbench.training", "workbench.evaluation", "workbench.review")
 LAYER_NAMES = ("base", "models", "workspace", "stage", "workflows", "jobs", "faces")
