@@ -50,6 +50,7 @@ LAYERS = {
     "workbench.cliopts": FACES,
     "workbench.quickstart": FACES,
     "workbench.notebook": FACES,
+    "workbench.notebooks": FACES,  # the shipped notebooks and the copy a user works in
     "workbench.appsupport": FACES,
     "workbench.app": FACES,  # the Streamlit pages, shipped inside the package
 }
