@@ -122,7 +122,7 @@ def app_server(tmp_path_factory, made_template):
     log.close()
     # jobs launched from the pages run in their own sessions: end any a failed test left running
     from workbench import jobs
-    from workbench.workspace import TERMINAL_STATES
+    from workbench.status import TERMINAL_STATES
 
     for job in jobs.list_jobs(workspace):
         pid = job.status().get("pid")

@@ -144,7 +144,7 @@ def _end_jobs(workspace: Path) -> None:
     import signal
 
     from workbench import jobs
-    from workbench.workspace import TERMINAL_STATES
+    from workbench.status import TERMINAL_STATES
 
     if not workspace.exists():
         return
