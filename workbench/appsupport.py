@@ -194,7 +194,7 @@ def _has_suffix(name: str, suffixes: tuple[str, ...]) -> bool:
 
 
 def corpus_suffixes() -> tuple[str, ...]:
-    from workbench.corpus.readers import KNOWN_SUFFIXES
+    from workbench.documents.readers import KNOWN_SUFFIXES
 
     return tuple(KNOWN_SUFFIXES)
 

@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation.adapted import base_side, base_tokenizer_for, check_base_matches, resolve_quant, run_model
+from workbench.evaluation.adapted import (
+    base_side,
+    base_tokenizer_for,
+    check_base_matches,
+    load_reference,
+    resolve_quant,
+    run_model,
+)
 from workbench.evaluation.calibration import paired_ece_change
 from workbench.evaluation.checkpoints import checkpoint_points
 from workbench.evaluation.config import EvalConfig
@@ -200,6 +207,14 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     # byte), which do not depend on how the text is cut into tokens.
     base_tokenizer = base_tokenizer_for(resolved, tokenizer)
     grown = base_tokenizer is not tokenizer
+    against_card = None
+    if config.against:  # run against run: the other run's adapter is the side measured against
+        if grown:
+            raise WorkbenchError(f"run {config.adapter} grew the tokenizer, so its tokens differ from the other run's.",
+                                 "compare each run with the base instead.", field="adapter")
+        against_card = run_card_for(config.against)
+        check_base_matches(against_card, resolved, config.against)
+        load_reference(model, config.against, tokenizer)
     sets = {
         "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field, config.text_unit),
         "general": load_eval_set(general_path, "general", tokenizer, config.text_field, config.text_unit),
@@ -212,6 +227,12 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         base_sets = {n: _subset(s, keep[n]) for n, s in base_sets.items()}
     train_cache: dict = {}  # the training text is read and hashed once for both sets
     leakage = {name: eval_set_leakage(card, s, config, train_cache) for name, s in sets.items()}
+    if against_card is not None:  # what the other run trained on may leak into the sets too
+        other_cache: dict = {}
+        for name, s in sets.items():
+            other = eval_set_leakage(against_card, s, config, other_cache)
+            if other and (other.get("pairs") or other.get("flagged")):
+                leakage[f"{name} (against)"] = other
     notes = [n for s in sets.values() for n in s.warnings]
     if grown:
         notes.append(
@@ -275,19 +296,25 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     if config.checkpoints:
         curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress,
                                   metric="word_ppl" if grown else "token_ppl")
-    from workbench.evaluation.regression import regression_check  # labelled errors re-scored (issue 12)
+    from workbench.evaluation.regression import regression_check  # labelled errors re-scored
     from workbench.evaluation.repetition import flag_generations
-    from workbench.evaluation.verdict import build_verdict
+    from workbench.evaluation.verdict import build_verdict, runs_verdict
 
     regression = (regression_check(model, tokenizer, regression_set.cases, regression_set.source,
                                    base_tokenizer=base_tokenizer)
                   if regression_set and regression_set.cases else None)
     repetition = flag_generations(generations)
-    verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
-                            repetition, leakage, regression=regression)
+    labels = _side_labels(config)
+    if config.against:
+        verdict = runs_verdict(results, delta, labels, leakage)
+    else:
+        verdict = build_verdict(results, delta, documents,
+                                ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
+                                repetition, leakage, regression=regression)
     comparison = {
         "kind": "comparison", "verdict": verdict,
-        "base_model": config.model, "adapter": config.adapter, "quant": quant,
+        "base_model": config.model, "adapter": config.adapter, "against": config.against, "labels": labels,
+        "quant": quant,
         "window": config.window, "stride": config.stride,
         "sets": {name: str(s.path) for name, s in sets.items()}, "text_unit": config.text_unit,
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
@@ -295,7 +322,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
-        "training_curve": _training_curve(config.adapter, card, verdict, sets),
+        "training_curve": None if config.against else _training_curve(config.adapter, card, verdict, sets),
     }
     figures = {
         "perplexity": plots.perplexity_bars(results, "word_ppl" if grown else "token_ppl"),
@@ -314,7 +341,18 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                             inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
                                     "probes": probes_path, "glossary": glossary_path,
                                     "regression_set": config.regression_set,
-                                    "adapter": adapter_dir(config.adapter)})
+                                    "adapter": adapter_dir(config.adapter),
+                                    "against": adapter_dir(config.against) if config.against else None})
+
+
+def _side_labels(config: EvalConfig) -> dict:
+    """How the two sides are called: ``base``/``adapted``, or the two runs' names in a run-against-run comparison."""
+    if not config.against:
+        return {"base": "base", "adapted": "adapted"}
+    names = [Path(str(p)).expanduser().resolve().name for p in (config.against, config.adapter)]
+    if names[0] == names[1]:
+        names = [str(config.against), str(config.adapter)]
+    return {"base": names[0], "adapted": names[1]}
 
 
 def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) -> dict | None:
@@ -332,7 +370,7 @@ def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) 
             "domain_eval_tokens", "general_eval_tokens")
     points = [{k: p.get(k) for k in keys} for p in points]
     run_config = (card or {}).get("config") or {}
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.documents.texts import resolve_eval_sets
 
     trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
     same = all(Path(a).resolve() == Path(sets[name].path).resolve() for name, a in zip(("domain", "general"), trained_on))

@@ -1,8 +1,8 @@
-"""Train/eval leakage of a comparison, with the corpus stage's definition.
+"""Train/eval leakage of a comparison, with the same definition of a near-duplicate as curation.
 
 ``curate`` calls a training document that near-duplicates an eval document leakage (MinHash over word
 shingles, exact Jaccard at or above ``leakage_threshold``) and removes it; ``compare`` uses the same
-function, :func:`workbench.corpus.dedup.leakage_between`, with the snapshot's own settings when the run
+function, :func:`workbench.documents.dedup.leakage_between`, with the snapshot's own settings when the run
 trained on a snapshot, so the two stages never disagree about what leaked.
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig, leakage_between, text_signatures
 from workbench.errors import WorkbenchError
 
 
 def _corpus_settings(snapshot: Path | None) -> tuple[float, object]:
     """(leakage threshold, DedupConfig) of the snapshot's curate config, else the corpus stage's defaults."""
-    from workbench.corpus.config import CurateConfig, DedupConfig
-
-    threshold, dedup = CurateConfig.__dataclass_fields__["leakage_threshold"].default, DedupConfig()
+    threshold, dedup = LEAKAGE_THRESHOLD, DedupConfig()
     manifest = snapshot / "manifest.json" if snapshot else None
     if manifest and manifest.exists():
         from workbench.io import read_json
@@ -41,8 +40,6 @@ def check_leakage(
         document that has a pair (``id``, ``overlap`` = its highest Jaccard, ``train_id``); ``max_overlap`` is
         the highest Jaccard found (0 when no pair reaches the threshold).
     """
-    from workbench.corpus.config import DedupConfig
-    from workbench.corpus.dedup import leakage_between
 
     dedup = dedup or DedupConfig()
     found = sorted(leakage_between(train_texts, eval_texts, threshold, dedup, train_signatures),
@@ -68,7 +65,7 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
     Returns:
         (report or None when the run's training text is unknown, warning or None).
     """
-    from workbench.corpus.readers import resolve_training_data
+    from workbench.documents.texts import resolve_training_data
 
     data = ((card or {}).get("config") or {}).get("data")
     if not data:
@@ -116,8 +113,7 @@ def eval_set_leakage(card: dict | None, eval_set, config, cache: dict | None = N
 def _training(train_path: str, field: str, dedup, cache: dict, text_unit: str = "auto") -> tuple[list[str], list[str], object]:
     """(ids, texts, signatures) of the run's training text (read by the run's text unit; its reading warnings were
     shown when it trained), kept in ``cache`` for the next eval set."""
-    from workbench.corpus.dedup import text_signatures
-    from workbench.corpus.readers import ReadReport, iter_documents
+    from workbench.documents.readers import ReadReport, iter_documents
 
     path = Path(train_path)
     key = (train_path, field, text_unit, dedup.shingle_size, dedup.num_perm, dedup.seed)

@@ -220,9 +220,22 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
     from workbench.evaluation.plots import is_empty
     from workbench.evaluation.tokendiff import render_documents
 
-    title = "Base vs adapted comparison" if result.get("kind") == "comparison" else "Evaluation"
+    against = result.get("against")
+    labels = result.get("labels") or {"base": "base", "adapted": "adapted"}
+    title = ("Run against run" if against else "Base vs adapted comparison") if result.get("kind") == "comparison" \
+        else "Evaluation"
     parts = [f"<h1>{title}</h1>"]
-    if result.get("kind") == "comparison":
+    if result.get("kind") == "comparison" and against:
+        parts.append(
+            f"<p>run <code>{html.escape(str(result['adapter']))}</code> ({html.escape(labels['adapted'])}) against run "
+            f"<code>{html.escape(str(against))}</code> ({html.escape(labels['base'])}), both on base "
+            f"<code>{html.escape(str(result['base_model']))}</code>, weights {result['quant']}, window {result['window']}, "
+            f"stride {result['stride']}. In the tables, “base” is {html.escape(labels['base'])} and “adapted” "
+            f"{html.escape(labels['adapted'])}.</p>"
+        )
+        if result.get("verdict"):
+            parts.append(_verdict_block(result["verdict"]))
+    elif result.get("kind") == "comparison":
         parts.append(
             f"<p>base <code>{html.escape(str(result['base_model']))}</code>, adapted <code>{html.escape(str(result['adapter']))}</code>, "
             f"weights {result['quant']}, window {result['window']}, stride {result['stride']}.</p>"

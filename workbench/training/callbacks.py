@@ -3,6 +3,7 @@ checkpoint retention."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from transformers import TrainerCallback
 
 from workbench.io import append_jsonl, read_jsonl, write_json
 from workbench.runcard import now_iso
+from workbench.runs import write_checkpoint_manifest
 from workbench.status import write_status
+from workbench.training.hf_trainer import CHECKPOINT_MARGIN, disk_full_error
 
 
 def memory_mb() -> dict[str, float]:
@@ -260,7 +263,15 @@ class WorkbenchCallback(TrainerCallback):
             return
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.exists():
-            write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+            try:
+                write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+                write_checkpoint_manifest(ckpt)  # last: a checkpoint without it was cut short
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                needed = int(sum(p.stat().st_size for p in ckpt.rglob("*") if p.is_file()) * CHECKPOINT_MARGIN)
+                shutil.rmtree(ckpt, ignore_errors=True)  # half a checkpoint: resume uses the one before
+                raise disk_full_error(ckpt, needed, None) from None
         prune_checkpoints(Path(args.output_dir), self.keep_checkpoints, self.best_step(), state.global_step)
 
     def best_step(self) -> int | None:

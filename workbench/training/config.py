@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
-from workbench.corpus.readers import check_text_unit
+from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.samples import SAMPLE_DATA
@@ -63,7 +66,7 @@ class TrainConfig:
     """Peak learning rate of the LoRA parameters; default (null): scaled to the model's size
     (1e-3 for a 135M model, about 2e-4 for 7-8B; workbench/training/defaults.py), recorded in the run card."""
     lr_scheduler: str = "cosine"
-    """transformers scheduler name (cosine, linear, constant_with_warmup...)."""
+    """transformers scheduler name (cosine, linear, constant_with_warmup...; ``LR_SCHEDULERS``)."""
     warmup_ratio: float = 0.05
     """Share of steps spent warming up."""
     weight_decay: float = 0.0
@@ -132,7 +135,17 @@ class TrainConfig:
     """The shipped preset these settings started from (recorded; naming only a model picks its preset)."""
 
     def __post_init__(self) -> None:
+        # every setting is checked here, before a run folder exists or a model loads
         check_text_unit(self.text_unit)
+        for name, allowed in _choices(type(self)).items():
+            if getattr(self, name) not in allowed:
+                raise WorkbenchError(f"{{field}} is {getattr(self, name)!r}.", f"use one of: {', '.join(allowed)}.", field=name)
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            raise WorkbenchError(f"{{field}} is {self.lr_scheduler!r}, not a learning-rate schedule.",
+                                 f"use one of: {', '.join(LR_SCHEDULERS)}.", field="lr_scheduler")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise WorkbenchError(f"{{field}} is {self.seed!r}.", "use a whole number from 0 to 4294967295, e.g. 42.",
+                                 field="seed")
         if self.max_tokens <= 0:
             raise WorkbenchError(f"max_tokens is {self.max_tokens}.", "give a positive training budget in tokens.")
         if self.block_size < 16:
@@ -203,6 +216,21 @@ class TrainConfig:
         return int(min(EVAL_MAX_TOKENS, max(EVAL_MIN_TOKENS, round(per_set))))
 
 
+@functools.lru_cache(maxsize=None)
+def _choices(cls: type) -> dict[str, tuple]:
+    """The allowed values of each ``Literal`` field of a config dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: typing.get_args(hints[f.name]) for f in dataclasses.fields(cls)
+            if typing.get_origin(hints[f.name]) is Literal}
+
+
+# transformers' schedule names (transformers.trainer_utils.SchedulerType, pinned by a test): listed
+# here so a config is checked without importing transformers
+LR_SCHEDULERS = (
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
+    "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay", "greedy",
+)
+
 # In-training evaluation sized from the budget. On the CPU (NF4, Intel Xeon, 2 cores) a scored token
 # costs about a third of a trained one (BENCHMARKS.md, "In-training evaluation"), so scoring half as
 # many tokens as are trained keeps evaluation near 15% of the wall time; GPU runs hit the ceiling.
@@ -213,7 +241,8 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 def check_train_inputs(config: TrainConfig) -> None:
     """Every file a run reads exists: checked before the run folder is made or a model loaded."""
-    from workbench.corpus.readers import plan_files, resolve_training_data
+    from workbench.documents.readers import plan_files
+    from workbench.documents.texts import resolve_training_data
 
     # a snapshot folder or a corpus file, else an error naming --data; then readable, not empty or binary
     plan_files(resolve_training_data(config.data)[0])
@@ -318,3 +347,58 @@ def preset_keys() -> set[str]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return {key for path in sorted(PRESETS.glob("*.yaml"))
             for key in yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}}
+
+
+# Settings a resumed run can take: the budget (larger than what is trained), when and how it
+# evaluates and which checkpoints it keeps. Every other setting shaped the checkpoint (the adapter's
+# shapes, the optimizer, the data order) and stays as the run started.
+RESUMABLE_FIELDS = ("max_tokens", "eval_every", "keep_checkpoints", "forgetting_threshold_pct", "stop_on_forgetting")
+
+
+def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -> tuple[TrainConfig, dict]:
+    """``config`` with the changes a resumed run can take, and those changes as ``{field: [old, new]}``.
+
+    Args:
+        config: the settings the checkpoint was saved with.
+        changes: ``{dotted field: value}`` asked for (a value equal to the current one is no change).
+        tokens_done: tokens the checkpoint has trained; a new ``max_tokens`` must be larger.
+
+    A change outside :data:`RESUMABLE_FIELDS` is a user error naming every such change.
+    """
+    from workbench.config import apply_overrides, to_dict
+
+    if not changes:
+        return config, {}
+    changed = apply_overrides(config, changes)  # unknown keys and bad values: the usual errors
+    before, after = flatten_config(to_dict(config)), flatten_config(to_dict(changed))
+    diff = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+    refused = [key for key in diff if key not in RESUMABLE_FIELDS]
+    if refused:
+        # one refused setting is written as {field}, for each face to word
+        listed = ", ".join(f"{key if len(refused) > 1 else '{field}'} ({diff[key][0]!r} -> {diff[key][1]!r})"
+                           for key in refused)
+        raise WorkbenchError(
+            f"{listed} cannot change when a run resumes: its checkpoint was trained with the old "
+            f"value{'s' if len(refused) > 1 else ''}.",
+            "resume without that change (run.json's config back as it was), or start a new run from this one's "
+            f"settings with it. On resume only {', '.join(RESUMABLE_FIELDS)} can change.",
+            field=refused[0] if len(refused) == 1 else None,
+        )
+    if "max_tokens" in diff and changed.max_tokens <= tokens_done:
+        raise WorkbenchError(
+            f"{{field}} {changed.max_tokens} is not more than the {tokens_done} tokens the run has already trained.",
+            f"give {{field}} a budget above {tokens_done}, or resume without changing it.",
+            field="max_tokens",
+        )
+    return changed, diff
+
+
+def flatten_config(data: dict, prefix: str = "") -> dict:
+    """``{"lora": {"r": 8}}`` as ``{"lora.r": 8}`` (dotted keys stay as they are)."""
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(flatten_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.corpus.readers import read_texts, resolve_training_data
+from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.samples import sample_path
 from workbench.training.config import TrainConfig
@@ -190,7 +190,7 @@ def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64,
 
 
 def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.documents.texts import resolve_eval_sets
 
     domain, general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)
     return {
