@@ -21,6 +21,7 @@ from workbench.workspace import Workspace
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
+LAUNCH_LOCK = ".launch.lock"
 # job kind -> (workspace folder, config class path)
 KINDS: dict[str, tuple[str, str]] = {
     "inspect": ("corpora", "workbench.corpus.config:CorpusConfig"),
@@ -198,14 +199,14 @@ def _not_the_job(folder: Path, status: dict) -> str:
 
 @contextlib.contextmanager
 def _launch_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's launch lock (``.<name>.launch`` beside it) while a job is checked and started,
-    so two launches or resumes of one folder at once start one runner: the second waits, then sees
-    the first one's job ``queued`` and refuses."""
+    """Hold the folder's launch lock (a hidden ``.launch.lock`` in it, bookkeeping like a job's own
+    files) while a job is checked and started, so two launches or resumes of one folder at once
+    start one runner: the second waits, then sees the first one's job ``queued`` and refuses."""
     import fcntl
 
     folder = Path(folder).absolute()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.launch", "a") as handle:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LAUNCH_LOCK, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
