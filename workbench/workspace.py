@@ -375,3 +375,10 @@ class Artifact:
         except Exception:  # noqa: BLE001 - torn or foreign: no record, as while it is not written
             return {}
         return data if isinstance(data, dict) else {}
+
+    def rows(self, name: str) -> list[dict]:
+        """The rows of one of its JSONL files (a comparison's ``documents.jsonl``...); ``[]`` when it has none."""
+        from workbench.io import read_jsonl
+
+        path = self.folder / name
+        return read_jsonl(path) if path.is_file() else []

@@ -231,7 +231,7 @@ def test_training_curve_sits_beside_the_final_comparison(comparison, tiny_run):
     assert curve["same_sets"] is False
     assert (out / "figures" / "training_curve.json").exists()
     report = (out / "report.html").read_text()
-    assert "at the last in-training evaluation" in report and "other held-out files" in report
+    assert "last point (step" in report and "points apart" in report and "other held-out files" in report
 
 
 def test_compare_defaults_to_the_sets_the_run_evaluated_on(tiny_run, tmp_path, make_docs):

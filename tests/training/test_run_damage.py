@@ -17,7 +17,7 @@ from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl, sha256_file, write_json
 from workbench.runs import CHECKPOINT_MANIFEST, checkpoint_damage, intact_checkpoint
 from workbench.training.config import TrainConfig
-from workbench.training.trainer import train
+from workbench.workflows import train
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_data"

@@ -367,7 +367,8 @@ def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) 
     if len(points) < 2:
         return None
     keys = ("step", "tokens", "domain_ppl", "general_ppl", "domain_change_pct", "general_change_pct",
-            "domain_eval_tokens", "general_eval_tokens")
+            "domain_eval_tokens", "general_eval_tokens", "domain_eval_documents", "general_eval_documents",
+            "domain_change_ci95_pct", "general_change_ci95_pct")
     points = [{k: p.get(k) for k in keys} for p in points]
     run_config = (card or {}).get("config") or {}
     from workbench.documents.texts import resolve_eval_sets
@@ -375,12 +376,39 @@ def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) 
     trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
     same = all(Path(a).resolve() == Path(sets[name].path).resolve() for name, a in zip(("domain", "general"), trained_on))
     last = points[-1]
-    return {
-        "points": points,
-        "same_sets": same,
-        "last": {name: {"step": last["step"], "change_pct": last.get(f"{name}_change_pct"),
-                        "sample_tokens": last.get(f"{name}_eval_tokens"),
-                        "final_change_pct": (verdict.get(name) or {}).get("change_pct"),
-                        "final_ci95_pct": (verdict.get(name) or {}).get("ci95_pct")}
-                 for name in ("domain", "general")},
-    }
+    ends = {}
+    for name in ("domain", "general"):
+        end = {"step": last["step"], "change_pct": last.get(f"{name}_change_pct"),
+               "ci95_pct": last.get(f"{name}_change_ci95_pct"),
+               "sample_tokens": last.get(f"{name}_eval_tokens"), "sample_documents": last.get(f"{name}_eval_documents"),
+               "final_change_pct": (verdict.get(name) or {}).get("change_pct"),
+               "final_ci95_pct": (verdict.get(name) or {}).get("ci95_pct")}
+        if end["change_pct"] is not None and end["final_change_pct"] is not None:
+            end["gap_pts"] = round(end["change_pct"] - end["final_change_pct"], 2)
+        ends[name] = end
+    return {"points": points, "same_sets": same, "last": ends, "sentence": curve_sentence(ends, same)}
+
+
+def curve_sentence(ends: dict, same_sets: bool = True) -> str:
+    """What the in-training curve's last point said against the final comparison, set by set: its sample
+    (documents, tokens) and interval, the final change over the whole set, and how many points apart."""
+    sentences = []
+    for name, end in ends.items():
+        if end.get("change_pct") is None or end.get("final_change_pct") is None:
+            continue
+        sample = ", ".join(part for part in (
+            f"{end['sample_documents']:,} documents" if end.get("sample_documents") else "",
+            f"{end['sample_tokens']:,} tokens" if end.get("sample_tokens") else "") if part)
+        ci = end.get("ci95_pct")
+        final_ci = end.get("final_ci95_pct")
+        sentences.append(
+            f"{name}: the training curve's last point (step {end['step']}"
+            + (f", a sample of {sample}" if sample else "") + f") said {end['change_pct']:+.1f}%"
+            + (f" (95% interval {ci[0]:+.1f} to {ci[1]:+.1f}%)" if ci
+               else " (one document: no interval)" if end.get("sample_documents") == 1 else "")
+            + f"; the whole set says {end['final_change_pct']:+.1f}%"
+            + (f" ({final_ci[0]:+.1f} to {final_ci[1]:+.1f}%)" if final_ci else "")
+            + f", {abs(end['gap_pts']):.1f} points apart.")
+    if sentences and not same_sets:
+        sentences.append("The run evaluated on other held-out files than this comparison, so the two need not agree.")
+    return " ".join(sentences)

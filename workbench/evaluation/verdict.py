@@ -216,7 +216,19 @@ def build_verdict(
     worst = _worst_documents(documents, "domain")
     labelled = regression_verdict(regression) if regression else None
     leaked = {name: len(r.get("pairs") or r.get("flagged") or []) for name, r in (leakage or {}).items() if r}
+    # near-copies of an eval set in the run's replay text: leakage for a domain set; for the general set,
+    # forgetting measured on text the run trained on, said in the general verdict
+    replayed = {name: len(r["replay"].get("flagged") or []) for name, r in (leakage or {}).items()
+                if r and r.get("replay") and r["replay"].get("pairs")}
+    for name, n in replayed.items():
+        if name != "general":
+            leaked[name] = leaked.get(name, 0) + n
     leaked = {k: v for k, v in leaked.items() if v}
+    if general and replayed.get("general"):
+        n = replayed["general"]
+        general = {**general, "replayed_documents": n,
+                   "sentence": general["sentence"] + f" The run replayed near-copies of {n} of these general "
+                               "document(s) in training, so this understates forgetting."}
     repetitive = (repetition or {}).get("adapted_repetitive", 0)
 
     steps: list[str] = []
@@ -226,6 +238,10 @@ def build_verdict(
         names = " and ".join(f"{k} {n} document(s)" for n, k in leaked.items())
         steps.append(f"Evaluate on held-out text: {names} near-copy training documents, so the gain is overstated "
                      "(see the leakage warning for the pairs).")
+    if general and general.get("replayed_documents"):
+        steps.append("Measure forgetting on general text the run did not train on: its replay text near-copies "
+                     f"{general['replayed_documents']} general document(s) (see the leakage warning); compare on "
+                     "another general set, or train again with a replay text apart from this one.")
     if general and general["over_threshold"]:
         steps.append("Add replay of general text (train with --replay general.jsonl --replay-ratio 0.1), or train "
                      "for fewer steps or with a lower learning rate, to keep general ability.")
@@ -251,7 +267,8 @@ def build_verdict(
         seen = f" (this run trained on {train_tokens:,} tokens)" if train_tokens else ""
         steps.insert(urgent, f"Train longer or on more domain text{seen}: the domain gain is real but small "
                         f"({_fmt_pct(domain['change_pct'])}, under {MEANINGFUL_PCT:g}%).")
-    elif domain["status"] == "better" and not (general and general["over_threshold"]) and not leaked:
+    elif (domain["status"] == "better" and not (general and (general["over_threshold"] or general.get("replayed_documents")))
+          and not leaked):
         steps.insert(urgent, "The adaptation helps on domain text at an acceptable cost: keep this run, and check the "
                         "flagged items below before relying on it.")
     steps = steps[:2] or ["Nothing stands out: the numbers show no clear effect either way."]

@@ -14,7 +14,7 @@ from workbench.config import apply_overrides, from_dict, load_yaml, parse_overri
 from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.samples import SAMPLE_DATA
+from workbench.samples import SAMPLE_DATA, SAMPLE_REPLAY, sample_path
 
 
 @dataclass
@@ -95,7 +95,8 @@ class TrainConfig:
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
     replay: str | None = None
-    """General text replayed against forgetting; 'sample' = the bundled general text."""
+    """General text replayed against forgetting; 'sample' = the bundled general replay text (apart
+    from the general held-out text). Refused when it near-copies the general held-out set."""
     replay_ratio: float = 0.0
     """Share of training blocks drawn from the replay text."""
     domain_eval: str | None = None
@@ -240,19 +241,58 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 
 def check_train_inputs(config: TrainConfig) -> None:
-    """Every file a run reads exists: checked before the run folder is made or a model loaded."""
+    """Every file a run reads exists, and a replay text is apart from the general held-out set: checked before
+    the run folder is made or a model loaded."""
     from workbench.documents.readers import plan_files
     from workbench.documents.texts import resolve_training_data
 
     # a snapshot folder or a corpus file, else an error naming --data; then readable, not empty or binary
     plan_files(resolve_training_data(config.data)[0])
-    replayed = config.replay_ratio > 0 and config.replay != "sample"
-    named = {"replay": config.replay if replayed else None,
+    replay = replay_file(config)
+    named = {"replay": config.replay if replay and config.replay != "sample" else None,
              "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens}
     for key, value in named.items():
         if value and not Path(value).exists():
             option = "--replay" if key == "replay" else f"--set {key}=PATH"
             raise WorkbenchError(f"{key} file {value} does not exist.", f"check the path given with {option}.")
+    check_replay_apart(config)
+
+
+def check_replay_apart(config: TrainConfig) -> None:
+    """Refuse a replay text that near-copies the run's general held-out set (what ``curate`` removes and ``compare``
+    calls leakage: word-shingle Jaccard at or above the leakage threshold), before the run folder is made or a model
+    loaded: forgetting measured on text the run trained on would be understated."""
+    from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig, leakage_between  # numpy: off the CLI's start
+    from workbench.documents.readers import ReadReport, iter_documents
+    from workbench.documents.texts import resolve_eval_sets
+
+    replay = replay_file(config)
+    if replay is None:
+        return
+    general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)[1]
+
+    def documents(path):  # reading warnings are the training read's to show
+        return list(iter_documents(Path(path), config.text_field, config.text_unit, report=ReadReport(config.text_unit)))
+
+    replayed, held_out = documents(replay), documents(general)
+    pairs = leakage_between([d.text for d in replayed], [d.text for d in held_out], LEAKAGE_THRESHOLD, DedupConfig())
+    if pairs:
+        shown = ", ".join(f"{held_out[e].id} ~ {replayed[t].id}" for t, e, _ in sorted(pairs, key=lambda p: -p[2])[:3])
+        raise WorkbenchError(
+            f"the replay text {replay} ({{field}}) near-copies {len({e for _, e, _ in pairs})} document(s) of the "
+            f"general held-out set {general} ({shown}): forgetting would be measured on text the run trained on.",
+            "give {field} another general text ('sample' is apart from the bundled general set), or evaluate on "
+            "another general set (general_eval).",
+            field="replay",
+        )
+
+
+def replay_file(config: TrainConfig) -> Path | None:
+    """The replay text a run trains on: None without replay (ratio 0), the bundled general_replay.jsonl
+    for 'sample', else the file given."""
+    if config.replay_ratio <= 0 or not config.replay:
+        return None
+    return sample_path(SAMPLE_REPLAY) if config.replay == "sample" else Path(config.replay)
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"
@@ -331,7 +371,7 @@ OPTION_HELP = {
     "data": "Snapshot folder or corpus file.",
     "out": "Run folder (default workspace/runs/NAME).",
     "max_tokens": "Training budget in tokens.",
-    "replay": "General text to replay ('sample' for the bundled one).",
+    "replay": "General text to replay ('sample' for the bundled replay text).",
     "replay_ratio": "Share of blocks from replay text.",
     "quant": "nf4 (QLoRA) or none.",
     "text_unit": "What a document is in .txt/PDF data: auto, document, paragraph, line, section.",

@@ -41,7 +41,7 @@ from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
-from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, flatten_config
+from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, flatten_config, replay_file
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
@@ -208,9 +208,8 @@ def config_changes(before: dict, after: dict) -> dict:
 
 
 def _input_paths(config: TrainConfig) -> dict:
-    """The input files a run card hashes."""
-    replay = None if not config.replay or config.replay == "sample" else config.replay
-    return {"data": resolve_training_data(config.data)[0], "replay": replay}
+    """The input files a run card hashes: every text the run trains on, the bundled replay text included."""
+    return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config)}
 
 
 def _changed_inputs(recorded: dict, current: dict) -> dict:
