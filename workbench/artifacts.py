@@ -25,7 +25,7 @@ from typing import Any
 
 from workbench.io import read_json, write_json
 from workbench.runcard import make_run_card, now_iso
-from workbench.status import STATES, read_status
+from workbench.status import ACTIVE_STATES, STATES, read_status
 
 FORMAT = 1
 MANIFEST = "artifact.json"
@@ -168,6 +168,9 @@ def read_manifest(folder: str | os.PathLike, kind: str | None = None) -> Manifes
         manifest.error = f"{folder / MANIFEST} is unreadable (not a workbench manifest); remove or restore it"
         return manifest
     status = read_status(folder)
+    if status is None and manifest.state in ACTIVE_STATES:  # status.json gone: nothing is known to work on it
+        manifest.state = "failed"
+        manifest.error = manifest.error or f"{folder / 'status.json'} is missing: no process is known to work on it"
     if status and status.get("state"):
         # the live state wins, except when the artifact is complete and its job is not active: a
         # vanished process, an unreadable status.json or a replacement that failed or was stopped

@@ -317,12 +317,14 @@ class Artifact:
         return self.manifest().card
 
     def status(self) -> dict:
-        """The live status (``read_status``); a finished artifact without ``status.json`` reads finished."""
+        """The live status (``read_status``); without a readable ``status.json`` the folder's own files
+        decide (:func:`workbench.artifacts.read_manifest`): a complete artifact reads finished, a broken or
+        unfinished one failed, with the reason as its ``error``."""
         status = read_status(self.folder)
-        if status is not None:
+        if status is not None and not status.get("unreadable"):
             return status
         m = self.manifest()
-        return {"state": m.state, "error": m.error}
+        return {**(status or {}), "state": m.state, "error": m.error}
 
     def metrics(self, since: int = 0) -> tuple[list[dict], int]:
         """New rows of ``metrics.jsonl`` after byte offset ``since`` and the offset to pass next time.

@@ -237,7 +237,7 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         The :class:`Job`; its folder already holds ``status.json`` (``queued``) and ``job.json``.
     """
     from workbench.config import from_dict, to_dict
-    from workbench.io import check_output_folder
+    from workbench.io import artifact_entries, check_output_folder
 
     cls = config_class(kind)
     if isinstance(config, dict):
@@ -254,6 +254,9 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
     if kind == "compare" and not getattr(config, "adapter", None):
         raise WorkbenchError("no adapted model given.", "set adapter to a run folder.")
     folder = ws.folder_for(KINDS[kind][0], config).absolute()
+    if not overwrite and artifact_entries(folder):  # replacing is a choice the user makes, never a default
+        raise WorkbenchError(f"{folder} already exists.", "choose another name, or choose {field}: the one there "
+                             "stays until the new one is complete.", field="overwrite")
     # before the job's own files land there: never a folder of the user's files, and writable
     check_output_folder(folder, overwrite, option="out",
                         exists_fix="choose another name/out, or launch with overwrite=True.")
