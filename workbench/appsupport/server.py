@@ -11,8 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.appsupport.files import sample_data_dir
 from workbench.errors import WorkbenchError
+from workbench.samples import SAMPLE_DATA
 
 __all__ = ["AppSettings", "OPTION_HELP", "SETTINGS_ENV", "LOCAL_HOSTS", "APP_DIR", "host_warning",
            "streamlit_command", "app_environment", "run_app"]
@@ -74,7 +74,7 @@ class AppSettings:
         """Folders the file pickers may list: the workspace first, then the data folders, then the
         bundled sample data (read only)."""
         extra = [Path(d).expanduser().resolve() for d in self.data_dirs]
-        return _unique([self.workspace_root, *extra, sample_data_dir()])
+        return _unique([self.workspace_root, *extra, SAMPLE_DATA.resolve()])
 
     def model_roots(self) -> list[Path]:
         """Folders local models may come from: the model cache, the file roots, the model folders."""
