@@ -182,6 +182,12 @@ def test_launch_and_workspace_folders_refuse_a_name_outside_the_rule(tmp_path, t
         ws.folder("snapshots", "../../escaped")
     with pytest.raises(WorkbenchError, match="no run named"):  # a lookup by such a name finds nothing
         ws.run("../runs")
+    # a folder an earlier release made under a name outside the rule is still read, never written anew
+    (ws.root / "runs" / "old run").mkdir(parents=True)
+    write_json(ws.root / "runs" / "old run" / "run.json", {"config": {"name": "old run"}, "state": "finished"})
+    assert ws.run("old run").folder == ws.root / "runs" / "old run"
+    with pytest.raises(WorkbenchError, match="use 'old-run'"):
+        ws.folder_for("runs", TrainConfig(model=str(tiny_model), name="old run"))
     # names the library derives follow the rule themselves
     folder = ws.folder_for("snapshots", type("C", (), {"paths": ["/data/My Uploads/leases 2024.jsonl"], "out": None})())
     assert folder.name == "leases-2024"

@@ -54,13 +54,17 @@ class Workspace:
         return cls(Path(root or os.environ.get("WORKBENCH_WORKSPACE", DEFAULT_WORKSPACE)).resolve())
 
     def folder(self, kind: str, name: str | None = None) -> Path:
-        """``<root>/<kind>`` or, with ``name``, the artifact's folder; a name that is not a plain
-        folder name in the workspace (``a/b``, ``../x``, over :data:`MAX_NAME`) is refused
-        (:func:`check_name`)."""
+        """``<root>/<kind>`` or, with ``name``, the artifact's folder; a name outside the name rule
+        (``a/b``, ``../x``, ``my run``, over :data:`MAX_NAME`) is refused (:func:`check_name`), except
+        the name of a folder that is already there (one made by an earlier release), which is read."""
         if kind not in KINDS and kind != "quickstart":
             raise ValueError(f"unknown artifact kind {kind!r}")
         path = self.root / kind
-        return path / check_name(kind, name) if name else path
+        if not name:
+            return path
+        if _plain_component(name) and (path / name).is_dir():
+            return path / name
+        return path / check_name(kind, name)
 
     def list(self, kind: str) -> list[Path]:
         """Artifact folders of one kind, newest first (temporary ``.tmp-*`` folders are skipped)."""
@@ -162,6 +166,13 @@ def slugify(text: str) -> str:
     become one ``-``), no leading or trailing ``.`` or ``-``; ``artifact`` when nothing is left."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-.")
     return slug or "artifact"
+
+
+def _plain_component(name: str) -> bool:
+    """One folder name that stays where it is put: no separator, not ``.``/``..``, not hidden, no NUL."""
+    text = str(name)
+    return (bool(text) and len(text) <= 255 and not text.startswith(".") and "\x00" not in text
+            and "/" not in text and "\\" not in text)
 
 
 def check_name(kind: str, name: str, field: str | None = None) -> str:
