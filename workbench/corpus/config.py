@@ -43,7 +43,8 @@ class QualityConfig:
                      "max_ellipsis_line_share"):
             value = getattr(self, name)
             if value < 0 or (name != "max_symbol_ratio" and value > 1):
-                raise WorkbenchError(f"quality.{name} is {value}; it is a share between 0 and 1.", f"set quality.{name} in [0, 1].")
+                raise WorkbenchError(f"{{field}} is {value}; it is a share between 0 and 1.", "set {field} in [0, 1].",
+                                     field=f"quality.{name}")
 
 
 @dataclass
@@ -92,16 +93,16 @@ class CorpusConfig:
         check_text_unit(self.text_unit)
         check_max_document_chars(self.max_document_chars)
         if self.batch_size < 1:
-            raise WorkbenchError(f"batch_size is {self.batch_size}; it must be at least 1.", "use e.g. 256.")
+            raise WorkbenchError(f"{{field}} is {self.batch_size}; it must be at least 1.", "use e.g. 256.", field="batch_size")
         if self.max_flagged < 0:
-            raise WorkbenchError(f"max_flagged is {self.max_flagged}; it cannot be negative.",
-                                 "use e.g. 200, or 0 to list no flagged documents.")
+            raise WorkbenchError(f"{{field}} is {self.max_flagged}; it cannot be negative.",
+                                 "use e.g. 200, or 0 to list no flagged documents.", field="max_flagged")
         if self.language_chars < 20:
-            raise WorkbenchError(f"language_chars is {self.language_chars}; too little text to identify a language.",
-                                 "use 200 or more.")
+            raise WorkbenchError(f"{{field}} is {self.language_chars}; too little text to identify a language.",
+                                 "use 200 or more.", field="language_chars")
         if self.language_sample is not None and self.language_sample < 1:
-            raise WorkbenchError(f"language_sample is {self.language_sample}; it must be at least 1.",
-                                 "use e.g. 2000, or null to identify every document.")
+            raise WorkbenchError(f"{{field}} is {self.language_sample}; it must be at least 1.",
+                                 "use e.g. 2000, or null to identify every document.", field="language_sample")
 
 
 @dataclass
@@ -172,22 +173,23 @@ class CurateConfig:
             raise WorkbenchError(f"min_words ({self.min_words}) is above max_words ({self.max_words}).",
                                  "lower min_words or raise max_words.")
         if not 0.0 <= self.eval_fraction < 1.0:
-            raise WorkbenchError(f"eval_fraction is {self.eval_fraction}; it must be in [0, 1).", "use e.g. 0.1.")
+            raise WorkbenchError(f"{{field}} is {self.eval_fraction}; it must be in [0, 1).", "use e.g. 0.1.", field="eval_fraction")
         if self.eval_paths and self.eval_fraction not in (0.0, 0.1):
             raise WorkbenchError("both eval_paths and a custom eval_fraction are set; the eval split comes from one of them.",
                                  "drop eval_fraction, or drop eval_paths for a hash split.")
         if not 0.0 < self.leakage_threshold <= 1.0:
-            raise WorkbenchError(f"leakage_threshold is {self.leakage_threshold}; it must be in (0, 1].", "use e.g. 0.5.")
+            raise WorkbenchError(f"{{field}} is {self.leakage_threshold}; it must be in (0, 1].", "use e.g. 0.5.", field="leakage_threshold")
         if self.languages is not None and not self.languages:
             raise WorkbenchError("languages is an empty list, which would drop every document.",
                                  "list languages to keep (e.g. en), or set languages to null to keep all.")
         unknown = sorted(set(self.pii_types) - set(PII_TYPES))
         if unknown:
-            raise WorkbenchError(f"unknown PII type '{unknown[0]}'.", f"use some of: {', '.join(PII_TYPES)}.")
+            raise WorkbenchError(f"unknown PII type '{unknown[0]}' in {{field}}.", f"use some of: {', '.join(PII_TYPES)}.",
+                                 field="pii_types")
         if not 0.0 <= self.min_language_score <= 1.0:
-            raise WorkbenchError(f"min_language_score is {self.min_language_score}; it is a probability.", "use e.g. 0.5.")
+            raise WorkbenchError(f"{{field}} is {self.min_language_score}; it is a probability.", "use e.g. 0.5.", field="min_language_score")
         if self.min_words < 0:
-            raise WorkbenchError(f"min_words is {self.min_words}; it cannot be negative.", "use 0 to keep short documents.")
+            raise WorkbenchError(f"{{field}} is {self.min_words}; it cannot be negative.", "use 0 to keep short documents.", field="min_words")
 
 
 TEXT_UNIT_HELP = ("What a document is in .txt/.md/PDF files: auto (default: split on two blank lines, by paragraph "

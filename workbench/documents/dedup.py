@@ -43,11 +43,11 @@ class DedupConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
-            raise WorkbenchError(f"dedup.threshold is {self.threshold}; it must be in (0, 1].", "use e.g. 0.8.")
+            raise WorkbenchError(f"{{field}} is {self.threshold}; it must be in (0, 1].", "use e.g. 0.8.", field="dedup.threshold")
         if self.num_perm < 16:
-            raise WorkbenchError(f"dedup.num_perm is {self.num_perm}; LSH needs at least 16.", "use 64, 128 or 256.")
+            raise WorkbenchError(f"{{field}} is {self.num_perm}; LSH needs at least 16.", "use 64, 128 or 256.", field="dedup.num_perm")
         if self.shingle_size < 1:
-            raise WorkbenchError(f"dedup.shingle_size is {self.shingle_size}; it must be at least 1.", "use 5 (word 5-grams).")
+            raise WorkbenchError(f"{{field}} is {self.shingle_size}; it must be at least 1.", "use 5 (word 5-grams).", field="dedup.shingle_size")
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
