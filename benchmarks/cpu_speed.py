@@ -119,15 +119,15 @@ def training(model_spec, data, tokens, block, workspace, precision) -> dict:
 
 
 def comparisons(run: str, domain: Path, general: Path, workspace: Path, window: int) -> dict:
+    from workbench import workflows
     from workbench.evaluation.config import EvalConfig
-    from workbench.workflows import evaluation
 
     times, cards = [], []
     for i in range(2):
         config = EvalConfig(adapter=run, domain_eval=str(domain), general_eval=str(general), window=window,
                             generations=0, n_bootstrap=200, labels="none", out=str(workspace / "comparisons" / f"speed-{i}"))
         start = time.perf_counter()
-        folder = evaluation.compare(config, workspace, progress=False, overwrite=True)
+        folder = workflows.compare(config, workspace, progress=False, overwrite=True)
         times.append(time.perf_counter() - start)
         cards.append(json.loads((folder / "comparison.json").read_text())["card"]["runtime"])
     return {"first_seconds": times[0], "second_seconds": times[1], "speedup": times[0] / times[1],
