@@ -108,7 +108,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     if config.adapter:
         check_base_matches(card, resolved, config.adapter)
     quant = resolve_quant(config, card)
-    runtime = _scoring_runtime(config)
+    runtime = _scoring_runtime()
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
     runtime["precision"] = resolve_precision(next(model.parameters()).device.type)
@@ -140,7 +140,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
                             inputs={"data": eval_set.path, "adapter": config.adapter})
 
 
-def _scoring_runtime(config: EvalConfig) -> dict:
+def _scoring_runtime() -> dict:
     """Set torch's threads to the CPUs this process may use (``workbench.models.runtime``); what the
     card records of how the scoring ran (the precision is added once the model's device is known)."""
     return {"threads": apply_threads()}
@@ -215,7 +215,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     domain_terms = profile_terms(config.profile) if config.profile else []
     quant = resolve_quant(config, card)
 
-    runtime = _scoring_runtime(config)
+    runtime = _scoring_runtime()
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
     precision = resolve_precision(next(model.parameters()).device.type)
