@@ -265,6 +265,25 @@ def app_command(
     sys.exit(run_app(settings, print_only=print_command, echo=typer.echo))
 
 
+@app.command()
+def notebooks(
+    dest: Path = typer.Argument(..., help="Folder to copy the guided notebooks into (created if missing)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Where your copy differs from the shipped notebook, write "
+                               "the shipped one beside it as NAME.new.ipynb."),
+) -> None:
+    """Copy the guided notebooks into a folder of your own; a copy you edited is never overwritten."""
+    from workbench.notebooks import KEPT, copy_notebooks
+
+    done = copy_notebooks(dest, fresh_copies=fresh)
+    for item in done:
+        typer.echo(item.line())
+    kept = [item.name for item in done if item.action == KEPT]
+    if kept:
+        typer.echo(f"{len(kept)} notebook(s) differ from the shipped ones and were kept: {', '.join(kept)}. "
+                   f"'workbench notebooks {dest} --fresh' writes the shipped ones beside them as NAME.new.ipynb.")
+    typer.echo(f"Open them with: jupyter lab {dest}  (the notebooks extra)")
+
+
 def _click_exceptions():
     """The click exception classes typer raises (typer 0.2x vendors click as ``typer._click``)."""
     try:
