@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench import runs
 from workbench.errors import WorkbenchError
 from workbench.evaluation.adapted import (
     base_side,
@@ -30,8 +31,10 @@ from workbench.evaluation.leakage import eval_set_leakage
 from workbench.evaluation.metrics import document_rows, score, summarize, token_documents
 from workbench.evaluation.perplexity import CorpusScore
 from workbench.evaluation.result import EvaluationResult
+from workbench.evaluation.scorecache import ScoreCache, base_key
 from workbench.evaluation.sets import EvalSet, _sample, check_inputs, default_sets, load_eval_set, uses_sample
 from workbench.evaluation.stats import paired_delta
+from workbench.models.runtime import apply_threads, resolve_precision
 from workbench.progress import emit
 from workbench.runs import run_card_for
 
@@ -105,13 +108,15 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     if config.adapter:
         check_base_matches(card, resolved, config.adapter)
     quant = resolve_quant(config, card)
+    runtime = _scoring_runtime()
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
+    runtime["precision"] = resolve_precision(next(model.parameters()).device.type)
     eval_set = load_eval_set(config.data, "data", tokenizer, config.text_field, config.text_unit)
     leakage = eval_set_leakage(card, eval_set, config)
     _warn(eval_set.warnings, progress)
     emit(on_progress, "scoring", 0, 1, "set", "evaluating")
-    scored = score(model, tokenizer, eval_set, config, "evaluating", progress)
+    scored = score(model, tokenizer, eval_set, config, "evaluating", progress, runtime["precision"])
     emit(on_progress, "scoring", 1, 1, "set", "evaluating")
     summary = summarize(scored, config)
     documents = document_rows(eval_set, model=scored)
@@ -122,6 +127,7 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
         "metrics": summary,
         "leakage": leakage,
         "warnings": eval_set.warnings,
+        "runtime": runtime,
     }
     from workbench.evaluation import plots
 
@@ -132,6 +138,12 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     }
     return EvaluationResult("evaluation", out, result, config, documents, figures, {},
                             inputs={"data": eval_set.path, "adapter": config.adapter})
+
+
+def _scoring_runtime() -> dict:
+    """Set torch's threads to the CPUs this process may use (``workbench.models.runtime``); what the
+    card records of how the scoring ran (the precision is added once the model's device is known)."""
+    return {"threads": apply_threads()}
 
 
 def _regression_set(config: EvalConfig):
@@ -153,21 +165,24 @@ def _regression_set(config: EvalConfig):
     return None
 
 
-def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False, on_progress=None) -> Path:
+def compare(config: EvalConfig, workspace=None, progress: bool = True, overwrite: bool = False, on_progress=None,
+            score_cache: ScoreCache | None = None) -> Path:
     """Base against adapted on domain and general text; write ``comparison.json`` and the report.
 
     The base is the same loaded weights with the adapter disabled, so both sides share the
-    quantization and differ only by the adapter.
+    quantization and differ only by the adapter. With ``score_cache`` the base's scores of a set
+    scored before (same weights, tokenizer, window, documents...) are read back, not computed again.
 
     Returns:
         The output folder.
     """
-    result = run_compare(config, workspace, progress, on_progress, overwrite=overwrite, check_out=True)
+    result = run_compare(config, workspace, progress, on_progress, overwrite=overwrite, check_out=True,
+                         score_cache=score_cache)
     return result.write(overwrite=overwrite)
 
 
 def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_progress=None,
-                overwrite: bool = False, check_out: bool = False) -> EvaluationResult:
+                overwrite: bool = False, check_out: bool = False, score_cache: ScoreCache | None = None) -> EvaluationResult:
     """Compare like :func:`compare`, without writing: the result stays in memory (``result.data``
     holds what ``comparison.json`` would, ``result.figures`` the plotly figures) until ``result.write()``."""
     from workbench.evaluation import plots
@@ -200,8 +215,11 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     domain_terms = profile_terms(config.profile) if config.profile else []
     quant = resolve_quant(config, card)
 
+    runtime = _scoring_runtime()
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
+    precision = resolve_precision(next(model.parameters()).device.type)
+    runtime["precision"] = precision
     # A run that added domain tokens brings a grown tokenizer. The base never learned the new rows, so
     # it is scored with its own tokenizer, and the two sides are compared per word (and in bits per
     # byte), which do not depend on how the text is cut into tokens.
@@ -244,11 +262,22 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
 
     scores: dict[str, dict[str, CorpusScore]] = {"base": {}, "adapted": {}}
     emit(on_progress, "scoring", 0, 2 * len(sets), "set")
+    # the base side of a comparison with the base model is the same every time: read back when scored before
+    weights = None if (config.against or score_cache is None) else runs.weights_sha256(resolved.path)
+    runtime["base_scores"] = {}
     for i, (name, eval_set) in enumerate(sets.items()):
-        with base_side(model, tokenizer, base_tokenizer):
-            scores["base"][name] = score(model, base_tokenizer, base_sets[name], config, f"base/{name}", progress)
+        key = weights and base_key(model, base_tokenizer, base_sets[name].texts, config, weights, quant, precision,
+                                   len(base_tokenizer) if grown else None)
+        base_score = score_cache.get(key) if key else None
+        runtime["base_scores"][name] = "cached" if base_score is not None else "scored"
+        if base_score is None:
+            with base_side(model, tokenizer, base_tokenizer):
+                base_score = score(model, base_tokenizer, base_sets[name], config, f"base/{name}", progress, precision)
+            if key:
+                score_cache.put(key, base_score)
+        scores["base"][name] = base_score
         emit(on_progress, "scoring", 2 * i + 1, 2 * len(sets), "set", f"base/{name}")
-        scores["adapted"][name] = score(model, tokenizer, eval_set, config, f"adapted/{name}", progress)
+        scores["adapted"][name] = score(model, tokenizer, eval_set, config, f"adapted/{name}", progress, precision)
         emit(on_progress, "scoring", 2 * i + 2, 2 * len(sets), "set", f"adapted/{name}")
     results = {label: {name: summarize(s, config) for name, s in by_set.items()} for label, by_set in scores.items()}
     unit = "word" if grown else "token"
@@ -323,6 +352,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
         "training_curve": None if config.against else _training_curve(config.adapter, card, verdict, sets),
+        "runtime": runtime,
     }
     figures = {
         "perplexity": plots.perplexity_bars(results, "word_ppl" if grown else "token_ppl"),

@@ -15,6 +15,7 @@ from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_s
 from workbench.evaluation.perplexity import CorpusScore, score_documents
 from workbench.evaluation.sets import EvalSet
 from workbench.evaluation.stats import perplexity_interval, ratio_interval
+from workbench.models.runtime import resolve_precision
 
 
 def summarize(score: CorpusScore, config) -> dict:
@@ -52,12 +53,21 @@ def summarize(score: CorpusScore, config) -> dict:
     return result
 
 
-def score(model, tokenizer, eval_set: EvalSet, config, desc: str, progress: bool) -> CorpusScore:
-    """Score ``eval_set`` with the window, stride and batch size of ``config`` (and the temperatures, when asked)."""
+def score(model, tokenizer, eval_set: EvalSet, config, desc: str, progress: bool,
+          precision: str | None = None) -> CorpusScore:
+    """Score ``eval_set`` with the window, stride and batch size of ``config`` (and the temperatures, when asked),
+    the matmuls in ``precision`` (default: :func:`workbench.models.runtime.resolve_precision` for the model's device)."""
+    if precision is None:
+        precision = resolve_precision(next(model.parameters()).device.type)
     return score_documents(
         model, tokenizer, eval_set.texts, window=config.window, stride=config.stride, batch_size=config.batch_size,
-        progress=progress, desc=desc, temperatures=DEFAULT_TEMPERATURES if config.temperature_scaling else None,
+        progress=progress, desc=desc, temperatures=scoring_temperatures(config), precision=precision,
     )
+
+
+def scoring_temperatures(config) -> tuple[float, ...] | None:
+    """The temperature grid a set is scored with (None: temperature scaling is off)."""
+    return tuple(DEFAULT_TEMPERATURES) if config.temperature_scaling else None
 
 
 def document_rows(eval_set: EvalSet, unit: str = "token", **scores: CorpusScore) -> list[dict]:

@@ -118,6 +118,7 @@ def score_documents(
     progress: bool = True,
     desc: str = "scoring",
     temperatures: Sequence[float] | None = None,
+    precision: str = "fp32",
 ) -> CorpusScore:
     """Score every document with a sliding window; batched, no-grad, vocabulary reduced on the fly.
 
@@ -127,6 +128,8 @@ def score_documents(
         batch_size: windows per forward pass.
         temperatures: also keep each token's NLL and top-1 probability at these softmax
             temperatures (for temperature scaling); costs one extra vocabulary pass per value.
+        precision: "bf16" runs the model's matmuls under bf16 autocast on the CPU (see
+            :func:`workbench.models.runtime.resolve_precision`); the softmax reductions stay fp32.
 
     Returns:
         A CorpusScore with one DocumentScore per text, in order.
@@ -137,7 +140,7 @@ def score_documents(
     sequences = [[prefix_token_id(tokenizer)] + ids for ids in encoded]
     # (doc, begin, end, first_scored) for every window of every document
     jobs = [(d, *span) for d, seq in enumerate(sequences) for span in _windows(len(seq), window, stride)]
-    pieces = _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures)
+    pieces = _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures, precision)
     result = CorpusScore(temperatures=tuple(temperatures or ()))
     for d, text in enumerate(texts):
         result.documents.append(_document(pieces[d], len(text.encode("utf-8")), count_words(text)))
@@ -196,16 +199,18 @@ def score_concatenated(
     return _document(pieces[0], len(text.encode("utf-8")), count_words(text))
 
 
-def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures):
+def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures, precision="fp32"):
     """Run the (doc, begin, end, first) windows in length-sorted batches; reduce logits per target."""
     import torch
     from tqdm.auto import tqdm
 
     from workbench.models.heads import hidden_states_as_logits, scoring_head
+    from workbench.models.runtime import cpu_autocast
 
     jobs = sorted(jobs, key=lambda j: j[2] - j[1], reverse=True)  # similar lengths together: little padding
     pieces: list[list[tuple[int, dict]]] = [[] for _ in sequences]
     device = next(model.parameters()).device
+    autocast = cpu_autocast(precision if device.type == "cpu" else "fp32")
     head = scoring_head(model)
     # the hidden states can come back in fp32 while the head is bf16 (during training, accelerate
     # converts the model's outputs to fp32): the selected rows go to the head in its own dtype
@@ -214,7 +219,7 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
     was_training = model.training
     model.eval()
     bar = tqdm(total=sum(j[2] - j[3] for j in jobs), desc=desc, unit="tok", disable=not progress, leave=False)
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast:
         for start in range(0, len(jobs), batch_size):
             batch = jobs[start : start + batch_size]
             width = max(end - begin for _, begin, end, _ in batch)

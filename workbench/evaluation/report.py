@@ -307,8 +307,10 @@ def write_outputs(
     from workbench.runcard import make_run_card
 
     result = _clean(result)
+    runtime = result.pop("runtime", None)  # how it ran (threads, precision, cached base scores): the card's
     card = make_run_card(result["kind"], config, seed=config.seed,
-                         inputs={k: v for k, v in inputs.items() if v is not None})
+                         inputs={k: v for k, v in inputs.items() if v is not None},
+                         **({"runtime": runtime} if runtime else {}))
     with atomic_directory(out, overwrite=overwrite) as tmp:
         write_jsonl(tmp / "documents.jsonl", _clean(documents))
         (tmp / "figures").mkdir()

@@ -314,11 +314,14 @@ def _train(
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
-    from workbench.models.runtime import resolve_runtime
+    from workbench.models.runtime import apply_threads, resolve_runtime
 
-    # one decision for the trainer and the plan: checkpointing, optimizer, chunked loss
+    # one decision for the trainer and the plan: checkpointing, optimizer, chunked loss, threads, CPU precision
+    # (a resumed run keeps the precision it started with, so it goes on exactly as it would have)
     runtime = resolve_runtime(device, config.quant, config.gradient_checkpointing, "auto", config.chunked_loss,
-                              config.train_embeddings, getattr(model.config, "model_type", None))
+                              config.train_embeddings, getattr(model.config, "model_type", None),
+                              precision=_started_precision(checkpoint))
+    apply_threads(runtime.threads)
     checkpointing = runtime.checkpointing
     args = TrainingArguments(
         output_dir=str(run_dir / "checkpoints"),
@@ -337,13 +340,14 @@ def _train(
         seed=config.seed,
         data_seed=config.seed,
         optim=runtime.optimizer,
-        bf16=device == "cuda" and dtype == torch.bfloat16,
+        # on the CPU: bf16 autocast where the CPU has bf16 matmuls (runtime.precision); the weights stay as loaded
+        bf16=(device == "cuda" and dtype == torch.bfloat16) or (device == "cpu" and runtime.precision == "bf16"),
         fp16=device == "cuda" and dtype == torch.float16,
         use_cpu=device == "cpu",
         disable_tqdm=True,
         remove_unused_columns=False,
         train_sampling_strategy="sequential",
-        dataloader_num_workers=0,
+        dataloader_num_workers=runtime.dataloader_workers,
         gradient_checkpointing=checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
     )
@@ -444,6 +448,13 @@ def _train(
         write_manifest(run_dir, "run", card=final, headline=run_headline(run_dir, final, None), created=base_card["created"])
         write_status(run_dir, "finished", phase="done", step=n_steps, total_steps=n_steps)
     return run_dir
+
+
+def _started_precision(checkpoint: Path | None) -> str | None:
+    """The CPU precision a resumed run started with (fp32 for a run whose card does not say), None for a new run."""
+    if checkpoint is None or not (checkpoint / RUN_CARD).exists():
+        return None
+    return ((read_json(checkpoint / RUN_CARD).get("runtime") or {}).get("precision")) or "fp32"
 
 
 def _resolved(config: TrainConfig, n_steps: int, warmup_steps: int, eval_tokens: int) -> dict:

@@ -19,7 +19,8 @@ from workbench.evaluation.config import EvalConfig
 from workbench.io import read_json
 from workbench.workspace import Workspace
 
-__all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot"]
+__all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
+           "base_scores_folder"]
 
 QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256}
 """Settings of a quick comparison (small mode of the notebooks and tests): fewer generations and resamples."""
@@ -81,6 +82,7 @@ def compare(
     overwrite: bool = False,
     progress: bool = True,
     on_progress=None,
+    cache_base_scores: bool = True,
 ) -> Path:
     """Base against adapted, with the reviewers' regression set re-scored.
 
@@ -88,18 +90,27 @@ def compare(
         config: the comparison's settings (``adapter`` names the run; ``against`` another run of the same
             base to compare it with in place of the base model).
         workspace: where the comparison goes; default the run's own workspace.
+        cache_base_scores: keep the base's per-document scores in the workspace
+            (``.cache/base-scores``) and read them back when the same base scores the same sets again.
 
     Returns:
         The folder holding ``comparison.json``, the figures and ``report.html``.
     """
     from workbench.evaluation.compare import compare as run_compare  # heavy: torch, transformers
+    from workbench.evaluation.scorecache import ScoreCache
 
     ws = _workspace(workspace)
     if ws is None and config.adapter:
         ws = _run_workspace(config.adapter)
     check_trained_snapshot(config)
+    cache = ScoreCache(base_scores_folder(ws or Workspace.at())) if cache_base_scores else None
     return run_compare(with_regression_set(config, ws), ws, progress=progress, overwrite=overwrite,
-                       on_progress=on_progress)
+                       on_progress=on_progress, score_cache=cache)
+
+
+def base_scores_folder(workspace: Workspace) -> Path:
+    """Where a workspace keeps the base model's per-document scores between comparisons."""
+    return workspace.root / ".cache" / "base-scores"
 
 
 def check_trained_snapshot(config: EvalConfig) -> None:
