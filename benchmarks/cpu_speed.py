@@ -51,9 +51,9 @@ def cpu_model() -> dict:
 
 def gemm_peak(shapes: list[tuple[int, int]], rows: int, dtype, seconds: float = 1.0) -> float:
     """FLOP/s of ``rows x in @ in x out`` over ``shapes`` (each timed about ``seconds``), summed as the model does."""
-    import torch
-
     from collections import Counter
+
+    import torch
 
     total_flops, total_time = 0.0, 0.0
     for (n_in, n_out), count in Counter(shapes).items():  # each distinct shape timed once, weighted by its count
