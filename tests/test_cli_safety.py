@@ -72,7 +72,7 @@ def corpus(tmp_path: Path, n: int = 8) -> Path:
 def test_curate_overwrite_refuses_a_folder_of_user_files(capsys, tmp_path, user_folder):
     code, _, err = run_cli(capsys, "curate", corpus(tmp_path), "--out", user_folder, "--overwrite", "--num-proc", "1")
     line = assert_one_line_error(code, err, str(user_folder), "did not make")
-    assert "new or empty folder" in line
+    assert "give --out a new or empty folder" in line
     assert user_files_intact(user_folder)
     assert sorted(p.name for p in user_folder.iterdir()) == ["notes", "thesis.txt"]
 
@@ -275,3 +275,53 @@ def test_plan_and_presets_take_workspace_like_every_command(capsys, tmp_path):
 def test_models_fetch_names_a_missing_gguf_even_when_cached(capsys, tiny_home, tmp_path):
     code, _, err = run_cli(capsys, "models", "fetch", "tiny-llama", "--gguf", tmp_path / "nope.gguf")
     assert_one_line_error(code, err, "nope.gguf", "--gguf")
+
+
+# ---- a library error names the setting as the command's flag -------------------------------------
+
+
+def _words(*path: str):
+    """The words ``workbench PATH...`` gives a library error for its settings."""
+    from typer.main import get_command
+
+    from workbench.cli import app
+    from workbench.cli.options import flag_words
+
+    command = get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return flag_words(command)
+
+
+def test_a_field_is_worded_as_the_flag_the_command_offers_else_as_set():
+    error = WorkbenchError("max_tokens is 0.", "give {field} a positive training budget.", field="max_tokens")
+    assert error.one_line(_words("train")) == "max_tokens is 0. Fix: give --max-tokens a positive training budget."
+    assert error.one_line(_words("quickstart")) == "max_tokens is 0. Fix: give --max-tokens a positive training budget."
+    # evaluate has no flag for it but takes --set
+    assert error.one_line(_words("evaluate")) == (
+        "max_tokens is 0. Fix: give max_tokens (--set max_tokens=...) a positive training budget.")
+    assert error.one_line() == "max_tokens is 0. Fix: give max_tokens a positive training budget."  # a face without words
+
+    train, compare = _words("train"), _words("compare")
+    assert train("lora.r") == "lora.r (--set lora.r=...)"
+    assert (train("out"), train("overwrite"), train("from_run")) == ("--out", "--overwrite", "--from-run")
+    # a flag named unlike its field: compare's --base sets model, --adapted adapter, --dequantize dequantize_scoring
+    assert (compare("model"), compare("adapter"), compare("dequantize_scoring")) == ("--base", "--adapted", "--dequantize")
+    assert _words("evaluate")("model") == "--model"
+    assert (_words("curate")("eval_paths"), _words("curate")("out")) == ("--eval", "--out")
+    assert _words("app")("data_dirs") == "--data-dir"
+    assert _words("models", "fetch")("gguf") == "--gguf"
+    assert _words("review", "stats")("window") == "window"  # no flag and no --set: the field's own name
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["evaluate", "--window", "1"], ["window is 1", "set --window to 2 tokens or more"]),
+    (["compare", "--domain-eval", "d.jsonl", "--general-eval", "g.jsonl"], ["no adapted model", "set --adapted to"]),
+    (["compare", "--adapted", ".", "--set", "n_bootstrap=5"],
+     ["n_bootstrap is 5", "set n_bootstrap (--set n_bootstrap=...) to 100"]),
+    (["train", "--preset", "nope"], ["unknown preset 'nope'", "set --preset to one of:"]),
+])
+def test_library_errors_name_the_commands_flag(capsys, tmp_path, argv, words):
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "out")
+    assert_one_line_error(code, err, *words)
+    assert not (tmp_path / "out").exists()

@@ -180,7 +180,7 @@ def build_verdict(
         steps.append(f"Evaluate on held-out text: {names} near-copy training documents, so the gain is overstated "
                      "(see the leakage warning for the pairs).")
     if general and general["over_threshold"]:
-        steps.append("Add replay of general text (train with --replay general.jsonl --replay-ratio 0.1), or train "
+        steps.append("Add replay of general text ('workbench train --replay general.jsonl --replay-ratio 0.1'), or train "
                      "for fewer steps or with a lower learning rate, to keep general ability.")
     urgent = len(steps)  # leakage and forgetting come before any advice on the gain itself
     if domain["status"] == "unclear" and small:

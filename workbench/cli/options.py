@@ -11,12 +11,16 @@ the dataclass field when the command is defined, so changing the field changes t
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import typer
 
 _NO_DEFAULT = object()
+
+WORKSPACE = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+"""Every command's ``--workspace``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,8 +107,6 @@ class ConfigOptions:
 
 def option_fields(callback) -> dict[str, ConfigField]:
     """``{parameter name: ConfigField}`` of a command function's config-backed options."""
-    import inspect
-
     return {name: p.default.config_field for name, p in inspect.signature(callback).parameters.items()
             if isinstance(getattr(p.default, "config_field", None), ConfigField)}
 
@@ -112,3 +114,44 @@ def option_fields(callback) -> dict[str, ConfigField]:
 def given(**values: Any) -> dict[str, Any]:
     """The values of the options the user gave (an option not given is None and is left out)."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def workspace_at(path: Optional[Path]):
+    """The workspace a command's ``--workspace`` names (default ./workspace or $WORKBENCH_WORKSPACE)."""
+    from workbench.workspace import Workspace
+
+    return Workspace.at(path)
+
+
+def flag_words(command) -> Callable[[str], str]:
+    """How a command names a setting in an error (:meth:`WorkbenchError.one_line`): the flag it offers.
+
+    A config field is worded as the option that sets it (``max_tokens`` -> ``--max-tokens``; ``compare``
+    names ``model`` ``--base``), a parameter of the command by its own flag (``overwrite`` ->
+    ``--overwrite``); a field without a flag by its name and the ``--set`` that sets it
+    (``lora.r (--set lora.r=...)``) where the command takes ``--set``, else by its name.
+
+    Args:
+        command: the click command that ran (its ``callback`` is the typer-wrapped command function).
+    """
+    words: dict[str, str] = {}
+    fields = option_fields(command.callback) if command.callback else {}
+    takes_set = False
+    for param in command.params:
+        flags = [opt for opt in getattr(param, "opts", ()) if opt.startswith("--")]
+        if not flags or param.param_type_name != "option":
+            continue
+        if flags[0] == "--set":
+            takes_set = True
+            continue
+        words.setdefault(param.name, flags[0])
+    for name, field in fields.items():
+        flags = [opt for opt in next(p for p in command.params if p.name == name).opts if opt.startswith("--")]
+        words[field.name] = flags[0]  # the field's own flag wins over a parameter of the same name
+
+    def word(field: str) -> str:
+        if field in words:
+            return words[field]
+        return f"{field} (--set {field}=...)" if takes_set else field
+
+    return word
