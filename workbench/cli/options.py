@@ -17,6 +17,9 @@ from typing import Any, Callable, Mapping, Optional
 
 import typer
 
+from workbench.samples import SAMPLE_DATA
+from workbench.workspace import Workspace
+
 _NO_DEFAULT = object()
 
 WORKSPACE = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
@@ -63,8 +66,6 @@ def shown_default(value: Any) -> str | None:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     if isinstance(value, str):
-        from workbench.samples import SAMPLE_DATA
-
         path = Path(value)
         if path.is_absolute() and path.parent == Path(SAMPLE_DATA):
             return f"the bundled {path.name}"  # an absolute path of this install says nothing to a reader
@@ -118,8 +119,6 @@ def given(**values: Any) -> dict[str, Any]:
 
 def workspace_at(path: Optional[Path]):
     """The workspace a command's ``--workspace`` names (default ./workspace or $WORKBENCH_WORKSPACE)."""
-    from workbench.workspace import Workspace
-
     return Workspace.at(path)
 
 

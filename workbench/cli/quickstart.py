@@ -8,10 +8,12 @@ from typing import Optional
 
 import typer
 
-from workbench import quickstart as quickstart_config
+import workbench.quickstart
+from workbench import appsupport
 from workbench.cli.options import WORKSPACE, ConfigOptions, workspace_at
+from workbench.config import load_config
 
-quickstart_option = ConfigOptions(quickstart_config.QuickstartConfig, quickstart_config.OPTION_HELP)
+quickstart_option = ConfigOptions(workbench.quickstart.QuickstartConfig, workbench.quickstart.OPTION_HELP)
 
 
 def quickstart(
@@ -27,15 +29,10 @@ def quickstart(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set learning_rate=5e-4 --set block_size=128."),
 ) -> None:
     """Fetch the default model, train a QLoRA adapter on the sample corpus, compare perplexities."""
-    from workbench.config import load_config
-    from workbench.quickstart import QuickstartConfig, format_summary, run_quickstart
-
     ws = workspace_at(workspace)
-    cfg = load_config(QuickstartConfig, config, set_, model=model, max_tokens=max_tokens, data=data,
+    cfg = load_config(workbench.quickstart.QuickstartConfig, config, set_, model=model, max_tokens=max_tokens, data=data,
                       domain_eval=domain_eval, general_eval=general_eval, eval_docs=eval_docs)
-    summary = run_quickstart(cfg, ws)
-    typer.echo(format_summary(summary, ws.folder("quickstart")))
+    summary = workbench.quickstart.run_quickstart(cfg, ws)
+    typer.echo(workbench.quickstart.format_summary(summary, ws.folder("quickstart")))
     if app_:
-        from workbench.appsupport import AppSettings, run_app
-
-        sys.exit(run_app(AppSettings(workspace=str(ws.root)), echo=typer.echo))
+        sys.exit(appsupport.run_app(appsupport.AppSettings(workspace=str(ws.root)), echo=typer.echo))

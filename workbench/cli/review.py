@@ -7,8 +7,13 @@ from typing import Optional
 
 import typer
 
+from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions, given, workspace_at
+from workbench.io import dumps
+from workbench.review import plots
 from workbench.review.config import ITEMS_OPTION_HELP, ItemsConfig
+from workbench.review.export import export_corrections, export_drop_list, open_store
+from workbench.review.regression import export_regression_set
 
 DbOpt = typer.Option(None, "--db", help="Label store: a SQLite file or a database URL (default WORKSPACE/labels.db).")
 items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
@@ -16,8 +21,6 @@ items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
 
 
 def _store(db: Optional[str], workspace: Optional[Path], must_exist: bool = True):
-    from workbench.review.export import open_store
-
     return open_store(db, workspace, must_exist=must_exist)
 
 
@@ -39,8 +42,6 @@ def items(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Add review items to the label store (existing ones are kept, never duplicated)."""
-    from workbench import workflows
-
     result = workflows.review_items(
         _comparison_folder(comparison, workspace) if comparison else None, workspace,
         ItemsConfig(**given(seed=seed, regressed_documents=regressed)), jsonl=jsonl, profile=profile,
@@ -87,8 +88,6 @@ def stats(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Error rate and MQM penalty per model, checkpoint and category."""
-    from workbench.review import plots
-
     with _store(db, workspace) as store:
         stats = store.stats()
     o = stats["overall"]
@@ -123,8 +122,6 @@ def agreement(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Krippendorff's alpha per dimension, Cohen's kappa per pair, disagreements, gold accuracy."""
-    from workbench.io import dumps
-
     with _store(db, workspace) as store:
         report = store.agreement()
         accuracy = store.accuracy()
@@ -153,9 +150,6 @@ def export(
 ) -> None:
     """Export labels; 'corrections' writes corrected outputs as training data for curate/train, 'regression' the
     labelled errors compare re-scores (--set regression_set=FILE), 'drops' the documents curate drops (drop_list)."""
-    from workbench.review.export import export_corrections, export_drop_list
-    from workbench.review.regression import export_regression_set
-
     writers = {"corrections": export_corrections, "regression": export_regression_set, "drops": export_drop_list}
     with _store(db, workspace) as store:
         path = writers[format](store, out) if format in writers else store.export(out, format)

@@ -7,10 +7,13 @@ from typing import Optional
 
 import typer
 
+from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions, given, workspace_at
+from workbench.config import apply_overrides, load_yaml, parse_overrides
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.training import config as train_config
 from workbench.training import plan as plan_config
+from workbench.training.export import export_run
 
 # options that set a config field: the help line from the table next to the dataclass, the default shown from the field
 train_option = ConfigOptions(train_config.TrainConfig, train_config.OPTION_HELP,
@@ -37,11 +40,9 @@ def train(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """QLoRA continued pretraining on a snapshot or corpus file."""
-    from workbench import workflows
-
     ws = workspace_at(workspace)
     if resume:
-        from workbench.training.trainer import finished_run_note
+        from workbench.training.trainer import finished_run_note  # here, not at the top: the trainer loads numpy and the training stack
 
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         run_dir = workflows.train(None, ws, resume=resume)
@@ -70,24 +71,20 @@ def plan(
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
     """Estimate peak memory, fit, wall time and cost of a run before launching it."""
-    from workbench.config import apply_overrides, parse_overrides
-    from workbench.training.plan import PlanConfig, estimate, format_plan, suggest
-    from workbench.workflows import train_config
-
     values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu)
     if preset:
-        preset_config = train_config(preset=preset, max_tokens=max_tokens,
+        preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens,
                                      model=None if model == DEFAULT_MODEL else model)
-        config = PlanConfig.from_train_config(preset_config, **values)
+        config = plan_config.PlanConfig.from_train_config(preset_config, **values)
         model = model if model != DEFAULT_MODEL else preset_config.model
     else:
-        config = PlanConfig(**values)
+        config = plan_config.PlanConfig(**values)
     if set_:
         config = apply_overrides(config, parse_overrides(set_))
-    result = estimate(model, config)
-    typer.echo(format_plan(result))
+    result = plan_config.estimate(model, config)
+    typer.echo(plan_config.format_plan(result))
     if not result.fits:
-        fix = suggest(model, config)
+        fix = plan_config.suggest(model, config)
         typer.echo("does not fit; closest configuration that fits: " + ", ".join(fix.changes))
 
 
@@ -95,12 +92,9 @@ def presets(
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; presets are shipped with workbench."),
 ) -> None:
     """List the shipped training presets."""
-    from workbench.config import load_yaml
-    from workbench.training.config import PRESETS, list_presets
-
-    for name in list_presets():
-        first = (PRESETS / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")
-        model = load_yaml(PRESETS / f"{name}.yaml").get("model")
+    for name in train_config.list_presets():
+        first = (train_config.PRESETS / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")
+        model = load_yaml(train_config.PRESETS / f"{name}.yaml").get("model")
         typer.echo(f"{name:<22} {model:<28} {first}")
 
 
@@ -111,6 +105,4 @@ def export(
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Write a run's adapter, or a merged model folder."""
-    from workbench.training.export import export_run
-
     typer.echo(str(export_run(run, out=out, merge=merge, overwrite=overwrite)))
