@@ -6,6 +6,9 @@ next to the dataclass. The option's own default stays ``None``: a flag the user 
 out of the values the command passes on, so the precedence defaults < YAML (``--config``) < flags <
 ``--set`` holds (``workbench.config.load_config``). The default that ``--help`` shows is read from
 the dataclass field when the command is defined, so changing the field changes the help.
+
+The same tables word a library error for the command that raised it (:func:`flag_words`): its
+field becomes the flag that sets it.
 """
 
 from __future__ import annotations
@@ -133,20 +136,14 @@ def flag_words(command) -> Callable[[str], str]:
     Args:
         command: the click command that ran (its ``callback`` is the typer-wrapped command function).
     """
-    words: dict[str, str] = {}
-    fields = option_fields(command.callback) if command.callback else {}
-    takes_set = False
+    words: dict[str, str] = {}  # parameter name, then config field name -> the command's flag
     for param in command.params:
-        flags = [opt for opt in getattr(param, "opts", ()) if opt.startswith("--")]
-        if not flags or param.param_type_name != "option":
-            continue
-        if flags[0] == "--set":
-            takes_set = True
-            continue
-        words.setdefault(param.name, flags[0])
-    for name, field in fields.items():
-        flags = [opt for opt in next(p for p in command.params if p.name == name).opts if opt.startswith("--")]
-        words[field.name] = flags[0]  # the field's own flag wins over a parameter of the same name
+        flags = [opt for opt in param.opts if opt.startswith("--")]
+        if param.param_type_name == "option" and flags:
+            words[param.name] = flags[0]
+    takes_set = "--set" in words.values()
+    for name, field in (option_fields(command.callback) if command.callback else {}).items():
+        words[field.name] = words[name]  # a field's own flag wins over a parameter named like the field
 
     def word(field: str) -> str:
         if field in words:

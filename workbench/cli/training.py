@@ -42,7 +42,8 @@ def train(
     """QLoRA continued pretraining on a snapshot or corpus file."""
     ws = workspace_at(workspace)
     if resume:
-        from workbench.training.trainer import finished_run_note  # here, not at the top: the trainer loads numpy and the training stack
+        # imported here, not at the top: the trainer loads numpy and the training stack
+        from workbench.training.trainer import finished_run_note
 
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         run_dir = workflows.train(None, ws, resume=resume)
