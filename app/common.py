@@ -12,8 +12,8 @@ import streamlit as st
 
 from workbench.appsupport import SETTINGS_ENV, AppSettings
 from workbench.errors import WorkbenchError
-from workbench.workspace import ACTIVE_STATES as ACTIVE
-from workbench.workspace import status_fraction
+from workbench.status import ACTIVE_STATES as ACTIVE
+from workbench.status import status_fraction
 
 COLOURS = {"running": "blue", "queued": "gray", "stopping": "orange", "stopped": "orange",
            "finished": "green", "failed": "red"}
@@ -83,7 +83,7 @@ def progress_line(status: dict, label: str | None = None) -> None:
 def follow_job(folder, key: str) -> None:
     """A job's state and progress, redrawn every few seconds while it is active (only this panel
     reruns); the page reruns once when the job ends. Stop button while it runs."""
-    from workbench.workspace import read_status
+    from workbench.status import read_status
 
     status = read_status(folder) or {}
     live = status.get("state") in ACTIVE

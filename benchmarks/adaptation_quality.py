@@ -119,6 +119,8 @@ def train_plain(model_dir: Path, texts: list[str], budget: int, out: Path, *, lr
 
 def train_workbench(model: str, data: Path, budget: int, out: Path, *, preset: str | None, seed: int,
                     **values) -> dict:
+    from plan_check import plan_line, plan_vs_run
+
     from workbench.workflows import train, train_config
     from workbench.workspace import Workspace
 
@@ -128,9 +130,11 @@ def train_workbench(model: str, data: Path, budget: int, out: Path, *, preset: s
     run = train(config, Workspace(out / "ws"), progress=False)
     seconds = time.perf_counter() - started
     card = json.loads((run / "run.json").read_text())
+    check = plan_vs_run(run)
+    print(plan_line(check), flush=True)
     return {"steps": card["steps"], "train_tokens": card["tokens_seen"], "seconds": seconds,
             "tokens_per_s": card["tokens_per_s"], "adapter": str(run), "learning_rate": card["config"]["learning_rate"],
-            "preset": card["config"].get("preset")}
+            "preset": card["config"].get("preset"), "plan_check": check}
 
 
 def _doc_sums(rows: list[dict], label: str) -> dict[tuple[str, str], tuple[float, int]]:

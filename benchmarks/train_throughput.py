@@ -235,11 +235,17 @@ def run_ours(model_dir: Path, args, workdir: Path, data_path: Path, tag: str) ->
     with PeakMemory() as mem:
         run = train(config, Workspace.at(workdir / "workspace"), progress=False)
     card = read_json(run / "run.json")
+    from plan_check import plan_line, plan_vs_run
+
+    check = plan_vs_run(run)
+    print("  " + plan_line(check), flush=True)
     rows = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("type") == "train"]
     cumulative = [0.0] + [float(r["train_seconds"]) for r in rows]
     step_seconds = [b - a for a, b in itertools.pairwise(cumulative)]
-    return _result("ours (packed)" + (", full logits" if args.no_chunked_loss else ""), card["step"], useful, slots, padding, 0, step_seconds, mem.peak_mb,
-                   rows[-1]["loss"] if rows else None, (load_before, os.getloadavg()[0]))
+    result = _result("ours (packed)" + (", full logits" if args.no_chunked_loss else ""), card["step"], useful, slots,
+                     padding, 0, step_seconds, mem.peak_mb, rows[-1]["loss"] if rows else None,
+                     (load_before, os.getloadavg()[0]))
+    return {**result, "plan_check": check}
 
 
 def _result(name, steps, useful, slots, padding, dropped, step_seconds, peak_mb, loss, load) -> dict:

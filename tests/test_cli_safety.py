@@ -319,7 +319,7 @@ def test_a_field_is_worded_as_the_flag_the_command_offers_else_as_set():
     (["compare", "--domain-eval", "d.jsonl", "--general-eval", "g.jsonl"], ["no adapted model", "set --adapted to"]),
     (["compare", "--adapted", ".", "--set", "n_bootstrap=5"],
      ["n_bootstrap is 5", "set n_bootstrap (--set n_bootstrap=...) to 100"]),
-    (["train", "--preset", "nope"], ["unknown preset 'nope'", "set --preset to one of:"]),
+    (["train", "--preset", "nope"], ["unknown --preset 'nope'", "use one of:"]),
 ])
 def test_library_errors_name_the_commands_flag(capsys, tmp_path, argv, words):
     code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "out")

@@ -250,7 +250,7 @@ def test_resume_of_a_cli_run_outside_the_workspace_uses_its_folder_and_the_works
 
     shutil.rmtree(run / "checkpoints")
     (run / "adapter" / "adapter_config.json").unlink()
-    from workbench.workspace import write_status
+    from workbench.status import write_status
 
     write_status(run, "stopped", error="stopped by the user")
     monkeypatch.chdir(tmp_path / "outside")  # another working directory: the relative out must not move the run

@@ -50,7 +50,7 @@ def test_sigterm_during_inspect_leaves_nothing_complete(tiny_home, tmp_path):
 
 
 def test_graceful_stop_defers_the_first_signal_and_restores_handlers():
-    from workbench.signals import Stopped, graceful_stop
+    from workbench.stopping import Stopped, graceful_stop
 
     before = signal.getsignal(signal.SIGTERM)
     with graceful_stop(deferred=True) as stop:
@@ -72,7 +72,7 @@ def test_graceful_stop_defers_the_first_signal_and_restores_handlers():
 def test_a_worker_forked_inside_graceful_stop_ends_on_sigterm_as_before():
     """A pool worker blocked in C code never runs a Python handler: it must keep the default
     SIGTERM, or a stopping parent waits for it forever."""
-    from workbench.signals import graceful_stop
+    from workbench.stopping import graceful_stop
 
     with graceful_stop():
         pid = os.fork()
@@ -90,7 +90,7 @@ def test_a_worker_forked_inside_graceful_stop_ends_on_sigterm_as_before():
 
 
 def test_a_stop_survives_a_library_cleanup_that_raises_over_it():
-    from workbench.signals import Stopped, graceful_stop
+    from workbench.stopping import Stopped, graceful_stop
 
     with pytest.raises(Stopped) as stopped:
         with graceful_stop():

@@ -11,16 +11,16 @@ import pytest
 
 from workbench.artifacts import read_manifest
 from workbench.errors import WorkbenchError
+from workbench.figures import figures_of
 from workbench.io import read_json, write_json
 from workbench.progress import ProgressEvent, StatusProgress, TqdmProgress, combine
+from workbench.status import read_status, write_status
 from workbench.workspace import (
     ComparisonSummary,
     CorpusSummary,
     RunSummary,
     SnapshotSummary,
     Workspace,
-    read_status,
-    write_status,
 )
 
 
@@ -114,13 +114,13 @@ def test_handles_card_status_metrics_checkpoints_figures(made):
     assert [r["step"] for r in new] == [9, 10] and offset2 > offset
     steps = [c["step"] for c in run.checkpoints()]  # the run keeps its last and best checkpoints
     assert steps == sorted(steps) and steps[-1] == 8 and all(c["resumable"] for c in run.checkpoints())
-    figures = run.figures()
+    figures = figures_of(run)
     assert {"training", "perplexity"} <= set(figures)
     assert figures["perplexity"].layout.shapes  # the forgetting threshold line
-    assert "removal_funnel" in ws.snapshot("domain").figures()
-    assert "length" in ws.corpus("domain").figures()
+    assert "removal_funnel" in figures_of(ws.snapshot("domain"))
+    assert "length" in figures_of(ws.corpus("domain"))
     comparison = ws.comparison(ws.comparisons()[0].name)
-    assert "perplexity" in comparison.figures()
+    assert "perplexity" in figures_of(comparison)
     assert comparison.card()["config"]["window"] == 64
 
 
@@ -227,7 +227,7 @@ def test_a_stop_request_after_the_job_ended_keeps_its_final_state(tmp_path):
 
 def test_status_fraction_reads_steps_or_stage_progress(tmp_path):
     """The one progress fraction the app's bar and the notebook's bar show."""
-    from workbench.workspace import status_fraction
+    from workbench.status import status_fraction
 
     write_status(tmp_path, "running", step=3, total_steps=12)  # training reports steps
     assert status_fraction(read_status(tmp_path)) == 0.25
@@ -377,26 +377,16 @@ def test_folder_naming_lives_in_the_library(tmp_path):
     assert ws.folder_for("runs", TrainConfig(out=str(tmp_path / "here"))) == tmp_path / "here"
 
 
-def test_the_workspace_draws_nothing_itself_figures_come_from_the_surface_registry(made, monkeypatch):
-    """The workspace is the plain-file layer below the stages: it imports no stage (not even lazily);
-    figures per artifact kind live in workbench.figures, which Artifact.figures() delegates to."""
-    import ast
-    from pathlib import Path
-
-    import workbench.workspace as workspace_module
+def test_figures_of_an_artifact_come_from_the_registry_of_its_kind(made, monkeypatch):
+    """The workspace draws nothing (tests/test_layering.py keeps it below the stages); figures per
+    artifact kind live in workbench.figures, for a handle or a folder alike."""
     from workbench import figures
-
-    stages = ("workbench.corpus", "workbench.training", "workbench.evaluation", "workbench.review")
-    tree = ast.parse(Path(workspace_module.__file__).read_text(encoding="utf-8"))
-    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
-    assert not [m for m in imported if m.startswith(stages)], imported
 
     ws, _ = made
     snapshot = ws.snapshot("domain")
     assert snapshot.record()["kind"] == "snapshot" and ws.run("tiny").record()["config"]
-    assert set(figures.figures_of(snapshot.folder)) == set(snapshot.figures()) == {"removal_funnel"}
-    assert set(figures.figures_of(ws.run("tiny"))) == {"training", "perplexity"}
-    # another builder registered for a kind is what every surface (and the handle) draws
+    assert set(figures_of(snapshot.folder)) == set(figures_of(snapshot)) == {"removal_funnel"}
+    assert set(figures_of(ws.run("tiny"))) == {"training", "perplexity"}
+    # another builder registered for a kind is what every surface draws
     monkeypatch.setitem(figures._BUILDERS, "snapshot", lambda artifact: {"sizes": artifact.record()["counts"]})
-    assert snapshot.figures() == {"sizes": snapshot.record()["counts"]}
+    assert figures_of(snapshot) == {"sizes": snapshot.record()["counts"]}

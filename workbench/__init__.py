@@ -6,6 +6,7 @@ modules that need them, so ``import workbench`` stays fast and works anywhere.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 
@@ -13,15 +14,29 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "seed_everything"]
 
+# Third-party notices that are harmless noise before every command: logger -> message starts.
+# bitsandbytes' CPU backend (>= 0.49, on AVX512-BF16 CPUs) logs this at import and falls back to its
+# built-in kernel. peft and transformers' Trainer import bitsandbytes themselves, so the filter is
+# installed when workbench is imported.
+_NOISY = {"bitsandbytes.backends.cpu.ops": ("Failed to load CPU gemm_4bit_forward from kernels-community",)}
 
-def _quiet_third_party() -> None:
-    # before anything imports bitsandbytes (peft and transformers' Trainer do it themselves)
-    from workbench.models.quant import quiet_bitsandbytes_logs
 
-    quiet_bitsandbytes_logs()
+class _ToDebugLog(logging.Filter):
+    """Drops known, harmless third-party notices from their logger and re-logs them at DEBUG."""
+
+    def __init__(self, prefixes: tuple[str, ...]):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith(self.prefixes):
+            logging.getLogger(__name__).debug("%s: %s", record.name, record.getMessage())
+            return False
+        return True
 
 
-_quiet_third_party()
+for _name, _prefixes in _NOISY.items():
+    logging.getLogger(_name).addFilter(_ToDebugLog(_prefixes))
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> int:

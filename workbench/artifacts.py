@@ -17,13 +17,15 @@ the live state of ``status.json`` (a vanished process reads as failed).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.io import read_json, write_json
-from workbench.workspace import ACTIVE_STATES, STATES, TERMINAL_STATES  # noqa: F401 - defined once, in workspace
+from workbench.runcard import make_run_card, now_iso
+from workbench.status import STATES, read_status
 
 FORMAT = 1
 MANIFEST = "artifact.json"
@@ -71,8 +73,6 @@ class Manifest:
 
 def make_card(config: Any = None, seed: int | None = None, inputs: dict | None = None, **extra: Any) -> dict:
     """The card of an artifact: resolved config, seed, package versions, commit, hardware, input hashes."""
-    from workbench.runcard import make_run_card
-
     return normalize_card(make_run_card("artifact", config, seed=seed, inputs=inputs, **extra))
 
 
@@ -103,8 +103,6 @@ def write_manifest(
     created: str | None = None,
 ) -> Path:
     """Write ``artifact.json`` into ``folder``: the one writer of the manifest fields for every kind."""
-    from workbench.runcard import now_iso
-
     if kind not in KIND_FOLDERS:
         raise ValueError(f"unknown artifact kind {kind!r}; known: {', '.join(KIND_FOLDERS)}")
     if state not in STATES:
@@ -149,8 +147,6 @@ _JOB_KIND_TO_ARTIFACT = {"inspect": "corpus", "curate": "snapshot", "train": "ru
 def read_manifest(folder: str | os.PathLike, kind: str | None = None) -> Manifest:
     """The manifest fields of an artifact folder, from ``artifact.json`` or an earlier release's files,
     with the live state of ``status.json`` (a ``running`` job whose process is gone reads as failed)."""
-    from workbench.workspace import read_status
-
     folder = Path(folder)
     kind = kind or detect_kind(folder)
     record = _stage_record(folder, kind)
@@ -261,8 +257,6 @@ def headline(kind: str | None, record: dict) -> dict:
 def _eval_rows(path: Path) -> list[dict]:
     """The evaluation rows of a live ``metrics.jsonl``: only lines that mention an eval are parsed
     (a long run has one train row per step), and a line still being written is skipped."""
-    import json
-
     rows = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:

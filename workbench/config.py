@@ -1,4 +1,4 @@
-"""Typed configs: dataclasses loaded from YAML, overridden by dotted keys, saved resolved.
+"""Typed configs: dataclasses loaded from YAML, overridden by dotted keys, recorded resolved.
 
 Every concern has one dataclass (``TrainConfig``, ``CorpusConfig``, ``EvalConfig``...). This
 module holds the shared machinery: build a dataclass from a mapping (rejecting unknown keys
@@ -171,9 +171,3 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     data.update({k: v for k, v in values.items() if v is not None})
     config = from_dict(cls, data)
     return apply_overrides(config, parse_overrides(overrides)) if overrides else config
-
-
-def save_yaml(config: Any, path: str | Path) -> None:
-    from workbench.io import atomic_write_text
-
-    atomic_write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))

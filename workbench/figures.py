@@ -4,9 +4,8 @@ builders of its stage.
 Why here: the workspace (:mod:`workbench.workspace`) is the plain-file layer *below* the stages. It
 reads folders, records and metrics and knows nothing of plotting or of any stage. Drawing an artifact
 needs the stage's pure builders (``corpus/plots.py``, ``training/plots.py``), so the mapping "kind ->
-builders" lives in this surface-level module, beside the app, the notebooks and the CLI that show
-the figures. ``Artifact.figures()`` stays for users as a convenience that delegates here at call time;
-the layering holds because nothing in the workspace or a stage imports this module at import time.
+builders" sits above the stages, where they are put together: the app, the notebooks and the CLI call
+:func:`figures_of` with a handle or a folder.
 
 A kind whose stage saves its figures (comparisons, evaluations: ``figures/*.json``) needs no builder.
 Another surface or a plugin adds a kind with :func:`register`.

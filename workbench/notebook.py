@@ -12,26 +12,38 @@ fresh kernel with nobody at the keyboard (as the tests run them):
 - :func:`follow` shows a job's progress bar and its evaluation curves, updated in place, and returns
   when the job ends (or reaches a step), so a notebook can launch, stop and resume a training job.
 
+Every choice goes through the recipe layer (:mod:`workbench.workflows`), as it does from the CLI and
+the app: a training config through ``train_config``, curation with the reviewers' decisions through
+``curate(..., labels=...)``, a review through ``submit_review``. A name in the parameters cell that
+names nothing in the workspace stops with an error listing what is there; only an empty name means
+"the newest". In a notebook, :func:`setup` makes a library error show as one line, its setting
+named as the parameters cell names it (``max_tokens`` is ``MAX_TOKENS``).
+
 ipywidgets and IPython are imported inside the functions that draw, so this module imports anywhere.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
+from workbench import workflows
 from workbench.errors import WorkbenchError
-from workbench.workspace import TERMINAL_STATES as TERMINAL
-from workbench.workspace import Workspace, status_fraction
+from workbench.status import TERMINAL_STATES as TERMINAL
+from workbench.status import status_fraction
+from workbench.workspace import Artifact, Workspace
 
 SMALL_ENV = "WORKBENCH_SMALL"
 
 __all__ = [
     "Setup", "setup", "small_mode", "path_chooser", "chosen_paths", "TrainSettings", "follow",
-    "status_line", "ReviewForm", "show",
+    "status_line", "ReviewForm", "DocumentDecisions", "show", "training_data", "pick_run", "pick_comparison",
+    "compare_config", "review_items", "flagged_documents", "parameter_words", "error_line", "show_errors_in_one_line",
+    "PARAMETER_FIELDS", "snapshot_summary",
 ]
 
 
@@ -75,16 +87,14 @@ class Setup:
     @property
     def labels_db(self) -> Path:
         """The workspace's label store (``labels.db``)."""
-        from workbench.review.config import default_db
-
-        return default_db(self.workspace)
+        return workflows.labels_path(self.workspace)
 
     def folder(self, kind: str, name: str) -> Path:
         return self.workspace.folder(kind, name)
 
 
 def _sample(name: str) -> str:
-    from workbench.training.config import sample_path
+    from workbench.samples import sample_path
 
     return str(sample_path(name))
 
@@ -114,8 +124,10 @@ def setup(
         small: force small mode on or off (default: ``WORKBENCH_SMALL``).
 
     A registry model is provisioned into the cache here (a second call returns at once); a missing
-    corpus path is a user error naming it.
+    corpus path is a user error naming it. In a notebook, library errors show as one line from here on
+    (:func:`show_errors_in_one_line`).
     """
+    show_errors_in_one_line()
     small = small_mode() if small is None else small
     model = model or ("tiny-llama" if small else "smollm2-135m")
     corpus_paths = [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus or [])
@@ -123,7 +135,7 @@ def setup(
     for path in corpus_paths:
         if not Path(path).exists():
             raise WorkbenchError(f"corpus path {path} does not exist.",
-                                 "set CORPUS in the parameters cell to your files or folders.")
+                                 "set {field} in the parameters cell to your files or folders.", field="paths")
     from workbench.models.registry import REGISTRY
 
     if model in REGISTRY:
@@ -142,6 +154,68 @@ def setup(
         max_tokens=int(max_tokens or (2048 if small else 16384)),
         eval_docs=eval_docs if eval_docs is not None else (6 if small else None),
     )
+
+
+# ------------------------------------------------------------------------------------------ errors
+PARAMETER_FIELDS = {"CORPUS": "paths", "LORA_R": "lora.r", "STOP_AT_STEP": "until_step"}
+"""Parameters of the notebooks whose setting is not their own name in lower case (``MAX_TOKENS`` is
+``max_tokens``; ``LORA_R`` is ``lora.r``)."""
+
+_PARAMETER = re.compile(r"^[A-Z][A-Z0-9_]+$")  # WORKSPACE, MAX_TOKENS; not a one-letter S
+
+
+def parameter_words(parameters: Iterable[str]) -> dict[str, str]:
+    """``{setting: parameter}`` for the names of a parameters cell (``["MAX_TOKENS"]`` gives
+    ``{"max_tokens": "MAX_TOKENS"}``): how a notebook words the field a library error names."""
+    return {PARAMETER_FIELDS.get(name, name.lower()): name for name in parameters if _PARAMETER.match(name)}
+
+
+def error_line(exc: WorkbenchError, parameters: Iterable[str] | Mapping[str, Any] = ()) -> str:
+    """A library error as a notebook says it: one line, its setting named as the parameters cell names it.
+
+    Args:
+        exc: the error.
+        parameters: the parameters cell's names (or the notebook's namespace: its upper-case names count).
+
+    Returns:
+        ``exc.one_line(words)``; when the error is about a parameter that its text does not name, the
+        line ends by saying where to change it (``(MAX_TOKENS in the parameters cell)``).
+    """
+    words = parameter_words(parameters)
+    line = exc.one_line(words)
+    word = words.get(exc.field) if exc.field else None
+    if word and not re.search(rf"\b{re.escape(word)}\b", line):
+        line += f" ({word} in the parameters cell)"
+    return line
+
+
+def _one_line(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's custom_exc signature
+    """IPython's handler of a ``WorkbenchError``: the cell fails with one line instead of a traceback."""
+    stb = [f"error: {error_line(value, shell.user_ns)}"]
+    shell._showtraceback(etype, value, stb)  # the shell's own way to show an error (the kernel sends it)
+    return stb
+
+
+def show_errors_in_one_line(shell=None) -> bool:
+    """Make a ``WorkbenchError`` raised by a cell show as one line (the cell still fails, so "run all"
+    stops there). Outside IPython this does nothing.
+
+    Args:
+        shell: the IPython shell (default: the running one).
+
+    Returns:
+        Whether a shell was found.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((WorkbenchError,), _one_line)
+    return True
 
 
 # ----------------------------------------------------------------------------------------- widgets
@@ -171,16 +245,29 @@ def chosen_paths(chooser) -> list[str]:
 class TrainSettings:
     """The few training settings a domain expert chooses, as widgets prefilled from the parameters.
 
-    ``values()`` returns the ``TrainConfig`` keys they set (``preset``, ``max_tokens``, ``lora.r``,
-    ``replay_ratio``); :meth:`config` turns them into a resolved ``TrainConfig``.
+    The preset dropdown starts at the preset made for the model (``"none"`` when there is none: the
+    plain defaults). ``values()`` returns what they set (``preset``, ``max_tokens``, ``lora.r``,
+    ``replay_ratio``); :meth:`config` resolves them through ``workflows.train_config``, so a preset made
+    for another model stops there, naming both.
+
+    Args:
+        model: the model to train (the notebook's ``MODEL``, resolved by :func:`setup`).
+        preset: a shipped preset, ``"none"``, or None for the one made for ``model``.
     """
 
-    def __init__(self, preset: str | None = None, lora_r: int = 16, max_tokens: int = 16384,
-                 replay_ratio: float = 0.0):
-        from workbench.training.config import list_presets
+    def __init__(self, model: str | None = None, preset: str | None = None, lora_r: int = 16,
+                 max_tokens: int = 16384, replay_ratio: float = 0.0):
+        from workbench.models.registry import DEFAULT_MODEL
+        from workbench.training.config import NO_PRESET, list_presets
+        from workbench.training.defaults import preset_for_model
 
-        self._presets = ["(none)", *list_presets()]
-        self._defaults = {"preset": preset, "lora_r": lora_r, "max_tokens": max_tokens, "replay_ratio": replay_ratio}
+        if preset and preset != NO_PRESET:
+            workflows.preset_model(preset)  # an unknown preset is a user error naming the shipped ones
+        self.model = model
+        self._presets = [NO_PRESET, *list_presets()]
+        own = preset_for_model(model or DEFAULT_MODEL) or NO_PRESET
+        self._defaults = {"preset": preset or own, "lora_r": lora_r, "max_tokens": max_tokens,
+                          "replay_ratio": replay_ratio}
         self._widgets = None
 
     def _build(self):
@@ -188,7 +275,7 @@ class TrainSettings:
 
         d = self._defaults
         self._widgets = {
-            "preset": widgets.Dropdown(options=self._presets, value=d["preset"] or "(none)", description="preset"),
+            "preset": widgets.Dropdown(options=self._presets, value=d["preset"], description="preset"),
             "lora_r": widgets.Dropdown(options=sorted({4, 8, 16, 32, 64, d["lora_r"]}), value=d["lora_r"],
                                        description="LoRA rank"),
             "max_tokens": widgets.BoundedIntText(value=d["max_tokens"], min=256, max=10**11, step=1024,
@@ -210,25 +297,27 @@ class TrainSettings:
         display(self.widget())
 
     def values(self) -> dict[str, Any]:
-        """The current values (the widgets' if shown, else the parameters)."""
+        """The current values (the widgets' if shown, else the parameters); ``preset`` is a name or ``"none"``."""
         w = self._widgets
-        preset = w["preset"].value if w else self._defaults["preset"]
         return {
-            "preset": None if preset in (None, "(none)") else preset,
+            "preset": w["preset"].value if w else self._defaults["preset"],
             "max_tokens": int(w["max_tokens"].value if w else self._defaults["max_tokens"]),
             "lora.r": int(w["lora_r"].value if w else self._defaults["lora_r"]),
             "replay_ratio": float(w["replay_ratio"].value if w else self._defaults["replay_ratio"]),
         }
 
-    def config(self, **fields: Any):
-        """A ``TrainConfig`` from the preset, these settings, then ``fields`` (model, data, out...)."""
-        from workbench.training.config import load_train_config
+    def config(self, model: str | None = None, **fields: Any):
+        """The resolved ``TrainConfig``: ``workflows.train_config`` of the model, the chosen preset, these
+        settings, then ``fields`` (``data``, ``name``, ``block_size``...).
 
+        Args:
+            model: default the model the settings were made for.
+        """
         values = self.values()
         if values["replay_ratio"] > 0 and not fields.get("replay"):
             fields["replay"] = "sample"
-        return load_train_config(preset=values["preset"], overrides=[f"lora.r={values['lora.r']}"],
-                                 max_tokens=values["max_tokens"], replay_ratio=values["replay_ratio"], **fields)
+        return workflows.train_config(model or self.model, values["preset"], overrides={"lora.r": values["lora.r"]},
+                                      max_tokens=values["max_tokens"], replay_ratio=values["replay_ratio"], **fields)
 
 
 # -------------------------------------------------------------------------------------- live views
@@ -271,8 +360,6 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
     """
     import ipywidgets as widgets
     from IPython.display import display
-
-    from workbench.workspace import Artifact
 
     bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=job.name[:20],
                                 layout=widgets.Layout(width="60%"))
@@ -342,7 +429,8 @@ class ReviewForm:
     typing the wrong phrase, its category and severity, a note and a correction.
 
     Prefilled from ``defaults`` (the parameters); :meth:`submit` records what the widgets hold now
-    through the label store, so a notebook labels without waiting for a click.
+    through ``workflows.submit_review``, so a notebook labels without waiting for a click, and a span
+    without a category or severity is refused before anything is written.
     """
 
     def __init__(self, store, item, annotator: str, defaults: dict | None = None):
@@ -374,8 +462,9 @@ class ReviewForm:
                                        description="in output"),
             "phrase": widgets.Text(value=d.get("phrase", ""), description="wrong phrase",
                                    placeholder="type the words that are wrong (leave empty for none)"),
-            "category": widgets.Dropdown(options=categories, value=d.get("category", categories[0]), description="category"),
-            "severity": widgets.ToggleButtons(options=["minor", "major", "critical"], value=d.get("severity", "minor"),
+            "category": widgets.Dropdown(options=categories, description="category",
+                                         value=d.get("category") if d.get("category") in categories else None),
+            "severity": widgets.ToggleButtons(options=list(workflows.SEVERITIES), value=d.get("severity"),
                                               description="severity"),
             "note": widgets.Text(value=d.get("note", ""), description="note"),
             "correction": widgets.Text(value=d.get("correction", ""), description="correction"),
@@ -399,30 +488,91 @@ class ReviewForm:
             d = self.defaults
             options = self.verdict_options()
             return {"verdict": d.get("verdict", options[0]), "output": d.get("output"), "phrase": d.get("phrase", ""),
-                    "category": d.get("category"), "severity": d.get("severity", "minor"),
+                    "category": d.get("category"), "severity": d.get("severity"),
                     "note": d.get("note", ""), "correction": d.get("correction", "")}
         return {k: w.value for k, w in self._w.items()}
 
-    def submit(self) -> dict:
-        """Record the error span (if a phrase is given) and the verdict; returns what was written."""
+    def errors(self) -> list:
+        """The error span the form holds (``workflows.ErrorMark``), or none when no phrase is given."""
         from workbench.appsupport import find_phrase
 
         v = self.values()
-        seconds = round(time.time() - self.started, 1)
-        written: dict[str, Any] = {"item": self.item.id}
-        if v["verdict"] == "skip":
-            written["event"] = self.store.skip(self.item.id, self.annotator, seconds=seconds)
-            return written
-        if v.get("phrase"):
-            key = v.get("output") or self.item.outputs[0]["slot"]
-            text = self.item.output(key)["text"]
-            start, end = find_phrase(text, v["phrase"])
-            category = v.get("category") or self.store.taxonomy().categories[0]
-            written["label"] = self.store.add_label(
-                self.item.id, self.annotator, category, v["severity"], start=start, end=end, output=key,
-                note=v.get("note", ""), correction=v.get("correction") or None, seconds=seconds)
-        written["verdict"] = self.store.submit(self.item.id, self.annotator, v["verdict"], seconds=seconds)
-        return written
+        if not v.get("phrase") or v["verdict"] == "skip":
+            return []
+        slot = v.get("output") or self.item.outputs[0]["slot"]
+        start, end = find_phrase(self.item.output(slot)["text"], v["phrase"])
+        return [workflows.ErrorMark(v.get("category"), v.get("severity"), output=slot, start=start, end=end,
+                                    note=v.get("note") or "", correction=v.get("correction") or None)]
+
+    def submit(self):
+        """Record the error span (if a phrase is given) and the verdict through ``workflows.submit_review``.
+
+        Returns:
+            What was written (``workflows.Submitted``: the item, the verdict, the label uids, the event).
+        """
+        return workflows.submit_review(self.store, self.item, self.annotator, self.values()["verdict"], self.errors(),
+                                       seconds=round(time.time() - self.started, 1))
+
+
+class DocumentDecisions:
+    """Keep or drop, one toggle per flagged corpus document, prefilled from the parameters.
+
+    :meth:`submit` records each decision through ``workflows.submit_review``; curation applies the
+    drops when it is given the label store (``workflows.curate(..., labels=...)``).
+
+    Args:
+        store: an open label store (``workflows.label_store``).
+        items: the ``document`` items to decide (:func:`flagged_documents`).
+        annotator: who decides.
+        drop_first: how many of the first documents start as ``drop`` (the rest start as ``keep``), so an
+            unattended run records decisions too.
+        show: how many documents are shown and decided.
+        chars: characters of each document shown.
+    """
+
+    def __init__(self, store, items: list, annotator: str, drop_first: int = 0, show: int = 5, chars: int = 400):
+        self.store = store
+        self.items = list(items)[:show]
+        self.annotator = annotator
+        self.chars = chars
+        self.defaults = {item.id: "drop" if n < drop_first else "keep" for n, item in enumerate(self.items)}
+        self._w = None
+
+    def _build(self):
+        import ipywidgets as widgets
+
+        self._w = {item.id: widgets.ToggleButtons(options=["keep", "drop"], value=self.defaults[item.id],
+                                                  description=item.id[:10]) for item in self.items}
+        return self._w
+
+    def _ipython_display_(self):
+        import html
+
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        w = self._w or self._build()
+        rows = []
+        for item in self.items:
+            why = ", ".join(str(f) for f in item.meta.get("flags") or []) or "flagged"
+            text = item.outputs[0]["text"][: self.chars] if item.outputs else ""
+            rows += [widgets.HTML(f"<p><i>{html.escape(why)}</i><br>{html.escape(text)}…</p>"), w[item.id]]
+        display(widgets.VBox(rows or [widgets.HTML("<p>No flagged documents.</p>")]))
+
+    def values(self) -> dict[str, str]:
+        """``{item id: "keep" | "drop"}`` as the toggles hold them now (the defaults if not shown)."""
+        if self._w is None:
+            return dict(self.defaults)
+        return {item_id: w.value for item_id, w in self._w.items()}
+
+    def submit(self) -> dict[str, int]:
+        """Record every decision; returns how many documents were kept and dropped."""
+        counts = {"keep": 0, "drop": 0}
+        items = {item.id: item for item in self.items}
+        for item_id, decision in self.values().items():
+            workflows.submit_review(self.store, items[item_id], self.annotator, decision)
+            counts[decision] += 1
+        return counts
 
 
 # ------------------------------------------------------------------------------------------- corpus
@@ -463,34 +613,53 @@ def readiness(profile: dict) -> None:
     _markdown("\n".join(lines))
 
 
-def flagged_items(profile: dict, folder: str | os.PathLike) -> list:
-    """Review items (keep/drop) for the documents the profile in ``folder`` flagged."""
-    from workbench.review.items import items_from_profile
+def flagged_documents(setup: Setup, name: str | None) -> list:
+    """Add the documents the corpus profile ``name`` flagged to the workspace's label store (as keep/drop
+    review items, through ``workflows.review_items``) and return them, worst first."""
+    profile = _pick(setup, "corpora", name)
+    workflows.review_items(profile=profile.folder, workspace=setup.workspace)
+    with workflows.label_store(setup.workspace) as store:
+        return [item for item in store.items(kind="document") if item.source.get("corpus") == profile.name]
 
-    return items_from_profile(folder)
 
-
-def show_documents(items: list, chars: int = 400) -> None:
-    """The first characters of each item's document and why it was flagged."""
-    import html
-
-    from IPython.display import HTML, display
-
-    parts = []
-    for item in items:
-        why = ", ".join(str(f) for f in (item.meta.get("flags") or item.meta.get("reasons") or [])) or item.kind
-        text = (item.outputs[0]["text"] if item.outputs else item.prompt)[:chars]
-        parts.append(f"<p><b>{html.escape(item.id[:10])}</b> <i>{html.escape(why)}</i><br>{html.escape(text)}…</p>")
-    display(HTML("".join(parts) or "<p>No flagged documents.</p>"))
+def snapshot_summary(snapshot) -> None:
+    """A snapshot's split in one line: documents and tokens (in the model's tokenizer) of train and eval."""
+    record = snapshot.record()
+    counts, sizes = record.get("counts") or {}, record.get("sizes") or {}
+    _markdown(" · ".join(f"{split} {_num(counts.get(split))} documents, {_num(sizes.get(f'{split}_tokens'))} tokens"
+                         for split in ("train", "eval")))
 
 
 # ----------------------------------------------------------------------------------------- training
-def training_data(setup: Setup, name: str) -> str:
-    """The snapshot ``name`` of the workspace if notebook 1 made it, else the corpus of the parameters."""
-    snapshot = setup.folder("snapshots", name)
-    if (snapshot / "manifest.json").exists():
-        return str(snapshot)
-    return setup.corpus[0]
+_MADE_BY = {"corpora": ("corpus profile", "notebook 1 (or workbench inspect)"),
+            "snapshots": ("snapshot", "notebook 1 (or workbench curate)"),
+            "runs": ("run", "notebook 2 (or workbench train)"),
+            "comparisons": ("comparison", "notebook 3 (or workbench compare)")}
+
+
+def _pick(setup: Setup, kind: str, name: str | None, field: str = "name"):
+    """The artifact ``name`` of ``kind``; an empty name: the newest. A name the workspace does not hold is a
+    user error naming the ones it holds (``field`` is the setting that gave the name)."""
+    what, made_by = _MADE_BY[kind]
+    found = [p.name for p in setup.workspace.list(kind)]  # newest first
+    if not name:
+        if not found:
+            raise WorkbenchError(f"no {what} in {setup.workspace.folder(kind)} yet.", f"run {made_by} first.")
+        return Artifact(setup.workspace.folder(kind, found[0]))
+    if name not in found:
+        raise WorkbenchError(
+            f"no {what} named '{name}' in {setup.workspace.folder(kind)}.",
+            (f"set {{field}} in the parameters cell to one of: {', '.join(found)} (None: the newest)."
+             if found else f"run {made_by} first, or set {{field}} in the parameters cell to the name it used."),
+            field=field)
+    return Artifact(setup.workspace.folder(kind, name))
+
+
+def training_data(setup: Setup, name: str | None) -> str:
+    """The snapshot ``name`` of the workspace (notebook 1 makes it); an empty name: the newest snapshot.
+
+    A name the workspace has no snapshot of is a user error listing the snapshots it has."""
+    return str(_pick(setup, "snapshots", name).folder)
 
 
 @dataclass
@@ -539,33 +708,31 @@ def run_card_summary(run) -> None:
 
 
 # ---------------------------------------------------------------------------------------- comparing
-def pick_run(setup: Setup, name: str | None = None):
-    """The run ``name`` of the workspace, else the newest run; a user error when there is none."""
-    runs = setup.workspace.runs()
-    names = [r.name for r in runs]
-    if name and name in names:
-        return setup.workspace.run(name)
-    if not runs:
-        raise WorkbenchError(f"no training run in {setup.workspace.root}.", "run notebook 2 (or workbench train) first.")
-    return setup.workspace.run(runs[0].name)
+def pick_run(setup: Setup, name: str | None = None, field: str = "name"):
+    """The run ``name`` of the workspace; an empty name: the newest run.
+
+    A name the workspace has no run of is a user error listing its runs (never another run instead).
+
+    Args:
+        field: the setting that gave the name (how the error names it).
+    """
+    return _pick(setup, "runs", name, field)
 
 
-def pick_comparison(setup: Setup, name: str | None = None):
-    """The comparison ``name``, else the newest; a user error when there is none."""
-    found = setup.workspace.comparisons()
-    if name:
-        return setup.workspace.comparison(name)
-    if not found:
-        raise WorkbenchError(f"no comparison in {setup.workspace.root}.", "run notebook 3 (or workbench compare) first.")
-    return setup.workspace.comparison(found[0].name)
+def pick_comparison(setup: Setup, name: str | None = None, field: str = "comparison"):
+    """The comparison ``name`` of the workspace; an empty name: the newest comparison.
+
+    A name the workspace has no comparison of is a user error listing its comparisons."""
+    return _pick(setup, "comparisons", name, field)
 
 
 def compare_config(setup: Setup, run, **values: Any):
-    """An ``EvalConfig`` comparing ``run`` with its base (fewer generations and resamples in small mode)."""
-    from workbench.evaluation.config import EvalConfig
+    """The ``EvalConfig`` comparing ``run`` with its base (``workflows.eval_config``); in small mode the
+    quick-check settings (``workflows.QUICK_CHECK``) fill what ``values`` leave out.
 
-    small = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256} if setup.small else {}
-    return EvalConfig(adapter=str(run.folder), **{**small, **values})
+    Built in one go, so the quick check's shorter window gets its own default stride."""
+    quick = workflows.QUICK_CHECK if setup.small else {}
+    return workflows.eval_config(adapter=str(run.folder), **{**quick, **values})
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -624,11 +791,10 @@ def generations_table(comparison):
 
 
 # ------------------------------------------------------------------------------------------- review
-def review_items(comparison) -> list:
-    """Review items built from a comparison folder (blind pairs, regressed documents, missed probes)."""
-    from workbench.review.items import items_from_comparison
-
-    return items_from_comparison(comparison.folder)
+def review_items(setup: Setup, comparison) -> dict:
+    """Review items from a comparison (blind pairs, regressed documents, missed probes) added to the
+    workspace's label store through ``workflows.review_items``; returns how many were added."""
+    return workflows.review_items(comparison=comparison.folder, workspace=setup.workspace)
 
 
 def review_defaults(item, defaults: dict) -> dict:

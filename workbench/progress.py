@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from workbench.status import write_status
+
 __all__ = ["ProgressEvent", "ProgressFn", "TqdmProgress", "StatusProgress", "combine", "emit"]
 
 
@@ -104,8 +106,6 @@ class StatusProgress:
         self._started: dict[str, float] = {}
 
     def __call__(self, event: ProgressEvent) -> None:
-        from workbench.workspace import write_status
-
         now = time.time()
         started = self._started.setdefault(event.stage, now)
         finished = event.total is not None and event.done >= event.total

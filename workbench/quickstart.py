@@ -14,7 +14,7 @@ from workbench.errors import WorkbenchError
 from workbench.io import check_output_folder, read_json, write_json
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.runcard import make_run_card
-from workbench.training.config import sample_path
+from workbench.samples import sample_path
 from workbench.workspace import Workspace
 
 # CPU: fits the 15-minute promise on a 2-core machine (see BENCHMARKS.md). GPU: about four

@@ -9,27 +9,29 @@ Layout (see README, "Workspace layout")::
       comparisons/<name>/   comparison.json, report.html
       quickstart/           summary.json and the quickstart's run and evaluation
 
-Long jobs keep ``status.json`` current and append to ``metrics.jsonl`` so a notebook or the
-app can follow a job started anywhere.
+Long jobs keep ``status.json`` current (:mod:`workbench.status`) and append to ``metrics.jsonl``, so
+a notebook or the app can follow a job started anywhere. Every folder carries the manifest fields
+of :mod:`workbench.artifacts`; :class:`Artifact` and the typed listings read them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import traceback
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from workbench.artifacts import STAGE_FILES, read_manifest
 from workbench.errors import WorkbenchError
-from workbench.io import read_json, write_json
-from workbench.runcard import now_iso
+from workbench.io import parse_jsonl_line, read_json
+from workbench.models.registry import DEFAULT_MODEL
+from workbench.runs import checkpoint_folders
+from workbench.status import read_status
 
 DEFAULT_WORKSPACE = "workspace"
 KINDS = ("corpora", "snapshots", "runs", "comparisons")
-
-State = Literal["queued", "running", "stopping", "stopped", "finished", "failed"]
 
 
 @dataclass(frozen=True)
@@ -112,14 +114,10 @@ class Workspace:
         if kind in ("corpora", "snapshots"):
             return self.folder(kind, name_from_paths(getattr(config, "paths", None) or []))
         if kind == "runs":
-            import time
-
             name = getattr(config, "name", None) or f"{Path(str(config.model)).name}-{time.strftime('%Y%m%d-%H%M%S')}"
             return self.folder("runs", name)
         if kind == "comparisons":
             if getattr(config, "data", None):  # a single-model evaluation
-                from workbench.models.registry import DEFAULT_MODEL
-
                 prefix = f"eval-{Path(str(config.model or DEFAULT_MODEL)).name}-{Path(config.data).stem}"
             else:
                 prefix = f"compare-{Path(str(config.adapter)).resolve().name}"
@@ -149,124 +147,6 @@ def name_from_paths(paths: list) -> str:
 def slugify(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
     return slug or "artifact"
-
-
-# ------------------------------------------------------------------------------------------
-# status.json: one writer, one reader
-
-
-ERROR_KEYS = ("error", "error_type", "traceback")
-TERMINAL_STATES = ("stopped", "finished", "failed")
-ACTIVE_STATES = ("queued", "running", "stopping")
-STATES = ACTIVE_STATES + TERMINAL_STATES
-
-
-def _process_started(pid: int) -> float | None:
-    try:
-        import psutil
-
-        return psutil.Process(pid).create_time()
-    except Exception:  # noqa: BLE001 - gone, or not ours to read
-        return None
-
-
-def _raw_status(folder: Path) -> dict | None:
-    path = folder / "status.json"
-    if not path.exists():
-        return None
-    try:
-        data = read_json(path)
-    except Exception:  # noqa: BLE001 - replaced atomically, so only a foreign broken file lands here
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
-    """Keep ``status.json`` current: state, time, the writing process (pid and its start time) and
-    whatever progress fields the job has.
-
-    Fields of the same attempt are merged (a progress update keeps the phase); a job that starts
-    again after it stopped, failed or finished (``queued``/``running`` after a terminal state)
-    starts a fresh status, so a resumed run never shows the old error. Error fields are kept only
-    while the state stays the same. Only rank 0 writes in data-parallel runs.
-    """
-    if int(os.environ.get("RANK", "0")) != 0:
-        return
-    folder = Path(folder)
-    previous = _raw_status(folder) or {}
-    if state == "stopping" and previous.get("state") in TERMINAL_STATES:
-        return  # the job ended while a stop was being asked for: a stop request never reopens it
-    restarted = previous.get("state") in TERMINAL_STATES and state in ACTIVE_STATES
-    if restarted:
-        previous = {"attempt": int(previous.get("attempt", 1)) + 1}
-    elif previous.get("state") != state:
-        previous = {k: v for k, v in previous.items() if k not in ERROR_KEYS}
-    pid = int(info.pop("pid", os.getpid()))
-    status = {**previous, **info, "state": state, "updated": now_iso(), "pid": pid,
-              "pid_started": _process_started(pid)}
-    if restarted or "started" not in status:
-        status["started"] = info.get("started") or now_iso()
-    write_json(folder / "status.json", status)
-
-
-def process_alive(pid: int | None, started: float | None = None) -> bool:
-    """Is ``pid`` a live process, and the same one (its start time matches ``started``, when known)?"""
-    if not pid:
-        return False
-    try:
-        import psutil
-
-        proc = psutil.Process(int(pid))
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(proc.create_time() - float(started)) < 1.0
-    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied on another user's pid reused
-        return False
-
-
-def read_status(folder: str | os.PathLike) -> dict | None:
-    """``status.json`` as every surface must see it: a queued/running/stopping job whose process is
-    gone, or whose pid now belongs to another process, reads as ``failed`` ("process vanished")."""
-    status = _raw_status(Path(folder))
-    if status is None:
-        return None
-    if "progress" not in status and status.get("total_steps"):
-        # training reports steps; every job reads the same progress fields (done, total, unit, ETA)
-        status["progress"] = {"stage": status.get("phase") or "training", "done": status.get("step") or 0,
-                              "total": status["total_steps"], "unit": "step", "message": "",
-                              "eta_s": status.get("eta_s")}
-    if status.get("state") in ACTIVE_STATES and not process_alive(status.get("pid"), status.get("pid_started")):
-        status = {
-            **status,
-            "state": "failed",
-            "vanished": True,
-            "error": f"process vanished: pid {status.get('pid')} ended without reporting "
-                     f"(last state {status.get('state')}, updated {status.get('updated')})",
-            "error_type": "ProcessVanished",
-        }
-    return status
-
-
-def status_fraction(status: dict) -> float:
-    """How far a job is, 0..1, from what :func:`read_status` returns (training steps or stage progress);
-    a finished job is 1."""
-    if status.get("state") == "finished":
-        return 1.0
-    progress = status.get("progress") or {}
-    done, total = progress.get("done"), progress.get("total")
-    if not total and status.get("total_steps"):
-        done, total = status.get("step"), status["total_steps"]
-    return min(1.0, float(done or 0) / float(total)) if total else 0.0
-
-
-def mark_failed(folder: str | os.PathLike, error: BaseException) -> None:
-    write_status(
-        folder,
-        "failed",
-        error=str(error) or type(error).__name__,
-        error_type=type(error).__name__,
-        traceback=traceback.format_exc(limit=8),
-    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -350,10 +230,6 @@ _SUMMARY_TYPES = {"corpus": CorpusSummary, "snapshot": SnapshotSummary, "run": R
 
 def summarize(folder: str | os.PathLike, kind: str | None = None) -> ArtifactSummary:
     """The typed summary of one artifact folder (any kind, any release)."""
-    from dataclasses import fields
-
-    from workbench.artifacts import read_manifest
-
     m = read_manifest(folder, kind)
     cls = _SUMMARY_TYPES.get(m.kind, ArtifactSummary)
     names = {f.name for f in fields(cls)}
@@ -363,7 +239,9 @@ def summarize(folder: str | os.PathLike, kind: str | None = None) -> ArtifactSum
 
 
 class Artifact:
-    """A handle on one artifact folder: its card, live status, new metrics, checkpoints, figures."""
+    """A handle on one artifact folder: its card, live status, new metrics, checkpoints and record.
+
+    Its figures are drawn by the stages' builders: :func:`workbench.figures.figures_of`."""
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
@@ -377,8 +255,6 @@ class Artifact:
 
     def manifest(self):
         """Every manifest field (:class:`workbench.artifacts.Manifest`)."""
-        from workbench.artifacts import read_manifest
-
         return read_manifest(self.folder)
 
     def summary(self) -> ArtifactSummary:
@@ -406,8 +282,6 @@ class Artifact:
         path = self.folder / "metrics.jsonl"
         if not path.exists():
             return [], since
-        from workbench.io import parse_jsonl_line
-
         with open(path, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             if since:  # every offset handed out ends a line; anything else means the file was rewritten
@@ -425,30 +299,15 @@ class Artifact:
 
     def checkpoints(self) -> list[dict]:
         """Checkpoints of a run by step: ``{step, folder, adapter, resumable}``."""
-        from workbench.runs import checkpoint_folders
-
         return [{"step": step, "folder": path, "adapter": (path / "adapter_config.json").exists(),
                  "resumable": (path / "trainer_state.json").exists()} for step, path in checkpoint_folders(self.folder)]
 
     def record(self) -> dict:
         """The stage's own record as a dict (``profile.json``, a snapshot's ``manifest.json``, ``run.json``,
         ``comparison.json``...); ``{}`` while it is not written (a job still running, a failed build)."""
-        from workbench.artifacts import STAGE_FILES
-
         name = STAGE_FILES.get(self.manifest().kind)
         path = self.folder / name if name else None
         if path is None or not path.exists():
             return {}
         data = read_json(path)
         return data if isinstance(data, dict) else {}
-
-    def figures(self) -> dict:
-        """Plotly figures of the artifact: saved ones (``figures/*.json``) and those built from its data.
-
-        A convenience for users: the workspace draws nothing itself. Figure building per kind lives
-        above the stages in :mod:`workbench.figures` (the registry the app and notebooks call), which
-        this delegates to when called.
-        """
-        from workbench.figures import figures_of
-
-        return figures_of(self)

@@ -9,6 +9,7 @@ from planted import near_duplicate_corpus, write_jsonl
 from workbench.corpus.config import CurateConfig
 from workbench.corpus.curate import CurationResult, curate_corpus, run_curate
 from workbench.errors import WorkbenchError
+from workbench.figures import figures_of
 from workbench.io import read_json, read_jsonl
 from workbench.workspace import Workspace
 
@@ -55,7 +56,7 @@ def test_result_in_memory_equals_what_is_written_and_nothing_is_written_before(t
     [summary] = ws.snapshots()
     assert summary.complete and summary.train_documents == result.counts["train"]
     assert summary.train_words == result.sizes["train_words"] and summary.size_unit == "words"
-    assert ws.snapshot("mem").figures()["removal_funnel"].to_json() == result.figures()["removal_funnel"].to_json()
+    assert figures_of(ws.snapshot("mem"))["removal_funnel"].to_json() == result.figures()["removal_funnel"].to_json()
 
     # curate_corpus (what the CLI and the jobs call) writes the very same files, keys included
     again = curate_corpus(config, tmp_path / "again", num_proc=1, progress=False)

@@ -61,9 +61,9 @@ def test_unknown_text_unit_is_one_line_on_every_command(tmp_path):
 
 
 def test_train_and_evaluate_read_by_the_unit(tmp_path, tiny_tokenizer):
-    from workbench.evaluation.compare import load_eval_set
+    from workbench.evaluation.sets import load_eval_set
     from workbench.training.config import TrainConfig
-    from workbench.training.trainer import prepare_data
+    from workbench.training.data import prepare_data
 
     corpus = tmp_path / "notes.txt"
     corpus.write_text("\n\n".join(record(i, 30) for i in range(12)), encoding="utf-8")

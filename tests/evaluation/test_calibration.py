@@ -95,3 +95,42 @@ def test_temperature_scaling_cools_an_overconfident_model():
     assert fit["temperature"] == pytest.approx(2.5)
     assert fit["ece_after"] < fit["ece_before"] / 3
     assert fit["nll_after"] < fit["nll_before"]
+
+
+def _calibrated_documents(rng, lengths, overconfidence=0.0):
+    """Per document: confidences and hits of a model right as often as it says, minus ``overconfidence``."""
+    conf, hit = [], []
+    for n in lengths:
+        c = np.clip(rng.beta(2, 2, n), 0.01, 0.99)
+        conf.append(np.clip(c + overconfidence, 0.01, 0.99))
+        hit.append(rng.random(n) < c)
+    return conf, hit
+
+
+def test_two_equally_calibrated_models_are_rarely_called_different():
+    """A simulation: both models calibrated, 10 uneven documents; the paired ECE change is called
+    significant in at most 6% of runs (the old fixed 0.005 threshold: 17%)."""
+    from workbench.evaluation.calibration import paired_ece_change
+
+    rng = np.random.default_rng(11)
+    claims = 0
+    for _ in range(200):
+        lengths = np.maximum(20, rng.lognormal(5, 0.7, 10)).astype(int)
+        base, adapted = _calibrated_documents(rng, lengths), _calibrated_documents(rng, lengths)
+        claims += paired_ece_change(*base, *adapted, n_bins=15)["significant"]
+    assert claims / 200 <= 0.06
+
+
+def test_a_planted_overconfidence_is_found_and_its_change_is_the_ece_difference():
+    from workbench.evaluation.calibration import expected_calibration_error, paired_ece_change
+
+    rng = np.random.default_rng(12)
+    lengths = np.maximum(20, rng.lognormal(5, 0.7, 24)).astype(int)
+    base = _calibrated_documents(rng, lengths)
+    adapted = _calibrated_documents(rng, lengths, overconfidence=0.15)
+    result = paired_ece_change(*base, *adapted, n_bins=15)
+    pooled = [expected_calibration_error(np.concatenate(c), np.concatenate(h), 15) for c, h in (base, adapted)]
+    assert result["change"] == pytest.approx(pooled[1] - pooled[0])
+    assert result["significant"] and result["ci95"][0] > 0
+    few = paired_ece_change(*[x[:3] for x in base], *[x[:3] for x in adapted], n_bins=15)
+    assert not few["significant"] and not few["enough_documents"]

@@ -236,15 +236,15 @@ def test_compare_defaults_to_the_sets_the_run_evaluated_on(tiny_run, tmp_path, m
     """Training and compare resolve a run's held-out sets in one place: a run given its own domain
     and general files is compared on those (compare used to take the bundled general sample)."""
     from workbench.corpus.readers import resolve_eval_sets
-    from workbench.evaluation.compare import _default_sets
+    from workbench.evaluation.sets import default_sets
     from workbench.samples import sample_path
 
     domain = make_docs(tmp_path / "d.jsonl", ["renal dose"] * 3)
     general = make_docs(tmp_path / "g.jsonl", ["the weather"] * 3)
     card = {"config": {"data": str(sample_path("domain_corpus.jsonl")), "domain_eval": str(domain),
                        "general_eval": str(general)}}
-    assert _default_sets(EvalConfig(adapter=str(tiny_run)), card) == (str(domain), str(general))
-    assert _default_sets(EvalConfig(adapter=str(tiny_run), general_eval="x.jsonl"), card) == (str(domain), "x.jsonl")
+    assert default_sets(EvalConfig(adapter=str(tiny_run)), card) == (str(domain), str(general))
+    assert default_sets(EvalConfig(adapter=str(tiny_run), general_eval="x.jsonl"), card) == (str(domain), "x.jsonl")
     snapshot = tmp_path / "snap"
     snapshot.mkdir()
     make_docs(snapshot / "train.jsonl", ["a"])

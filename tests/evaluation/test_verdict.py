@@ -90,3 +90,28 @@ def test_regression_set_of_labelled_errors_is_part_of_the_verdict():
     better = build_verdict(_results(), deltas, regression={"cases": 5, "base": {"still_wrong": 4}, "adapted": {"still_wrong": 1}})
     assert better["regression"]["status"] == "better"
     assert build_verdict(_results(), deltas)["regression"] is None
+
+
+def test_too_few_documents_make_no_claim_and_say_how_many_are_needed():
+    from workbench.evaluation.stats import paired_delta
+    from workbench.evaluation.verdict import domain_verdict
+
+    # three documents, 970 tokens, every one a little better: the old verdict said "unlikely to be chance"
+    tokens = [300, 320, 350]
+    base = [3.0 * t for t in tokens]
+    adapted = [b - 0.01 * t for b, t in zip(base, tokens)]
+    v = domain_verdict(paired_delta(base, adapted, tokens))
+    assert v["status"] == "too_few" and not v["significant"]
+    assert "Too few held-out documents to tell (3; need at least 5)" in v["sentence"]
+    assert "3 documents, 970 tokens" in v["sentence"] and "unlikely to be chance" not in v["sentence"]
+
+
+def test_every_domain_sentence_names_its_documents_and_tokens():
+    from workbench.evaluation.stats import paired_delta
+    from workbench.evaluation.verdict import domain_verdict
+
+    tokens = [200, 250, 300, 350, 400, 450]
+    base = [3.0 * t for t in tokens]
+    adapted = [b - (0.1 + 0.01 * i) * t for i, (b, t) in enumerate(zip(base, tokens))]
+    v = domain_verdict(paired_delta(base, adapted, tokens))
+    assert v["status"] == "better" and "6 documents, 1,950 tokens" in v["sentence"]

@@ -33,6 +33,40 @@ def test_committed_without_outputs_and_with_a_parameters_cell(path):
     assert sum(c["cell_type"] == "markdown" for c in nb["cells"]) >= len(code) // 2
 
 
+def small_mode_kernel(monkeypatch, workspace: Path, tiny_home: Path) -> None:
+    """The environment the notebooks' kernels inherit: small mode, this workspace, the tiny model's cache."""
+    monkeypatch.setenv("WORKBENCH_SMALL", "1")
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace))
+    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
+def with_parameters(path: Path, **values):
+    """The notebook with ``values`` set in a cell right after its parameters cell (as papermill injects them)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]}))
+    return nb
+
+
+def planted_corpus(folder: Path) -> list[str]:
+    """The bundled sample corpus and a file of documents the profile flags: one with personal data, and an
+    exact duplicate of a sample document under another id."""
+    sample = REPO / "workbench" / "sample_data" / "domain_corpus.jsonl"
+    first = json.loads(sample.read_text(encoding="utf-8").splitlines()[0])
+    planted = folder / "planted.jsonl"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"id": "planted-pii", "text": first["text"].replace(".", ". Call Dr Smith on 555-123-4567 or write to "
+                                                                      "j.smith@example.org.", 1)},
+            {"id": "planted-copy", "text": first["text"]}]
+    planted.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return [str(sample), str(planted)]
+
+
 @pytest.mark.slow
 @pytest.mark.notebooks
 def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypatch):
@@ -41,14 +75,11 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     from nbclient import NotebookClient
 
     workspace = tmp_path / "workspace"
-    monkeypatch.setenv("WORKBENCH_SMALL", "1")
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace))
-    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
-    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    small_mode_kernel(monkeypatch, workspace, tiny_home)
+    corpus = planted_corpus(tmp_path / "corpus")
     try:
         for path in NOTEBOOKS:
-            nb = nbformat.read(path, as_version=4)
+            nb = with_parameters(path, CORPUS=corpus) if path.name.startswith("01") else nbformat.read(path, as_version=4)
             client = NotebookClient(nb, timeout=900, kernel_name="python3",
                                     resources={"metadata": {"path": str(tmp_path)}})
             client.execute()  # raises CellExecutionError (with the cell and traceback) on any error
@@ -56,6 +87,7 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     finally:  # the notebooks launch detached jobs: a failed cell must not leave one running
         _end_jobs(workspace)
 
+    from workbench.io import read_jsonl
     from workbench.review.store import LabelStore
     from workbench.workspace import Workspace
 
@@ -64,6 +96,14 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     assert profile["documents"] > 0 and profile["tokens"] > 0
     manifest = json.loads((workspace / "snapshots" / "my-corpus" / "manifest.json").read_text())
     assert manifest["counts"]["train"] > 0 and manifest["counts"]["eval"] > 0
+    # notebook 1's drop decisions went through the label store into curation
+    with LabelStore(workspace / "labels.db") as store:
+        documents = {i.id: i.source["doc_id"] for i in store.items(kind="document")}
+        drops = {documents[v.item_id] for v in store.verdicts() if v.item_id in documents and v.verdict == "drop"}
+    assert "planted-pii" in drops and len(drops) == 2  # DROP_FIRST of the flagged documents, worst first
+    assert set(manifest["config"]["drop_documents"]) == drops
+    kept = {row["id"] for split in ("train", "eval") for row in read_jsonl(workspace / "snapshots" / "my-corpus" / f"{split}.jsonl")}
+    assert not drops & kept and len(kept) > 100
     run = ws.run("my-corpus")
     assert run.status()["state"] == "finished"
     assert (run.folder / "adapter" / "adapter_config.json").exists()
@@ -78,16 +118,39 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     assert (workspace / "corrections.jsonl").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.notebooks
+def test_a_mistyped_name_stops_the_notebook_with_one_line(tmp_path, tiny_home, monkeypatch):
+    """A NAME the workspace does not hold fails its cell with one line naming the parameter and the runs
+    there, never comparing another run instead."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    workspace = tmp_path / "workspace"
+    (workspace / "runs" / "my-corpus").mkdir(parents=True)
+    small_mode_kernel(monkeypatch, workspace, tiny_home)
+    nb = with_parameters(REPO / "notebooks" / "03_compare_models.ipynb", NAME="my-corpsu")
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(CellExecutionError):
+        client.execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].ename == "WorkbenchError"
+    assert errors[0].traceback == [f"error: no run named 'my-corpsu' in {workspace / 'runs'}. "
+                                   "Fix: set NAME in the parameters cell to one of: my-corpus (None: the newest)."]
+    assert not (workspace / "comparisons").exists()
+
+
 def _end_jobs(workspace: Path) -> None:
     import signal
 
     from workbench import jobs
+    from workbench.workspace import TERMINAL_STATES
 
     if not workspace.exists():
         return
     for job in jobs.list_jobs(workspace):
         pid = job.status().get("pid")
-        if job.state not in jobs.TERMINAL and pid:
+        if job.state not in TERMINAL_STATES and pid:
             try:
                 os.killpg(int(pid), signal.SIGKILL)  # the runner leads its own session
             except (ProcessLookupError, PermissionError):

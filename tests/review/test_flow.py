@@ -150,14 +150,11 @@ def test_corrections_become_training_data_and_a_regression_set_for_compare(
     assert result.exit_code == 0, result.output
     assert (tmp_path / "regression.jsonl").read_text() == exported.read_text()
     from workbench.evaluation.config import EvalConfig
-    from workbench.review.regression import regression_for_compare, with_regression_set
+    from workbench.review.regression import with_regression_set
 
     assert with_regression_set(EvalConfig(labels="none"), ws).regression_set is None
     assert with_regression_set(EvalConfig(), tmp_path / "elsewhere").regression_set is None
     assert with_regression_set(EvalConfig(regression_set="mine.jsonl"), ws).regression_set == "mine.jsonl"
-
-    assert regression_for_compare(None, None, "none", ws) is None  # --labels none: nothing scored
-    assert regression_for_compare(None, None, None, tmp_path / "elsewhere") is None  # no labels.db there
 
 
 def test_profile_flags_become_keep_drop_items_and_curate_drops_them(tiny_model, sample_dir, tmp_path):

@@ -82,14 +82,48 @@ def test_undo_and_redo_of_any_action_including_submit_and_skip(store, pair_items
     (lambda s, i: s.add_label(i, "ana", "fluency", "minor"), "output"),
     (lambda s, i: s.submit(i, "ana", "keep"), "verdict"),
     (lambda s, i: s.submit(i, "", "A"), "annotator"),
+    # the values the importer refuses, refused by the API with the same check (workbench.review.records)
+    (lambda s, i: s.add_label(i, "ana", "fluency", "minor", output="A", correction=42), "correction"),
+    (lambda s, i: s.submit(i, "ana", "A", note=7), "note"),
+    (lambda s, i: s.flag(i, "ana", note=["x"]), "note"),
+    (lambda s, i: s.flag(i, "ana", on="yes"), "on"),
+    (lambda s, i: s.submit(i, "a" * 5000, "A"), "annotator"),
+    (lambda s, i: s.submit(i, "ana\x00", "A"), "annotator"),  # a raw database error on PostgreSQL before
+    (lambda s, i: s.add_label(i, "ana\x00", "fluency", "minor", output="A"), "annotator"),
+    (lambda s, i: s.submit(i, "ana", "A", seconds="12"), "seconds"),
+    (lambda s, i: s.submit(i, "ana", "A", seconds=float("nan")), "seconds"),
+    (lambda s, i: s.submit(i, "ana", "A", seconds=float("inf")), "seconds"),
+    (lambda s, i: s.submit(i, "ana", "A", adjudication="no"), "adjudication"),
+    (lambda s, i: s.add_label(i, "ana", "fluency", "minor", output="A", note="a\x00b"), "note"),
+    (lambda s, i: s.add_label(i, "ana", "fluency", "minor", output="A", start=True, end=3), "start"),
+    (lambda s, i: s.add_items([{"prompt": "Q", "output": "A", "source": "doc-1"}]), "source"),
+    (lambda s, i: s.add_items([{"prompt": "Q", "output": "A", "gold": "errors"}]), "gold"),
+    (lambda s, i: s.add_items([{"kind": "output", "id": "x" * 100, "outputs": [{"text": "A"}]}]), "id"),
+    (lambda s, i: s.add_items([{"prompt": "Q\x00", "output": "A"}]), "prompt"),
+    (lambda s, i: s.set_gold(i, "errors", ["spelling"]), "categories"),
+    (lambda s, i: s.delete_label("x\x00", "ana"), "label_uid"),
+    (lambda s, i: s.add_label(i + "\x00", "ana", "fluency", "minor", output="A"), "item_id"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(store, pair_items, call, field):
     store.add_items(pair_items)
-    before = len(store.events())
+    before = (len(store.events()), len(store.items()))
     with pytest.raises(WorkbenchError) as info:
         call(store, pair_items[0].id)
     assert f"(field '{field}')" in str(info.value) and "Fix:" in str(info.value)
-    assert len(store.events()) == before
+    assert (len(store.events()), len(store.items())) == before
+
+
+def test_delete_label_of_another_annotator_is_refused(store, pair_items):
+    store.add_items(pair_items)
+    span = store.add_label(pair_items[0].id, "ana", "fluency", "minor", output="A")
+    with pytest.raises(WorkbenchError, match=r"label \w+ is ana's, not bob's \(field 'label_uid'\)"):
+        store.delete_label(span, "bob")
+    with pytest.raises(WorkbenchError, match=r"unknown label 'nope' \(field 'label_uid'\)"):
+        store.delete_label("nope", "ana")
+    assert [e["action"] for e in store.events()] == ["span"] and [x.uid for x in store.labels()] == [span]
+    assert store.labels(annotator="ana\x00") == [] and store.events(annotator="ana\x00") == []
+    store.delete_label(span, "ana")
+    assert store.labels() == []
 
 
 def test_taxonomy_yaml_per_project(store, pair_items, tmp_path):
@@ -209,16 +243,16 @@ def test_malformed_import_names_line_and_field_and_writes_nothing(store, pair_it
     bad = {**good, "uid": "u2", "annotator": ""}
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    with pytest.raises(WorkbenchError, match=r"line 2: field 'annotator'"):
+    with pytest.raises(WorkbenchError, match=r"line 2: the annotator name '' is empty .*\(field 'annotator'\)"):
         store.import_file(path)
     span = {**good, "uid": "u3", "action": "span", "payload": {"output": "A", "start": None, "end": None,
                                                               "category": "fluency", "severity": "fatal"}}
     path.write_text(json.dumps(good) + "\n" + json.dumps(span) + "\n")
-    with pytest.raises(WorkbenchError, match=r"line 2: field 'payload.severity'"):
+    with pytest.raises(WorkbenchError, match=r"line 2: severity 'fatal' is out of range \(field 'payload.severity'\)"):
         store.import_file(path)
     span["payload"] = {**span["payload"], "severity": "minor", "category": "spelling"}
     path.write_text(json.dumps(good) + "\n" + json.dumps(span) + "\n")
-    with pytest.raises(WorkbenchError, match=r"unknown category 'spelling' \(field 'category'\)"):
+    with pytest.raises(WorkbenchError, match=r"line 2: unknown category 'spelling' \(field 'payload.category'\)"):
         store.import_file(path)
     path.write_text(json.dumps(good) + "\n{not json\n")
     with pytest.raises(WorkbenchError, match="line 2: not valid JSON"):

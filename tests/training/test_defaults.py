@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workbench.io import read_json
-from workbench.training.config import TrainConfig, load_train_config
-from workbench.training.defaults import learning_rate_for, preset_for_model
+from workbench.training.config import TrainConfig, load_train_config, preset_for_model
+from workbench.training.defaults import learning_rate_for
 
 
 def test_learning_rate_grows_as_the_model_shrinks():

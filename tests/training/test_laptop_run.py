@@ -8,6 +8,7 @@ import pytest
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
+from workbench.runs import latest_checkpoint
 from workbench.training.callbacks import (
     WorkbenchCallback,
     checkpoints_to_keep,
@@ -17,7 +18,6 @@ from workbench.training.callbacks import (
 )
 from workbench.training.config import EVAL_MAX_TOKENS, EVAL_MIN_TOKENS, TrainConfig, load_train_config
 from workbench.training.schedule import warmup_scheduler
-from workbench.training.trainer import latest_checkpoint
 from workbench.workflows import train
 
 

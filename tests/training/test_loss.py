@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from workbench.training.loss import chunked_causal_lm_loss, fused_head, hidden_states_as_logits
+from workbench.models.heads import fused_head, hidden_states_as_logits
+from workbench.training.loss import chunked_causal_lm_loss
 
 
 def _reference(hidden, weight, labels, num_items_in_batch=None):

@@ -84,7 +84,7 @@ def test_new_glossary_tokens_train_and_reload_with_their_vocabulary(tiny_model, 
 
 
 def test_train_embeddings_uses_its_own_smaller_learning_rate(tiny_model, tmp_path, workspace):
-    from workbench.training.trainer import embedding_param_groups
+    from workbench.training.lora import embedding_param_groups
 
     run = train(_cfg(tiny_model, tmp_path, "emb", train_embeddings=True, quant="none", embedding_lr_ratio=0.1),
                 workspace, progress=False)

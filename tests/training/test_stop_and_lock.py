@@ -77,7 +77,7 @@ def test_sigterm_checkpoints_stops_and_resume_is_exact(tiny_model, tiny_home, tm
     assert card["state"] == "stopped" and card["step"] == step
     assert read_json(run / "artifact.json")["complete"] is False
     # as if a later attempt had failed: the resumed run must not carry that error into "finished"
-    from workbench.workspace import mark_failed
+    from workbench.status import mark_failed
 
     try:
         raise RuntimeError("an earlier attempt failed")

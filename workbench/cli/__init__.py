@@ -25,9 +25,12 @@ from typer.core import TyperCommand, TyperGroup
 from workbench.cli import corpus, evaluation, jobs, models, quickstart, review, training, webapp
 from workbench.cli.options import flag_words
 from workbench.errors import WorkbenchError
-from workbench.signals import Stopped, end_child_processes, graceful_stop
+from workbench.stopping import Stopped, end_child_processes, graceful_stop
 
-__all__ = ["app", "main", "COMMANDS", "Group", "build", "usage_error_line"]
+__all__ = [
+    "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
+    "options", "corpus", "training", "evaluation", "review", "jobs", "models", "quickstart", "webapp",
+]
 
 
 @dataclass(frozen=True)

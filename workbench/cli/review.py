@@ -141,7 +141,8 @@ def agreement(
 
 
 def export(
-    out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections) or folder (datasets)."),
+    out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections, regression, drops) or folder "
+                                          "(datasets: an earlier datasets export there is replaced)."),
     format: str = typer.Option("jsonl", "--format", "-f",
                                help="jsonl (items + event log, importable), csv, datasets, corrections (training JSONL), "
                                     "regression (regression set for compare), drops (drop list for curate)."),
@@ -161,7 +162,8 @@ def import_labels(
     db: Optional[str] = DbOpt,
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
-    """Merge an export into the store: new items and events are added, known ones skipped."""
+    """Merge an export into the store: new items and events are added, known ones skipped; a file with a bad
+    line writes nothing and the error names the line and field."""
     with _store(db, workspace, must_exist=False) as store:
         counts = store.import_file(path)
     typer.echo(f"items: {counts['items_added']} added, {counts['items_existing']} already there; "

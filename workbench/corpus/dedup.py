@@ -30,13 +30,9 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _CHUNK = 4096  # shingles per numpy block: bounds the (shingles x permutations) matrix to ~4 MB
 
 
-def normalise(text: str) -> str:
-    """Lowercased words joined by single spaces: whitespace, punctuation and case do not matter."""
-    return " ".join(lower_words(text))
-
-
 def exact_hash(text: str) -> str:
-    """16-hex-digit hash of the normalised text (equal for exact duplicates)."""
+    """16-hex-digit hash of the text's lowercased words (equal for exact duplicates: whitespace, punctuation
+    and case do not matter)."""
     return hash_words(lower_words(text))
 
 

@@ -8,10 +8,13 @@ equal size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+
+from workbench.evaluation.stats import MIN_DOCUMENTS, jackknife_t_interval
 
 Strategy = Literal["uniform", "quantile"]
 
@@ -164,3 +167,35 @@ def fit_temperature(
         "nll_before": float(nll_by_temperature[held, one].mean()),
         "nll_after": float(nll_by_temperature[held, best].mean()),
     }
+
+
+def paired_ece_change(base_confidences, base_correct, adapted_confidences, adapted_correct, n_bins: int = 15,
+                      level: float = 0.95, min_documents: int | None = None) -> dict:
+    """The change in ECE (adapted minus base) on the same documents, with a jackknife t-interval over documents.
+
+    Args:
+        base_confidences, base_correct: per document, the base model's top-1 confidence and hit per token.
+        adapted_confidences, adapted_correct: the same for the adapted model (same documents, same order).
+
+    Returns:
+        ``{"change", "ci95", "significant", "enough_documents", "documents"}``: significant when the
+        interval excludes zero and there are at least ``min_documents`` documents.
+    """
+    min_documents = MIN_DOCUMENTS if min_documents is None else min_documents
+    n = len(base_confidences)
+    b_conf, b_hit = [np.asarray(c, dtype=np.float64) for c in base_confidences], [np.asarray(h, bool) for h in base_correct]
+    a_conf, a_hit = ([np.asarray(c, dtype=np.float64) for c in adapted_confidences],
+                     [np.asarray(h, bool) for h in adapted_correct])
+
+    def change(keep: np.ndarray) -> float:
+        idx = np.flatnonzero(keep)
+        ece = [expected_calibration_error(np.concatenate([conf[i] for i in idx]), np.concatenate([hit[i] for i in idx]),
+                                          n_bins)
+               for conf, hit in ((b_conf, b_hit), (a_conf, a_hit))]
+        return ece[1] - ece[0]
+
+    point, ci = jackknife_t_interval(change, n, level)
+    enough = n >= min_documents
+    excludes_zero = not math.isnan(ci[0]) and (ci[0] > 0 or ci[1] < 0)
+    return {"change": point, "ci95": ci, "significant": bool(excludes_zero and enough), "enough_documents": enough,
+            "documents": n, "interval": "jackknife t over documents"}

@@ -16,45 +16,21 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.evaluation.adapted import base_side, base_tokenizer_for, check_base_matches, resolve_quant, run_model
-from workbench.evaluation.calibration import DEFAULT_TEMPERATURES, calibration_summary, fit_temperature  # noqa: F401
-from workbench.evaluation.checkpoints import checkpoint_points, compare_checkpoints  # noqa: F401 - re-exported
+from workbench.evaluation.calibration import paired_ece_change
+from workbench.evaluation.checkpoints import checkpoint_points
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.leakage import eval_set_leakage
 from workbench.evaluation.metrics import document_rows, score, summarize, token_documents
-from workbench.evaluation.perplexity import CorpusScore, score_documents  # noqa: F401 - re-exported
+from workbench.evaluation.perplexity import CorpusScore
 from workbench.evaluation.result import EvaluationResult
-from workbench.evaluation.sets import (  # noqa: F401
-    MIN_DOCUMENTS,
-    MIN_TOKENS,
-    EvalSet,
-    _sample,
-    check_inputs,
-    default_sets,
-    load_eval_set,
-    uses_sample,
-)
-from workbench.evaluation.stats import paired_delta, perplexity_interval, ratio_interval  # noqa: F401 - re-exported
-from workbench.io import finite_json
+from workbench.evaluation.sets import EvalSet, _sample, check_inputs, default_sets, load_eval_set, uses_sample
+from workbench.evaluation.stats import paired_delta
 from workbench.progress import emit
-from workbench.runs import list_checkpoints, run_card_for, weights_sha256  # noqa: F401 - re-exported
+from workbench.runs import run_card_for
 
 
 class EvaluationWarning(UserWarning):
     """Something the user should know about the numbers (leakage, tiny sets, skipped documents)."""
-
-
-# The names this module had before eval sets, metrics, leakage and checkpoints moved to their own
-# modules (sets.py, metrics.py, leakage.py, checkpoints.py, adapted.py): importers keep working.
-_leakage = eval_set_leakage
-_resolve_quant = resolve_quant
-_run_model = run_model
-_default_sets = default_sets
-_check_inputs = check_inputs
-_score = score
-_document_rows = document_rows
-_token_documents = token_documents
-_checkpoint_points = checkpoint_points
-_clean = finite_json  # kept for callers of the earlier name
 
 
 def _warn(notes: list[str], progress: bool) -> None:
@@ -267,8 +243,11 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                     raise RuntimeError("base and adapted scored different tokens")
         delta[name] = paired_delta(
             [d.nll_sum for d in base.documents], [d.nll_sum for d in adapted.documents],
-            [d.tokens if unit == "token" else d.n_words for d in base.documents], config.n_bootstrap, config.seed,
+            [d.tokens if unit == "token" else d.n_words for d in base.documents],
         )
+        delta[name]["ece_paired"] = paired_ece_change(
+            [d.top1_prob for d in base.documents], [d.top1_correct for d in base.documents],
+            [d.top1_prob for d in adapted.documents], [d.top1_correct for d in adapted.documents], config.n_bins)
         delta[name]["unit"] = unit
         delta[name]["bits_per_byte"] = results["adapted"][name]["bits_per_byte"] - results["base"][name]["bits_per_byte"]
         delta[name]["ece"] = results["adapted"][name]["ece"] - results["base"][name]["ece"]

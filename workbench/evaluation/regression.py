@@ -159,16 +159,6 @@ def regression_check(model, tokenizer, cases: list[dict], source: str | None = N
     return result
 
 
-def regression_for_set(model, tokenizer, path: str | os.PathLike | None) -> dict | None:
-    """The regression section of a comparison from a regression-set file, or None without a file or a case."""
-    if not path:
-        return None
-    regression_set = read_regression_set(path)
-    if not regression_set.cases:
-        return None
-    return regression_check(model, tokenizer, regression_set.cases, regression_set.source)
-
-
 def regression_html(result: dict) -> str:
     """The report section, from the ``regression`` data of ``comparison.json``: how many labelled errors each
     model still makes, and the cases."""

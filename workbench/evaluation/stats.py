@@ -1,10 +1,22 @@
-"""Bootstrap intervals over documents (the unit that was sampled), seeded and vectorised."""
+"""Intervals over documents (the unit that was sampled).
+
+One model's perplexity gets a percentile bootstrap over documents. A *paired* change (adapted
+minus base on the same documents) is what a verdict rests on, and there the percentile bootstrap
+is anti-conservative with few documents (with no true change it called 51% of 2-document and 10%
+of 10-document comparisons significant in a simulation). :func:`paired_delta` instead uses a
+t-interval on the token-weighted ratio estimator, its variance clustered by document (with the
+CR2 small-sample correction) and Kish's effective number of documents for the degrees of freedom:
+with equal document lengths it is exactly the one-sample t-interval of the per-document changes. Below
+:data:`MIN_DOCUMENTS` documents no significance is claimed at all.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from workbench.intervals import jackknife_t_interval, ratio_t_interval
 
 
 def _resample_counts(n_docs: int, n_resamples: int, seed: int) -> np.ndarray:
@@ -45,32 +57,50 @@ def ratio_interval(doc_num, doc_den, n_resamples: int = 1000, seed: int = 1234, 
     return _interval((counts @ num) / np.maximum(counts @ den, 1e-300), level)
 
 
-def paired_delta(
-    base_nll_sums, adapted_nll_sums, doc_tokens, n_resamples: int = 1000, seed: int = 1234, level: float = 0.95
-) -> dict:
-    """The paired change in NLL per token (adapted minus base) with its bootstrap interval.
+__all__ = [
+    "MIN_DOCUMENTS", "paired_delta", "perplexity_interval", "ratio_interval", "ratio_t_interval", "jackknife_t_interval",
+]
 
-    Both models score the same tokens of the same documents, so each resample draws documents
-    once and takes both models' sums from them: the interval reflects only how the change varies
-    across documents, not the (much larger) spread of document difficulty.
+MIN_DOCUMENTS = 5
+"""Fewest held-out documents a paired change needs before a verdict calls it significant."""
+
+
+def paired_delta(
+    base_nll_sums, adapted_nll_sums, doc_tokens, level: float = 0.95, min_documents: int = MIN_DOCUMENTS,
+) -> dict:
+    """The paired change in NLL per token (adapted minus base) with its interval over documents.
+
+    Both models score the same tokens of the same documents, so the interval reflects only how the
+    change varies across documents, not the (much larger) spread of document difficulty. The point
+    is the change of the pooled NLL per token (sum of changes over sum of tokens), never a mean of
+    per-document changes.
+
+    Returns:
+        ``nll_per_token``, ``ci95``, ``ppl_ratio``, ``ppl_ratio_ci95``, ``ppl_change_pct``,
+        ``significant`` (the interval excludes zero and there are at least ``min_documents``
+        documents), ``enough_documents``, ``min_documents``, ``documents``, ``tokens``,
+        ``documents_improved``, ``documents_worse`` and ``interval`` (how it was computed).
     """
     base = np.asarray(base_nll_sums, dtype=np.float64)
     adapted = np.asarray(adapted_nll_sums, dtype=np.float64)
     tok = np.asarray(doc_tokens, dtype=np.float64)
     diff = adapted - base
     per_doc = diff / np.maximum(tok, 1)
-    point = float(diff.sum() / max(tok.sum(), 1))
-    ci = ratio_interval(diff, tok, n_resamples, seed, level)
+    point, ci = ratio_t_interval(diff, tok, level)
+    enough = int(base.size) >= min_documents
+    excludes_zero = not math.isnan(ci[0]) and (ci[0] > 0 or ci[1] < 0)
     return {
         "nll_per_token": point,
         "ci95": ci,
         "ppl_ratio": math.exp(point),
         "ppl_ratio_ci95": [math.exp(x) for x in ci],
         "ppl_change_pct": 100 * (math.exp(point) - 1),
-        "significant": bool(ci[0] > 0 or ci[1] < 0) if not math.isnan(ci[0]) else False,
+        "significant": bool(excludes_zero and enough),
+        "enough_documents": enough,
+        "min_documents": min_documents,
         "documents": int(base.size),
+        "tokens": int(tok.sum()),
         "documents_improved": int((per_doc < 0).sum()),
         "documents_worse": int((per_doc > 0).sum()),
-        "n_resamples": n_resamples,
-        "seed": seed,
+        "interval": "t over documents (token-weighted, CR2 clustered variance, Kish effective df)",
     }

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 
+from workbench.evaluation.stats import MIN_DOCUMENTS
+
 DEFAULT_FORGETTING_THRESHOLD_PCT = 10.0  # TrainConfig.forgetting_threshold_pct's default
 CALIBRATION_TOLERANCE = 0.005  # ECE changes smaller than half a percentage point count as unchanged
 MEANINGFUL_PCT = 1.0  # a significant domain gain smaller than this (in perplexity %) is called small
-MIN_DOCUMENTS = 5
 MIN_TOKENS = 1000
 
 
@@ -40,23 +41,49 @@ def _measure(delta: dict) -> str:
     return "word perplexity" if delta.get("unit") == "word" else "perplexity"
 
 
+def _sample_text(delta: dict) -> str:
+    """How much text a change rests on: "12 documents, 10,219 tokens"."""
+    docs, tokens = delta.get("documents"), delta.get("tokens")
+    unit = "words" if delta.get("unit") == "word" else "tokens"
+    parts = []
+    if docs is not None:
+        parts.append(f"{docs:,} document{'s' if docs != 1 else ''}")
+    if tokens is not None:
+        parts.append(f"{tokens:,} {unit}")
+    return ", ".join(parts)
+
+
+def _too_few(delta: dict) -> bool:
+    """Too few documents for any claim about chance (``paired_delta``'s ``enough_documents``)."""
+    return delta.get("enough_documents") is False
+
+
 def domain_verdict(delta: dict) -> dict:
-    """Better, worse or no clear change on domain text, with the perplexity change and its interval."""
+    """Better, worse or no clear change on domain text, with the perplexity change, its interval and
+    the documents and tokens it rests on; too few documents say so instead of a claim."""
     change = delta["ppl_change_pct"]
     ci = _interval_pct(delta)
     significant = bool(delta.get("significant"))
-    status = ("better" if change < 0 else "worse") if significant else "unclear"
-    words = {
-        "better": "The adapted model predicts domain text better",
-        "worse": "The adapted model predicts domain text worse than the base model",
-        "unclear": "No clear change on domain text",
-    }[status]
-    tail = ("; the interval excludes zero, so the change is unlikely to be chance." if significant
-            else "; the interval includes zero, so the change may be chance.")
+    sample = _sample_text(delta)
+    if _too_few(delta):
+        status = "too_few"
+        sentence = (f"Too few held-out documents to tell ({delta.get('documents')}; need at least "
+                    f"{delta.get('min_documents')}): {_measure(delta)} {_fmt_pct(change)} on {sample}, which may be chance.")
+    else:
+        status = ("better" if change < 0 else "worse") if significant else "unclear"
+        words = {
+            "better": "The adapted model predicts domain text better",
+            "worse": "The adapted model predicts domain text worse than the base model",
+            "unclear": "No clear change on domain text",
+        }[status]
+        tail = ("; the interval excludes zero, so the change is unlikely to be chance." if significant
+                else "; the interval includes zero, so the change may be chance.")
+        sentence = f"{words}: {_measure(delta)} {_fmt_pct(change)}{_interval_text(ci)} on {sample}{tail}"
     return {
         "status": status, "change_pct": change, "ci95_pct": ci, "significant": significant,
+        "documents": delta.get("documents"), "tokens": delta.get("tokens"),
         "unit": delta.get("unit", "token"), "documents_improved": delta.get("documents_improved"), "documents_worse": delta.get("documents_worse"),
-        "sentence": f"{words}: {_measure(delta)} {_fmt_pct(change)}{_interval_text(ci)}{tail}",
+        "sentence": sentence,
     }
 
 
@@ -68,15 +95,18 @@ def general_verdict(delta: dict, threshold_pct: float) -> dict:
     may_exceed = bool(ci and ci[1] > threshold_pct) and not over
     if over:
         status = "forgetting"
-        sentence = (f"General text got worse by {_fmt_pct(change)}{_interval_text(ci)}, more than the run's "
+        sentence = (f"General text got worse by {_fmt_pct(change)}{_interval_text(ci)} on {_sample_text(delta)}, "
+                    f"more than the run's "
                     f"{threshold_pct:g}% forgetting threshold: the model is losing general ability.")
     elif change > 0 and delta.get("significant"):
         status = "small_cost"
-        sentence = (f"General text got slightly worse, {_fmt_pct(change)}{_interval_text(ci)}, within the run's "
+        sentence = (f"General text got slightly worse, {_fmt_pct(change)}{_interval_text(ci)} on {_sample_text(delta)}, "
+                    f"within the run's "
                     f"{threshold_pct:g}% forgetting threshold.")
     else:
         status = "no_loss"
-        sentence = (f"No loss on general text: {_measure(delta)} {_fmt_pct(change)}{_interval_text(ci)}, within the run's "
+        sentence = (f"No loss on general text: {_measure(delta)} {_fmt_pct(change)}{_interval_text(ci)} on "
+                    f"{_sample_text(delta)}, within the run's "
                     f"{threshold_pct:g}% forgetting threshold.")
     if may_exceed:
         sentence += f" The upper end of the interval passes {threshold_pct:g}%, so watch it on more text."
@@ -85,23 +115,39 @@ def general_verdict(delta: dict, threshold_pct: float) -> dict:
             "over_threshold": over, "may_exceed_threshold": may_exceed, "sentence": sentence}
 
 
-def calibration_verdict(base: dict, adapted: dict) -> dict:
-    """Whether the domain confidence became more or less trustworthy (expected calibration error)."""
+def calibration_verdict(base: dict, adapted: dict, paired: dict | None = None) -> dict:
+    """Whether the domain confidence became more or less trustworthy (expected calibration error).
+
+    Args:
+        base, adapted: the two models' domain metrics (``ece``).
+        paired: the paired ECE change with its interval over documents (``paired_ece_change``);
+            a change is called better or worse only when that interval excludes zero.
+    """
     before, after = base.get("ece"), adapted.get("ece")
     if before is None or after is None:
         return {"status": "unknown", "ece_base": before, "ece_adapted": after, "change": None,
                 "sentence": "Calibration could not be measured."}
     change = after - before
-    status = "unchanged" if abs(change) < CALIBRATION_TOLERANCE else ("better" if change < 0 else "worse")
+    ci = (paired or {}).get("ci95")
+    if paired is None:  # no interval: only a change beyond the tolerance counts
+        status = "unchanged" if abs(change) < CALIBRATION_TOLERANCE else ("better" if change < 0 else "worse")
+    elif paired.get("significant"):
+        status = "better" if change < 0 else "worse"
+    else:
+        status = "too_few" if paired.get("enough_documents") is False else "unchanged"
     sentence = {
         "better": "Calibration improved: the adapted model's confidence on domain text matches how often it is right "
                   "more closely",
         "worse": "Calibration got worse: the adapted model's confidence on domain text is further from how often it "
                  "is right",
-        "unchanged": "Calibration is about the same: the models' confidence is as trustworthy as before",
+        "unchanged": "Calibration is about the same: no change in the models' calibration that chance would not explain",
+        "too_few": "Too few held-out documents to tell whether calibration changed",
     }[status]
+    interval = (f"; 95% interval of the change {ci[0]:+.3g} to {ci[1]:+.3g}"
+                if ci and all(v is not None and math.isfinite(v) for v in ci) else "")
     return {"status": status, "ece_base": before, "ece_adapted": after, "change": change,
-            "sentence": f"{sentence} (calibration error {before:.3g} → {after:.3g})."}
+            "change_ci95": ci, "significant": bool((paired or {}).get("significant")),
+            "sentence": f"{sentence} (calibration error {before:.3g} → {after:.3g}{interval})."}
 
 
 def regression_verdict(regression: dict) -> dict:
@@ -159,7 +205,8 @@ def build_verdict(
     documents = documents or []
     domain = domain_verdict(delta["domain"])
     general = general_verdict(delta["general"], threshold) if "general" in delta else None
-    calibration = calibration_verdict(results["base"]["domain"], results["adapted"]["domain"])
+    calibration = calibration_verdict(results["base"]["domain"], results["adapted"]["domain"],
+                                      delta["domain"].get("ece_paired"))
     others = {}
     for name, d in delta.items():
         if name in ("domain", "general"):
@@ -183,7 +230,7 @@ def build_verdict(
         steps.append("Add replay of general text ('workbench train --replay general.jsonl --replay-ratio 0.1'), or train "
                      "for fewer steps or with a lower learning rate, to keep general ability.")
     urgent = len(steps)  # leakage and forgetting come before any advice on the gain itself
-    if domain["status"] == "unclear" and small:
+    if domain["status"] in ("unclear", "too_few") and small:
         steps.append(f"Collect more evaluation text: {dm.get('documents', 0)} document(s) and {dm.get('tokens', 0):,} "
                      f"tokens are too few to tell a real change from chance (aim for {MIN_DOCUMENTS}+ documents and "
                      f"{MIN_TOKENS:,}+ tokens).")

@@ -11,6 +11,8 @@ continues it from the last one). Training jobs share one GPU: a second one waits
 until the first ends (a file lock in ``<workspace>/.jobs``).
 """
 
-from workbench.jobs.job import JOB_FILE, KINDS, LOG_FILE, Job, attach, config_class, find, launch, list_jobs
+from workbench.jobs.job import JOB_FILE, KINDS, LOG_FILE, TERMINAL, Job, attach, config_class, find, launch, list_jobs
 
-__all__ = ["Job", "launch", "attach", "list_jobs", "find", "config_class", "KINDS", "JOB_FILE", "LOG_FILE"]
+__all__ = [
+    "Job", "launch", "attach", "list_jobs", "find", "config_class", "KINDS", "JOB_FILE", "LOG_FILE", "TERMINAL",
+]

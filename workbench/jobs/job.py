@@ -14,8 +14,9 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
-from workbench.workspace import TERMINAL_STATES as TERMINAL
-from workbench.workspace import Workspace, mark_failed, process_alive, read_status, write_status
+from workbench.status import TERMINAL_STATES as TERMINAL
+from workbench.status import mark_failed, process_alive, read_status, write_status
+from workbench.workspace import Workspace
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
@@ -29,7 +30,7 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 _children: list[subprocess.Popen] = []  # reaped on every status read, so no zombie lingers
 
-__all__ = ["Job", "launch", "attach", "list_jobs", "find", "config_class", "KINDS", "JOB_FILE", "LOG_FILE"]
+__all__ = ["Job", "launch", "attach", "list_jobs", "find", "config_class", "KINDS", "JOB_FILE", "LOG_FILE", "TERMINAL"]
 
 
 def config_class(kind: str) -> type:
@@ -182,7 +183,7 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         raise WorkbenchError(f"a {kind} job takes a {cls.__name__}, got {type(config).__name__}.",
                              f"build the config with workbench's {cls.__name__}(...).")
     if kind == "train":
-        from workbench.workflows.training import is_resolved, train_config
+        from workbench.workflows import is_resolved, train_config
 
         if not is_resolved(config):  # a partial config gets its model's preset, as every face does
             config = train_config(base=config)

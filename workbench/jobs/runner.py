@@ -15,7 +15,8 @@ from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.jobs.job import config_class
 from workbench.progress import ProgressEvent, StatusProgress, combine
-from workbench.workspace import Workspace, mark_failed, read_status, write_status
+from workbench.status import mark_failed, read_status, write_status
+from workbench.workspace import Workspace
 
 TRAIN_LOCK = "train.lock"
 

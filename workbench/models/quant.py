@@ -5,9 +5,9 @@ handled here so that users and numbers do not depend on the CPU type:
 
 - At import, bitsandbytes' CPU backend tries to load an optional kernel package and logs
   "Failed to load CPU gemm_4bit_forward from kernels-community ..." on stderr. It falls back to
-  its built-in kernel; the line is noise before every command. :func:`quiet_bitsandbytes_logs`
-  moves that record (only that one) to workbench's debug log. It runs when ``workbench`` is
-  imported, because peft and transformers' Trainer import bitsandbytes themselves.
+  its built-in kernel; the line is noise before every command. ``import workbench`` moves that
+  record (only that one) to workbench's debug log, because peft and transformers' Trainer import
+  bitsandbytes themselves.
 - The first forward of a 4-bit layer in eval mode without gradients repacks its weight, one
   way, into a bf16 kernel's layout; from then on every forward, in training too, runs that
   kernel: bf16 arithmetic, and no autograd, so no gradient flows through the frozen base to the
@@ -18,38 +18,9 @@ handled here so that users and numbers do not depend on the CPU type:
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 
 from workbench.errors import WorkbenchError
-
-log = logging.getLogger(__name__)
-
-# logger name and message start of bitsandbytes' optional-kernel notice (bitsandbytes >= 0.49)
-_NOISY = {"bitsandbytes.backends.cpu.ops": ("Failed to load CPU gemm_4bit_forward from kernels-community",)}
-
-
-class _ToDebugLog(logging.Filter):
-    """Drops known, harmless third-party notices from their logger and re-logs them at DEBUG."""
-
-    def __init__(self, prefixes: tuple[str, ...]):
-        super().__init__()
-        self.prefixes = prefixes
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        if message.startswith(self.prefixes):
-            log.debug("bitsandbytes: %s", record.getMessage())
-            return False
-        return True
-
-
-def quiet_bitsandbytes_logs() -> None:
-    """Install the filters (idempotent, imports nothing heavy)."""
-    for name, prefixes in _NOISY.items():
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _ToDebugLog) for f in logger.filters):
-            logger.addFilter(_ToDebugLog(prefixes))
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +38,6 @@ def import_bitsandbytes():
             "pip install bitsandbytes, or set {field} to none for full-precision LoRA.",
             field="quant",
         )
-    quiet_bitsandbytes_logs()
     import bitsandbytes
 
     return bitsandbytes

@@ -1,7 +1,5 @@
-"""Labels out of and into the store, and the files through which they flow back into the loop.
+"""The files through which labels flow back into the loop.
 
-- ``export_store``: ``jsonl`` (items and the full event log: what ``import_store`` merges),
-  ``csv`` or ``datasets`` (current labels flat, one row per span or verdict);
 - ``export_corrections``: corrected outputs as a training-data JSONL (``{id, text, source}``)
   that ``workbench curate`` and ``workbench train`` read;
 - ``drop_decisions``: the corpus documents experts decided to drop, with the reason;
@@ -9,143 +7,22 @@
   reads (``workbench curate --labels``);
 - ``workbench.review.regression.export_regression_set``: the corrected errors as the regression set
   ``workbench compare`` re-scores.
+
+The store's own exchange formats (``jsonl`` to merge into another store, ``csv``, ``datasets``) are
+``LabelStore.export`` and ``LabelStore.import_file`` (``workbench.review.exchange``).
 """
 
 from __future__ import annotations
 
-import csv
 import os
+import warnings
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.io import atomic_directory, atomic_write_text, dumps, iter_jsonl, write_jsonl
-
-FORMATS = ("jsonl", "csv", "datasets")
-EXPORT_FORMAT = 1
-FLAT_COLUMNS = ("type", "item_id", "kind", "annotator", "verdict", "output", "model", "checkpoint", "start", "end",
-                "category", "severity", "weight", "text", "correction", "note", "seconds", "adjudication", "doc_id",
-                "comparison", "uid")
-
-
-def flat_rows(store) -> list[dict]:
-    """Current labels, one row per span and per verdict, with the item's source (model names revealed)."""
-    items = {i.id: i for i in store.items()}
-    rows = []
-    for v in store.verdicts():
-        item = items[v.item_id]
-        rows.append({"type": "verdict", "item_id": v.item_id, "kind": item.kind, "annotator": v.annotator,
-                     "verdict": v.verdict, "model": v.model, "note": v.note, "seconds": v.seconds,
-                     "adjudication": v.adjudication, "doc_id": item.source.get("doc_id"),
-                     "comparison": item.source.get("comparison"), "uid": v.uid})
-    for s in store.labels():
-        item = items[s.item_id]
-        rows.append({"type": "span", "item_id": s.item_id, "kind": item.kind, "annotator": s.annotator,
-                     "output": s.output, "model": s.model, "checkpoint": s.checkpoint, "start": s.start, "end": s.end,
-                     "category": s.category, "severity": s.severity, "weight": s.weight, "text": s.text,
-                     "correction": s.correction, "note": s.note, "seconds": s.seconds,
-                     "doc_id": item.source.get("doc_id"), "comparison": item.source.get("comparison"), "uid": s.uid})
-    return [{c: r.get(c) for c in FLAT_COLUMNS} for r in rows]
-
-
-def export_store(store, path: str | os.PathLike, format: str = "jsonl") -> Path:
-    """Write the store to ``path`` in ``format`` (see module docstring); returns the path written."""
-    path = Path(path)
-    if format not in FORMATS:
-        raise WorkbenchError(f"unknown export format '{format}' (field 'format').", f"use one of: {', '.join(FORMATS)}.")
-    if format == "jsonl":
-        header = {"type": "header", "format": EXPORT_FORMAT, "kind": "workbench-review-export"}
-        records = [header] + [{"type": "item", **i.to_dict()} for i in store.items()]
-        records += [{"type": "event", **{k: e[k] for k in ("uid", "item_id", "annotator", "action", "payload", "seconds",
-                                                           "created")}} for e in store.events()]
-        for r in records:
-            r.pop("revealed", None)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, "".join(dumps(r, indent=None) + "\n" for r in records))
-        return path
-    rows = flat_rows(store)
-    if format == "csv":
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=FLAT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, buffer.getvalue())
-        return path
-    import datasets
-
-    table = {c: [r[c] for r in rows] for c in FLAT_COLUMNS}
-    features = datasets.Features({c: datasets.Value("float64" if c == "seconds" else "int64" if c in
-                                                    ("start", "end", "weight") else "bool" if c == "adjudication"
-                                                    else "string") for c in FLAT_COLUMNS})
-    with atomic_directory(path, overwrite=True) as tmp:
-        datasets.Dataset.from_dict(table, features=features).save_to_disk(str(tmp))
-    return path
-
-
-def import_store(store, path: str | os.PathLike) -> dict:
-    """Merge a ``jsonl`` export into ``store``: new items and events are added, known ones skipped.
-
-    The whole file is checked before anything is written; a malformed line names the line and field.
-    """
-    from workbench.review.items import item_from_record
-    from workbench.review.store import ACTIONS
-
-    path = Path(path)
-    if not path.exists():
-        raise WorkbenchError(f"import file {path} does not exist.", "check the path.")
-    items, events = [], []
-    for number, record in enumerate(iter_jsonl(path), 1):
-        where = f"{path} line {number}"
-        kind = record.get("type")
-        if kind == "header":
-            continue
-        if kind == "item":
-            record = {k: v for k, v in record.items() if k != "type"}
-            if not record.get("id"):
-                raise WorkbenchError(f"{where}: an item without field 'id'.", "import a file written by 'workbench review export'.")
-            items.append(item_from_record(record, where=where))
-        elif kind == "event":
-            for field, types in (("uid", str), ("item_id", str), ("annotator", str), ("action", str), ("payload", dict),
-                                 ("created", (int, float))):
-                if not isinstance(record.get(field), types) or (types is str and not record[field].strip()):
-                    raise WorkbenchError(f"{where}: field '{field}' is missing or malformed.",
-                                         "import a file written by 'workbench review export --format jsonl'.")
-            if record["action"] not in ACTIONS:
-                raise WorkbenchError(f"{where}: field 'action' is '{record['action']}'.", f"use one of: {', '.join(ACTIONS)}.")
-            _check_payload(record["action"], record["payload"], where)
-            events.append(record)
-        else:
-            raise WorkbenchError(f"{where}: field 'type' is {kind!r}, not 'item' or 'event'.",
-                                 "import a file written by 'workbench review export --format jsonl'.")
-    if not items and not events:
-        raise WorkbenchError(f"import file {path} holds no items or events.", "export a store with 'workbench review export'.")
-    return store._import_records(items, events)
-
-
-def _check_payload(action: str, payload: dict, where: str) -> None:
-    """What the derivation of current labels relies on, per action (a malformed line is refused whole)."""
-    from workbench.review.config import SEVERITY_WEIGHTS, VERDICTS
-
-    def bad(field: str, fix: str):
-        raise WorkbenchError(f"{where}: field 'payload.{field}' is missing or malformed.", fix)
-
-    if action == "span":
-        if not isinstance(payload.get("category"), str):
-            bad("category", "give the error category as text.")
-        if payload.get("severity") not in SEVERITY_WEIGHTS:
-            bad("severity", f"use one of: {', '.join(SEVERITY_WEIGHTS)}.")
-        if not isinstance(payload.get("output"), str):
-            bad("output", "name the output slot (A, B or output).")
-        start, end = payload.get("start"), payload.get("end")
-        if (start is None) != (end is None) or (start is not None and not (
-                isinstance(start, int) and isinstance(end, int) and 0 <= start < end)):
-            bad("start", "give integer offsets 0 <= start < end, or both null.")
-    elif action == "verdict" and payload.get("verdict") not in VERDICTS:
-        bad("verdict", f"use one of: {', '.join(VERDICTS)}.")
-    elif action in ("undo", "redo", "delete") and not isinstance(payload.get("target"), str):
-        bad("target", "give the uid of the event it refers to.")
+from workbench.io import write_jsonl
+from workbench.review.config import SEVERITY_WEIGHTS, default_db
+from workbench.review.exchange import output_file
+from workbench.review.store import LabelStore
 
 
 def corrected_output(text: str, start: int | None, end: int | None, correction: str) -> str:
@@ -163,8 +40,14 @@ def corrections(store) -> list[dict]:
     items = {i.id: i for i in store.items()}
     grouped: dict[tuple, list] = {}
     for s in store.labels():
-        if s.correction is not None:
-            grouped.setdefault((s.item_id, s.annotator, s.output), []).append(s)
+        if s.correction is None:
+            continue
+        if not isinstance(s.correction, str):  # the store refuses these now; an older log may still hold one
+            warnings.warn(f"label event {s.uid} (item {s.item_id}, {s.annotator}) has a correction that is not text "
+                          f"({s.correction!r}); it is left out of the corrections and the regression set.",
+                          stacklevel=2)
+            continue
+        grouped.setdefault((s.item_id, s.annotator, s.output), []).append(s)
     rows = []
     for (item_id, annotator, slot), spans in grouped.items():
         item = items[item_id]
@@ -183,7 +66,7 @@ def corrections(store) -> list[dict]:
         rows.append({
             "uid": spans[0].uid, "item_id": item_id, "annotator": annotator, "output": slot, "prompt": item.prompt,
             "erroneous": text, "corrected": fixed, "categories": sorted({s.category for s in spans}),
-            "severity": max((s.severity for s in spans), key=lambda x: {"minor": 1, "major": 5, "critical": 10}[x]),
+            "severity": max((s.severity for s in spans), key=SEVERITY_WEIGHTS.__getitem__),
             "model": spans[0].model, "checkpoint": spans[0].checkpoint, "doc_id": item.source.get("doc_id"),
         })
     return rows
@@ -200,10 +83,7 @@ def export_corrections(store, path: str | os.PathLike) -> Path:
         text = f"{r['prompt']} {r['corrected']}".strip() if r["prompt"] else r["corrected"]
         records.append({"id": f"correction-{r['uid'][:12]}", "text": text,
                         "source": f"review:{r['item_id']}:{r['annotator']}"})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_jsonl(path, records)
-    return path
+    return write_jsonl(output_file(path), records)
 
 
 def drop_decisions(store) -> dict[str, str]:
@@ -237,11 +117,8 @@ def drop_decisions(store) -> dict[str, str]:
     return out
 
 
-def open_store(labels: str | os.PathLike | None, workspace=None, must_exist: bool = True):
+def open_store(labels: str | os.PathLike | None, workspace=None, must_exist: bool = True) -> LabelStore:
     """A ``LabelStore`` for a path, a URL, or None / "workspace" (``<workspace>/labels.db``)."""
-    from workbench.review.config import default_db
-    from workbench.review.store import LabelStore
-
     if labels is None or str(labels) == "workspace":
         labels = default_db(workspace)
     if must_exist and "://" not in str(labels) and not Path(labels).is_file():
@@ -250,21 +127,13 @@ def open_store(labels: str | os.PathLike | None, workspace=None, must_exist: boo
     return LabelStore(labels)
 
 
-def drop_decisions_from(labels: str | os.PathLike | None, workspace=None) -> dict[str, str]:
-    """``drop_decisions`` of the store at ``labels`` (see ``open_store``)."""
-    with open_store(labels, workspace) as store:
-        return drop_decisions(store)
-
-
 DROP_LIST_NAME = "drop_list.jsonl"
 
 
 def export_drop_list(store, path: str | os.PathLike) -> Path:
     """Write ``drop_decisions`` as JSONL, one ``{"id": document id, "reason": ...}`` per line, for curation to read."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_jsonl(path, [{"id": doc_id, "reason": reason} for doc_id, reason in drop_decisions(store).items()])
-    return path
+    path = output_file(path)
+    return write_jsonl(path, [{"id": doc_id, "reason": reason} for doc_id, reason in drop_decisions(store).items()])
 
 
 def drop_list_for(labels: str | os.PathLike | None, workspace=None, out: str | os.PathLike | None = None) -> Path:

@@ -94,12 +94,19 @@ def item_from_record(record: dict, seed: int = 1234, where: str = "record") -> I
     """An item from a plain dict: an ``Item.to_dict()``, or ``{prompt, output[, model, checkpoint, id]}``."""
     if not isinstance(record, dict):
         raise WorkbenchError(f"{where} is not a JSON object.", "give one object per line.")
+    for key in ("source", "meta"):  # built into dicts here; the rest is checked where items are stored
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            raise WorkbenchError(f"{where}: the item's {key} is {type(record[key]).__name__}, not an object "
+                                 "(field '{field}').", f"write {key} as a JSON object (or leave it out).", field=key)
     if "outputs" in record and "kind" in record:
         if not isinstance(record["outputs"], list) or not all(isinstance(o, dict) and "text" in o for o in record["outputs"]):
             raise WorkbenchError(f"{where}: field 'outputs' must be a list of objects with a 'text'.",
                                  "write outputs as [{\"slot\": \"A\", \"text\": ...}].")
-        item = make_item(record["kind"], str(record.get("prompt") or ""), record["outputs"], record.get("source"),
-                         record.get("gold"), record.get("meta"), seed)
+        try:
+            item = make_item(record["kind"], str(record.get("prompt") or ""), record["outputs"], record.get("source"),
+                             record.get("gold"), record.get("meta"), seed)
+        except WorkbenchError as exc:
+            raise WorkbenchError(f"{where}: {exc.message}", exc.fix, field=exc.field) from None
         if record.get("id") and record["kind"] != "pair":
             item.id = str(record["id"])
         elif record.get("id") and record["kind"] == "pair":

@@ -17,19 +17,27 @@ def penalty_by_category(stats: dict):
 
 
 def error_rate_by_model(stats: dict, by: str = "by_model"):
-    """Bars: share of judged outputs with an error, and penalty per output, per model (or ``by_checkpoint``)."""
+    """Bars: share of judged outputs with an error, and MQM penalty per 100 words with its 95% interval,
+    per model (or ``by_checkpoint``)."""
     import plotly.graph_objects as go
 
     groups = stats[by]
     names = list(groups)
+    rate = [groups[n]["penalty_per_100_words"] for n in names]
+    cis = [groups[n].get("penalty_per_100_words_ci95") for n in names]
     fig = go.Figure([
         go.Bar(name="error rate", x=names, y=[groups[n]["error_rate"] for n in names], yaxis="y"),
-        go.Bar(name="penalty per output", x=names, y=[groups[n]["penalty_per_output"] for n in names], yaxis="y2",
-               offsetgroup=1),
+        go.Bar(name="penalty per 100 words", x=names, y=rate, yaxis="y2", offsetgroup=1,
+               error_y=dict(type="data", symmetric=False,
+                            array=[(ci[1] - r) if ci and r is not None else 0 for ci, r in zip(cis, rate)],
+                            arrayminus=[(r - ci[0]) if ci and r is not None else 0 for ci, r in zip(cis, rate)]),
+               customdata=[[groups[n]["penalty"], groups[n]["words"], groups[n]["outputs"]] for n in names],
+               hovertemplate="%{x}: %{y:.2f} per 100 words (penalty %{customdata[0]} over %{customdata[1]} words, "
+                             "%{customdata[2]} outputs)<extra></extra>"),
     ])
     fig.update_layout(title=f"Errors {by.replace('by_', 'by ')}", barmode="group", template="plotly_white",
                       yaxis=dict(title="error rate", tickformat=".0%"),
-                      yaxis2=dict(title="MQM penalty per output", overlaying="y", side="right"))
+                      yaxis2=dict(title="MQM penalty per 100 words (95% interval)", overlaying="y", side="right"))
     return fig
 
 

@@ -14,6 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.io import write_jsonl
+from workbench.review.config import default_db
+from workbench.review.exchange import output_file
+from workbench.review.export import corrections
+from workbench.review.store import LabelStore
 
 REGRESSION_SET_KIND = "workbench-regression-set"  # the header evaluation.regression reads
 REGRESSION_SET_FORMAT = 1
@@ -23,9 +28,8 @@ CASE_KEYS = ("uid", "item_id", "annotator", "output", "prompt", "erroneous", "co
 
 
 def regression_cases(store) -> list[dict]:
-    """``[{uid, item_id, prompt, erroneous, corrected, categories, severity, ...}]`` from the store's corrections."""
-    from workbench.review.export import corrections
-
+    """``[{uid, item_id, prompt, erroneous, corrected, categories, severity, ...}]`` from the store's corrections
+    (a correction that is not text, in a log written before the store refused them, is skipped with a warning)."""
     return [c for c in corrections(store) if c["corrected"] != c["erroneous"]]
 
 
@@ -34,13 +38,9 @@ def export_regression_set(store, path: str | os.PathLike) -> Path:
 
     A store without corrections gives a file of the header alone (a comparison then reports no regression set).
     """
-    from workbench.io import write_jsonl
-
     header = {"type": "header", "kind": REGRESSION_SET_KIND, "format": REGRESSION_SET_FORMAT, "source": store.safe_url}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_jsonl(path, [header] + [{k: c.get(k) for k in CASE_KEYS} for c in regression_cases(store)])
-    return path
+    path = output_file(path)
+    return write_jsonl(path, [header] + [{k: c.get(k) for k in CASE_KEYS} for c in regression_cases(store)])
 
 
 def _resolve_labels(labels: str | os.PathLike | None, workspace=None) -> str | os.PathLike | None:
@@ -49,8 +49,6 @@ def _resolve_labels(labels: str | os.PathLike | None, workspace=None) -> str | o
     if labels is not None and str(labels).lower() == "none":
         return None
     if labels is None:
-        from workbench.review.config import default_db
-
         path = default_db(workspace)
         return path if path.exists() else None
     if "://" not in str(labels) and not Path(labels).exists():
@@ -62,8 +60,6 @@ def regression_set_for(labels: str | os.PathLike | None, workspace=None,
                        out: str | os.PathLike | None = None) -> Path | None:
     """Export the regression set of the store ``labels`` names (see ``EvalConfig.labels``) to ``out``
     (default ``<workspace>/exports/regression_set.jsonl``); None when there is no store to read."""
-    from workbench.review.store import LabelStore
-
     store_path = _resolve_labels(labels, workspace)
     if store_path is None:
         return None
@@ -85,30 +81,3 @@ def with_regression_set(config, workspace=None):
     return replace(config, regression_set=str(path)) if path else config
 
 
-def regression_for_compare(model, tokenizer, labels: str | os.PathLike | None, workspace=None) -> dict | None:
-    """The regression section of a comparison straight from a store, or None when there is no label store or
-    no correction (kept for callers holding a loaded model; ``compare`` reads the exported file instead)."""
-    from workbench.evaluation.regression import regression_check
-    from workbench.review.store import LabelStore
-
-    store_path = _resolve_labels(labels, workspace)
-    if store_path is None:
-        return None
-    with LabelStore(store_path) as store:
-        cases = regression_cases(store)
-        source = store.safe_url
-    if not cases:
-        return None
-    return regression_check(model, tokenizer, cases, source)
-
-
-_MOVED = ("SNIPPET", "_encode", "log_likelihood", "score_cases", "_snippet", "regression_check", "regression_html")
-
-
-def __getattr__(name: str):
-    """The scoring and the report section moved to ``workbench.evaluation.regression``; their old names still work."""
-    if name in _MOVED:
-        from workbench.evaluation import regression
-
-        return getattr(regression, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,23 +3,37 @@
 A judged output is one output of an item that an annotator gave a verdict other than skip (both sides
 of a side-by-side item). Its MQM penalty is the sum of its spans' severity weights (1/5/10); the
 error rate is the share of judged outputs with at least one error.
+
+Models are compared by penalty per 100 words, as MQM normalises (a long output has more room for
+errors than a short one), with a 95% interval over judged outputs (the unit sampled); the raw sums
+and the penalty per output stand beside it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
+from workbench.intervals import ratio_t_interval
 from workbench.review.config import SEVERITY_WEIGHTS, SKIP
+
+__all__ = ["error_stats"]
 
 
 def _group() -> dict:
-    return {"outputs": 0, "words": 0, "with_error": 0, "errors": 0, "penalty": 0}
+    return {"outputs": 0, "words": 0, "with_error": 0, "errors": 0, "penalty": 0, "_each": []}
 
 
 def _finish(g: dict) -> dict:
+    each = g.pop("_each")
     g["error_rate"] = g["with_error"] / g["outputs"] if g["outputs"] else None
     g["penalty_per_output"] = g["penalty"] / g["outputs"] if g["outputs"] else None
     g["penalty_per_100_words"] = 100 * g["penalty"] / g["words"] if g["words"] else None
+    ci = None
+    if g["words"] and len(each) >= 2:
+        _, (low, high) = ratio_t_interval([p for p, _ in each], [w for _, w in each])
+        ci = [100 * low, 100 * high] if math.isfinite(low) else None
+    g["penalty_per_100_words_ci95"] = ci
     return g
 
 
@@ -56,6 +70,7 @@ def error_stats(items, verdicts, labels) -> dict:
                 g["with_error"] += int(bool(found))
                 g["errors"] += len(found)
                 g["penalty"] += penalty
+                g["_each"].append((penalty, words))
             for category in {s.category for s in found}:
                 by_category[category]["outputs_with"] += 1
             for s in found:

@@ -34,13 +34,32 @@ from pathlib import Path
 from typing import Iterable
 
 from workbench.errors import WorkbenchError
-from workbench.review.config import SEVERITY_WEIGHTS, SKIP, VERDICTS, Taxonomy, verdicts_for
+from workbench.review import exchange
+from workbench.review.config import SEVERITY_WEIGHTS, SKIP, Taxonomy
 from workbench.review.items import Item, item_from_record
+from workbench.review.records import (
+    ACTIONS,
+    MAX_ANNOTATOR,
+    MAX_ITEM_ID,
+    MAX_UID,
+    check_annotator,
+    check_categories,
+    check_event,
+    check_item,
+    check_seconds,
+    check_verdict,
+    fail,
+    flag_payload,
+    located,
+    span_payload,
+    target_payload,
+    verdict_payload,
+)
 
-ACTIONS = ("span", "delete", "verdict", "flag", "undo", "redo")
+__all__ = ["ACTIONS", "BUSY_TIMEOUT_MS", "Label", "LabelStore", "Verdict", "database_url", "replay"]
+
 PG_WRITE_LOCK = 7_312_012  # advisory lock key: one writer at a time, like BEGIN IMMEDIATE on SQLite
 BUSY_TIMEOUT_MS = 60_000
-MAX_ANNOTATOR = 200
 
 
 @dataclass
@@ -98,7 +117,7 @@ def _tables():
     items = sa.Table(
         "items", md,
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("id", sa.String(64), nullable=False, unique=True),
+        sa.Column("id", sa.String(MAX_ITEM_ID), nullable=False, unique=True),
         sa.Column("kind", sa.String(16), nullable=False), sa.Column("prompt", sa.Text, nullable=False),
         sa.Column("outputs", sa.JSON, nullable=False), sa.Column("source", sa.JSON, nullable=False),
         sa.Column("gold", sa.JSON, nullable=True), sa.Column("meta", sa.JSON, nullable=False),
@@ -107,16 +126,16 @@ def _tables():
     events = sa.Table(
         "events", md,
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("uid", sa.String(32), nullable=False, unique=True),
-        sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id"), nullable=False),
-        sa.Column("annotator", sa.String(200), nullable=False), sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("uid", sa.String(MAX_UID), nullable=False, unique=True),
+        sa.Column("item_id", sa.String(MAX_ITEM_ID), sa.ForeignKey("items.id"), nullable=False),
+        sa.Column("annotator", sa.String(MAX_ANNOTATOR), nullable=False), sa.Column("action", sa.String(16), nullable=False),
         sa.Column("payload", sa.JSON, nullable=False), sa.Column("seconds", sa.Float, nullable=True),
         sa.Column("created", sa.Float, nullable=False),
     )
     assignments = sa.Table(
         "assignments", md,
-        sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id"), primary_key=True),
-        sa.Column("annotator", sa.String(200), primary_key=True),
+        sa.Column("item_id", sa.String(MAX_ITEM_ID), sa.ForeignKey("items.id"), primary_key=True),
+        sa.Column("annotator", sa.String(MAX_ANNOTATOR), primary_key=True),
         sa.Column("position", sa.Integer, nullable=False),
     )
     sa.Index("ix_events_annotator_seq", events.c.annotator, events.c.seq)
@@ -168,19 +187,6 @@ def _sqlite_engine(url: str, immediate: bool):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def _fail(field: str, message: str, fix: str):
-    raise WorkbenchError(f"{message} (field '{field}').", fix)
-
-
-def _check_annotator(annotator) -> str:
-    if not isinstance(annotator, str) or not annotator.strip():
-        _fail("annotator", "the annotator name is empty", "pass the name of the person labelling, e.g. --annotator ana.")
-    annotator = annotator.strip()
-    if len(annotator) > MAX_ANNOTATOR:
-        _fail("annotator", f"the annotator name is {len(annotator)} characters long", f"use at most {MAX_ANNOTATOR}.")
-    return annotator
 
 
 def replay(events: list[dict]) -> tuple[dict[str, dict], list[str], list[str]]:
@@ -341,12 +347,15 @@ class LabelStore:
         import sqlalchemy as sa
 
         items = [r if isinstance(r, Item) else item_from_record(r, seed, f"record {i + 1}") for i, r in enumerate(records)]
-        unique: dict[str, Item] = {}
-        for item in items:
-            unique.setdefault(item.id, item)
         now = time.time()
         added = 0
         with self._write() as conn:
+            known = self._categories(conn)
+            for i, item in enumerate(items):
+                located(f"record {i + 1}", check_item, item, known)
+            unique: dict[str, Item] = {}
+            for item in items:
+                unique.setdefault(item.id, item)
             existing = set()
             ids = list(unique)
             for start in range(0, len(ids), 500):
@@ -376,10 +385,12 @@ class LabelStore:
         import sqlalchemy as sa
 
         if not isinstance(item_id, str) or not item_id:
-            _fail("item_id", "no item id given", "pass the id of an item in the store (see 'workbench review queue').")
-        row = conn.execute(sa.select(self.items_t).where(self.items_t.c.id == item_id)).first()
+            fail("item_id", "no item id given", "pass the id of an item in the store (see 'workbench review queue').")
+        row = None
+        if item_id.isprintable():  # an id no item can have (a NUL is a raw database error on PostgreSQL) is unknown
+            row = conn.execute(sa.select(self.items_t).where(self.items_t.c.id == item_id)).first()
         if row is None:
-            _fail("item_id", f"unknown item '{item_id}'", "pass the id of an item in the store; add items first "
+            fail("item_id", f"unknown item {item_id!r}", "pass the id of an item in the store; add items first "
                   "with 'workbench review items'.")
         return self._row_to_item(row)
 
@@ -389,7 +400,7 @@ class LabelStore:
             item = self._get_item(conn, item_id)
             if annotator is None:
                 return item
-            annotator = _check_annotator(annotator)
+            annotator = check_annotator(annotator)
             done = self._state(conn, annotator)["verdicts"]
         return item if (item.id, annotator) in done else item.blind()
 
@@ -399,40 +410,17 @@ class LabelStore:
 
         with self._write() as conn:
             item = self._get_item(conn, item_id)
-            self._check_verdict(item, verdict)
-            cats = self._check_categories(conn, categories or [])
+            check_verdict(item, verdict)
+            cats = check_categories(categories or [], self._categories(conn), field="categories")
             conn.execute(sa.update(self.items_t).where(self.items_t.c.id == item_id)
                          .values(gold={"verdict": verdict, "categories": cats}))
 
     # -------------------------------------------------------------------------------- writing events
 
-    def _check_categories(self, conn, categories: list[str]) -> list[str]:
+    def _categories(self, conn) -> list[str]:
+        """The project's taxonomy categories, read in the transaction that checks against them."""
         data = self._setting(conn, "taxonomy")
-        known = (Taxonomy(**data) if data else Taxonomy()).categories
-        for category in categories:
-            if category not in known:
-                _fail("category", f"unknown category '{category}'", f"use one of: {', '.join(known)} "
-                      "(or change the project's taxonomy YAML).")
-        return list(categories)
-
-    @staticmethod
-    def _check_verdict(item: Item, verdict: str) -> None:
-        allowed = verdicts_for(item.kind)
-        if verdict not in VERDICTS or verdict not in allowed:
-            _fail("verdict", f"verdict '{verdict}' does not apply to a {item.kind} item",
-                  f"use one of: {', '.join(allowed)}.")
-
-    @staticmethod
-    def _check_seconds(seconds) -> float | None:
-        if seconds is None:
-            return None
-        try:
-            seconds = float(seconds)
-        except (TypeError, ValueError):
-            _fail("seconds", f"time spent '{seconds}' is not a number", "give seconds as a number.")
-        if not seconds >= 0:
-            _fail("seconds", f"time spent {seconds} is negative", "give the seconds spent on the item (0 or more).")
-        return seconds
+        return (Taxonomy(**data) if data else Taxonomy()).categories
 
     def _append(self, conn, item_id: str, annotator: str, action: str, payload: dict, seconds: float | None = None,
                 uid: str | None = None, created: float | None = None) -> str:
@@ -464,57 +452,42 @@ class LabelStore:
         Returns:
             The label's uid (pass it to ``delete_label``).
         """
-        annotator = _check_annotator(annotator)
-        sev = str(severity).strip().lower() if severity is not None else ""
-        if sev not in SEVERITY_WEIGHTS:
-            _fail("severity", f"severity '{severity}' is out of range",
-                  f"use one of: {', '.join(SEVERITY_WEIGHTS)} (MQM weights 1/5/10).")
-        if note is not None and not isinstance(note, str):
-            _fail("note", "the note is not text", "pass a string.")
-        if correction is not None and not isinstance(correction, str):
-            _fail("correction", "the corrected text is not text", "pass a string or None.")
-        seconds = self._check_seconds(seconds)
+        annotator = check_annotator(annotator)
+        seconds = check_seconds(seconds)
         with self._write() as conn:
             item = self._get_item(conn, item_id)
-            self._check_categories(conn, [category])
-            if output is None:
-                if len(item.outputs) != 1:
-                    _fail("output", f"item {item_id} has {len(item.outputs)} outputs", "say which one: output='A' or 'B'.")
-                output = item.outputs[0]["slot"]
-            text = item.output(output)["text"]
-            if (start is None) != (end is None):
-                _fail("start", "give both start and end of the span, or neither", "pass start and end character offsets.")
-            if start is not None:
-                if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
-                    _fail("start", "span offsets are not integers", "pass character offsets as integers.")
-                if not 0 <= start < end <= len(text):
-                    _fail("start", f"span [{start}, {end}) is outside the output (0..{len(text)} characters)",
-                          "give 0 <= start < end <= the output's length.")
-            payload = {"output": output, "start": start, "end": end, "category": category, "severity": sev,
-                       "note": note or "", "correction": correction}
+            payload = span_payload(item, output, start, end, category, severity, note, correction, self._categories(conn))
             return self._append(conn, item.id, annotator, "span", payload, seconds)
 
     def delete_label(self, label_uid: str, annotator: str) -> str:
-        """Take back one span (an event too, so it can be undone)."""
+        """Take back one of the annotator's own spans (an event too, so it can be undone); another annotator's
+        label is refused."""
+        annotator = check_annotator(annotator)
+        with self._write() as conn:
+            owner = self._event_owner(conn, label_uid) if isinstance(label_uid, str) and label_uid.isprintable() else None
+            try:
+                payload = target_payload("delete", label_uid, annotator, lambda _uid: owner[:2] if owner else None)
+            except WorkbenchError as exc:  # the API's argument is label_uid
+                raise WorkbenchError(exc.message, exc.fix, field="label_uid") from None
+            return self._append(conn, owner[2], annotator, "delete", payload)
+
+    def _event_owner(self, conn, uid: str) -> tuple[str, str, str] | None:
+        """``(annotator, action, item_id)`` of the event ``uid``, or None."""
         import sqlalchemy as sa
 
-        annotator = _check_annotator(annotator)
-        with self._write() as conn:
-            row = conn.execute(sa.select(self.events_t).where(self.events_t.c.uid == label_uid)).first()
-            if row is None or row.action != "span":
-                _fail("label_uid", f"unknown label '{label_uid}'", "pass the uid returned by add_label.")
-            return self._append(conn, row.item_id, annotator, "delete", {"target": label_uid})
+        t = self.events_t
+        row = conn.execute(sa.select(t.c.annotator, t.c.action, t.c.item_id).where(t.c.uid == uid)).first()
+        return tuple(row) if row else None
 
     def submit(self, item_id: str, annotator: str, verdict: str, note: str = "", seconds: float | None = None,
                adjudication: bool = False) -> str:
         """Give an item a verdict: ``A``/``B``/``tie`` (side by side), ``no_error``/``errors``, ``keep``/``drop``
         (flagged documents) or ``skip``. The item then counts as done for the annotator (names revealed)."""
-        annotator = _check_annotator(annotator)
-        seconds = self._check_seconds(seconds)
+        annotator = check_annotator(annotator)
+        seconds = check_seconds(seconds)
         with self._write() as conn:
             item = self._get_item(conn, item_id)
-            self._check_verdict(item, verdict)
-            payload = {"verdict": verdict, "note": note or "", "adjudication": bool(adjudication)}
+            payload = verdict_payload(item, verdict, note, adjudication)
             return self._append(conn, item.id, annotator, "verdict", payload, seconds)
 
     def skip(self, item_id: str, annotator: str, seconds: float | None = None) -> str:
@@ -523,10 +496,11 @@ class LabelStore:
 
     def flag(self, item_id: str, annotator: str, note: str = "", on: bool = True) -> str:
         """Flag an item for attention (``on=False`` clears the flag)."""
-        annotator = _check_annotator(annotator)
+        annotator = check_annotator(annotator)
+        payload = flag_payload(on, note)
         with self._write() as conn:
             item = self._get_item(conn, item_id)
-            return self._append(conn, item.id, annotator, "flag", {"on": bool(on), "note": note or ""})
+            return self._append(conn, item.id, annotator, "flag", payload)
 
     def adjudicate(self, item_id: str, adjudicator: str, verdict: str, note: str = "") -> str:
         """Record the final verdict of an item after disagreement (wins over the majority vote)."""
@@ -537,11 +511,13 @@ class LabelStore:
 
         query = sa.select(self.events_t).order_by(self.events_t.c.seq)
         if annotator is not None:
+            if not (isinstance(annotator, str) and annotator.isprintable()):
+                return []  # no annotator has such a name (check_annotator); a NUL is a raw error on PostgreSQL
             query = query.where(self.events_t.c.annotator == annotator)
         return [dict(r._mapping) for r in conn.execute(query)]
 
     def _undo_redo(self, annotator: str, which: str) -> dict | None:
-        annotator = _check_annotator(annotator)
+        annotator = check_annotator(annotator)
         with self._write() as conn:
             events = self._events(conn, annotator)
             active, undo_stack, redo_stack = replay(events)
@@ -549,7 +525,8 @@ class LabelStore:
             if not stack:
                 return None
             target = next(e for e in events if e["uid"] == stack[-1])
-            self._append(conn, target["item_id"], annotator, which, {"target": target["uid"]})
+            payload = target_payload(which, target["uid"], annotator, lambda _uid: (target["annotator"], target["action"]))
+            self._append(conn, target["item_id"], annotator, which, payload)
             return {"action": target["action"], "item_id": target["item_id"], "uid": target["uid"],
                     **{k: v for k, v in target["payload"].items() if k in ("verdict", "category", "severity", "output")}}
 
@@ -664,7 +641,7 @@ class LabelStore:
 
     def set_overlap(self, overlap: int) -> None:
         if not isinstance(overlap, int) or overlap < 1:
-            _fail("overlap", f"overlap {overlap!r} is not a positive integer", "use 1 (no overlap) or more.")
+            fail("overlap", f"overlap {overlap!r} is not a positive integer", "use 1 (no overlap) or more.")
         with self._write() as conn:
             self._put_setting(conn, "overlap", overlap)
 
@@ -675,11 +652,11 @@ class LabelStore:
         """
         import sqlalchemy as sa
 
-        names = [_check_annotator(a) for a in annotators]
+        names = [check_annotator(a) for a in annotators]
         if not names or len(set(names)) != len(names):
-            _fail("annotators", "the annotator list is empty or repeats a name", "list each annotator once.")
+            fail("annotators", "the annotator list is empty or repeats a name", "list each annotator once.")
         if not isinstance(overlap, int) or not 1 <= overlap <= len(names):
-            _fail("overlap", f"overlap {overlap!r} must be between 1 and the number of annotators ({len(names)})",
+            fail("overlap", f"overlap {overlap!r} must be between 1 and the number of annotators ({len(names)})",
                   "lower the overlap or add annotators.")
         with self._write() as conn:
             self._put_setting(conn, "overlap", overlap)
@@ -716,7 +693,7 @@ class LabelStore:
         """
         import sqlalchemy as sa
 
-        annotator = _check_annotator(annotator)
+        annotator = check_annotator(annotator)
         with self._read() as conn:
             state = self._state(conn)
             done = {iid for (iid, name) in state["verdicts"] if name == annotator}
@@ -811,40 +788,45 @@ class LabelStore:
 
     def export(self, path: str | os.PathLike, format: str = "jsonl") -> Path:
         """Write ``jsonl`` (items + the full event log: importable), ``csv`` (current labels, one row per span
-        or verdict) or ``datasets`` (a ``datasets.save_to_disk`` folder of the current labels)."""
-        from workbench.review.export import export_store
-
-        return export_store(self, path, format)
+        or verdict) or ``datasets`` (a ``datasets.save_to_disk`` folder of the current labels; written again
+        into the same folder, it replaces the earlier export). See ``workbench.review.exchange``."""
+        return exchange.export_store(self, path, format)
 
     def import_file(self, path: str | os.PathLike) -> dict:
-        """Merge a ``jsonl`` export (items and events) into this store; what is already here is skipped."""
-        from workbench.review.export import import_store
+        """Merge a ``jsonl`` export (items and events) into this store; what is already here is skipped.
 
-        return import_store(self, path)
+        Every record is checked as the API checks it; one bad line writes nothing and names the line and field.
+        """
+        return exchange.import_store(self, path)
 
-    def _import_records(self, items: list[Item], events: list[dict]) -> dict:
-        """Insert items and events whose ids/uids are new, in one transaction (all or nothing)."""
+    def _import_records(self, items: list[tuple[str, Item]], events: list[tuple[str, dict]]) -> dict:
+        """Check items and events (each with where it comes from, ``FILE line N``) with the API's rules
+        (``records.check_item``, ``records.check_event``), then insert the new ones in the same transaction:
+        nothing is written unless every record passes."""
         import sqlalchemy as sa
 
         with self._write() as conn:
-            known_items = set(conn.execute(sa.select(self.items_t.c.id)).scalars())
-            known_events = set(conn.execute(sa.select(self.events_t.c.uid)).scalars())
-            now = time.time()
-            new_items = [{"id": it.id, "kind": it.kind, "prompt": it.prompt, "outputs": it.outputs, "source": it.source,
-                          "gold": it.gold, "meta": it.meta, "created": now} for it in items if it.id not in known_items]
-            if new_items:
-                conn.execute(sa.insert(self.items_t), new_items)
-            all_items = known_items | {it["id"] for it in new_items}
-            self._check_categories(conn, sorted({e["payload"]["category"] for e in events if e["action"] == "span"}))
+            known = self._categories(conn)
+            by_id = self._items_by_id(conn)
+            new_items = []
+            for where, item in items:
+                located(where, check_item, item, known)
+                if item.id not in by_id:
+                    by_id[item.id] = item
+                    new_items.append(item)
+            t = self.events_t
+            owners = {r.uid: (r.annotator, r.action) for r in conn.execute(sa.select(t.c.uid, t.c.annotator, t.c.action))}
             rows = []
-            for e in events:
-                if e["uid"] in known_events:
-                    continue
-                if e["item_id"] not in all_items:
-                    _fail("item_id", f"event {e['uid']} refers to unknown item '{e['item_id']}'",
-                          "export the items together with the events (workbench review export --format jsonl).")
-                known_events.add(e["uid"])
-                rows.append({k: e[k] for k in ("uid", "item_id", "annotator", "action", "payload", "seconds", "created")})
+            for where, record in events:
+                row = located(where, check_event, record, by_id, known, owners.get)
+                if row["uid"] not in owners:
+                    owners[row["uid"]] = (row["annotator"], row["action"])  # later lines may take it back
+                    rows.append(row)
+            now = time.time()
+            if new_items:
+                conn.execute(sa.insert(self.items_t), [
+                    {"id": it.id, "kind": it.kind, "prompt": it.prompt, "outputs": it.outputs, "source": it.source,
+                     "gold": it.gold, "meta": it.meta, "created": now} for it in new_items])
             if rows:
                 conn.execute(sa.insert(self.events_t), rows)
         return {"items_added": len(new_items), "items_existing": len(items) - len(new_items),

@@ -12,7 +12,7 @@ from transformers import TrainerCallback
 
 from workbench.io import append_jsonl, read_jsonl, write_json
 from workbench.runcard import now_iso
-from workbench.workspace import write_status
+from workbench.status import write_status
 
 
 def memory_mb() -> dict[str, float]:
@@ -96,7 +96,7 @@ class WorkbenchCallback(TrainerCallback):
     ):
         self.on_progress = on_progress
         self.keep_checkpoints = keep_checkpoints
-        self.stop = stop  # a workbench.signals.StopRequest: checkpoint and stop at the end of the step
+        self.stop = stop  # a workbench.stopping.StopRequest: checkpoint and stop at the end of the step
         self.previous_segments = list(segments or [])  # wall time of earlier segments of a resumed run
         self.start_step = 0
         self.forgetting_threshold_pct = forgetting_threshold_pct

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
 from workbench.corpus.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.samples import SAMPLE_DATA, sample_path  # noqa: F401 - sample_path re-exported
+from workbench.samples import SAMPLE_DATA
 
 
 @dataclass
@@ -232,6 +233,26 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS.glob("*.yaml"))
 
 
+def _norm(spec: str) -> str:
+    return str(spec).strip().lower().rstrip("/")
+
+
+def preset_for_model(model: str | None) -> str | None:
+    """The shipped preset made for ``model`` (a preset's ``model:`` key, by registry name or Hub id), or None.
+
+    Naming only a model (``train --model smollm2-135m``) starts from this preset (its learning rate,
+    block size, micro-batch...), exactly as ``--preset`` would; ``--preset none`` opts out."""
+    if not model:
+        return None
+    wanted = _norm(model)
+    wanted_name = _norm(Path(str(model)).name)
+    for name in list_presets():
+        spec = load_yaml(PRESETS / f"{name}.yaml").get("model")
+        if spec and (_norm(spec) == wanted or _norm(spec).split("/")[-1] == wanted_name):
+            return name
+    return None
+
+
 NO_PRESET = "none"
 
 
@@ -246,8 +267,6 @@ def load_train_config(
 
     Without a preset (and not repeating a run), the preset made for the model is used, if one is
     shipped (``preset_for_model``); ``preset="none"`` uses the plain defaults."""
-    from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
-
     data: dict = {}
     if from_run:
         from workbench.io import read_json
@@ -257,8 +276,6 @@ def load_train_config(
             raise WorkbenchError(f"{from_run} is not a run folder (no run.json).", "pass the folder of an earlier run.")
         data.update({k: v for k, v in read_json(card)["config"].items() if k not in ("out", "name")})
     if preset is None and not from_run:  # naming only a model starts from the preset made for it
-        from workbench.training.defaults import preset_for_model
-
         model = values.get("model") or (load_yaml(path).get("model") if path else None) or DEFAULT_MODEL
         preset = preset_for_model(model)
     if preset == NO_PRESET:

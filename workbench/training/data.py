@@ -15,7 +15,8 @@ import numpy as np
 
 from workbench.corpus.readers import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
-from workbench.training.config import TrainConfig, sample_path
+from workbench.samples import sample_path
+from workbench.training.config import TrainConfig
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
 

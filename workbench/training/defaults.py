@@ -1,24 +1,20 @@
-"""Defaults that depend on the model and the budget, resolved in one place.
+"""The learning rate that depends on the model, resolved in one place.
 
-Two decisions are left to the workbench unless the user makes them:
+Left to the workbench unless the user sets it (``learning_rate: null``, the default), the LoRA
+learning rate is scaled to the model's size, :func:`learning_rate_for`. LoRA on a 7-8B model is
+usually trained at 1-2e-4 (the QLoRA paper); a 135M model adapts far faster at about 1e-3
+(measured: benchmarks/adaptation_quality.py and BENCHMARKS.md), so the rate grows as the model
+shrinks, ``2e-4 * (7e9 / N) ** 0.4``, clipped to [1e-4, 1e-3]. (The other model-dependent default,
+the shipped preset made for a model, is found beside the presets:
+``workbench.training.config.preset_for_model``.)
 
-- **the preset**: naming only a model (``train --model smollm2-135m``) starts from the shipped preset
-  made for that model (its learning rate, block size, micro-batch...), exactly as ``--preset`` would;
-  ``--preset none`` opts out. :func:`preset_for_model` finds it; ``load_train_config`` applies it.
-- **the learning rate** (``learning_rate: null``, the default): scaled to the model's size,
-  :func:`learning_rate_for`. LoRA on a 7-8B model is usually trained at 1-2e-4 (the QLoRA paper);
-  a 135M model adapts far faster at about 1e-3 (measured: benchmarks/adaptation_quality.py and
-  BENCHMARKS.md), so the rate grows as the model shrinks, ``2e-4 * (7e9 / N) ** 0.4``, clipped to
-  [1e-4, 1e-3].
-
-Everything resolved is recorded in the run card (``resolved.learning_rate`` and
-``resolved.learning_rate_reason``, ``config.preset``).
+The resolved rate is recorded in the run card (``resolved.learning_rate`` and
+``resolved.learning_rate_reason``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 REFERENCE_PARAMS = 7e9
 """Model size at which LoRA's customary 2e-4 is the resolved rate."""
@@ -56,23 +52,3 @@ def resolve_learning_rate(config, model_config) -> tuple:
         reason = (f"scaled to the model's size ({n_params / 1e6:,.0f}M parameters): "
                   f"{REFERENCE_LR:g} x (7B / N)^{LR_EXPONENT}, clipped to [{LR_BOUNDS[0]:g}, {LR_BOUNDS[1]:g}]")
     return dataclasses.replace(config, learning_rate=lr), reason
-
-
-def _norm(spec: str) -> str:
-    return str(spec).strip().lower().rstrip("/")
-
-
-def preset_for_model(model: str | None) -> str | None:
-    """The shipped preset made for ``model`` (a preset's ``model:`` key, by registry name or Hub id), or None."""
-    if not model:
-        return None
-    from workbench.config import load_yaml
-    from workbench.training.config import PRESETS, list_presets
-
-    wanted = _norm(model)
-    wanted_name = _norm(Path(str(model)).name)
-    for name in list_presets():
-        spec = load_yaml(PRESETS / f"{name}.yaml").get("model")
-        if spec and (_norm(spec) == wanted or _norm(spec).split("/")[-1] == wanted_name):
-            return name
-    return None

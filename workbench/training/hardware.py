@@ -27,7 +27,8 @@ class GPU:
     price_per_hour: float
     """Typical on-demand price in USD per GPU hour (2024-25 cloud list prices; override it)."""
     mfu: float
-    """Assumed share of the peak a small-batch QLoRA run reaches (4-bit dequantization included)."""
+    """Assumed share of the peak a small-batch QLoRA run reaches (4-bit dequantization included); a plan
+    uses measured utilisations instead where ``workbench.training.measured`` has them."""
 
 
 # Peaks from the vendors' data sheets (dense, not the 2x 'with sparsity' figures). Memory is what
@@ -43,8 +44,9 @@ GPUS: dict[str, GPU] = {
         GPU("RTX 4090", 23.6, 165.0, 0.45, 0.35),  # fp32-accumulate tensor rate
         GPU("A100-40GB", 39.4, 312.0, 1.30, 0.35),
         GPU("A100-80GB", 79.1, 312.0, 1.80, 0.35),
-        GPU("H100", 79.1, 989.0, 2.99, 0.25),  # SXM
-        GPU("H200", 139.8, 989.0, 3.80, 0.25),
+        # measured here: 0.02-0.15 by model size (workbench.training.measured); plans use those
+        GPU("H100", 79.1, 989.0, 2.99, 0.08),  # SXM
+        GPU("H200", 139.8, 989.0, 3.80, 0.08),
         # A small cloud VM (2-4 cores, fp32, no bf16 units); memory is read from this machine.
         # MFU calibrated on a 2-core AMD EPYC (BENCHMARKS.md, training throughput); override for others.
         GPU("cpu", 16.0, 0.2, 0.0, 0.15),

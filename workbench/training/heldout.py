@@ -3,8 +3,8 @@
 Training does not score text itself and does not import the evaluation stage (stages do not
 import each other; ``tests/test_layering.py`` checks it). It receives a :class:`Scorer`, a
 function with the shape of :func:`workbench.evaluation.perplexity.score_documents`, and
-:mod:`workbench.pipeline` decides which one every surface uses, so the in-training curves and the
-final comparison measure the same thing.
+:func:`workbench.workflows.train` hands it evaluation's, so the in-training curves and the final
+comparison measure the same thing.
 """
 
 from __future__ import annotations

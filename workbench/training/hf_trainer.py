@@ -15,8 +15,9 @@ def grouped_trainer_class():
     import torch
     from transformers import Trainer
 
+    from workbench.models.heads import fused_head, hidden_states_as_logits
     from workbench.training.lora import embedding_param_groups
-    from workbench.training.loss import chunked_causal_lm_loss, fused_head, hidden_states_as_logits
+    from workbench.training.loss import chunked_causal_lm_loss
 
     class GroupedLRTrainer(Trainer):
         """Trainer whose optimizer gives embeddings/new-token rows their own, smaller learning rate,

@@ -8,7 +8,7 @@ forward pass, a chunk of positions at a time: each chunk's logits live only whil
 processed, and backward is one multiplication. Same loss, same gradients (up to float rounding),
 a fraction of the peak memory, and no padding position is ever projected onto the vocabulary.
 
-``fused_head(model)`` says whether a model qualifies (a supported architecture whose ``lm_head``
+``workbench.models.heads.fused_head(model)`` says whether a model qualifies (a supported architecture whose ``lm_head``
 is a plain, frozen linear layer); anything else (trained embeddings, new-token rows on a tied
 head, logit soft-capping or scaling) keeps the model's own loss.
 """
@@ -17,14 +17,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
-from workbench.models.heads import (  # noqa: F401 - re-exported for earlier imports
-    SUPPORTED_MODEL_TYPES,
-    _causal_lm,
-    fused_head,
-    hidden_states_as_logits,
-    scoring_head,
-)
 
 IGNORE_INDEX = -100
 CHUNK_ELEMENTS = 2**23  # logits elements per chunk: 32 MiB in fp32 (65 positions of a 128k vocabulary)

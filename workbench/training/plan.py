@@ -14,7 +14,10 @@ counts the parameters of every linear layer exactly and adds up, in bytes:
 
 Time comes from the FLOPs actually executed (frozen base: forward 2N, backward 2N for activation
 gradients only; LoRA: 6 per parameter; attention; one more forward when checkpointing) divided by
-the GPU's dense bf16 peak times an assumed utilisation (MFU). Cost = hours * price per hour.
+the GPU's dense bf16 peak times a utilisation (MFU): the one this project measured for the same
+setup where there is one (``workbench.training.measured``), else the measured utilisation of the
+nearest model on that GPU, else the GPU table's assumption; the plan says which
+(``throughput_basis``). Cost = hours * price per hour.
 The README's "Planning a run" section gives every formula. ``compare_with_measured`` puts a plan beside a run card.
 """
 
@@ -33,6 +36,7 @@ from workbench.models.architectures import (  # noqa: F401 - re-exported: plans 
     resolve_architecture,
 )
 from workbench.training.hardware import GIB, GPU, GPUS, gpu_spec  # noqa: F401 - re-exported
+from workbench.training.measured import measured_run, nearest_measured
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,6 +214,10 @@ class Plan:
     checkpointing: bool
     optimizer: str
     notes: list[str] = field(default_factory=list)
+    measured: bool = False
+    """Whether the throughput is a measured one (this GPU, model and shapes), not an estimate."""
+    throughput_basis: str = ""
+    """Where the throughput comes from, in words."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -379,7 +387,8 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     recompute = (2 * layer_matmul + 2 * lora_params + attn_fwd) if config.checkpointing else 0
     flops_executed = flops_model + recompute
     total_flops = flops_executed * tokens
-    sustained = device.bf16_tflops * 1e12 * device.mfu
+    mfu, measured, basis = _utilisation(arch, config, device, flops_executed)
+    sustained = device.bf16_tflops * 1e12 * mfu
     seconds = total_flops / sustained
     hours = seconds / 3600
     if config.on_cpu:
@@ -414,7 +423,7 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
         flops_per_token_executed=flops_executed,
         total_flops=total_flops,
         peak_tflops=device.bf16_tflops,
-        mfu=device.mfu,
+        mfu=mfu,
         tokens_per_s=sustained / flops_executed,
         seconds=seconds,
         hours=hours,
@@ -423,7 +432,27 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
         checkpointing=config.checkpointing,
         optimizer=config.optimizer_name,
         notes=notes,
+        measured=measured,
+        throughput_basis=basis,
     )
+
+
+def _utilisation(arch: Architecture, config: PlanConfig, device: GPU, flops_per_token: float) -> tuple[float, bool, str]:
+    """The MFU a plan assumes, whether it is measured, and where it comes from (see the module docstring)."""
+    if config.mfu is not None:
+        return config.mfu, False, f"estimate, not measured: utilisation {config.mfu:.1%} as set"
+    if config.on_cpu:
+        return device.mfu, False, (f"estimate, not measured: utilisation {device.mfu:.0%} calibrated on a 2-core CPU "
+                                   "(BENCHMARKS.md); calibrate yours with compare_with_measured")
+    exact = measured_run(device.name, arch.name, config.quant, config.block_size, config.micro_batch_size)
+    if exact is not None:
+        return exact.tokens_per_s * flops_per_token / (device.bf16_tflops * 1e12), True, f"measured: {exact.source}"
+    near = nearest_measured(device.name, arch.n_params, config.quant)
+    if near is not None:
+        on = near.gpu if near.gpu == device.name else f"{near.gpu}, for lack of {device.name} measurements"
+        return near.mfu, False, (f"estimate, not measured: the utilisation measured for {near.model} on {on} "
+                                 f"({near.mfu:.1%}; {near.source})")
+    return device.mfu, False, f"estimate, not measured: an assumed utilisation of {device.mfu:.0%} on {device.name}"
 
 
 def _plan_config(config: PlanConfig | Any | None, overrides: dict) -> PlanConfig:
@@ -517,7 +546,8 @@ def format_plan(plan: Plan) -> str:
         ("time and cost", ""),
         ("  tokens", f"{plan.tokens:,} in {plan.steps:,} optimizer steps"),
         ("  FLOPs / token", f"{plan.flops_per_token / 1e9:,.3f} G model, {plan.flops_per_token_executed / 1e9:,.3f} G executed"),
-        ("  throughput", f"{plan.tokens_per_s:,.0f} tokens/s at {plan.mfu:.0%} of {plan.peak_tflops:g} TFLOP/s"),
+        ("  throughput", f"{plan.tokens_per_s:,.0f} tokens/s at {plan.mfu:.1%} of {plan.peak_tflops:g} TFLOP/s"),
+        ("  basis", plan.throughput_basis),
         ("  wall time", _duration(plan.seconds)),
         ("  cost", f"${plan.cost:,.2f} at ${plan.price_per_hour:.2f}/h"),
     ]

@@ -23,28 +23,21 @@ from pathlib import Path
 
 from workbench import runs, seed_everything
 from workbench.artifacts import run_headline, write_manifest
-from workbench.config import from_dict, to_dict
+from workbench.config import from_dict
 from workbench.corpus.readers import resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.io import artifact_entries, check_output_folder, discard_replaced, read_json, set_aside, write_json
 from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
-from workbench.signals import Stopped, StopRequest, graceful_stop, signal_name
+from workbench.runs import latest_checkpoint
+from workbench.status import mark_failed, read_status, write_status
+from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, check_train_inputs
-from workbench.training.data import (
-    PreparedData,
-    ScheduledBlocks,
-    cap_texts,
-    collate_blocks,
-    default_eval_sets,
-    prepare_data,
-    tokenize_texts,
-    world_size,
-)
-from workbench.training.heldout import DocumentsScore, HeldOutEvaluator, Scorer
-from workbench.training.hf_trainer import grouped_lr_trainer, grouped_trainer_class
-from workbench.training.lora import EMBEDDING_PARAM_MARKERS, add_lora, embedding_param_groups, trainable_state_hash
-from workbench.workspace import Workspace, mark_failed, read_status, write_status
+from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
+from workbench.training.heldout import HeldOutEvaluator, Scorer
+from workbench.training.hf_trainer import grouped_lr_trainer
+from workbench.training.lora import add_lora, trainable_state_hash
+from workbench.workspace import Workspace
 
 RUN_CARD = "run.json"
 METRICS = "metrics.jsonl"
@@ -53,8 +46,6 @@ METRICS = "metrics.jsonl"
 def run_dir_for(config: TrainConfig, workspace: Workspace) -> Path:
     return workspace.folder_for("runs", config)  # one naming for every surface (CLI, jobs, app)
 
-
-latest_checkpoint = runs.latest_checkpoint  # the run layout lives in workbench.runs
 
 
 def train(
@@ -386,16 +377,4 @@ def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
     return from_dict(TrainConfig, read_json(Path(run_dir) / RUN_CARD)["config"])
 
 
-# moved to their own modules; the old private names stay importable from here
-_add_lora = add_lora
-_cap_texts = cap_texts
-_grouped_trainer_class = grouped_trainer_class
-_GroupedLRTrainer = grouped_lr_trainer
-_world_size = world_size
-
-__all__ = [
-    "train", "prepare_data", "TrainConfig", "load_run_config", "to_dict", "finished_run_note", "run_dir_for",
-    "latest_checkpoint", "PreparedData", "tokenize_texts", "ScheduledBlocks", "collate_blocks", "default_eval_sets",
-    "HeldOutEvaluator", "Scorer", "DocumentsScore", "embedding_param_groups", "trainable_state_hash",
-    "EMBEDDING_PARAM_MARKERS",
-]
+__all__ = ["train", "run_dir_for", "finished_run_note", "load_run_config", "RUN_CARD", "METRICS"]

@@ -110,4 +110,8 @@ def quick(config: EvalConfig) -> EvalConfig:
     """``config`` with the quick-check settings (:data:`QUICK_CHECK`) where it keeps the defaults."""
     defaults = EvalConfig()
     changes = {k: v for k, v in QUICK_CHECK.items() if getattr(config, k) == getattr(defaults, k)}
-    return dataclasses.replace(config, **changes) if changes else config
+    if not changes:
+        return config
+    if "window" in changes and config.stride == defaults.stride:  # a stride derived from the window: derive it anew
+        changes["stride"] = None
+    return dataclasses.replace(config, **changes)

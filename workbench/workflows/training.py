@@ -24,8 +24,7 @@ from workbench.config import apply_overrides, from_dict, load_yaml, parse_overri
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.training.config import NO_PRESET, PRESETS, TrainConfig, list_presets
-from workbench.training.defaults import preset_for_model
+from workbench.training.config import NO_PRESET, PRESETS, TrainConfig, list_presets, preset_for_model
 from workbench.workspace import Workspace
 
 __all__ = ["train_config", "train", "preset_model", "is_resolved", "Overrides"]
@@ -38,7 +37,7 @@ def preset_model(preset: str) -> str | None:
     """The model a shipped preset is made for (its ``model:`` key)."""
     path = PRESETS / f"{preset}.yaml"
     if not path.exists():
-        raise WorkbenchError(f"unknown preset '{preset}'.", f"set {{field}} to one of: {', '.join(list_presets())}, or 'none'.",
+        raise WorkbenchError(f"unknown {{field}} '{preset}'.", f"use one of: {', '.join(list_presets())}, or 'none'.",
                              field="preset")
     return load_yaml(path).get("model")
 
@@ -126,7 +125,7 @@ def train_config(
         if chosen_model and made_for and not _same_model(chosen_model, made_for):
             own = preset_for_model(chosen_model)
             raise WorkbenchError(
-                f"preset '{preset}' is made for {made_for}, not for {chosen_model}: its block size, batch and "
+                f"{{field}} '{preset}' is made for {made_for}, not for {chosen_model}: its block size, batch and "
                 "learning rate would not fit.",
                 (f"set {{field}} to the preset made for {chosen_model} ('{own}') or " if own else "set {field} to ")
                 + "'none' for the plain defaults, or choose the preset's own model.",

@@ -1,0 +1,133 @@
+"""``status.json``: one writer, one reader, for every long job (inspect, curate, train, compare).
+
+A job keeps its folder's ``status.json`` current (queued, running with progress and ETA, stopping,
+stopped, finished, failed with the error), with the writing process's pid and start time, so any
+surface (a notebook, the app after a reload, the CLI) can follow it; :func:`read_status` turns a
+job whose process is gone into ``failed`` ("process vanished").
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.io import read_json, write_json
+from workbench.runcard import now_iso
+
+State = Literal["queued", "running", "stopping", "stopped", "finished", "failed"]
+
+
+ERROR_KEYS = ("error", "error_type", "traceback")
+TERMINAL_STATES = ("stopped", "finished", "failed")
+ACTIVE_STATES = ("queued", "running", "stopping")
+STATES = ACTIVE_STATES + TERMINAL_STATES
+
+
+def _process_started(pid: int) -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time()
+    except Exception:  # noqa: BLE001 - gone, or not ours to read
+        return None
+
+
+def _raw_status(folder: Path) -> dict | None:
+    path = folder / "status.json"
+    if not path.exists():
+        return None
+    try:
+        data = read_json(path)
+    except Exception:  # noqa: BLE001 - replaced atomically, so only a foreign broken file lands here
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
+    """Keep ``status.json`` current: state, time, the writing process (pid and its start time) and
+    whatever progress fields the job has.
+
+    Fields of the same attempt are merged (a progress update keeps the phase); a job that starts
+    again after it stopped, failed or finished (``queued``/``running`` after a terminal state)
+    starts a fresh status, so a resumed run never shows the old error. Error fields are kept only
+    while the state stays the same. Only rank 0 writes in data-parallel runs.
+    """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    folder = Path(folder)
+    previous = _raw_status(folder) or {}
+    if state == "stopping" and previous.get("state") in TERMINAL_STATES:
+        return  # the job ended while a stop was being asked for: a stop request never reopens it
+    restarted = previous.get("state") in TERMINAL_STATES and state in ACTIVE_STATES
+    if restarted:
+        previous = {"attempt": int(previous.get("attempt", 1)) + 1}
+    elif previous.get("state") != state:
+        previous = {k: v for k, v in previous.items() if k not in ERROR_KEYS}
+    pid = int(info.pop("pid", os.getpid()))
+    status = {**previous, **info, "state": state, "updated": now_iso(), "pid": pid,
+              "pid_started": _process_started(pid)}
+    if restarted or "started" not in status:
+        status["started"] = info.get("started") or now_iso()
+    write_json(folder / "status.json", status)
+
+
+def process_alive(pid: int | None, started: float | None = None) -> bool:
+    """Is ``pid`` a live process, and the same one (its start time matches ``started``, when known)?"""
+    if not pid:
+        return False
+    try:
+        import psutil
+
+        proc = psutil.Process(int(pid))
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(proc.create_time() - float(started)) < 1.0
+    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied on another user's pid reused
+        return False
+
+
+def read_status(folder: str | os.PathLike) -> dict | None:
+    """``status.json`` as every surface must see it: a queued/running/stopping job whose process is
+    gone, or whose pid now belongs to another process, reads as ``failed`` ("process vanished")."""
+    status = _raw_status(Path(folder))
+    if status is None:
+        return None
+    if "progress" not in status and status.get("total_steps"):
+        # training reports steps; every job reads the same progress fields (done, total, unit, ETA)
+        status["progress"] = {"stage": status.get("phase") or "training", "done": status.get("step") or 0,
+                              "total": status["total_steps"], "unit": "step", "message": "",
+                              "eta_s": status.get("eta_s")}
+    if status.get("state") in ACTIVE_STATES and not process_alive(status.get("pid"), status.get("pid_started")):
+        status = {
+            **status,
+            "state": "failed",
+            "vanished": True,
+            "error": f"process vanished: pid {status.get('pid')} ended without reporting "
+                     f"(last state {status.get('state')}, updated {status.get('updated')})",
+            "error_type": "ProcessVanished",
+        }
+    return status
+
+
+def status_fraction(status: dict) -> float:
+    """How far a job is, 0..1, from what :func:`read_status` returns (training steps or stage progress);
+    a finished job is 1."""
+    if status.get("state") == "finished":
+        return 1.0
+    progress = status.get("progress") or {}
+    done, total = progress.get("done"), progress.get("total")
+    if not total and status.get("total_steps"):
+        done, total = status.get("step"), status["total_steps"]
+    return min(1.0, float(done or 0) / float(total)) if total else 0.0
+
+
+def mark_failed(folder: str | os.PathLike, error: BaseException) -> None:
+    write_status(
+        folder,
+        "failed",
+        error=str(error) or type(error).__name__,
+        error_type=type(error).__name__,
+        traceback=traceback.format_exc(limit=8),
+    )
