@@ -4,11 +4,12 @@
 lists them. The functions live beside their options in this package (``corpus``, ``training``,
 ``evaluation``, ``review``, ``jobs``, ``models``, ``quickstart``, ``webapp``); each fills a config
 from its flags and calls one workflow (``workbench.workflows``) or a stage's reader. The heavy
-libraries load inside the command functions, so ``workbench --help`` stays fast.
+libraries (torch, transformers, SQLAlchemy, plotly) load only when a command runs, so
+``workbench --help`` stays fast.
 
 :func:`main` turns what the user can fix into one line on stderr and exit code 2: a library error
 (:class:`~workbench.errors.WorkbenchError`) names the setting by the flag the command offers for it
-(``--max-tokens``; ``--set lora.r=...`` for a field without a flag of its own), a usage error names
+(``--max-tokens``; ``lora.r (--set lora.r=...)`` for a field without a flag of its own), a usage error names
 the command whose ``--help`` to read.
 """
 
