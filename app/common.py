@@ -34,13 +34,19 @@ def workspace():
     return Workspace.at(settings().workspace_root)
 
 
+def show_error(exc: WorkbenchError, words: dict[str, str] | None = None) -> None:
+    """A WorkbenchError as one red line (what is wrong and the fix), the setting it is about named by
+    the label of the form field that sets it (``words``: ``appsupport.form_words``)."""
+    st.error(exc.one_line(words), icon=":material/error:")
+
+
 @contextlib.contextmanager
-def user_errors():
-    """Show a WorkbenchError as one red line (what is wrong and the fix), never a traceback."""
+def user_errors(words: dict[str, str] | None = None):
+    """Show a WorkbenchError raised inside as one red line (:func:`show_error`), never a traceback."""
     try:
         yield
     except WorkbenchError as exc:
-        st.error(exc.one_line(), icon=":material/error:")
+        show_error(exc, words)
 
 
 def badge(state: str | None) -> str:
@@ -106,23 +112,45 @@ def follow_job(folder, key: str) -> None:
 
 
 def config_inputs(specs, key_prefix: str, columns: int = 3) -> dict:
-    """One input per config field (``appsupport.config_fields``), laid out in columns; returns
-    ``{dotted key: value}`` as the widgets hold it (for ``appsupport.form_overrides``)."""
+    """One input per config field (``appsupport.config_fields``), labelled as the field's spec says and
+    laid out in columns; returns ``{dotted key: value}`` as the widgets hold it (for the form functions).
+
+    An input starts from the spec's default (:func:`prefill`) and keeps what the user typed until
+    :func:`forget_inputs` drops it."""
     values = {}
     cols = st.columns(columns)
     for i, spec in enumerate(specs):
         col = cols[i % columns]
         key = f"{key_prefix}{spec.key}"
+        label = spec.label or spec.key
+        hint = f"{spec.doc}\n\nSetting `{spec.key}`" if spec.doc else f"Setting `{spec.key}`"
         if spec.kind == "bool":
-            values[spec.key] = col.checkbox(spec.key, value=bool(spec.default), help=spec.doc, key=key)
+            prefill(key, bool(spec.default))
+            values[spec.key] = col.checkbox(label, help=hint, key=key)
         elif spec.kind == "choice":
-            values[spec.key] = col.selectbox(spec.key, spec.choices, index=spec.choices.index(spec.default),
-                                             help=spec.doc, key=key)
+            prefill(key, spec.default)
+            values[spec.key] = col.selectbox(label, spec.choices, help=hint, key=key)
         elif spec.kind == "int":
-            values[spec.key] = int(col.number_input(spec.key, value=int(spec.default), step=1, help=spec.doc, key=key))
+            prefill(key, int(spec.default))
+            values[spec.key] = int(col.number_input(label, step=1, help=hint, key=key))
         elif spec.kind == "float":
-            values[spec.key] = float(col.number_input(spec.key, value=float(spec.default), format="%g",
-                                                      help=spec.doc, key=key))
+            prefill(key, float(spec.default))
+            values[spec.key] = float(col.number_input(label, format="%g", help=hint, key=key))
         else:
-            values[spec.key] = col.text_input(spec.key, value=str(spec.default), help=spec.doc, key=key)
+            prefill(key, str(spec.default))
+            values[spec.key] = col.text_input(label, help=hint, key=key)
     return values
+
+
+def prefill(key: str, value) -> None:
+    """Start the input ``key`` at ``value`` unless it holds one already. Set through the session state
+    rather than a widget default, so the browser shows it too when an input is refilled."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def forget_inputs(*prefixes: str) -> None:
+    """Drop the widget values under these key prefixes, so the inputs take their new prefilled values
+    (a widget with a key keeps what it holds, whatever its default becomes)."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        del st.session_state[key]

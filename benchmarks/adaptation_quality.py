@@ -195,6 +195,8 @@ def score(model: str, adapter: str, domain: Path, general: Path, window: int) ->
     adapted = _doc_sums(result.documents, "adapted")
     # a grown tokenizer cuts the same text into other tokens: then only bits per byte compare
     row["tokenizer_grown"] = any(adapted[k][2] != base[k][2] for k in adapted if k in base)
+    # per document, for the run-against-run comparisons of _table: [set, id, nll sum, bytes, tokens]
+    row["documents"] = [[k[0], k[1], *v] for k, v in sorted(adapted.items())]
     for name in ("domain", "general"):
         change, ci = bpb_change(base, adapted, name)
         row[f"{name}_bpb_change_pct"], row[f"{name}_bpb_ci95_pct"] = change, ci
@@ -266,11 +268,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
             for name in args.recipes.split(","):
                 row = run_recipe(name.strip(), args, model_dir, budget, Path(tmp))
                 results.append(row)
-                print(json.dumps({k: v for k, v in row.items() if k != "adapter"}), flush=True)
+                print(json.dumps({k: v for k, v in row.items() if k not in ("adapter", "documents")}), flush=True)
                 if args.out:
                     Path(args.out).write_text(json.dumps({"machine": _machine(), "args": vars(args), "results": results},
                                                          indent=1))
-    _table(results)
+    _table(results)  # adds each recipe's run-against-run comparison with the workbench defaults
+    if args.out:
+        Path(args.out).write_text(json.dumps({"machine": _machine(), "args": vars(args), "results": results}, indent=1))
     return results
 
 
@@ -299,14 +303,42 @@ def _table(results: list[dict]) -> None:
     by_budget: dict[int, list[dict]] = {}
     for r in results:
         by_budget.setdefault(r["budget"], []).append(r)
+    print("\nrun against run (paired over the same held-out documents; a 'beats' claim needs the interval to "
+          "exclude zero):")
     for budget, rows in by_budget.items():
         ours = next((r for r in rows if r["recipe"] == "workbench"), None)
-        others = [r for r in rows if not r["recipe"].startswith("workbench")]
-        if ours and others:
-            best = min(others, key=lambda r: r["domain_change_pct"])
-            print(f"budget {budget}: workbench defaults {ours['domain_change_pct']:+.1f}% vs best other recipe "
-                  f"{best['recipe']} {best['domain_change_pct']:+.1f}% (ratio of gains "
-                  f"{ours['domain_change_pct'] / best['domain_change_pct']:.2f})")
+        for other in rows:
+            if ours is None or other is ours or "documents" not in other:
+                continue
+            for name in ("domain", "general"):
+                pair = run_against_run(ours, other, name)
+                ours.setdefault("against", {}).setdefault(other["recipe"], {})[name] = pair
+                claim = ("workbench better" if pair["significant"] and pair["change_pct"] < 0 else
+                         f"{other['recipe']} better" if pair["significant"] else "no clear difference")
+                print(f"budget {budget} {name:7}: workbench vs {other['recipe']:22} {pair['measure']} "
+                      f"{pair['change_pct']:+.1f}% {_ci(pair['ci95_pct']):>16} on {pair['documents']} documents: {claim}")
+
+
+def run_against_run(ours: dict, other: dict, name: str) -> dict:
+    """Our recipe against another on set ``name``, paired over documents: the change of NLL per token when both
+    cut the text the same way, else of bits per byte (the t-interval of ``workbench.evaluation.stats``)."""
+    import math
+
+    from workbench.evaluation.stats import paired_delta
+
+    a = {(d[0], d[1]): d[2:] for d in ours["documents"] if d[0] == name}
+    b = {(d[0], d[1]): d[2:] for d in other["documents"] if d[0] == name}
+    keys = sorted(a.keys() & b.keys())
+    same_tokens = all(a[k][2] == b[k][2] for k in keys)
+    units = [a[k][2] if same_tokens else a[k][1] for k in keys]
+    delta = paired_delta([b[k][0] for k in keys], [a[k][0] for k in keys], units)
+    ci = delta["ci95"]
+    return {"measure": "perplexity" if same_tokens else "bits/byte",
+            "change_pct": 100 * (math.exp(delta["nll_per_token"]) - 1) if same_tokens
+            else 100 * delta["nll_per_token"] / (sum(b[k][0] for k in keys) / sum(units)),
+            "ci95_pct": [100 * (math.exp(x) - 1) for x in ci] if same_tokens
+            else [100 * x / (sum(b[k][0] for k in keys) / sum(units)) for x in ci],
+            "significant": delta["significant"], "documents": delta["documents"]}
 
 
 if __name__ == "__main__":

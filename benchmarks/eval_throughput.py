@@ -109,7 +109,7 @@ def main() -> None:
     else:
         model_spec = args.model
 
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import DequantizedBase, load_model
 

@@ -175,7 +175,7 @@ def _random_model(name: str, out: Path, tokenizer_dir: str | None = None) -> Pat
 # --- the document list both recipes get -----------------------------------------------------
 def build_documents(args, workdir: Path) -> Path:
     """Write the benchmark's documents (``--docs``) to one JSONL file; both recipes read it."""
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
 
     texts = [t for t in read_texts(Path(args.data), "text") if t.strip()]
     if args.docs == "paragraphs":
@@ -191,7 +191,7 @@ def document_lengths(model_dir: Path, path: Path) -> list[int]:
     """Token lengths of the benchmark documents in this model's tokenizer (as the baseline tokenizes)."""
     from transformers import AutoTokenizer
 
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     texts = list(read_texts(path, "text"))
@@ -274,7 +274,7 @@ def run_baseline(model_dir: Path, args, workdir: Path, data_path: Path, tag: str
         TrainingArguments,
     )
 
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
 
     cuda = torch.cuda.is_available()
     dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else torch.float32

@@ -71,7 +71,7 @@ def test_chunked_loss_under_bf16_autocast_matches_and_saves_memory():
 
 
 def test_evaluation_on_the_gpu_matches_the_cpu(tiny_model, sample_dir):
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import load_model
 

@@ -31,6 +31,7 @@ LAYERS = {
     "workbench.stopping": BASE,
     "workbench.runlock": BASE,
     "workbench.runcard": BASE,
+    "workbench.documents": BASE,  # corpus files read into documents: every stage reads through it
     "workbench.intervals": BASE,  # intervals of ratios over sampled units, shared by evaluation and review  # what made an artifact: versions, commit, hardware (models record it too)
     "workbench.models": MODELS,
     "workbench.status": WORKSPACE,
@@ -57,20 +58,7 @@ LAYER_NAMES = ("base", "models", "workspace", "stage", "workflows", "jobs", "fac
 # Imports that break the rules today, as (importing module, imported module). THIS LIST MUST BE
 # EMPTY: each entry is work left to do, and a test fails when an entry no longer occurs, so the
 # list only shrinks. Nothing else may break the rules.
-KNOWN_VIOLATIONS = {
-    # stages reading corpus files through the corpus stage's reader
-    ("workbench.training.config", "workbench.corpus.readers"),
-    ("workbench.training.data", "workbench.corpus.readers"),
-    ("workbench.training.trainer", "workbench.corpus.readers"),
-    ("workbench.evaluation.compare", "workbench.corpus.readers"),
-    ("workbench.evaluation.config", "workbench.corpus.readers"),
-    ("workbench.evaluation.leakage", "workbench.corpus.readers"),
-    ("workbench.evaluation.sets", "workbench.corpus.readers"),
-    # evaluation using corpus internals (near-duplicate signatures, stopwords, their configs)
-    ("workbench.evaluation.leakage", "workbench.corpus.config"),
-    ("workbench.evaluation.leakage", "workbench.corpus.dedup"),
-    ("workbench.evaluation.tokendiff", "workbench.corpus.domain"),
-}
+KNOWN_VIOLATIONS: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -282,7 +270,7 @@ def test_imported_names_sees_every_kind_of_import(source, module, is_package, ex
 
 @pytest.mark.parametrize("name, layer", [
     ("workbench", BASE), ("workbench.io", BASE), ("workbench.models.load", MODELS), ("workbench.status", WORKSPACE),
-    ("workbench.corpus.readers", STAGE), ("workbench.workflows.train", WORKFLOWS), ("workbench.jobs.runner", JOBS),
+    ("workbench.documents.readers", BASE), ("workbench.corpus.profile", STAGE), ("workbench.workflows.train", WORKFLOWS), ("workbench.jobs.runner", JOBS),
     ("workbench.cli.commands", FACES), ("workbench.configs", BASE),  # not a prefix match of workbench.config
 ])
 def test_layer_of_takes_the_longest_prefix(name, layer):

@@ -100,7 +100,7 @@ def test_code_outside_a_package_imports_only_its_declared_names():
 def test_an_undeclared_import_is_reported_and_the_cli_may_import_commands():
     packages = {"workbench.corpus": ["config", "readers"]}
     callers = [
-        ("workbench.training.data", "workbench/training/data.py:3", "workbench.corpus.readers.read_texts"),
+        ("workbench.training.data", "workbench/training/data.py:3", "workbench.documents.readers.read_texts"),
         ("workbench.evaluation.tokendiff", "workbench/evaluation/tokendiff.py:9", "workbench.corpus.domain.STOPWORDS"),
         ("workbench.corpus.curate", "workbench/corpus/curate.py:5", "workbench.corpus.quality.rule_failures"),
         ("workbench.cli", "workbench/cli.py:7", "workbench.corpus.commands.inspect"),

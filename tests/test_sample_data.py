@@ -28,7 +28,8 @@ def _paragraphs(text):
 
 @pytest.fixture(scope="module")
 def data(sample_dir):
-    return {name: _jsonl(sample_dir / f"{name}.jsonl") for name in ("domain_corpus", "domain_eval", "general_eval")}
+    names = ("domain_corpus", "domain_eval", "general_eval", "general_replay")
+    return {name: _jsonl(sample_dir / f"{name}.jsonl") for name in names}
 
 
 def test_files_parse_and_meet_sizes(data):
@@ -36,7 +37,7 @@ def test_files_parse_and_meet_sizes(data):
         assert all(set(d) == {"id", "title", "text"} and d["text"].strip() and d["title"].strip() for d in docs), name
     words = {name: sum(len(d["text"].split()) for d in docs) for name, docs in data.items()}
     assert len(data["domain_corpus"]) >= 100 and words["domain_corpus"] >= 25_000
-    assert words["domain_eval"] >= 5_000 and words["general_eval"] >= 5_000
+    assert words["domain_eval"] >= 5_000 and words["general_eval"] >= 5_000 and words["general_replay"] >= 5_000
     ids = [d["id"] for docs in data.values() for d in docs]
     assert len(ids) == len(set(ids)), "document ids must be unique across files"
 
@@ -62,6 +63,29 @@ def test_held_out_text_does_not_leak_from_training(data, held_out):
         shared = _runs(doc["text"]) & train_runs
         assert not shared, f"{doc['id']} shares a {RUN}-word run with training: {' '.join(next(iter(shared)))}"
         assert not (_paragraphs(doc["text"]) & train_paragraphs), f"{doc['id']} repeats a training paragraph"
+
+
+@pytest.mark.parametrize("held_out", ["domain_eval", "general_eval"])
+def test_replay_text_is_apart_from_the_held_out_sets(data, held_out):
+    """What 'replay: sample' trains on shares no paragraph or 12-word run with either held-out set."""
+    held_runs = set().union(*(_runs(d["text"]) for d in data[held_out]))
+    held_paragraphs = set().union(*(_paragraphs(d["text"]) for d in data[held_out]))
+    for doc in data["general_replay"]:
+        shared = _runs(doc["text"]) & held_runs
+        assert not shared, f"{doc['id']} shares a {RUN}-word run with {held_out}: {' '.join(next(iter(shared)))}"
+        assert not (_paragraphs(doc["text"]) & held_paragraphs), f"{doc['id']} repeats a {held_out} paragraph"
+    held_titles = {d["title"].lower() for d in data[held_out]}
+    assert not held_titles & {d["title"].lower() for d in data["general_replay"]}
+
+
+def test_replay_text_has_no_near_copy_of_the_general_set(data):
+    """The leakage definition of curate and compare (word-shingle Jaccard) finds no pair either."""
+    from workbench.evaluation.leakage import check_leakage
+
+    replay, general = data["general_replay"], data["general_eval"]
+    report = check_leakage([d["id"] for d in replay], [d["text"] for d in replay],
+                           [d["id"] for d in general], [d["text"] for d in general], threshold=0.5)
+    assert report["pairs"] == [] and report["max_overlap"] == 0.0
 
 
 def test_leakage_check_would_catch_a_copied_sentence(data):

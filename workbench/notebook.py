@@ -258,8 +258,7 @@ class TrainSettings:
     def __init__(self, model: str | None = None, preset: str | None = None, lora_r: int = 16,
                  max_tokens: int = 16384, replay_ratio: float = 0.0):
         from workbench.models.registry import DEFAULT_MODEL
-        from workbench.training.config import NO_PRESET, list_presets
-        from workbench.training.defaults import preset_for_model
+        from workbench.training.config import NO_PRESET, list_presets, preset_for_model
 
         if preset and preset != NO_PRESET:
             workflows.preset_model(preset)  # an unknown preset is a user error naming the shipped ones

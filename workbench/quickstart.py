@@ -75,7 +75,7 @@ OPTION_HELP = {
 
 def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace | None = None, progress: bool = True) -> dict:
     """Run the skeleton and return the summary (also written to ``quickstart/summary.json``)."""
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
     from workbench.evaluation.adapted import load_with_adapter
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import default_device, load_tokenizer, resolve_model

@@ -2,7 +2,8 @@
 workspace read it, and none of them needs the others' internals.
 
     runs/<name>/  run.json (the run card), status.json, metrics.jsonl, adapter/,
-                  checkpoints/checkpoint-N/ (adapter, optimizer, scheduler, RNG, run.json)
+                  checkpoints/checkpoint-N/ (adapter, optimizer, scheduler, RNG, run.json,
+                  checkpoint_manifest.json: the sha256 and size of each file, written last)
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import os
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.io import read_json
+from workbench.io import read_json, sha256_file, write_json
 
 RUN_CARD = "run.json"
 METRICS = "metrics.jsonl"
 ADAPTER = "adapter"
 CHECKPOINTS = "checkpoints"
+CHECKPOINT_MANIFEST = "checkpoint_manifest.json"
+TRAINER_STATE = "trainer_state.json"
 
 
 def adapter_dir(run_or_dir: str | os.PathLike) -> Path:
@@ -66,6 +69,70 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     """The last resumable checkpoint (one with ``trainer_state.json``), or None."""
     resumable = [path for _, path in checkpoint_folders(run_dir) if (path / "trainer_state.json").exists()]
     return resumable[-1] if resumable else None
+
+
+def write_checkpoint_manifest(checkpoint: str | os.PathLike) -> Path:
+    """Record the sha256 and size of every file of a saved checkpoint, atomically and last: a checkpoint
+    with a manifest was saved whole, and :func:`checkpoint_damage` can tell when it was damaged since."""
+    checkpoint = Path(checkpoint)
+    files = {}
+    for path in sorted(p for p in checkpoint.rglob("*") if p.is_file()):
+        name = path.relative_to(checkpoint).as_posix()
+        # the manifest itself, temporary files, and the RNG states other data-parallel ranks write at their own time
+        if name == CHECKPOINT_MANIFEST or path.name.startswith(".") or _other_rank_file(path.name):
+            continue
+        files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return write_json(checkpoint / CHECKPOINT_MANIFEST, {"files": files})
+
+
+def _other_rank_file(name: str) -> bool:
+    stem = name.removesuffix(".pth")
+    return stem.startswith("rng_state_") and stem.removeprefix("rng_state_") not in ("", "0")
+
+
+def checkpoint_damage(checkpoint: str | os.PathLike) -> str | None:
+    """Why a checkpoint cannot be resumed from (a file missing, cut short or changed since it was saved,
+    an unreadable trainer state, a save that never finished), or None when it is intact.
+
+    A checkpoint with a manifest is checked file by file against it; one without (saved before
+    manifests were written) needs a readable trainer state and its run card, which the save writes last.
+    """
+    checkpoint = Path(checkpoint)
+    manifest_path = checkpoint / CHECKPOINT_MANIFEST
+    if manifest_path.exists():
+        try:
+            files = read_json(manifest_path)["files"]
+            items = [(name, int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()]
+        except (WorkbenchError, KeyError, TypeError, ValueError, AttributeError):
+            return f"{CHECKPOINT_MANIFEST} is unreadable"
+        for name, size, digest in items:
+            path = checkpoint / name
+            if not path.is_file():
+                return f"{name} is missing"
+            if path.stat().st_size != size:
+                return f"{name} has {path.stat().st_size} bytes, {size} when saved"
+            if sha256_file(path) != digest:
+                return f"{name} changed since it was saved (sha256 differs)"
+    for name in (TRAINER_STATE, RUN_CARD):
+        if not (checkpoint / name).is_file():
+            return f"{name} is missing (the save did not finish)"
+        try:
+            if not isinstance(read_json(checkpoint / name), dict):
+                raise ValueError(name)
+        except (WorkbenchError, ValueError):
+            return f"{name} is not valid JSON"
+    return None
+
+
+def intact_checkpoint(run_dir: str | os.PathLike) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint to resume from, and the newer ones passed over as (folder, what is wrong)."""
+    damaged = []
+    for _, path in reversed(checkpoint_folders(run_dir)):
+        why = checkpoint_damage(path)
+        if why is None:
+            return path, damaged
+        damaged.append((path, why))
+    return None, damaged
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
@@ -128,4 +195,5 @@ def _combine(hashes: dict[str, str]) -> str:
 
 
 __all__ = ["RUN_CARD", "METRICS", "adapter_dir", "run_card_for", "read_run_card", "checkpoint_folders", "latest_checkpoint",
+           "write_checkpoint_manifest", "checkpoint_damage", "intact_checkpoint", "CHECKPOINT_MANIFEST",
            "list_checkpoints", "weights_sha256", "run_folder_of", "eval_curve"]

@@ -311,3 +311,10 @@ class Artifact:
             return {}
         data = read_json(path)
         return data if isinstance(data, dict) else {}
+
+    def rows(self, name: str) -> list[dict]:
+        """The rows of one of its JSONL files (a comparison's ``documents.jsonl``...); ``[]`` when it has none."""
+        from workbench.io import read_jsonl
+
+        path = self.folder / name
+        return read_jsonl(path) if path.is_file() else []

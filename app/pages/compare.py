@@ -4,25 +4,24 @@ intervals, reliability, per-document table, token heatmap, probes, generations; 
 import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
-from workbench import appsupport
+from workbench import appsupport, workflows
 
 st.title("Compare")
 cfg = settings()
 ws = workspace()
 state = st.session_state
+words = appsupport.compare_words()
+labels = appsupport.COMPARE_LABELS
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _comparison(folder: str, mtime: float):
-    """comparison.json, the per-document rows and the saved figures (cached until the file changes)."""
-    from pathlib import Path
-
+def _comparison(root: str, name: str, mtime: float):
+    """The comparison's record, its per-document rows and its figures (cached until it changes)."""
     from workbench.figures import figures_of
-    from workbench.io import read_json, read_jsonl
+    from workbench.workspace import Workspace
 
-    folder = Path(folder)
-    documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []
-    return read_json(folder / "comparison.json"), documents, figures_of(folder)
+    comparison = Workspace(root).comparison(name)
+    return comparison.record(), comparison.rows("documents.jsonl"), figures_of(comparison)
 
 
 # --- new comparison ---------------------------------------------------------------------------
@@ -36,7 +35,7 @@ with st.expander("New comparison", expanded=not ws.comparisons(), icon=":materia
         run = ws.run(run_name)
         checkpoints = [c for c in run.checkpoints() if c.get("adapter")]
         options = ["final adapter"] + [f"checkpoint step {c['step']}" for c in checkpoints]
-        which = c2.selectbox("Adapter", options, key="compare_checkpoint")
+        which = c2.selectbox(labels["adapter"], options, key="compare_checkpoint")
         adapter = run.folder if which == "final adapter" else checkpoints[options.index(which) - 1]["folder"]
         card_config = (run.card() or {}).get("config") or {}
         files = [str(p) for p in appsupport.list_files(cfg.file_roots(), appsupport.corpus_suffixes())]
@@ -44,28 +43,22 @@ with st.expander("New comparison", expanded=not ws.comparisons(), icon=":materia
         snapshot_eval = [str(s.folder / "eval.jsonl") for s in ws.snapshots() if (s.folder / "eval.jsonl").exists()]
         domain_options = list(dict.fromkeys(snapshot_eval + [str(default_eval)] + files))
         c3, c4 = st.columns(2)
-        domain_eval = c3.selectbox("Domain held-out text", domain_options, key="compare_domain")
+        domain_eval = c3.selectbox(labels["domain_eval"], domain_options, key="compare_domain")
         general_default = str(appsupport.sample_data_dir() / "general_eval.jsonl")
         general_options = list(dict.fromkeys([general_default] + files))
-        general_eval = c4.selectbox("General held-out text (forgetting)", general_options, key="compare_general")
+        general_eval = c4.selectbox(labels["general_eval"], general_options, key="compare_general")
         c5, c6, c7 = st.columns(3)
-        base_model = c5.text_input("Base model", value=str(card_config.get("model", "")), key="compare_base",
+        base_model = c5.text_input(labels["model"], value=str(card_config.get("model", "")), key="compare_base",
                                    help="Default: the run's own base model.")
-        generations = c6.number_input("Generations", min_value=0, max_value=50, value=4, key="compare_generations")
-        window = c7.number_input("Window (tokens)", min_value=32, value=1024, step=32, key="compare_window")
+        generations = c6.number_input(labels["generations"], min_value=0, max_value=50, value=4,
+                                      key="compare_generations")
+        window = c7.number_input(labels["window"], min_value=32, value=1024, step=32, key="compare_window")
         if st.button("Run comparison", type="primary", key="compare_launch", icon=":material/play_arrow:"):
             from workbench import jobs
-            from workbench.evaluation.config import EvalConfig
 
-            with user_errors():
-                roots = cfg.file_roots()
-                config = EvalConfig(
-                    model=appsupport.check_model_spec(base_model, cfg) if base_model.strip() else None,
-                    adapter=str(adapter),
-                    domain_eval=str(appsupport.resolve_inside(domain_eval, roots, what="domain held-out text")),
-                    general_eval=str(appsupport.resolve_inside(general_eval, roots, what="general held-out text")),
-                    generations=int(generations), window=int(window),
-                )
+            with user_errors(words):
+                config = appsupport.compare_config_from_form(cfg, str(adapter), base_model, domain_eval, general_eval,
+                                                             generations=int(generations), window=int(window))
                 job = jobs.launch("compare", config, ws)
                 state["compare_view_select"] = job.name  # show the new comparison (its selectbox comes below)
                 st.rerun()
@@ -85,7 +78,7 @@ if summary.state in ACTIVE or not summary.complete:
 if not summary.complete:
     st.stop()
 
-comparison, documents, figures = _comparison(str(summary.folder), (summary.folder / "comparison.json").stat().st_mtime)
+comparison, documents, figures = _comparison(str(ws.root), name, summary.folder.stat().st_mtime)
 st.subheader("Perplexity change (adapted over base, 95% interval)")
 cols = st.columns(max(1, len(comparison.get("delta") or {})))
 for col, (set_name, delta) in zip(cols, (comparison.get("delta") or {}).items()):
@@ -166,11 +159,7 @@ for tab, draw in zip(st.tabs(list(TABS), key="compare_tab", on_change="rerun"), 
 
 st.subheader("Review")
 if st.button("Make review items from this comparison", key="compare_items", icon=":material/rate_review:"):
-    from workbench.review.items import items_from_comparison
-    from workbench.review.store import LabelStore
-
     with user_errors():
-        with LabelStore(cfg.workspace_root / "labels.db") as store:
-            added = store.add_items(items_from_comparison(summary.folder))
+        added = workflows.review_items(comparison=summary.folder, workspace=ws)
         st.success(f"{added['added']} new review items ({added['existing']} already there): "
                    "open the Review page to label them.", icon=":material/done:")

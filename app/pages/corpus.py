@@ -1,10 +1,12 @@
 """Corpus: choose or upload files, profile them as a background job, read the profile's figures and
 readiness, decide keep/drop on flagged documents, curate into a snapshot."""
 
-import streamlit as st
-from common import ACTIVE, badge, config_inputs, follow_job, settings, user_errors, workspace
+from pathlib import Path
 
-from workbench import appsupport
+import streamlit as st
+from common import ACTIVE, badge, config_inputs, follow_job, settings, show_error, user_errors, workspace
+
+from workbench import appsupport, workflows
 from workbench.corpus.config import CurateConfig
 from workbench.errors import WorkbenchError
 
@@ -12,6 +14,8 @@ st.title("Corpus")
 cfg = settings()
 ws = workspace()
 state = st.session_state
+words = appsupport.curate_words()
+labels = appsupport.CURATE_LABELS
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -26,9 +30,20 @@ def _figures(folder: str, mtime: float):
     return figures_of(folder)
 
 
+def _flagged(name: str, folder: str, mtime: float) -> list:
+    """The keep/drop review items of the documents profile ``name`` flagged, added to the workspace's
+    label store once per version of the profile."""
+    marker = f"flagged::{folder}::{mtime}"
+    if marker not in state:
+        workflows.review_items(profile=folder, workspace=ws)
+        state[marker] = True
+    with workflows.label_store(ws) as store:
+        return [item for item in store.items("document") if item.source.get("corpus") == name]
+
+
 def _relative(path: str) -> str:
     try:
-        return str(appsupport.Path(path).relative_to(cfg.workspace_root))
+        return str(Path(path).relative_to(cfg.workspace_root))
     except ValueError:
         return path
 
@@ -47,7 +62,7 @@ for upload in uploads or []:
     try:
         saved = appsupport.save_upload(cfg, upload.name, upload.getvalue())
     except WorkbenchError as exc:
-        st.error(exc.one_line(), icon=":material/error:")
+        show_error(exc, words)
         continue
     state[marker] = str(saved)
     state.setdefault("corpus_files", [])
@@ -58,7 +73,7 @@ for upload in uploads or []:
 
 files = _files(repr(cfg.file_roots()))
 state["corpus_files"] = [f for f in state.get("corpus_files", []) if f in files]
-chosen = st.multiselect("Corpus files (workspace, data folders, bundled sample)", files, key="corpus_files",
+chosen = st.multiselect(f"{labels['paths']} (workspace, data folders, bundled sample)", files, key="corpus_files",
                         format_func=_relative)
 typed = st.text_input("…or type a path under the workspace or a data folder", key="corpus_typed")
 paths = list(chosen)
@@ -66,18 +81,18 @@ if typed.strip():
     try:
         paths.append(str(appsupport.resolve_inside(typed, cfg.file_roots(), what="corpus path")))
     except WorkbenchError as exc:
-        st.error(exc.one_line(), icon=":material/error:")
+        show_error(exc, words)
 
 # --- profile ----------------------------------------------------------------------------------
 st.header("Profile")
 models = appsupport.model_choices(cfg)
 c1, c2 = st.columns([2, 1])
-tokenizer = c1.selectbox("Tokenizer of the model you will train", models or ["smollm2-135m"], key="corpus_model")
+tokenizer = c1.selectbox(labels["model"], models or ["smollm2-135m"], key="corpus_model")
 if c2.button("Profile", type="primary", disabled=not paths, key="corpus_profile", icon=":material/analytics:"):
     from workbench import jobs
     from workbench.corpus.config import CorpusConfig
 
-    with user_errors():
+    with user_errors(words):
         job = jobs.launch("inspect", CorpusConfig(paths=paths, model=appsupport.check_model_spec(tokenizer, cfg)), ws,
                           overwrite=True)
         state["corpus_view_select"] = job.name  # show the new profile (its selectbox comes below)
@@ -96,9 +111,7 @@ else:
     if summary.state in ACTIVE or summary.state in ("stopped", "failed"):
         follow_job(summary.folder, f"profile_{name}")
     if summary.complete:
-        from workbench.io import read_json
-
-        profile = read_json(summary.folder / "profile.json")
+        profile = ws.corpus(name).record()
         readiness = profile.get("readiness") or {}
         m1, m2, m3 = st.columns(3)
         m1.metric("Documents", f"{profile.get('documents', 0):,}")
@@ -106,7 +119,7 @@ else:
         m3.metric("Readiness", str(readiness.get("verdict", "n/a")).replace("_", " "))
         for line in readiness.get("recommendations") or []:
             st.markdown(f"- {line}")
-        figures = _figures(str(summary.folder), (summary.folder / "profile.json").stat().st_mtime)
+        figures = _figures(str(summary.folder), summary.folder.stat().st_mtime)
         titles = [n.replace("_", " ").capitalize() for n in figures]
         # lazy tabs: only the open figure is drawn
         for tab, (fig_name, fig) in zip(st.tabs(titles, key="corpus_fig_tab", on_change="rerun"), figures.items()):
@@ -116,18 +129,13 @@ else:
 
         # --- flagged documents: keep or drop ---------------------------------------------------
         st.header("Flagged documents")
-        from workbench.review.items import items_from_profile
-
-        flagged = items_from_profile(summary.folder)
+        flagged = _flagged(name, str(summary.folder), summary.folder.stat().st_mtime)
         if not flagged:
             st.caption("The profile flagged no document.")
         else:
-            from workbench.review.store import LabelStore
-
             annotator = st.query_params.get("annotator") or st.text_input("Your name (for keep/drop decisions)",
                                                                           key="corpus_annotator").strip()
-            with LabelStore(cfg.workspace_root / "labels.db") as store:
-                store.add_items(flagged)
+            with workflows.label_store(ws) as store:
                 decided = {v.item_id: v.verdict for v in store.verdicts(annotator=annotator)} if annotator else {}
                 for item in flagged:
                     with st.container(border=True):
@@ -139,34 +147,28 @@ else:
                         k1, k2, _ = st.columns([1, 1, 6])
                         for col, choice in ((k1, "keep"), (k2, "drop")):
                             if col.button(choice.capitalize(), key=f"{choice}_{item.id}", disabled=not annotator):
-                                with user_errors():
-                                    store.submit(item.id, annotator, choice)
+                                with user_errors(appsupport.REVIEW_LABELS):
+                                    workflows.submit_review(store, item, annotator, choice)
                                     st.rerun()
 
 
 # --- curate -----------------------------------------------------------------------------------
 st.header("Curate into a snapshot")
-base = CurateConfig(paths=paths)
 with st.form("curate_form"):
     # the tokens are counted with the tokenizer chosen above (checked like the profile's), not a typed-in model
-    specs = appsupport.config_fields(base, skip=("paths", "drop_documents", "drop_list", "eval_paths", "model"))
+    specs = appsupport.config_fields(CurateConfig(paths=paths or ["corpus"]), skip=appsupport.CURATE_FORM_SKIP,
+                                     labels=labels)
     values = config_inputs(specs, "curate_")
     use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
     submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")
 if submitted:
     from workbench import jobs
-    from workbench.config import apply_overrides
 
-    with user_errors():
-        config = apply_overrides(base, appsupport.form_overrides(specs, values))
-        config.model = appsupport.check_model_spec(tokenizer, cfg)
-        if use_labels and (cfg.workspace_root / "labels.db").exists():
-            from workbench.review.export import drop_decisions
-            from workbench.review.store import LabelStore
-
-            with LabelStore(cfg.workspace_root / "labels.db") as store:
-                config.drop_documents = drop_decisions(store) or None
-        job = jobs.launch("curate", config, ws, overwrite=True)
+    with user_errors(words):
+        config = appsupport.curate_config_from_form(cfg, paths, tokenizer, values)
+        # reviewers' drops reach curation one way: the job exports the label store's drop list
+        reviewed = use_labels and workflows.labels_path(ws).exists()
+        job = jobs.launch("curate", config, ws, overwrite=True, labels="workspace" if reviewed else None)
         st.success(f"Curating into snapshot {job.name}.", icon=":material/done:")
 for snap in ws.snapshots()[:3]:
     st.markdown(f"Snapshot **{snap.name}** {badge(snap.state)} train {snap.train_documents or 0} / "

@@ -3,6 +3,8 @@
 import streamlit as st
 from common import ACTIVE, rows_of, settings, user_errors, workspace
 
+from workbench import workflows
+
 st.title("Overview")
 ws = workspace()
 st.caption(f"Workspace: `{settings().workspace_root}`")
@@ -33,11 +35,8 @@ with user_errors():
             st.caption(f"No {title.lower()} yet.")
 
     st.subheader("Review")
-    from workbench.review.store import LabelStore
-
-    db = settings().workspace_root / "labels.db"
-    if db.exists():
-        with LabelStore(db) as store:
+    if workflows.labels_path(ws).exists():
+        with workflows.label_store(ws) as store:
             progress = store.progress()
         done, total = progress["done_items"], progress["items"]
         st.progress(done / total if total else 0.0, text=f"{done} of {total} review items have a verdict")

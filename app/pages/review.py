@@ -1,25 +1,26 @@
 """Review: one item at a time, blind A/B, error spans as character offsets, keyboard shortcuts,
-progress, guidelines, agreement and export. Every read and write goes through LabelStore."""
+progress, guidelines, agreement and export. A review is submitted through ``workflows.submit_review``
+(the errors marked, then the verdict, or nothing at all when the library refuses it)."""
 
 import time
 
 import streamlit as st
-from common import settings, user_errors
+from common import user_errors, workspace
 
-from workbench import appsupport
+from workbench import appsupport, workflows
 from workbench.errors import WorkbenchError
+from workbench.review.config import DOCUMENT_VERDICTS, PREFERENCES, SEVERITY_WEIGHTS
 
 st.title("Review")
-cfg = settings()
-DB = cfg.workspace_root / "labels.db"
+ws = workspace()
+DB = workflows.labels_path(ws)
+WORDS = appsupport.REVIEW_LABELS
 SHORTCUTS = "digits: category · Enter: submit · E: add error · S: skip · F: flag · U: undo"
 
 
 @st.cache_resource(show_spinner=False)
 def store_at(path: str):
-    from workbench.review.store import LabelStore
-
-    return LabelStore(path)
+    return workflows.label_store(labels=path)
 
 
 if not DB.exists():
@@ -49,9 +50,8 @@ with st.expander("Guidelines and shortcuts", icon=":material/menu_book:"):
     st.markdown(f"**Keyboard**: {SHORTCUTS}")
     for i, name in enumerate(categories, 1):
         st.markdown(f"`{i}` **{name}**: {taxonomy.descriptions.get(name, '')}")
-    from workbench.review.config import SEVERITY_WEIGHTS
-
-    st.markdown("Severity (MQM weights): " + ", ".join(f"{k} = {v}" for k, v in SEVERITY_WEIGHTS.items()))
+    st.markdown(f"{WORDS['severity']} (MQM weights): "
+                + ", ".join(f"{k} = {SEVERITY_WEIGHTS[k]}" for k in workflows.SEVERITIES))
 
 if not annotator:
     st.warning("Type your name to start.")
@@ -64,7 +64,7 @@ st.progress(mine["done"] / total if total else 1.0, text=f"{mine['done']} of {to
 
 last = state.get("review_last")
 if last:
-    with user_errors():
+    with user_errors(WORDS):
         shown = store.item(last, annotator)
         if shown.kind == "pair" and shown.revealed:
             st.caption("Previous item: " + ", ".join(f"{o['slot']} was **{o.get('model')}**" for o in shown.outputs))
@@ -75,7 +75,7 @@ def act(action, *args, **kwargs) -> None:
     try:
         action(*args, **kwargs)
     except WorkbenchError as exc:
-        state["review_error"] = exc.one_line()
+        state["review_error"] = exc.one_line(WORDS)
 
 
 def pick_category(name: str) -> None:
@@ -93,34 +93,61 @@ def _span(item, slot: str) -> tuple:
     return None, None  # the whole output
 
 
-def add_error(item) -> None:
-    category = state.get("review_category")
-    if not category:
-        raise WorkbenchError("no category chosen for the error.", "press its digit or click a category first.")
-    slot = state.get(f"slot_{item.id}") or item.outputs[0]["slot"]
-    start, end = _span(item, slot)
-    store.add_label(item.id, annotator, category, state.get("review_severity") or "minor", start=start, end=end,
-                    output=slot, note=state.get(f"note_{item.id}", ""),
-                    correction=state.get(f"correction_{item.id}") or None,
-                    seconds=time.time() - state.get("review_started", time.time()))
-    for key in (f"phrase_{item.id}", f"note_{item.id}", f"correction_{item.id}", f"words_{item.id}_{slot}"):
-        state.pop(key, None)
+def _marked(item) -> workflows.ErrorMark | None:
+    """The error being marked on the form (a category, a severity or a span chosen), or None."""
+    slot = state.get(f"slot_{item.id}") if len(item.outputs) > 1 else item.outputs[0]["slot"]
+    spans = state.get(f"phrase_{item.id}", "").strip() or any(state.get(f"words_{item.id}_{o['slot']}")
+                                                               for o in item.outputs)
+    if not (state.get("review_category") or state.get("review_severity") or spans):
+        return None
+    start, end = _span(item, slot) if slot else (None, None)
+    return workflows.ErrorMark(category=state.get("review_category"), severity=state.get("review_severity"),
+                               output=slot, start=start, end=end, note=state.get(f"note_{item.id}", ""),
+                               correction=state.get(f"correction_{item.id}") or None)
+
+
+def _clear_mark(item) -> None:
+    """Empty the error inputs (set, not dropped: the browser would send a dropped widget's old value back)."""
+    for key in (f"phrase_{item.id}", f"note_{item.id}", f"correction_{item.id}"):
+        state[key] = ""
+    for out in item.outputs:
+        state[f"words_{item.id}_{out['slot']}"] = []
+    state["review_severity"] = None
     state["review_category"] = None
+
+
+def add_error(item) -> None:
+    """Keep the error on the form with the item's others; all are written with the verdict."""
+    mark = _marked(item)
+    if mark is None:
+        raise WorkbenchError("no error marked yet.", "press a category's digit and choose its severity first.",
+                             field="category")
+    state.setdefault(f"marks_{item.id}", []).append(mark)
+    _clear_mark(item)
 
 
 def submit(item) -> None:
-    seconds = time.time() - state.get("review_started", time.time())
+    marks = list(state.get(f"marks_{item.id}", []))
+    current = _marked(item)
+    if current is not None:
+        marks.append(current)
     if item.kind == "pair":
-        verdict = state.get(f"pref_{item.id}") or "tie"
+        verdict = state.get(f"pref_{item.id}")
     elif item.kind == "document":
-        verdict = state.get(f"keep_{item.id}") or "keep"
+        verdict = state.get(f"keep_{item.id}")
     else:
-        if state.get("review_category"):
-            add_error(item)
-        verdict = "errors" if store.labels(item_id=item.id, annotator=annotator) else "no_error"
-    store.submit(item.id, annotator, verdict, seconds=seconds)
+        verdict = "errors" if marks else "no_error"
+    workflows.submit_review(store, item, annotator, verdict, errors=marks,
+                            seconds=time.time() - state.get("review_started", time.time()))
+    state.pop(f"marks_{item.id}", None)
+    _clear_mark(item)
     state["review_last"] = item.id
-    state["review_category"] = None
+
+
+def skip(item) -> None:
+    workflows.submit_review(store, item, annotator, "skip", seconds=time.time() - state.get("review_started", time.time()))
+    state.pop(f"marks_{item.id}", None)
+    _clear_mark(item)
 
 
 def guarded(fn, *args):
@@ -153,11 +180,16 @@ else:
     for label in store.labels(item_id=item.id, annotator=annotator):
         span = label.text if label.start is not None else "(whole output)"
         st.markdown(f":red-badge[{label.category}] {label.severity} · {label.output}: “{span}”")
+    for mark in state.get(f"marks_{item.id}", []):
+        text = item.output(mark.output)["text"] if mark.output else item.outputs[0]["text"]
+        span = text[mark.start:mark.end] if mark.start is not None else "(whole output)"
+        st.markdown(f":orange-badge[{mark.category or 'no category'}] {mark.severity or 'no severity'} · "
+                    f"{mark.output or ''}: “{span}” (written on submit)")
 
     if len(slots) > 1:
-        st.radio("Error in output", slots, horizontal=True, key=f"slot_{item.id}")
+        st.radio(WORDS["output"], slots, horizontal=True, key=f"slot_{item.id}", index=None)
     st.text_input("…or type the wrong phrase", key=f"phrase_{item.id}")
-    st.markdown("**Category** " + (f":orange-badge[{state['review_category']}]" if state.get("review_category")
+    st.markdown(f"**{WORDS['category']}** " + (f":orange-badge[{state['review_category']}]" if state.get("review_category")
                                    else "(press a digit)"))
     cat_cols = st.columns(4)
     for i, name in enumerate(categories, 1):
@@ -165,17 +197,18 @@ else:
                                      type="primary" if state.get("review_category") == name else "secondary",
                                      width="stretch")
     c1, c2, c3 = st.columns(3)
-    c1.segmented_control("Severity", ["minor", "major", "critical"], default="minor", key="review_severity")
+    c1.segmented_control(WORDS["severity"], workflows.SEVERITIES, default=None, key="review_severity")
     c2.text_input("Note", key=f"note_{item.id}")
     c3.text_input("Corrected text", key=f"correction_{item.id}")
     if item.kind == "pair":
-        st.radio("Which is better?", ["A", "B", "tie"], horizontal=True, key=f"pref_{item.id}", index=2)
+        st.radio("Which is better?", PREFERENCES, horizontal=True, key=f"pref_{item.id}", index=None)
     elif item.kind == "document":
-        st.radio("Keep this document in the corpus?", ["keep", "drop"], horizontal=True, key=f"keep_{item.id}")
+        st.radio("Keep this document in the corpus?", DOCUMENT_VERDICTS, horizontal=True, key=f"keep_{item.id}",
+                 index=None)
     b = st.columns(5)
     b[0].button("Submit", type="primary", shortcut="Enter", key="review_submit", on_click=guarded(submit, item))
     b[1].button("Add error", shortcut="E", key="review_add", on_click=guarded(add_error, item))
-    b[2].button("Skip", shortcut="S", key="review_skip", on_click=guarded(store.skip, item.id, annotator))
+    b[2].button("Skip", shortcut="S", key="review_skip", on_click=guarded(skip, item))
     b[3].button("Flag", shortcut="F", key="review_flag", on_click=guarded(store.flag, item.id, annotator))
     st.caption(SHORTCUTS)
 st.button("Undo", shortcut="U", key="review_undo", on_click=guarded(store.undo, annotator))
@@ -183,7 +216,7 @@ if state.get("review_error"):
     st.error(state.pop("review_error"), icon=":material/error:")
 
 st.header("Agreement")
-with user_errors():
+with user_errors(WORDS):
     report = store.agreement()
     alpha = report.get("alpha") or {}
     cols = st.columns(max(1, len(alpha)))
@@ -206,7 +239,7 @@ with user_errors():
 st.header("Export")
 fmt = st.selectbox("Format", ["jsonl", "csv"], key="review_export_format")
 if st.button("Prepare export", key="review_export"):
-    with user_errors():
-        out = store.export(cfg.workspace_root / "exports" / f"labels.{fmt}", fmt)
+    with user_errors(WORDS):
+        out = store.export(ws.root / "exports" / f"labels.{fmt}", fmt)
         st.download_button(f"Download labels.{fmt}", out.read_bytes(), file_name=f"labels.{fmt}",
                            key="review_download")

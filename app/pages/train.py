@@ -1,9 +1,21 @@
-"""Train: a form that fills TrainConfig, the plan before launch, live curves, stop/resume, overlay."""
+"""Train: the model first, then its preset, and a form prefilled from the settings they resolve to
+(``appsupport.train_form``); the plan before launch; live curves, stop/resume, overlay."""
 
 import json
 
 import streamlit as st
-from common import ACTIVE, badge, config_inputs, progress_line, settings, user_errors, workspace
+from common import (
+    ACTIVE,
+    badge,
+    config_inputs,
+    forget_inputs,
+    prefill,
+    progress_line,
+    settings,
+    show_error,
+    user_errors,
+    workspace,
+)
 
 from workbench import appsupport
 from workbench.errors import WorkbenchError
@@ -12,8 +24,10 @@ st.title("Train")
 cfg = settings()
 ws = workspace()
 
-# the named basics; every other TrainConfig key goes in "Advanced"
-BASICS = ("model", "data", "max_tokens", "name", "out")
+# the fields the form shows first; every other TrainConfig field goes in "Advanced"
+BASICS = ("data", "max_tokens", "name")
+# widgets prefilled from the model and preset: refilled when either changes
+PREFILLED = ("adv_", "train_max_tokens")
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -21,6 +35,13 @@ def _choices(roots_key: str):
     suffixes = appsupport.corpus_suffixes()
     files = [str(p) for p in appsupport.list_files(cfg.file_roots(), suffixes)]
     return appsupport.model_choices(cfg), files
+
+
+@st.cache_data(show_spinner=False)
+def _made_for(preset: str) -> str | None:
+    from workbench.workflows import preset_model
+
+    return preset_model(preset)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -46,45 +67,75 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
-def _preset_config(preset):
-    from workbench.training.config import load_train_config
+def _own_preset(model: str) -> str:
+    """The preset made for ``model``, by name ("none" when none is shipped for it)."""
+    from workbench.training.config import NO_PRESET
 
-    return load_train_config(preset or None)
+    try:
+        return appsupport.own_preset(model)
+    except WorkbenchError:  # a model the app refuses: said where the form is drawn
+        return NO_PRESET
+
+
+def _model_changed() -> None:
+    """Another model starts from its own preset, the form refilled from it."""
+    st.session_state["train_preset"] = _own_preset(st.session_state["train_model"])
+    forget_inputs(*PREFILLED)
+
+
+def _preset_text(preset: str) -> str:
+    from workbench.training.config import NO_PRESET
+
+    if preset == NO_PRESET:
+        return f"{NO_PRESET} · plain defaults"
+    made_for = _made_for(preset)
+    return f"{preset} · for {made_for}" if made_for else preset
 
 
 def new_run_form() -> None:
     from workbench.config import to_dict
-    from workbench.models.registry import REGISTRY
-    from workbench.training.config import list_presets
+    from workbench.models.registry import DEFAULT_MODEL, REGISTRY
+    from workbench.training.config import NO_PRESET, list_presets
 
+    state = st.session_state
+    words = appsupport.train_words()
+    labels = appsupport.TRAIN_LABELS
     models, files = _choices(repr(cfg.file_roots()))
-    preset = st.selectbox("Preset", ["(defaults)", *list_presets()], key="train_preset",
-                          help="Shipped presets fill every key; change what you need below.")
-    preset = None if preset == "(defaults)" else preset
-    base = _preset_config(preset)
-    snapshots = [str(s.folder) for s in ws.snapshots()]
     model_options = list(dict.fromkeys(models + list(REGISTRY)))
+    if state.get("train_model") not in model_options:
+        state["train_model"] = DEFAULT_MODEL if DEFAULT_MODEL in model_options else model_options[0]
+    presets = [*list_presets(), NO_PRESET]
     c1, c2 = st.columns(2)
-    model = c1.selectbox("Model", model_options, key="train_model", format_func=_short,
-                         index=model_options.index(base.model) if base.model in model_options else 0,
+    model = c1.selectbox(labels["model"], model_options, key="train_model", format_func=_short,
+                         on_change=_model_changed,
                          help="Registry models (fetched offline) or model folders under the workspace.")
-    data_options = list(dict.fromkeys(snapshots + files + [base.data]))
-    data = c2.selectbox("Training data (snapshot or corpus file)", data_options, key="train_data",
-                        index=data_options.index(snapshots[0]) if snapshots else data_options.index(base.data),
-                        format_func=_short)
-    c3, c4 = st.columns(2)
-    max_tokens = c3.number_input("Training budget (tokens)", min_value=256, value=int(base.max_tokens), step=1024,
-                                 key="train_max_tokens")
-    name = c4.text_input("Run name", key="train_name", placeholder="default: model and time")
-    specs = appsupport.config_fields(base, skip=BASICS)
-    values = {"model": model, "data": data, "max_tokens": int(max_tokens), "name": name.strip() or None}
-    with st.expander("Advanced settings", expanded=False):
-        values.update(config_inputs(specs, "adv_"))
-    overrides = appsupport.form_overrides(appsupport.config_fields(base, skip=("out",)), values)
+    if state.get("train_preset") not in presets:
+        state["train_preset"] = _own_preset(model)
+    preset = c2.selectbox(labels["preset"], presets, key="train_preset", format_func=_preset_text,
+                          on_change=forget_inputs, args=PREFILLED,
+                          help="Starts as the preset made for the model; 'none' for the plain defaults. "
+                               "The fields below are filled from it; change what you need.")
     try:
-        config = appsupport.checked_train_config(cfg, preset, overrides)
+        shown, specs = appsupport.train_form(cfg, model, preset)
     except WorkbenchError as exc:
-        st.error(exc.one_line(), icon=":material/error:")
+        show_error(exc, words)
+        return
+    snapshots = [str(s.folder) for s in ws.snapshots()]
+    data_options = list(dict.fromkeys(snapshots + files + [shown.data]))
+    c3, c4, c5 = st.columns(3)
+    data = c3.selectbox(labels["data"], data_options, key="train_data",
+                        index=data_options.index(snapshots[0]) if snapshots else data_options.index(shown.data),
+                        format_func=_short)
+    prefill("train_max_tokens", int(shown.max_tokens))
+    max_tokens = c4.number_input(labels["max_tokens"], min_value=256, step=1024, key="train_max_tokens")
+    name = c5.text_input(labels["name"], key="train_name", placeholder="default: model and time")
+    values = {"data": data, "max_tokens": int(max_tokens), "name": name.strip() or None}
+    with st.expander("Advanced settings", expanded=False):
+        values.update(config_inputs([s for s in specs if s.key not in BASICS], "adv_"))
+    try:
+        config = appsupport.train_config_from_form(cfg, model, preset, values)
+    except WorkbenchError as exc:
+        show_error(exc, words)
         return
 
     st.subheader("Plan")
@@ -93,7 +144,7 @@ def new_run_form() -> None:
     gpus = list(GPUS)
     gpu = st.selectbox("Hardware", gpus, index=gpus.index("cpu"), key="train_gpu",
                        help="The plan estimates peak memory, time and cost on this device before you launch.")
-    with user_errors():
+    with user_errors(words):
         plan_values = to_dict(PlanConfig.from_train_config(config, gpu=gpu))
         plan = _plan(config.model, plan_values)
         from workbench.training.plots import memory_breakdown
@@ -107,7 +158,7 @@ def new_run_form() -> None:
     if st.button("Launch training", type="primary", icon=":material/play_arrow:", key="train_launch"):
         from workbench import jobs
 
-        with user_errors():
+        with user_errors(words):
             job = jobs.launch("train", config, ws)
             st.session_state["train_pending_run"] = job.name
             st.query_params["run"] = job.name

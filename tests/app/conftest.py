@@ -41,6 +41,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def settings(tmp_path):
+    """App settings on an empty workspace and one data folder, for the library tests (no app running)."""
+    from workbench.appsupport import AppSettings
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "data").mkdir()
+    return AppSettings(workspace=str(tmp_path / "ws"), data_dirs=(str(tmp_path / "data"),), max_upload_mb=1)
+
+
+@pytest.fixture
 def app_settings(tmp_path, monkeypatch, tiny_home):
     """An empty workspace wired into the app through the settings env var."""
     from workbench.appsupport import SETTINGS_ENV, AppSettings
@@ -112,10 +122,11 @@ def app_server(tmp_path_factory, made_template):
     log.close()
     # jobs launched from the pages run in their own sessions: end any a failed test left running
     from workbench import jobs
+    from workbench.workspace import TERMINAL_STATES
 
     for job in jobs.list_jobs(workspace):
         pid = job.status().get("pid")
-        if job.state not in jobs.TERMINAL and pid:
+        if job.state not in TERMINAL_STATES and pid:
             try:
                 os.killpg(int(pid), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

@@ -1,7 +1,8 @@
 """The app in a real headless Chromium (Debian's chromium driven by Playwright), one shared
 ``workbench app`` process on a workspace made by the tiny model: every page renders (screenshot and
 render time of each), a training run launched from the Train page finishes with its curves, another
-is stopped and resumed, and two review items are labelled with the keyboard (rows checked in labels.db).
+is stopped and resumed, and two review items are labelled with the keyboard and a click on the severity
+(rows checked in labels.db).
 
 The tests run in file order and share the server; screenshots go to $WORKBENCH_APP_SCREENSHOTS or
 pytest's tmp dir."""
@@ -61,12 +62,17 @@ def choose(page, label: str, option: str) -> None:
 
 
 def launch_run(page, app_server, name: str, max_tokens: int) -> None:
+    from playwright.sync_api import expect
+
     page.goto(f"{app_server['url']}/train")
     wait_idle(page)
     page.get_by_text("New run", exact=True).click()
     choose(page, "Model", "tiny-llama")
     wait_idle(page)
     budget = page.get_by_label("Training budget (tokens)")
+    # the form refilled from the new model's settings (no preset is made for it: the plain defaults),
+    # not the default model's preset's 16384
+    expect(budget).to_have_value("50000", timeout=30_000)
     budget.fill(str(max_tokens))
     budget.press("Enter")
     wait_idle(page)
@@ -144,6 +150,17 @@ def test_stop_and_resume_a_run_from_the_page(page, app_server, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "train-resumed.png"), full_page=True)
 
 
+def wait_text(page, text: str, timeout_ms: float = 30_000) -> None:
+    """Until ``text`` shows; else fail with the page's error lines (a refused submit says why)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_text(text).wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+        raise AssertionError(f"'{text}' never showed; the page says: {alerts}") from None
+
+
 def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
     from workbench.review.store import LabelStore
 
@@ -153,11 +170,15 @@ def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
     page.locator("h1").first.click()  # focus on the page, not a text box
     page.keyboard.press("2")  # category 2
     wait_idle(page)
-    page.keyboard.press("Enter")  # submit: the whole output marked with category 2
-    page.get_by_text("1 of 3 items done").wait_for(timeout=30_000)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("major", exact=True).click()  # never assumed
+    wait_idle(page)
+    page.locator("h1").first.click()
+    page.keyboard.press("Enter")  # submit: the whole output marked with category 2, major
+    wait_text(page, "1 of 3 items done")
+    wait_idle(page)
     page.locator("h1").first.click()
     page.keyboard.press("Enter")  # submit with no category: no error
-    page.get_by_text("2 of 3 items done").wait_for(timeout=30_000)
+    wait_text(page, "2 of 3 items done")
     no_exception(page)
     page.screenshot(path=str(screenshot_dir / "review-labelled.png"), full_page=True)
     with LabelStore(app_server["workspace"] / "labels.db") as store:
@@ -165,4 +186,4 @@ def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
         labels = store.labels(annotator="kim")
         category = store.taxonomy().categories[1]
     assert verdicts == ["errors", "no_error"]
-    assert [label.category for label in labels] == [category]
+    assert [(label.category, label.severity) for label in labels] == [(category, "major")]

@@ -118,6 +118,52 @@ def test_corpus_shows_the_profile_readiness_and_figures(made_settings):
     assert at.tabs[0].label == "Length"
 
 
+def test_corpus_drop_decision_reaches_curation_through_the_label_store(made_settings, sample_dir, monkeypatch):
+    """A reviewer's drop is written to the workspace's label store; Curate launches with that store as
+    its labels (the job exports the drop list), and the curated snapshot lacks the document."""
+    import json
+
+    from workbench import workflows
+    from workbench.corpus.config import CorpusConfig
+    from workbench.review.store import LabelStore
+
+    docs = [json.loads(line) for line in (sample_dir / "domain_corpus.jsonl").read_text().splitlines()[:30]]
+    docs.append({"id": "has-email", "text": docs[0]["text"].replace(".", ". Write to anna.berg@example.org.", 1)})
+    corpus = made_settings.workspace_root / "uploads" / "planted.jsonl"
+    corpus.parent.mkdir()
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    workflows.inspect(CorpusConfig(paths=[str(corpus)], model="tiny-llama"), made_settings.workspace_root,
+                      num_proc=1, progress=False)
+    calls = launched(monkeypatch)
+    at = page_test("corpus")
+    at.selectbox(key="corpus_view_select").set_value("planted")
+    at.run()
+    at.text_input(key="corpus_annotator").set_value("ana")
+    at.run()
+    no_exceptions(at)
+    with LabelStore(made_settings.workspace_root / "labels.db") as store:
+        [item] = [i for i in store.items("document") if i.source.get("doc_id") == "has-email"]
+    at.button(key=f"drop_{item.id}").click()
+    at.run()
+    no_exceptions(at)
+    with LabelStore(made_settings.workspace_root / "labels.db") as store:
+        assert [v.verdict for v in store.verdicts(item_id=item.id, annotator="ana")] == ["drop"]
+    at.multiselect(key="corpus_files").set_value([str(corpus)])
+    at.selectbox(key="corpus_model").set_value("tiny-llama")
+    at.run()
+    at.button(key="curate_submit").click()
+    at.run()
+    no_exceptions(at)
+    [call] = calls
+    assert call.kind == "curate" and call.options["labels"] == "workspace"
+    assert call.config.drop_list is None and call.config.drop_documents is None  # no drops carried in memory
+    snapshot = workflows.curate(call.config, made_settings.workspace_root, labels=call.options["labels"],
+                                num_proc=1, progress=False)
+    kept = [json.loads(line)["id"] for name in ("train.jsonl", "eval.jsonl")
+            for line in (snapshot / name).read_text().splitlines()]
+    assert "has-email" not in kept and len(kept) > 0
+
+
 # --- Train ------------------------------------------------------------------------------------
 
 
@@ -157,12 +203,91 @@ def test_train_stale_running_job_reads_failed_and_offers_resume(made_settings):
     assert not [b for b in at.button if b.key == "stop_crashed"]
 
 
-def test_train_bad_model_folder_is_refused_before_launch(made_settings):
+def test_train_path_outside_the_roots_is_refused_naming_its_form_field(made_settings):
     at = page_test("train")
     at.text_input(key="adv_replay").set_value("../../etc/passwd")
     at.run()
     no_exceptions(at)
-    assert any("goes up with '..'" in e for e in errors_of(at))
+    label = at.text_input(key="adv_replay").label
+    assert label == "General text replayed against forgetting"  # the field's doc, as the form shows it
+    [error] = errors_of(at)
+    assert error.startswith(f"the {label} '../../etc/passwd' goes up with '..'.") and "Fix:" in error
+    assert not [b for b in at.button if b.key == "train_launch"]
+
+
+def launched(monkeypatch) -> list:
+    """Capture what the pages hand ``jobs.launch`` instead of starting a process."""
+    from types import SimpleNamespace
+
+    from workbench import jobs
+
+    calls = []
+
+    def launch(kind, config, workspace=None, **options):
+        calls.append(SimpleNamespace(kind=kind, config=config, options=options))
+        return SimpleNamespace(name="captured", folder=None)
+
+    monkeypatch.setattr(jobs, "launch", launch)
+    return calls
+
+
+def test_train_with_qwen_picked_launches_the_qwen_preset(made_settings, tiny_model, monkeypatch):
+    """The model is chosen first and brings its own preset, as ``workbench train --model`` does."""
+    import shutil
+
+    import yaml
+
+    from workbench import workflows
+    from workbench.config import to_dict
+    from workbench.training.config import PRESETS
+
+    folder = made_settings.workspace_root / "models" / "Qwen2.5-0.5B"  # a local Qwen folder (tiny weights)
+    shutil.copytree(tiny_model, folder)
+    calls = launched(monkeypatch)
+    at = page_test("train")
+    assert at.selectbox(key="train_preset").value == "smollm2-135m-cpu"  # the default model's own
+    at.selectbox(key="train_model").set_value(str(folder))
+    at.run()
+    no_exceptions(at)
+    qwen = yaml.safe_load((PRESETS / "qwen2.5-0.5b.yaml").read_text(encoding="utf-8"))
+    assert at.selectbox(key="train_preset").value == "qwen2.5-0.5b"
+    assert at.number_input(key="adv_block_size").value == qwen["block_size"] == 2048  # the form refilled
+    assert at.number_input(key="train_max_tokens").value == qwen["max_tokens"]
+    at.number_input(key="train_max_tokens").set_value(4096)
+    at.run()
+    at.button(key="train_launch").click()
+    at.run()
+    no_exceptions(at)
+    [call] = calls
+    config = call.config
+    assert call.kind == "train" and config.model == str(folder) and config.preset == "qwen2.5-0.5b"
+    assert (config.learning_rate, config.block_size, config.micro_batch_size, config.grad_accum, config.lora.r) == (
+        qwen["learning_rate"], qwen["block_size"], qwen["micro_batch_size"], qwen["grad_accum"], qwen["lora"]["r"])
+    assert config.max_tokens == 4096
+    # what the CLI resolves for the same choices: workbench train --model FOLDER --data DATA --max-tokens 4096
+    cli = workflows.train_config(str(folder), None, data=config.data, max_tokens=4096)
+    assert to_dict(config) == to_dict(cli)
+
+
+def test_train_another_model_refills_the_form_from_its_own_preset(made_settings):
+    at = page_test("train")
+    assert at.text_input(key="adv_learning_rate").value == "0.001"  # smollm2-135m-cpu
+    at.selectbox(key="train_model").set_value("tiny-llama")
+    at.run()
+    no_exceptions(at)
+    assert at.selectbox(key="train_preset").value == "none"  # no preset is made for it: the plain defaults
+    assert at.text_input(key="adv_learning_rate").value == ""  # default: scaled to the model
+    assert at.number_input(key="train_max_tokens").value == 50_000
+
+
+def test_train_preset_made_for_another_model_shows_the_librarys_refusal(made_settings):
+    at = page_test("train")
+    at.selectbox(key="train_preset").set_value("qwen2.5-0.5b")
+    at.run()
+    no_exceptions(at)
+    [error] = errors_of(at)
+    assert "Preset 'qwen2.5-0.5b' is made for Qwen/Qwen2.5-0.5B, not for smollm2-135m" in error  # the form's label
+    assert "Fix: use the preset made for smollm2-135m ('smollm2-135m-cpu')" in error
     assert not [b for b in at.button if b.key == "train_launch"]
 
 
@@ -225,13 +350,50 @@ def test_review_without_items_says_where_they_come_from(made_settings):
     assert any("Compare page" in i.value for i in at.info)
 
 
-def test_review_labels_a_span_by_phrase_and_submits(made_settings):
+def test_review_labels_two_errors_and_submits_them_with_the_verdict(made_settings):
     from workbench.review.store import LabelStore
 
     _review_items(made_settings)
     at = _review_at()
     no_exceptions(at)
     assert at.text_input(key="review_annotator").value == "ana"
+    assert at.segmented_control(key="review_severity").options == ["minor", "major", "critical"]
+    assert at.segmented_control(key="review_severity").value is None  # never assumed
+    item_key = next(t.key for t in at.text_input if t.key.startswith("phrase_"))
+    at.text_input(key=item_key).set_value("mg daily")
+    at.button(key="cat_2").click()
+    at.run()
+    at.segmented_control(key="review_severity").set_value("major")
+    at.run()
+    at.button(key="review_add").click()  # kept on the form, written with the verdict
+    at.run()
+    no_exceptions(at)
+    with LabelStore(made_settings.workspace_root / "labels.db") as store:
+        assert store.labels(annotator="ana") == []
+    assert at.segmented_control(key="review_severity").value is None
+    at.button(key="cat_1").click()  # a second error: the whole output
+    at.run()
+    at.segmented_control(key="review_severity").set_value("minor")
+    at.run()
+    at.button(key="review_submit").click()
+    at.run()
+    no_exceptions(at)
+    assert not errors_of(at)
+    with LabelStore(made_settings.workspace_root / "labels.db") as store:
+        labels = sorted(store.labels(annotator="ana"), key=lambda label: label.severity)
+        [verdict] = store.verdicts(annotator="ana")
+        categories = store.taxonomy().categories
+    assert [(label.category, label.severity, label.start is None) for label in labels] == [
+        (categories[1], "major", False), (categories[0], "minor", True)]
+    assert labels[0].text == "mg daily" and verdict.verdict == "errors"
+    assert "1 of 3 items done" in at.get("progress")[0].proto.text
+
+
+def test_review_error_without_severity_is_the_librarys_refusal_and_nothing_written(made_settings):
+    from workbench.review.store import LabelStore
+
+    _review_items(made_settings)
+    at = _review_at()
     item_key = next(t.key for t in at.text_input if t.key.startswith("phrase_"))
     at.text_input(key=item_key).set_value("mg daily")
     at.button(key="cat_2").click()
@@ -239,12 +401,10 @@ def test_review_labels_a_span_by_phrase_and_submits(made_settings):
     at.button(key="review_submit").click()
     at.run()
     no_exceptions(at)
+    assert errors_of(at) == ["the error has no severity Fix: choose one of: minor, major, critical."]
     with LabelStore(made_settings.workspace_root / "labels.db") as store:
-        [label] = store.labels(annotator="ana")
-        [verdict] = store.verdicts(annotator="ana")
-    assert label.text == "mg daily" and label.category == store.taxonomy().categories[1]
-    assert verdict.verdict == "errors"
-    assert "1 of 3 items done" in at.get("progress")[0].proto.text
+        assert store.labels(annotator="ana") == [] and store.verdicts(annotator="ana") == []
+    assert "0 of 3 items done" in at.get("progress")[0].proto.text
 
 
 def test_review_phrase_not_in_the_output_is_an_error_and_nothing_written(made_settings):
@@ -255,6 +415,8 @@ def test_review_phrase_not_in_the_output_is_an_error_and_nothing_written(made_se
     item_key = next(t.key for t in at.text_input if t.key.startswith("phrase_"))
     at.text_input(key=item_key).set_value("150 bar")
     at.button(key="cat_1").click()
+    at.run()
+    at.segmented_control(key="review_severity").set_value("minor")
     at.run()
     at.button(key="review_submit").click()
     at.run()

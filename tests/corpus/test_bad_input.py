@@ -6,6 +6,7 @@ And what used to be silent (records without text, bytes that are not UTF-8) is s
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +16,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def cli(*args, home=None) -> subprocess.CompletedProcess:
+def cli(*args, home=None, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     if home is not None:
         env["WORKBENCH_HOME"] = str(home)
     return subprocess.run([sys.executable, "-m", "workbench.cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=600)
+                          env=env, timeout=timeout)
 
 
 def console_lines(stream: str) -> list[str]:
@@ -61,6 +62,25 @@ def _parquet_without_text(folder: Path) -> Path:
     return path
 
 
+def _fifo(folder: Path) -> Path:
+    path = folder / "pipe.txt"
+    os.mkfifo(path)  # no writer: opening it to read would wait forever
+    return path
+
+
+def _socket(folder: Path) -> Path:
+    path = folder / "sock.txt"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+    return path
+
+
+def _non_string_only(folder: Path) -> Path:
+    path = folder / "c.jsonl"
+    path.write_text("".join(json.dumps({"text": v}) + "\n" for v in (1, 2.5, ["a"], {"b": "c"}, True)))
+    return path
+
+
 CASES = {
     # name: (make the input in folder -> path given on the command line, file named in the error, words the error has)
     "empty file": (lambda d: (d / "empty.txt", (d / "empty.txt").write_bytes(b""))[0], "empty.txt", "is empty"),
@@ -82,6 +102,10 @@ CASES = {
     "truncated .gz (header)": (_gz_truncated_in_header, "notes.txt.gz", "truncated or damaged gzip"),
     "truncated .gz (stream)": (_gz_truncated_later, "big.jsonl.gz", "truncated or damaged gzip"),
     "missing path": (lambda d: d / "nope.jsonl", "nope.jsonl", "does not exist"),
+    "named pipe as a corpus file": (_fifo, "pipe.txt", "is a named pipe (FIFO), not a regular file"),
+    "socket as a corpus file": (_socket, "sock.txt", "is a socket, not a regular file"),
+    "device as a corpus file": (lambda d: Path(os.devnull), os.devnull, "is a character device, not a regular file"),
+    "JSONL whose text is never a string": (_non_string_only, "c.jsonl", "'text' is not a string in any record"),
 }
 
 
@@ -91,7 +115,7 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, case):
     given = make(tmp_path)
     before = sorted(p.name for p in tmp_path.rglob("*"))
     out = tmp_path / "snapshot"
-    proc = cli("curate", given, "--out", out, "--num-proc", "1")
+    proc = cli("curate", given, "--out", out, "--num-proc", "1", timeout=180)  # a read that hangs fails the test
     assert proc.returncode == 2, proc.stderr
     lines = console_lines(proc.stderr)
     assert len(lines) == 1, proc.stderr
@@ -174,3 +198,72 @@ def test_train_and_evaluate_check_their_text_before_the_model(tmp_path, tiny_hom
     lines = console_lines(proc.stderr)
     assert proc.returncode == 2 and len(lines) == 1 and "scan.txt is not text" in lines[0], proc.stderr
     assert "Loading" not in proc.stderr + proc.stdout and not (tmp_path / "eval").exists()
+
+
+def _mixed_records(path: Path) -> list[str]:
+    """Records whose text is a string, a number, a list, an object, a boolean or null; returns the strings."""
+    values = [words(0), 7, words(1), 2.5, ["a", "list"], words(2), {"en": "an object"}, True, None, words(3)]
+    path.write_text("".join(json.dumps({"id": f"r{i}", "text": v}) + "\n" for i, v in enumerate(values)))
+    return [v for v in values if isinstance(v, str)]
+
+
+def test_text_that_is_not_a_string_is_skipped_alike_by_curate_inspect_and_training(tmp_path, tiny_tokenizer):
+    from workbench.corpus.config import CorpusConfig
+    from workbench.corpus.profile import profile_corpus
+    from workbench.training.config import TrainConfig
+    from workbench.training.data import prepare_data
+
+    corpus = tmp_path / "mixed.jsonl"
+    strings = _mixed_records(corpus)
+    out = tmp_path / "snap"
+    proc = cli("curate", corpus, "--out", out, "--num-proc", "1", "--set", "languages=null", "--set", "near_dedup=false",
+               "--set", "eval_fraction=0")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in console_lines(proc.stderr) if line.startswith("warning:")]
+    said = "mixed.jsonl: 5 record(s) have a 'text' that is not a string (1 boolean, 1 list, 2 numbers, 1 object; lines 2, 4, 5, 7, 8)"
+    assert any(said in w for w in warnings), warnings
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["non_string_text"] == 5 and manifest["counts"]["missing_text"] == 1
+    assert manifest["counts"]["input_documents"] == 4 and manifest["inputs"][0]["non_string_lines"] == [2, 4, 5, 7, 8]
+    snapshot_texts = [json.loads(line)["text"] for line in (out / "train.jsonl").read_text().splitlines()]
+    assert sorted(snapshot_texts) == sorted(strings)  # never "7", "['a', 'list']", "True"
+
+    profile = profile_corpus(CorpusConfig(paths=[str(corpus)]), None, progress=False, tokenizer=tiny_tokenizer, num_proc=1)
+    assert profile["documents"] == 4 and profile["non_string_text"] == 5 and any(said in w for w in profile["warnings"])
+
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("".join(json.dumps({"text": t}) + "\n" for t in strings))
+    config = dict(max_tokens=1024, block_size=64)
+    trained = prepare_data(TrainConfig(data=str(corpus), **config), tiny_tokenizer)
+    assert trained.domain_tokens == prepare_data(TrainConfig(data=str(clean), **config), tiny_tokenizer).domain_tokens
+
+
+def test_curate_and_inspect_split_documents_over_the_limit(tmp_path, tiny_tokenizer):
+    from workbench.corpus.config import CorpusConfig
+    from workbench.corpus.profile import profile_corpus
+
+    corpus = tmp_path / "long.txt"
+    corpus.write_text(words(1) + "\n\n\n" + " ".join(words(i, 60) for i in range(2, 40)))  # a short and a long line
+    long_chars = len(" ".join(words(i, 60) for i in range(2, 40)))
+    parts = -(-long_chars // 2_000) + 1  # cut at spaces: at most one more than the even division
+    out = tmp_path / "snap"
+    proc = cli("curate", corpus, "--out", out, "--num-proc", "1", "--set", "languages=null", "--set", "near_dedup=false",
+               "--set", "max_document_chars=2000", "--set", "min_words=1")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in console_lines(proc.stderr) if line.startswith("warning:")]
+    assert len(warnings) == 1 and "long.txt: 1 document (read by section) over max_document_chars (2,000 characters" in warnings[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts, read = manifest["counts"], manifest["inputs"][0]
+    assert counts["split_documents"] == 1 and read["split_lines"] == [4] and parts - 1 <= read["split_parts"] <= parts
+    assert counts["input_documents"] == 1 + read["split_parts"] and manifest["config"]["max_document_chars"] == 2000
+    kept = [json.loads(line) for name in ("train.jsonl", "eval.jsonl") for line in (out / name).read_text().splitlines()]
+    assert max(len(r["text"]) for r in kept) <= 2000 and {r["id"] for r in kept} >= {"long-1-part1", "long-1-part2"}
+
+    profile = profile_corpus(CorpusConfig(paths=[str(corpus)], max_document_chars=2000), None, progress=False,
+                             tokenizer=tiny_tokenizer, num_proc=1)
+    assert profile["split_documents"] == 1 and profile["documents"] == counts["input_documents"]
+    assert profile["inputs"][0]["split_parts"] == read["split_parts"]
+
+    proc = cli("curate", corpus, "--out", tmp_path / "bad", "--set", "max_document_chars=10")
+    lines = console_lines(proc.stderr)
+    assert proc.returncode == 2 and len(lines) == 1 and "max_document_chars is 10" in lines[0] and "Fix: " in lines[0]

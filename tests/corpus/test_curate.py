@@ -5,7 +5,7 @@ from planted import near_duplicate_corpus, sample_docs, write_jsonl
 
 from workbench.corpus.config import CurateConfig
 from workbench.corpus.curate import curate_corpus, load_manifest
-from workbench.corpus.readers import read_snapshot, resolve_training_data
+from workbench.documents.texts import read_snapshot, resolve_training_data
 from workbench.errors import WorkbenchError
 
 PII = " Contact the author at jane.roe@example.org or (555) 123-4567."

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from planted import near_duplicate_corpus, sample_docs
 
-from workbench.corpus.config import DedupConfig
-from workbench.corpus.dedup import (
+from workbench.documents.dedup import (
+    DedupConfig,
     Permutations,
     exact_hash,
     exact_jaccard,
@@ -14,7 +14,7 @@ from workbench.corpus.dedup import (
     shingle_hashes,
     union_find_labels,
 )
-from workbench.corpus.words import lower_words
+from workbench.documents.words import lower_words
 
 
 def signatures(texts, config=DedupConfig()):

@@ -7,7 +7,7 @@ from workbench.corpus.domain import heaps_fit, jensen_shannon, log_odds_terms, r
 from workbench.corpus.language import identify
 from workbench.corpus.pii import pii_counts, redact
 from workbench.corpus.quality import failed_rule, quality_signals
-from workbench.corpus.words import words
+from workbench.documents.words import words
 from workbench.errors import WorkbenchError
 
 PII_TEXT = ("Contact Dr. Jane Roe at jane.roe@example-hospital.org or +44 20 7946 0958, (555) 123-4567. "

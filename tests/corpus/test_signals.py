@@ -3,12 +3,11 @@
 import numpy as np
 from planted import sample_docs
 
-from workbench.corpus.config import DedupConfig
-from workbench.corpus.dedup import Permutations, exact_hash, minhash_signatures, shingle_hashes
 from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import SIGNALS, quality_signals
 from workbench.corpus.signals import SignalOptions, TokenCounter, batch_signals
-from workbench.corpus.words import lower_words, words
+from workbench.documents.dedup import DedupConfig, Permutations, exact_hash, minhash_signatures, shingle_hashes
+from workbench.documents.words import lower_words, words
 
 ODD = [
     "", "   ", "one", "two words", "Ünïcødé ΟΔΟΣ.Β İstanbul \x1c\x1d tab\tnl\r\n it's we'll 123456 x",

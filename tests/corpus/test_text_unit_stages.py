@@ -36,7 +36,10 @@ def test_curate_text_unit_line_and_the_large_document_warning(tmp_path):
     warnings = [line for line in console_lines(proc.stderr) if line.startswith("warning:")]
     assert len(warnings) == 1 and "opinions.txt" in warnings[0] and "--text-unit paragraph" in warnings[0]
     manifest = json.loads((tmp_path / "whole" / "manifest.json").read_text())
-    assert manifest["counts"]["input_documents"] == 1 and manifest["warnings"] == [warnings[0][len("warning: "):]]
+    assert manifest["warnings"] == [warnings[0][len("warning: "):]] and "max_document_chars" in warnings[0]
+    # one document of about 530,000 characters, over max_document_chars (500,000): two parts
+    assert manifest["counts"]["input_documents"] == 2 and manifest["counts"]["split_documents"] == 1
+    assert manifest["inputs"][0]["split_parts"] == 2 and manifest["inputs"][0]["split_lines"] == [1]
 
 
 def test_inspect_text_unit_is_recorded(tmp_path, tiny_model):

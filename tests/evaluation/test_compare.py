@@ -229,13 +229,13 @@ def test_training_curve_sits_beside_the_final_comparison(comparison, tiny_run):
     assert curve["same_sets"] is False
     assert (out / "figures" / "training_curve.json").exists()
     report = (out / "report.html").read_text()
-    assert "at the last in-training evaluation" in report and "other held-out files" in report
+    assert "last point (step" in report and "points apart" in report and "other held-out files" in report
 
 
 def test_compare_defaults_to_the_sets_the_run_evaluated_on(tiny_run, tmp_path, make_docs):
     """Training and compare resolve a run's held-out sets in one place: a run given its own domain
     and general files is compared on those (compare used to take the bundled general sample)."""
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.documents.texts import resolve_eval_sets
     from workbench.evaluation.sets import default_sets
     from workbench.samples import sample_path
 

@@ -75,3 +75,65 @@ def test_old_configs_with_leakage_ngram_still_load_and_are_told_it_is_ignored():
 
     with pytest.warns(UserWarning, match="leakage_ngram is ignored"):
         EvalConfig(leakage_ngram=13)
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_runs_replay_text_is_checked_against_both_held_out_sets(tmp_path, sample_dir):
+    import random
+
+    from planted import change_words
+
+    from workbench.evaluation.verdict import build_verdict
+
+    general_path, domain_path = sample_dir / "general_eval.jsonl", sample_dir / "domain_eval.jsonl"
+    general, domain = _jsonl(general_path), _jsonl(domain_path)
+    replayed = _jsonl(sample_dir / "general_replay.jsonl")[:8]
+    # a replay file holding a lightly edited copy of one general held-out document
+    copy = {"id": "copied", "text": change_words(general[4]["text"], 0.02, random.Random(0))}
+    replay = write_jsonl(tmp_path / "replay.jsonl", replayed + [copy])
+    train = write_jsonl(tmp_path / "train.jsonl", sample_docs()[:20])
+    card = {"config": {"data": str(train), "replay": str(replay), "replay_ratio": 0.1},
+            "inputs": {"replay": {"path": str(replay), "sha256": "0" * 64}}}
+    cache: dict = {}
+    report, warning = run_leakage(card, "general", general_path, [d["id"] for d in general],
+                                  [d["text"] for d in general], cache=cache)
+    assert report["pairs"] == []  # the domain data near-copies no general document: the replay text does
+    assert [(p["train_id"], p["eval_id"]) for p in report["replay"]["pairs"]] == [("copied", general[4]["id"])]
+    assert report["replay"]["path"] == str(replay) and report["replay"]["pairs"][0]["jaccard"] >= 0.5
+    assert f"{general[4]['id']} ~ copied" in warning and str(replay) in warning and "understated" in warning
+    domain_report, domain_warning = run_leakage(card, "domain", domain_path, [d["id"] for d in domain],
+                                                [d["text"] for d in domain], cache=cache)
+    assert domain_report["replay"]["pairs"] == [] and domain_warning is None
+    assert len(cache) == 2  # the domain data and the replay text, each read and hashed once
+
+    verdict = build_verdict(
+        {side: {s: {"ece": 0.05, "documents": 24, "tokens": 20_000} for s in ("domain", "general")}
+         for side in ("base", "adapted")},
+        {"domain": {"ppl_change_pct": -12.0, "ppl_ratio_ci95": [0.85, 0.91], "significant": True},
+         "general": {"ppl_change_pct": 1.0, "ppl_ratio_ci95": [0.99, 1.03], "significant": False}},
+        leakage={"domain": domain_report, "general": report})
+    assert verdict["general"]["replayed_documents"] == 1 and "understates forgetting" in verdict["headline"]
+    assert verdict["next_steps"][0].startswith("Measure forgetting on general text the run did not train on")
+    assert not any("keep this run" in s for s in verdict["next_steps"]) and verdict["leakage_documents"] == {}
+
+
+def test_replay_sample_is_the_bundled_replay_text_and_older_cards_replayed_the_general_set(tmp_path, sample_dir):
+    general_path = sample_dir / "general_eval.jsonl"
+    general = _jsonl(general_path)
+    ids, texts = [d["id"] for d in general], [d["text"] for d in general]
+    train = write_jsonl(tmp_path / "train.jsonl", sample_docs()[:20])
+    config = {"data": str(train), "replay": "sample", "replay_ratio": 0.1}
+    bundled = sample_dir / "general_replay.jsonl"
+    report, warning = run_leakage({"config": config, "inputs": {"replay": {"path": str(bundled)}}}, "general",
+                                  general_path, ids, texts)
+    assert Path(report["replay"]["path"]).name == "general_replay.jsonl" and report["replay"]["pairs"] == []
+    assert warning is None
+    # a card with no replay input trained 'sample' on general_eval.jsonl itself: every document is a copy
+    report, warning = run_leakage({"config": config, "inputs": {"replay": None}}, "general", general_path, ids, texts)
+    assert Path(report["replay"]["path"]).name == "general_eval.jsonl" and report["replay"]["max_overlap"] == 1.0
+    assert sorted(f["id"] for f in report["replay"]["flagged"]) == sorted(ids) and "understated" in warning
+    no_replay, _ = run_leakage({"config": {**config, "replay_ratio": 0.0}}, "general", general_path, ids, texts)
+    assert no_replay["replay"] is None

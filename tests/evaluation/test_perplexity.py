@@ -157,7 +157,7 @@ def test_scoring_when_the_forward_returns_fp32_hidden_states_for_a_bf16_head(tin
     import torch
     from transformers import AutoModelForCausalLM
 
-    from workbench.corpus.readers import read_texts
+    from workbench.documents.texts import read_texts
     from workbench.evaluation.perplexity import score_documents
     from workbench.models.load import load_tokenizer
 

@@ -115,3 +115,20 @@ def test_every_domain_sentence_names_its_documents_and_tokens():
     adapted = [b - (0.1 + 0.01 * i) * t for i, (b, t) in enumerate(zip(base, tokens))]
     v = domain_verdict(paired_delta(base, adapted, tokens))
     assert v["status"] == "better" and "6 documents, 1,950 tokens" in v["sentence"]
+
+
+def test_replay_text_that_copies_an_eval_set_is_said_in_the_verdict():
+    copied = {"pairs": [{"train_id": "r1", "eval_id": "g1", "jaccard": 0.9},
+                        {"train_id": "r2", "eval_id": "g1", "jaccard": 0.8}],
+              "flagged": [{"id": "g1", "overlap": 0.9, "train_id": "r1"}]}
+    deltas = {"domain": _delta(-12.0, -15.0, -9.0), "general": _delta(1.0, -1.0, 3.0)}
+    v = build_verdict(_results(), deltas, leakage={"domain": {"pairs": [], "replay": {"pairs": []}},
+                                                   "general": {"pairs": [], "replay": copied}})
+    assert v["general"]["replayed_documents"] == 1 and v["general"]["sentence"].endswith("this understates forgetting.")
+    assert v["next_steps"][0].startswith("Measure forgetting") and "keep this run" not in " ".join(v["next_steps"])
+    # replay text that copies a domain eval document is leakage like the domain data's own copies
+    v = build_verdict(_results(), deltas, leakage={"domain": {"pairs": [], "replay": copied}, "general": None})
+    assert v["leakage_documents"] == {"domain": 1} and v["next_steps"][0].startswith("Evaluate on held-out text")
+    assert "replayed_documents" not in v["general"]
+    clean = build_verdict(_results(), deltas, leakage={"general": {"pairs": [], "replay": {"pairs": []}}})
+    assert "keep this run" in clean["next_steps"][0] and "replayed_documents" not in clean["general"]

@@ -93,7 +93,7 @@ def test_a_preset_made_for_another_model_stops_naming_both(tmp_path):
     made_for = yaml.safe_load((PRESETS / "llama-3.1-8b-24gb.yaml").read_text())["model"]
     line = nb.error_line(error.value, parameters_cell(REPO / "notebooks" / "02_continued_pretraining.ipynb"))
     assert "'llama-3.1-8b-24gb'" in line and made_for in line and "smollm2-135m" in line
-    assert "'smollm2-135m-cpu'" in line and line.endswith("(PRESET in the parameters cell)")
+    assert "'smollm2-135m-cpu'" in line and line.startswith("PRESET 'llama-3.1-8b-24gb'")  # the parameter's own name
     assert "\n" not in line
 
 

@@ -104,7 +104,7 @@ def test_cli_errors_are_one_line_naming_the_field(tmp_path, capsys):
 
 def test_corrections_become_training_data_and_a_regression_set_for_compare(
         comparison, tiny_model, review_run, review_sets, sample_dir, tmp_path, compare_cli):
-    from workbench.corpus.readers import read_texts, resolve_training_data
+    from workbench.documents.texts import read_texts, resolve_training_data
     from workbench.review.items import items_from_comparison
     from workbench.review.store import LabelStore
 

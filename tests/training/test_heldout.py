@@ -51,8 +51,10 @@ def test_workflows_train_hands_training_evaluations_perplexity(monkeypatch, tmp_
     assert train(config, ws, overwrite=True) == "run"
     train(None, ws, resume="runs/a", progress=False)
     assert seen == [
-        (config, ws, dict(resume=None, overwrite=True, progress=True, on_progress=None, scorer=score_documents)),
-        (None, ws, dict(resume="runs/a", overwrite=False, progress=False, on_progress=None, scorer=score_documents)),
+        (config, ws, dict(resume=None, overwrite=True, progress=True, on_progress=None, scorer=score_documents,
+                          changes=None, allow_changed_data=False)),
+        (None, ws, dict(resume="runs/a", overwrite=False, progress=False, on_progress=None, scorer=score_documents,
+                        changes=None, allow_changed_data=False)),
     ]
 
 

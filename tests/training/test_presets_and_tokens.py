@@ -5,7 +5,14 @@ import pytest
 from workbench.config import from_dict, load_yaml
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
-from workbench.training.config import PRESETS, TrainConfig, list_presets, load_train_config
+from workbench.training.config import (
+    PRESETS,
+    TrainConfig,
+    check_replay_apart,
+    list_presets,
+    load_train_config,
+    replay_file,
+)
 from workbench.workflows import train
 
 
@@ -20,6 +27,15 @@ def test_every_preset_loads(preset):
 def test_presets_cover_the_promised_models():
     names = set(list_presets())
     assert {"smollm2-135m-cpu", "qwen2.5-0.5b", "llama-3.2-1b", "llama-3.1-8b-24gb", "mistral-7b-24gb"} <= names
+
+
+def test_presets_that_replay_use_the_replay_text_apart_from_the_general_held_out_set(sample_dir):
+    replaying = {p for p in list_presets() if load_train_config(p).replay_ratio > 0}
+    assert replaying == {"llama-3.1-8b-24gb", "mistral-7b-24gb"}
+    for preset in replaying:
+        cfg = load_train_config(preset, data=str(sample_dir / "domain_corpus.jsonl"))
+        assert cfg.replay == "sample" and replay_file(cfg) == sample_dir.resolve() / "general_replay.jsonl"
+        check_replay_apart(cfg)  # its replay text near-copies nothing of the default general held-out set
 
 
 def test_preset_then_flags_then_overrides():

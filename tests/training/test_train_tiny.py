@@ -1,12 +1,15 @@
 """The real QLoRA path (bitsandbytes NF4 on the CPU + peft LoRA + Trainer) on the tiny model."""
 
+import dataclasses
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
-from workbench.training.config import TrainConfig
+from workbench.training.config import TrainConfig, check_replay_apart
 from workbench.workflows import train
 
 
@@ -25,6 +28,10 @@ def test_qlora_run_writes_adapter_metrics_and_cards(tiny_model, tmp_path, worksp
     assert card["state"] == "finished" and card["seed"] == 42
     assert card["config"]["quant"] == "nf4" and card["versions"]["bitsandbytes"]
     assert card["model"]["weights_sha256"] and card["inputs"]["data"]["sha256"]
+    # every text the run trained on is hashed, the bundled replay text (not the general held-out set) included
+    replay = card["inputs"]["replay"]
+    assert Path(replay["path"]).name == "general_replay.jsonl"
+    assert replay["sha256"] == hashlib.sha256(Path(replay["path"]).read_bytes()).hexdigest()
     assert 0.9 < card["data"]["packing_efficiency"] <= 1.0
     assert card["tokens_seen"] == 4096 and card["tokens_per_s"] > 0
     # the pre-launch estimate is recorded beside what the run measured
@@ -73,6 +80,32 @@ def test_bad_inputs_stop_with_clear_messages(tiny_model, tmp_path, workspace):
         train(_config(tiny_model, tmp_path, block_size=4096, out=str(tmp_path / "r3")), workspace, progress=False)
     status = json.loads((tmp_path / "r3" / "status.json").read_text())
     assert status["state"] == "failed" and "context" in status["error"]
+
+
+def test_replay_text_that_copies_the_general_held_out_set_is_refused_before_the_run(tiny_model, tmp_path, workspace,
+                                                                                     sample_dir):
+    import random
+
+    general = read_jsonl(sample_dir / "general_eval.jsonl")
+    words = general[6]["text"].split()
+    rng = random.Random(0)
+    for i in rng.sample(range(len(words)), 6):  # a lightly edited copy of one held-out document
+        words[i] = "lantern"
+    replay = tmp_path / "replay.jsonl"
+    rows = read_jsonl(sample_dir / "general_replay.jsonl")[:5] + [{"id": "edited", "text": " ".join(words)}]
+    replay.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = _config(tiny_model, tmp_path, replay=str(replay), replay_ratio=0.1)
+    with pytest.raises(WorkbenchError) as raised:
+        train(config, workspace, progress=False)
+    error = raised.value
+    assert error.field == "replay" and str(replay) in error.message and "general_eval.jsonl" in error.message
+    assert f"{general[6]['id']} ~ edited" in error.message and "near-copies 1 document(s)" in error.message
+    assert "\n" not in error.one_line() and "another general set" in error.fix
+    assert not (tmp_path / "run").exists()  # refused before the run folder, so before the model loads
+    # the same replay text is accepted when forgetting is measured on another general set
+    other = tmp_path / "other_general.jsonl"
+    other.write_text("".join(json.dumps(r) + "\n" for r in read_jsonl(sample_dir / "general_replay.jsonl")[10:]))
+    check_replay_apart(dataclasses.replace(config, general_eval=str(other)))
 
 
 def test_trained_embedding_copies_are_fp32_on_a_half_precision_base(tiny_model):

@@ -37,6 +37,7 @@ def train(
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set lora.r=8 --set block_size=512."),
+    allow_changed_data: bool = typer.Option(False, "--allow-changed-data", help="With --resume: go on although the training data changed (both hashes are recorded)."),
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """QLoRA continued pretraining on a snapshot or corpus file."""
@@ -46,7 +47,11 @@ def train(
         from workbench.training.trainer import finished_run_note
 
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
-        run_dir = workflows.train(None, ws, resume=resume)
+        # the settings given with --resume: the library applies those a resumed run can take and refuses the rest
+        changes = {**given(preset=preset, name=name, model=model, data=data, out=out, max_tokens=max_tokens, replay=replay,
+                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit),
+                   **(load_yaml(config) if config else {}), **parse_overrides(set_)}
+        run_dir = workflows.train(None, ws, resume=resume, changes=changes, allow_changed_data=allow_changed_data)
         if note:
             typer.echo(note)
             return

@@ -1,8 +1,8 @@
-"""Corpus: readers, profiling (tokenizer fit, duplicates, quality, PII, domain shift), curation.
+"""Corpus: profiling (tokenizer fit, duplicates, quality, PII, domain shift), curation.
 
 The public modules are listed in ``__all__``; the others (quality, pii, language, words, tokens,
 signals, flags, report) are the profile's parts. Nothing is imported here, so ``import
-workbench.corpus`` stays light.
+workbench.corpus`` stays light. Files are read by ``workbench.documents``.
 """
 
-__all__ = ["config", "curate", "dedup", "domain", "plots", "profile", "readers"]
+__all__ = ["config", "curate", "domain", "plots", "profile"]

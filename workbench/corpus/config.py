@@ -5,33 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from workbench.corpus.readers import check_text_unit
+from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig
+from workbench.documents.readers import DEFAULT_MAX_DOCUMENT_CHARS, check_max_document_chars, check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 
 PII_TYPES = ("email", "phone", "id_number", "url")
-
-
-@dataclass
-class DedupConfig:
-    """Near-duplicate detection: MinHash over word shingles, LSH banding, verified Jaccard estimate."""
-
-    threshold: float = 0.8
-    """Estimated Jaccard similarity at or above which two documents are near-duplicates."""
-    num_perm: int = 128
-    """MinHash permutations (signature length); more is more precise and slower."""
-    shingle_size: int = 5
-    """Words per shingle (word n-gram)."""
-    seed: int = 1
-    """Seed of the hash permutations (signatures are deterministic for a seed)."""
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise WorkbenchError(f"dedup.threshold is {self.threshold}; it must be in (0, 1].", "use e.g. 0.8.")
-        if self.num_perm < 16:
-            raise WorkbenchError(f"dedup.num_perm is {self.num_perm}; LSH needs at least 16.", "use 64, 128 or 256.")
-        if self.shingle_size < 1:
-            raise WorkbenchError(f"dedup.shingle_size is {self.shingle_size}; it must be at least 1.", "use 5 (word 5-grams).")
 
 
 @dataclass
@@ -80,6 +59,8 @@ class CorpusConfig:
     text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
     """What a document is in text and PDF files: document (whole file), paragraph (blank-line-separated),
     line, section (two blank lines), or auto (section, by paragraph when a document would exceed 500,000 characters)."""
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+    """Longest document in characters; a longer one is split into parts of at most this many (counted and warned)."""
     reference: list[str] | None = None
     """General-domain reference corpus; None uses the bundled general sample text."""
     glossary: str | None = None
@@ -109,6 +90,7 @@ class CorpusConfig:
         if isinstance(self.reference, str):
             self.reference = [self.reference]
         check_text_unit(self.text_unit)
+        check_max_document_chars(self.max_document_chars)
         if self.batch_size < 1:
             raise WorkbenchError(f"batch_size is {self.batch_size}; it must be at least 1.", "use e.g. 256.")
         if self.max_flagged < 0:
@@ -133,6 +115,8 @@ class CurateConfig:
     text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
     """What a document is in text and PDF files: document (whole file), paragraph (blank-line-separated),
     line, section (two blank lines), or auto (section, by paragraph when a document would exceed 500,000 characters)."""
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+    """Longest document in characters; a longer one is split into parts of at most this many (counted and warned)."""
     exact_dedup: bool = True
     """Drop documents whose normalised text repeats an earlier one."""
     near_dedup: bool = True
@@ -161,7 +145,7 @@ class CurateConfig:
     """Share of documents sent to eval.jsonl, chosen by content hash (ignored when eval_paths is given)."""
     eval_paths: list[str] | None = None
     """Use these files as the eval split instead of a hash split (cleaned the same way)."""
-    leakage_threshold: float = 0.5
+    leakage_threshold: float = LEAKAGE_THRESHOLD
     """Estimated Jaccard at or above which a train document leaks an eval document and is removed."""
     min_documents: int = 1
     """Fail if fewer documents survive curation."""
@@ -183,6 +167,7 @@ class CurateConfig:
         if isinstance(self.languages, str):
             self.languages = [self.languages]
         check_text_unit(self.text_unit)
+        check_max_document_chars(self.max_document_chars)
         if self.min_words > self.max_words:
             raise WorkbenchError(f"min_words ({self.min_words}) is above max_words ({self.max_words}).",
                                  "lower min_words or raise max_words.")

@@ -28,11 +28,11 @@ import numpy as np
 from workbench.artifacts import headline, make_card, write_manifest
 from workbench.config import to_dict
 from workbench.corpus.config import CurateConfig
-from workbench.corpus.dedup import find_leakage, find_near_duplicates
 from workbench.corpus.pii import redact
 from workbench.corpus.quality import SIGNALS, failed_rule
-from workbench.corpus.readers import plan_files
 from workbench.corpus.signals import SignalOptions, column, corpus_dataset, iter_signal_rows, signatures_of
+from workbench.documents.dedup import find_leakage, find_near_duplicates
+from workbench.documents.readers import plan_files
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, check_output_folder, dumps, read_json, sha256_file, write_json
 from workbench.progress import emit
@@ -206,7 +206,8 @@ def run_curate(
     options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars,
                             pii_types=(), vocabulary=False)  # PII is redacted on write
     all_paths = list(config.paths) + list(config.eval_paths or [])
-    with corpus_dataset(all_paths, config.text_field, progress, config.text_unit) as (dataset, plan):
+    with corpus_dataset(all_paths, config.text_field, progress, config.text_unit,
+                        max_document_chars=config.max_document_chars) as (dataset, plan):
         n = len(dataset)
         if n == 0:
             raise WorkbenchError(f"no documents found in {', '.join(map(str, config.paths))}.",
@@ -301,6 +302,8 @@ def run_curate(
             "counts": {
                 "input_documents": n,
                 "missing_text": plan.report.missing_text,
+                "non_string_text": plan.report.non_string_text,
+                "split_documents": plan.report.split_documents,
                 "removed": {r: counts.get(r, 0) for r in REASONS + (("expert_drop",) if expert else ())},
                 "train": n_train,
                 "eval": n_eval,
@@ -322,7 +325,7 @@ def run_curate(
                 "eval_tokens": splits["eval"].tokens if tokenizer is not None else None,
                 "tokenizer": _tokenizer_name(config, tokenizer),
             },
-            "warnings": plan.report.notes(),
+            "warnings": plan.report.notes(config.text_field),
             "versions": package_versions(),
             "git_commit": git_commit(),
             "complete": True,

@@ -7,22 +7,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from workbench.documents.words import STOPWORDS
+
 # Below this many (unique) tokens continued pretraining rarely moves domain perplexity measurably.
 FLOOR_TOKENS = 500_000
 # Around this many tokens the domain vocabulary is close to saturated (new words become rare).
 SATURATION_TOKENS = 50_000_000
 
 
-# Function words are frequent everywhere; listing them as "domain terms" would only hide the real ones.
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being below between both
-but by can could did do does doing down during each few for from further had has have having he her here hers him his
-how i if in into is it its itself just may me might more most must my no nor not now of off on once only or other our
-ours out over own same she should so some such than that the their theirs them then there these they this those through
-to too under until up very was we were what when where which while who whom why will with would you your yours
-also although among around however though upon us via whether within without yet still even per ago one two three
-four five six seven eight nine ten first second third many much every another either neither
-""".split())
 
 
 def _aligned(a: Mapping[str, int], b: Mapping[str, int]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -172,7 +164,7 @@ def readiness(
 
 def word_counts(texts) -> Counter:
     """Lowercased word counts of an iterable of texts (for a reference corpus)."""
-    from workbench.corpus.words import lower_words
+    from workbench.documents.words import lower_words
 
     counts: Counter = Counter()
     for text in texts:

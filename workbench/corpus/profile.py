@@ -12,12 +12,10 @@ import numpy as np
 from workbench.artifacts import headline, make_card, write_manifest
 from workbench.config import to_dict
 from workbench.corpus.config import CorpusConfig
-from workbench.corpus.dedup import find_near_duplicates
 from workbench.corpus.domain import heaps_fit, heaps_points, jensen_shannon, log_odds_terms, readiness, word_counts
 from workbench.corpus.flags import LanguageCodes, flagged_documents
 from workbench.corpus.pii import PATTERNS
 from workbench.corpus.quality import SIGNALS, failed_rule, rule_failures
-from workbench.corpus.readers import emit_notes, plan_files, read_file
 from workbench.corpus.signals import (
     SignalOptions,
     TokenCounter,
@@ -28,6 +26,8 @@ from workbench.corpus.signals import (
     texts_at,
     value_counts,
 )
+from workbench.documents.dedup import find_near_duplicates
+from workbench.documents.readers import ReadReport, emit_notes, plan_files, read_file
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, check_output_folder, read_glossary, sha256_file, write_json
 from workbench.progress import emit
@@ -59,9 +59,9 @@ def _histogram(values: np.ndarray, bins: int = 30) -> dict:
 
 def _large_by_tokens(report, doc_tokens: np.ndarray, dataset) -> list[str]:
     """Warnings (printed, and returned for the profile) for documents over LARGE_DOCUMENT_TOKENS tokens in files
-    not already warned about by their characters."""
+    not already warned about by their characters or split over max_document_chars."""
     rows = np.flatnonzero(doc_tokens > LARGE_DOCUMENT_TOKENS)
-    warned = {f.path for f in report.large()}
+    warned = {f.path for f in report.large()} | {f.path for f in report.files.values() if f.split_documents}
     notes = []
     for i in rows.tolist():
         record = dataset[int(i)]
@@ -134,7 +134,8 @@ def profile_corpus(
     split_words = split_base = 0
     languages: Counter = Counter()
     counts: Counter = Counter()
-    with corpus_dataset(config.paths, config.text_field, progress, config.text_unit, plan) as (dataset, plan):
+    with corpus_dataset(config.paths, config.text_field, progress, config.text_unit, plan,
+                        config.max_document_chars) as (dataset, plan):
         n = len(dataset)
         replaced = column_array(dataset, "replaced", np.int64)
         if config.language_sample:  # every k-th document: an evenly spread sample of at most language_sample
@@ -218,7 +219,7 @@ def profile_corpus(
                                   lang_codes, languages.most_common(1)[0][0] if languages else None, exact_first,
                                   reps, near.labels)
         del exact_first, doc_langs
-        notes = plan.report.notes()
+        notes = plan.report.notes(config.text_field)
         notes += _large_by_tokens(plan.report, doc_tokens, dataset)
 
     # tokenizer fit
@@ -234,8 +235,9 @@ def profile_corpus(
     identified = sum(languages.values())
 
     # domain vs reference
+    reference_report = ReadReport(config.text_unit, config.max_document_chars)
     reference_counts = (word_counts(d.text for f in reference_plan.files
-                                    for d in read_file(f, config.text_field, config.text_unit))
+                                    for d in read_file(f, config.text_field, config.text_unit, reference_report))
                         if reference_plan else Counter())
     cumulative_words = np.cumsum(words)
     cumulative_vocab = np.cumsum(new_words)
@@ -254,6 +256,8 @@ def profile_corpus(
         "files_without_documents": [str(f) for f in plan.files if sources.get(str(f), 0) == 0],
         "documents": n,
         "missing_text": plan.report.missing_text,
+        "non_string_text": plan.report.non_string_text,
+        "split_documents": plan.report.split_documents,
         "words": total_words,
         "bytes": total_bytes,
         "tokens": total_tokens,

@@ -23,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.corpus.config import DedupConfig, QualityConfig
-from workbench.corpus.dedup import Permutations, batch_shingles, hash_words, minhash_flat
+from workbench.corpus.config import QualityConfig
 from workbench.corpus.language import _identifier, identify
 from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
-from workbench.corpus.readers import (
+from workbench.corpus.tokens import PretokenCounter
+from workbench.documents.dedup import DedupConfig, Permutations, batch_shingles, hash_words, minhash_flat
+from workbench.documents.readers import (
+    DEFAULT_MAX_DOCUMENT_CHARS,
     FilePlan,
     ReadReport,
     check_text_unit,
@@ -37,11 +39,13 @@ from workbench.corpus.readers import (
     no_documents_error,
     plan_files,
 )
-from workbench.corpus.tokens import PretokenCounter
-from workbench.corpus.words import WORD_RE
+from workbench.documents.words import WORD_RE
 from workbench.errors import WorkbenchError
 
 CHUNK_BYTES = 64 * 2**20  # text per parallel map call: bounds the rows held before they are merged
+# text per map batch: a batch of long documents (up to max_document_chars each) is made smaller, as a
+# batch's words, tokens and shingles take tens of times its text
+BATCH_BYTES = 8 * 2**20
 
 
 def default_num_proc() -> int:
@@ -51,19 +55,21 @@ def default_num_proc() -> int:
 @contextmanager
 def corpus_dataset(
     paths, text_field: str = "text", progress: bool = True, text_unit: str = "auto", plan: FilePlan | None = None,
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
 ) -> Iterator[tuple[object, FilePlan]]:
     """An Arrow-backed ``datasets.Dataset`` (id, text, source, replaced, nbytes) of the corpus, in a temp cache.
 
     ``plan`` (default ``plan_files(paths)``) gets what reading each file gave in ``plan.report``; its
-    warnings are printed once the corpus is read. A file that cannot be read, or a corpus without any
-    document, is a user error naming the file. The cache is deleted when the block ends.
+    warnings are printed once the corpus is read. A document over ``max_document_chars`` is split into
+    parts. A file that cannot be read, or a corpus without any document, is a user error naming the
+    file. The cache is deleted when the block ends.
     """
     import datasets
     from tqdm.auto import tqdm
 
     check_text_unit(text_unit)
     plan = plan if plan is not None else plan_files(paths)
-    plan.report = report = ReadReport(text_unit)
+    plan.report = report = ReadReport(text_unit, max_document_chars)
     cache = Path(tempfile.mkdtemp(prefix="workbench-corpus-"))
     features = datasets.Features({
         "id": datasets.Value("string"), "text": datasets.Value("string"), "source": datasets.Value("string"),
@@ -109,7 +115,7 @@ def corpus_dataset(
                 raise no_documents_error(paths, plan) from None
             raise
         bar.close()
-        emit_notes(report.notes())
+        emit_notes(report.notes(text_field))
         yield dataset, plan
     finally:
         bar.close()
@@ -272,7 +278,7 @@ class _WordCodes(dict):
 
 
 class _WordHashes(dict):
-    """Lowercased word -> 32-bit crc (the word hash of :func:`~workbench.corpus.dedup.shingle_hashes`)."""
+    """Lowercased word -> 32-bit crc (the word hash of :func:`~workbench.documents.dedup.shingle_hashes`)."""
 
     def __missing__(self, word: str) -> int:
         h = self[word] = zlib.crc32(word.encode("utf-8"))
@@ -399,7 +405,8 @@ def iter_signal_rows(
     """Signal rows (one per batch, in document order) over the whole dataset, with a documents + MB/s bar.
 
     The dataset is processed in contiguous chunks of about ``CHUNK_BYTES`` text, each by
-    ``Dataset.map(num_proc=...)``, so the bar moves and finished rows are merged as they come.
+    ``Dataset.map(num_proc=...)``, so the bar moves and finished rows are merged as they come; a batch
+    holds ``batch_size`` documents, fewer where they are long (about ``BATCH_BYTES`` of text).
     """
     import datasets
     from tqdm.auto import tqdm
@@ -423,9 +430,11 @@ def iter_signal_rows(
             stop = int(np.searchsorted(cumulative, cumulative[start] - nbytes[start] + CHUNK_BYTES, side="right"))
             stop = min(len(dataset), max(stop, start + batch_size * num_proc))
             chunk = dataset.select(range(start, stop))
-            procs = max(1, min(num_proc, (stop - start) // batch_size))
+            mean_bytes = max(1.0, float(nbytes[start:stop].mean()))
+            size = max(1, min(batch_size, int(BATCH_BYTES / mean_bytes)))
+            procs = max(1, min(num_proc, (stop - start) // size))
             result = chunk.map(
-                _map_batch, batched=True, with_indices=True, batch_size=batch_size,
+                _map_batch, batched=True, with_indices=True, batch_size=size,
                 num_proc=procs if procs > 1 else None, input_columns=["text"],
                 remove_columns=chunk.column_names, new_fingerprint=uuid.uuid4().hex,
                 fn_kwargs={"tokens": tokens, "options": options, "perms": perms, "offset": start},

@@ -13,6 +13,9 @@ from workbench.runs import (
     weights_sha256,
 )
 
+# the files peft.PeftModel.from_pretrained reads an adapter's weights from
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
 
 def run_model(adapter: str) -> str:
     """The base model spec a run was trained on (from its ``run.json``)."""
@@ -60,10 +63,45 @@ def base_side(model, tokenizer, base_tokenizer=None):
     tokenizer's vocabulary."""
     from workbench.models.heads import vocabulary_limit
 
+    reference = getattr(model, REFERENCE_ATTRIBUTE, None)
+    if reference is not None:  # run against run: the other run's adapter stands where the base would
+        active = model.active_adapter
+        model.set_adapter(reference)
+        try:
+            yield
+        finally:
+            model.set_adapter(active)
+        return
     disable = getattr(model, "disable_adapter", None)
     grown = base_tokenizer is not None and base_tokenizer is not tokenizer
     with disable() if disable else contextlib.nullcontext(), vocabulary_limit(model, len(base_tokenizer) if grown else None):
         yield
+
+
+REFERENCE_ATTRIBUTE = "workbench_reference_adapter"
+REFERENCE_NAME = "against"
+
+
+def load_reference(model, against: str | os.PathLike, tokenizer) -> None:
+    """Load a second run's adapter beside the first, as the side a comparison measures against.
+
+    From then on :func:`base_side` switches to it instead of disabling the adapter, so every part of a
+    comparison (scores, probes, generations, the regression set) reads the other run where it read the base.
+    Both adapters must share the base's tokenizer: a run that grew the tokenizer is refused.
+    """
+    path = adapter_dir(against)
+    if (path / "tokenizer_config.json").exists():
+        from transformers import AutoTokenizer
+
+        if len(AutoTokenizer.from_pretrained(path)) != len(tokenizer):
+            raise WorkbenchError(f"run {against} grew the tokenizer, so its tokens differ from the other run's.",
+                                 "compare each run with the base instead.", field="against")
+    try:
+        model.load_adapter(str(path), adapter_name=REFERENCE_NAME)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise WorkbenchError(f"adapter {path} does not fit the base model ({str(exc).splitlines()[0][:200]}).",
+                             "compare runs trained on the same base model.", field="against") from None
+    setattr(model, REFERENCE_ATTRIBUTE, REFERENCE_NAME)
 
 
 def base_tokenizer_for(model_spec, tokenizer):
@@ -80,6 +118,18 @@ def base_tokenizer_for(model_spec, tokenizer):
     return tokenizer if len(base) == len(tokenizer) else base
 
 
+def checked_adapter_dir(adapter: str | os.PathLike):
+    """The absolute adapter folder of a run or adapter folder, with its weights file present. Absolute,
+    because peft takes a relative path it cannot find for a Hugging Face Hub id."""
+    path = adapter_dir(adapter).resolve()
+    if not any((path / name).is_file() for name in ADAPTER_WEIGHTS):
+        raise WorkbenchError(
+            f"adapter {path} has no weights file ({' or '.join(ADAPTER_WEIGHTS)}): it was deleted or never written.",
+            "restore the file, or pass a checkpoint of the run (checkpoints/checkpoint-N) or another run's adapter.",
+        )
+    return path
+
+
 def load_with_adapter(
     model_spec, adapter: str | os.PathLike | None, quant: str = "nf4", device: str | None = None, dequantize: str = "auto",
 ):
@@ -92,13 +142,14 @@ def load_with_adapter(
     """
     from workbench.models.load import dequantize_for_scoring, load_model
 
+    if adapter is not None:  # checked before the base loads
+        path = checked_adapter_dir(adapter)
     model, tokenizer, _ = load_model(model_spec, quant=quant, device=device)
     if adapter is None:
         dequantize_for_scoring(model, dequantize)
         return model, tokenizer
     from peft import PeftModel
 
-    path = adapter_dir(adapter)
     if (path / "tokenizer_config.json").exists():
         # a run that added domain tokens saved its grown tokenizer beside the adapter: use it,
         # and grow the base's embeddings to match before the adapter's token rows load

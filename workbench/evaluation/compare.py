@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation.adapted import base_side, base_tokenizer_for, check_base_matches, resolve_quant, run_model
+from workbench.evaluation.adapted import (
+    base_side,
+    base_tokenizer_for,
+    check_base_matches,
+    load_reference,
+    resolve_quant,
+    run_model,
+)
 from workbench.evaluation.calibration import paired_ece_change
 from workbench.evaluation.checkpoints import checkpoint_points
 from workbench.evaluation.config import EvalConfig
@@ -203,6 +210,14 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     # byte), which do not depend on how the text is cut into tokens.
     base_tokenizer = base_tokenizer_for(resolved, tokenizer)
     grown = base_tokenizer is not tokenizer
+    against_card = None
+    if config.against:  # run against run: the other run's adapter is the side measured against
+        if grown:
+            raise WorkbenchError(f"run {config.adapter} grew the tokenizer, so its tokens differ from the other run's.",
+                                 "compare each run with the base instead.", field="adapter")
+        against_card = run_card_for(config.against)
+        check_base_matches(against_card, resolved, config.against)
+        load_reference(model, config.against, tokenizer)
     sets = {
         "domain": load_eval_set(domain_path, "domain", tokenizer, config.text_field, config.text_unit),
         "general": load_eval_set(general_path, "general", tokenizer, config.text_field, config.text_unit),
@@ -215,6 +230,12 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         base_sets = {n: _subset(s, keep[n]) for n, s in base_sets.items()}
     train_cache: dict = {}  # the training text is read and hashed once for both sets
     leakage = {name: eval_set_leakage(card, s, config, train_cache) for name, s in sets.items()}
+    if against_card is not None:  # what the other run trained on may leak into the sets too
+        other_cache: dict = {}
+        for name, s in sets.items():
+            other = eval_set_leakage(against_card, s, config, other_cache)
+            if other and (other.get("pairs") or other.get("flagged")):
+                leakage[f"{name} (against)"] = other
     notes = [n for s in sets.values() for n in s.warnings]
     if grown:
         notes.append(
@@ -278,19 +299,25 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     if config.checkpoints:
         curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress,
                                   metric="word_ppl" if grown else "token_ppl")
-    from workbench.evaluation.regression import regression_check  # labelled errors re-scored (issue 12)
+    from workbench.evaluation.regression import regression_check  # labelled errors re-scored
     from workbench.evaluation.repetition import flag_generations
-    from workbench.evaluation.verdict import build_verdict
+    from workbench.evaluation.verdict import build_verdict, runs_verdict
 
     regression = (regression_check(model, tokenizer, regression_set.cases, regression_set.source,
                                    base_tokenizer=base_tokenizer)
                   if regression_set and regression_set.cases else None)
     repetition = flag_generations(generations)
-    verdict = build_verdict(results, delta, documents, ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
-                            repetition, leakage, regression=regression)
+    labels = _side_labels(config)
+    if config.against:
+        verdict = runs_verdict(results, delta, labels, leakage)
+    else:
+        verdict = build_verdict(results, delta, documents,
+                                ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
+                                repetition, leakage, regression=regression)
     comparison = {
         "kind": "comparison", "verdict": verdict,
-        "base_model": config.model, "adapter": config.adapter, "quant": quant,
+        "base_model": config.model, "adapter": config.adapter, "against": config.against, "labels": labels,
+        "quant": quant,
         "window": config.window, "stride": config.stride,
         "sets": {name: str(s.path) for name, s in sets.items()}, "text_unit": config.text_unit,
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
@@ -298,7 +325,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "terms": terms, "probes": probe_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
-        "training_curve": _training_curve(config.adapter, card, verdict, sets),
+        "training_curve": None if config.against else _training_curve(config.adapter, card, verdict, sets),
     }
     figures = {
         "perplexity": plots.perplexity_bars(results, "word_ppl" if grown else "token_ppl"),
@@ -317,7 +344,18 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                             inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
                                     "probes": probes_path, "glossary": glossary_path,
                                     "regression_set": config.regression_set,
-                                    "adapter": adapter_dir(config.adapter)})
+                                    "adapter": adapter_dir(config.adapter),
+                                    "against": adapter_dir(config.against) if config.against else None})
+
+
+def _side_labels(config: EvalConfig) -> dict:
+    """How the two sides are called: ``base``/``adapted``, or the two runs' names in a run-against-run comparison."""
+    if not config.against:
+        return {"base": "base", "adapted": "adapted"}
+    names = [Path(str(p)).expanduser().resolve().name for p in (config.against, config.adapter)]
+    if names[0] == names[1]:
+        names = [str(config.against), str(config.adapter)]
+    return {"base": names[0], "adapted": names[1]}
 
 
 def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) -> dict | None:
@@ -332,20 +370,48 @@ def _training_curve(adapter: str, card: dict | None, verdict: dict, sets: dict) 
     if len(points) < 2:
         return None
     keys = ("step", "tokens", "domain_ppl", "general_ppl", "domain_change_pct", "general_change_pct",
-            "domain_eval_tokens", "general_eval_tokens")
+            "domain_eval_tokens", "general_eval_tokens", "domain_eval_documents", "general_eval_documents",
+            "domain_change_ci95_pct", "general_change_ci95_pct")
     points = [{k: p.get(k) for k in keys} for p in points]
     run_config = (card or {}).get("config") or {}
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.documents.texts import resolve_eval_sets
 
     trained_on = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"), run_config.get("general_eval"))
     same = all(Path(a).resolve() == Path(sets[name].path).resolve() for name, a in zip(("domain", "general"), trained_on))
     last = points[-1]
-    return {
-        "points": points,
-        "same_sets": same,
-        "last": {name: {"step": last["step"], "change_pct": last.get(f"{name}_change_pct"),
-                        "sample_tokens": last.get(f"{name}_eval_tokens"),
-                        "final_change_pct": (verdict.get(name) or {}).get("change_pct"),
-                        "final_ci95_pct": (verdict.get(name) or {}).get("ci95_pct")}
-                 for name in ("domain", "general")},
-    }
+    ends = {}
+    for name in ("domain", "general"):
+        end = {"step": last["step"], "change_pct": last.get(f"{name}_change_pct"),
+               "ci95_pct": last.get(f"{name}_change_ci95_pct"),
+               "sample_tokens": last.get(f"{name}_eval_tokens"), "sample_documents": last.get(f"{name}_eval_documents"),
+               "final_change_pct": (verdict.get(name) or {}).get("change_pct"),
+               "final_ci95_pct": (verdict.get(name) or {}).get("ci95_pct")}
+        if end["change_pct"] is not None and end["final_change_pct"] is not None:
+            end["gap_pts"] = round(end["change_pct"] - end["final_change_pct"], 2)
+        ends[name] = end
+    return {"points": points, "same_sets": same, "last": ends, "sentence": curve_sentence(ends, same)}
+
+
+def curve_sentence(ends: dict, same_sets: bool = True) -> str:
+    """What the in-training curve's last point said against the final comparison, set by set: its sample
+    (documents, tokens) and interval, the final change over the whole set, and how many points apart."""
+    sentences = []
+    for name, end in ends.items():
+        if end.get("change_pct") is None or end.get("final_change_pct") is None:
+            continue
+        sample = ", ".join(part for part in (
+            f"{end['sample_documents']:,} documents" if end.get("sample_documents") else "",
+            f"{end['sample_tokens']:,} tokens" if end.get("sample_tokens") else "") if part)
+        ci = end.get("ci95_pct")
+        final_ci = end.get("final_ci95_pct")
+        sentences.append(
+            f"{name}: the training curve's last point (step {end['step']}"
+            + (f", a sample of {sample}" if sample else "") + f") said {end['change_pct']:+.1f}%"
+            + (f" (95% interval {ci[0]:+.1f} to {ci[1]:+.1f}%)" if ci
+               else " (one document: no interval)" if end.get("sample_documents") == 1 else "")
+            + f"; the whole set says {end['final_change_pct']:+.1f}%"
+            + (f" ({final_ci[0]:+.1f} to {final_ci[1]:+.1f}%)" if final_ci else "")
+            + f", {abs(end['gap_pts']):.1f} points apart.")
+    if sentences and not same_sets:
+        sentences.append("The run evaluated on other held-out files than this comparison, so the two need not agree.")
+    return " ".join(sentences)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from workbench.corpus.readers import check_text_unit
+from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 
 
@@ -15,6 +15,9 @@ class EvalConfig:
     """Base model spec (registry name, folder, .gguf, Hub id); default for compare: the run's model."""
     adapter: str | None = None
     """Run folder or adapter folder to evaluate on top of the base (compare: the adapted run)."""
+    against: str | None = None
+    """compare: another run (or adapter folder) of the same base to compare the adapted run with, in place of
+    the base model: both scored on the same documents, the difference paired over them."""
     data: str | None = None
     """Evaluation text for ``evaluate`` (JSONL with a text field, or .txt)."""
     domain_eval: str | None = None
@@ -118,6 +121,7 @@ OPTION_HELP = {
     # (workbench/cli/options.py shows the field's default after it; compare words model, adapter, out its own way)
     "model": "Model spec (default with --adapter: the run's base model).",
     "adapter": "Run folder or adapter folder to apply.",
+    "against": "Another run of the same base to compare with instead of the base model (run against run).",
     "data": "Evaluation text (JSONL with a text field, or .txt).",
     "domain_eval": "Domain text (default: the run's snapshot eval split).",
     "general_eval": "General text (default: the sample general text).",

@@ -1,8 +1,9 @@
-"""Train/eval leakage of a comparison, with the corpus stage's definition.
+"""Train/eval leakage of a comparison, with the same definition of a near-duplicate as curation, for everything
+the run trained on (its domain data and its replay text).
 
 ``curate`` calls a training document that near-duplicates an eval document leakage (MinHash over word
 shingles, exact Jaccard at or above ``leakage_threshold``) and removes it; ``compare`` uses the same
-function, :func:`workbench.corpus.dedup.leakage_between`, with the snapshot's own settings when the run
+function, :func:`workbench.documents.dedup.leakage_between`, with the snapshot's own settings when the run
 trained on a snapshot, so the two stages never disagree about what leaked.
 """
 
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig, leakage_between, text_signatures
 from workbench.errors import WorkbenchError
+from workbench.samples import SAMPLE_REPLAY, sample_path
 
 
 def _corpus_settings(snapshot: Path | None) -> tuple[float, object]:
     """(leakage threshold, DedupConfig) of the snapshot's curate config, else the corpus stage's defaults."""
-    from workbench.corpus.config import CurateConfig, DedupConfig
-
-    threshold, dedup = CurateConfig.__dataclass_fields__["leakage_threshold"].default, DedupConfig()
+    threshold, dedup = LEAKAGE_THRESHOLD, DedupConfig()
     manifest = snapshot / "manifest.json" if snapshot else None
     if manifest and manifest.exists():
         from workbench.io import read_json
@@ -41,8 +42,6 @@ def check_leakage(
         document that has a pair (``id``, ``overlap`` = its highest Jaccard, ``train_id``); ``max_overlap`` is
         the highest Jaccard found (0 when no pair reaches the threshold).
     """
-    from workbench.corpus.config import DedupConfig
-    from workbench.corpus.dedup import leakage_between
 
     dedup = dedup or DedupConfig()
     found = sorted(leakage_between(train_texts, eval_texts, threshold, dedup, train_signatures),
@@ -61,14 +60,16 @@ def check_leakage(
 
 def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts: list[str], text_field: str = "text",
                 cache: dict | None = None):
-    """Leakage between a run's training text and one eval set, and the warning to show (or None).
+    """Leakage between everything a run trained on (its domain data, and its replay text under ``replay``) and
+    one eval set, and the warning to show (or None).
 
     ``cache``: a dict shared by the eval sets of one comparison, so the training text is read and hashed once.
 
     Returns:
-        (report or None when the run's training text is unknown, warning or None).
+        (report or None when the run's training text is unknown, warning or None). The report's ``replay`` is
+        :func:`check_leakage`'s report for the replay text (with its ``path``), or None when the run replayed none.
     """
-    from workbench.corpus.readers import resolve_training_data
+    from workbench.documents.texts import resolve_training_data
 
     data = ((card or {}).get("config") or {}).get("data")
     if not data:
@@ -86,9 +87,10 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
         return None, None
     report = check_leakage(train[0], train[1], ids, texts, threshold, dedup, train[2])
     own = _own_split(path, snapshot, snapshot_eval)
-    report.update(train_path=str(train_path), own_split=own)
+    replay = _replay_leakage(card, name, path, ids, texts, field, threshold, dedup, cache, run_config)
+    report.update(train_path=str(train_path), own_split=own, replay=replay[0])
     if not report["pairs"]:
-        return report, None
+        return report, replay[1]
     shown = "; ".join(f"{p['eval_id']} ~ {p['train_id']} (Jaccard {p['jaccard']:.2f})" for p in report["pairs"][:5])
     more = f" and {len(report['pairs']) - 5} more" if len(report["pairs"]) > 5 else ""
     head = (f"leakage: {len(report['flagged'])} of {len(ids)} {name} document(s) near-copy training documents of "
@@ -100,7 +102,44 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
     else:
         fix = (f" {path} is not the run's own eval split: evaluate on held-out text, or curate the corpus with it as "
                f"the eval set ('workbench curate CORPUS --eval {path}') so the leaking training documents are removed.")
-    return report, head + fix
+    return report, " ".join(w for w in (head + fix, replay[1]) if w)
+
+
+def replay_path(card: dict | None) -> Path | None:
+    """The replay text a run trained on, from its card: ``inputs.replay`` where recorded, else its config
+    (``sample``: the bundled replay text; a card that records no replay input replayed ``general_eval.jsonl``
+    under that name); None when the run replayed nothing or the file is not on this machine."""
+    config = (card or {}).get("config") or {}
+    if not config.get("replay") or not (config.get("replay_ratio") or 0) > 0:
+        return None
+    recorded = ((card or {}).get("inputs") or {}).get("replay") or {}
+    candidates = [recorded.get("path")]
+    if config["replay"] == "sample":
+        candidates.append(str(sample_path(SAMPLE_REPLAY if recorded else "general_eval.jsonl")))
+    else:
+        candidates.append(config["replay"])
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+def _replay_leakage(card, name, path, ids, texts, field, threshold, dedup, cache, run_config):
+    """(report, warning) of the run's replay text against one eval set; (None, None) without replay."""
+    replay = replay_path(card)
+    if replay is None:
+        return None, None
+    train = _training(str(replay), field, dedup, {} if cache is None else cache, run_config.get("text_unit", "auto"))
+    if not train[0]:
+        return None, None
+    report = {**check_leakage(train[0], train[1], ids, texts, threshold, dedup, train[2]), "path": str(replay)}
+    if not report["pairs"]:
+        return report, None
+    shown = "; ".join(f"{p['eval_id']} ~ {p['train_id']} (Jaccard {p['jaccard']:.2f})" for p in report["pairs"][:5])
+    more = f" and {len(report['pairs']) - 5} more" if len(report["pairs"]) > 5 else ""
+    cost = ("forgetting measured on them is understated" if name == "general"
+            else "their perplexity overstates what adaptation bought")
+    return report, (f"leakage: {len(report['flagged'])} of {len(ids)} {name} document(s) near-copy documents of "
+                    f"the replay text {replay} the run trained on (word {dedup.shingle_size}-gram Jaccard >= "
+                    f"{threshold:g}): {shown}{more}; {cost}. Evaluate on a {name} set the run did not replay, or "
+                    f"train again with a replay text apart from {path}.")
 
 
 def eval_set_leakage(card: dict | None, eval_set, config, cache: dict | None = None) -> dict | None:
@@ -116,8 +155,7 @@ def eval_set_leakage(card: dict | None, eval_set, config, cache: dict | None = N
 def _training(train_path: str, field: str, dedup, cache: dict, text_unit: str = "auto") -> tuple[list[str], list[str], object]:
     """(ids, texts, signatures) of the run's training text (read by the run's text unit; its reading warnings were
     shown when it trained), kept in ``cache`` for the next eval set."""
-    from workbench.corpus.dedup import text_signatures
-    from workbench.corpus.readers import ReadReport, iter_documents
+    from workbench.documents.readers import ReadReport, iter_documents
 
     path = Path(train_path)
     key = (train_path, field, text_unit, dedup.shingle_size, dedup.num_perm, dedup.seed)
@@ -144,4 +182,4 @@ def _own_split(path: Path, snapshot: Path | None, snapshot_eval: Path | None) ->
     return False
 
 
-__all__ = ["check_leakage", "eval_set_leakage", "run_leakage"]
+__all__ = ["check_leakage", "eval_set_leakage", "replay_path", "run_leakage"]

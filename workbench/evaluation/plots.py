@@ -123,6 +123,15 @@ def learning_curves(points: list[dict]) -> go.Figure:
                    xaxis_title="training step", yaxis_title="token perplexity")
 
 
+def _interval_bars(rows: list[dict], value: str, interval: str) -> dict | None:
+    """Plotly error bars from each row's ``[low, high]`` interval around its value (None when no row has one)."""
+    if not any(row.get(interval) for row in rows):
+        return None
+    high = [(row[interval][1] - row[value]) if row.get(interval) else 0 for row in rows]
+    low = [(row[value] - row[interval][0]) if row.get(interval) else 0 for row in rows]
+    return dict(type="data", symmetric=False, array=high, arrayminus=low)
+
+
 def curve_vs_final(curve: list[dict], verdict: dict, x: str = "tokens") -> go.Figure:
     """A run's in-training held-out curve beside the final comparison, as perplexity change over the base.
 
@@ -141,9 +150,14 @@ def curve_vs_final(curve: list[dict], verdict: dict, x: str = "tokens") -> go.Fi
         rows = [row for row in curve if row.get(f"{name}_change_pct") is not None]
         if rows:
             sample = rows[-1].get(f"{name}_eval_tokens")
-            label = f"{name}: in training" + (f" (sample of {sample:,} tokens)" if sample else "")
+            docs = rows[-1].get(f"{name}_eval_documents")
+            bars = _interval_bars(rows, f"{name}_change_pct", f"{name}_change_ci95_pct")
+            label = f"{name}: in training" + (
+                f" (sample of {f'{docs:,} documents, ' if docs else ''}{sample:,} tokens{', 95% CI' if bars else ''})"
+                if sample else "")
             fig.add_scatter(x=[row.get(x) for row in rows], y=[row[f"{name}_change_pct"] for row in rows],
                             mode="lines+markers", name=label, line=dict(color=colour),
+                            error_y=bars,
                             hovertemplate=f"{name}, {x} %{{x}}: %{{y:+.1f}}% vs base<extra></extra>")
         final = (verdict or {}).get(name) or {}
         change, ci = final.get("change_pct"), final.get("ci95_pct")

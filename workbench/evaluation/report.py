@@ -188,24 +188,10 @@ details.explain dt{font-weight:600} details.explain dd{margin:0}
 
 
 def _training_curve_note(curve: dict | None) -> str:
-    """One sentence per set: the last in-training point against the final change and its interval."""
-    if not curve:
+    """The last in-training point against the final change, as ``comparison.json`` says it."""
+    if not curve or not curve.get("sentence"):
         return ""
-    sentences = []
-    for name, last in curve["last"].items():
-        if last.get("change_pct") is None or last.get("final_change_pct") is None:
-            continue
-        ci = last.get("final_ci95_pct")
-        inside = bool(ci) and ci[0] <= last["change_pct"] <= ci[1]
-        sample = f" on a sample of {last['sample_tokens']:,} tokens" if last.get("sample_tokens") else ""
-        sentences.append(
-            f"{name}: {last['change_pct']:+.1f}% at the last in-training evaluation (step {last['step']}{sample}), "
-            f"{last['final_change_pct']:+.1f}% over the whole set"
-            + (f" (95% interval {ci[0]:+.1f} to {ci[1]:+.1f}%: the curve's last point is "
-               f"{'inside' if inside else 'outside'} it)" if ci else "") + ".")
-    if not curve.get("same_sets"):
-        sentences.append("The run evaluated on other held-out files than this comparison, so the two need not agree.")
-    return f"<p>{html.escape(' '.join(sentences))}</p>"
+    return f"<p>{html.escape(curve['sentence'])}</p>"
 
 
 def build_report(result: dict, figures: dict, token_html: list[str] | None = None,
@@ -220,9 +206,22 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
     from workbench.evaluation.plots import is_empty
     from workbench.evaluation.tokendiff import render_documents
 
-    title = "Base vs adapted comparison" if result.get("kind") == "comparison" else "Evaluation"
+    against = result.get("against")
+    labels = result.get("labels") or {"base": "base", "adapted": "adapted"}
+    title = ("Run against run" if against else "Base vs adapted comparison") if result.get("kind") == "comparison" \
+        else "Evaluation"
     parts = [f"<h1>{title}</h1>"]
-    if result.get("kind") == "comparison":
+    if result.get("kind") == "comparison" and against:
+        parts.append(
+            f"<p>run <code>{html.escape(str(result['adapter']))}</code> ({html.escape(labels['adapted'])}) against run "
+            f"<code>{html.escape(str(against))}</code> ({html.escape(labels['base'])}), both on base "
+            f"<code>{html.escape(str(result['base_model']))}</code>, weights {result['quant']}, window {result['window']}, "
+            f"stride {result['stride']}. In the tables, “base” is {html.escape(labels['base'])} and “adapted” "
+            f"{html.escape(labels['adapted'])}.</p>"
+        )
+        if result.get("verdict"):
+            parts.append(_verdict_block(result["verdict"]))
+    elif result.get("kind") == "comparison":
         parts.append(
             f"<p>base <code>{html.escape(str(result['base_model']))}</code>, adapted <code>{html.escape(str(result['adapter']))}</code>, "
             f"weights {result['quant']}, window {result['window']}, stride {result['stride']}.</p>"

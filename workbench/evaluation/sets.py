@@ -35,7 +35,7 @@ def _sample(name: str) -> Path:
 
 def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str = "text", text_unit: str = "auto") -> EvalSet:
     """Read an evaluation file; skip documents under two tokens (with a warning); reject empty sets."""
-    from workbench.corpus.readers import iter_documents
+    from workbench.documents.readers import iter_documents
 
     path = Path(path)
     if not path.exists():
@@ -77,7 +77,7 @@ def load_eval_set(path: str | os.PathLike, name: str, tokenizer, text_field: str
 
 def check_inputs(files: dict[str, str | os.PathLike | None]) -> None:
     """Evaluation files exist and are readable (not empty, binary or damaged): checked before a model loads."""
-    from workbench.corpus.readers import plan_files
+    from workbench.documents.readers import plan_files
 
     for name, path in files.items():
         if path and not Path(path).exists():
@@ -90,7 +90,7 @@ def default_sets(config, card: dict | None) -> tuple[str, str]:
     """(domain, general) eval files of a comparison: the ones given, else the held-out sets the run
     evaluated on during training (one resolution with the trainer's: its ``domain_eval``, else its
     snapshot's eval split; its ``general_eval``), else the bundled samples."""
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.documents.texts import resolve_eval_sets
 
     run_config = (card or {}).get("config") or {}
     run_domain, run_general = resolve_eval_sets(run_config.get("data"), run_config.get("domain_eval"),

@@ -127,7 +127,7 @@ KINDS = ("glossary", "domain", "word")  # table order: glossary terms, then the 
 
 def is_content_word(word: str) -> bool:
     """A word worth listing: not an English function word, three letters or more, not a number."""
-    from workbench.corpus.domain import STOPWORDS
+    from workbench.documents.words import STOPWORDS
 
     word = word.lower()
     return len(word) >= 3 and word not in STOPWORDS and any(ch.isalpha() for ch in word)

@@ -216,7 +216,19 @@ def build_verdict(
     worst = _worst_documents(documents, "domain")
     labelled = regression_verdict(regression) if regression else None
     leaked = {name: len(r.get("pairs") or r.get("flagged") or []) for name, r in (leakage or {}).items() if r}
+    # near-copies of an eval set in the run's replay text: leakage for a domain set; for the general set,
+    # forgetting measured on text the run trained on, said in the general verdict
+    replayed = {name: len(r["replay"].get("flagged") or []) for name, r in (leakage or {}).items()
+                if r and r.get("replay") and r["replay"].get("pairs")}
+    for name, n in replayed.items():
+        if name != "general":
+            leaked[name] = leaked.get(name, 0) + n
     leaked = {k: v for k, v in leaked.items() if v}
+    if general and replayed.get("general"):
+        n = replayed["general"]
+        general = {**general, "replayed_documents": n,
+                   "sentence": general["sentence"] + f" The run replayed near-copies of {n} of these general "
+                               "document(s) in training, so this understates forgetting."}
     repetitive = (repetition or {}).get("adapted_repetitive", 0)
 
     steps: list[str] = []
@@ -226,6 +238,10 @@ def build_verdict(
         names = " and ".join(f"{k} {n} document(s)" for n, k in leaked.items())
         steps.append(f"Evaluate on held-out text: {names} near-copy training documents, so the gain is overstated "
                      "(see the leakage warning for the pairs).")
+    if general and general.get("replayed_documents"):
+        steps.append("Measure forgetting on general text the run did not train on: its replay text near-copies "
+                     f"{general['replayed_documents']} general document(s) (see the leakage warning); compare on "
+                     "another general set, or train again with a replay text apart from this one.")
     if general and general["over_threshold"]:
         steps.append("Add replay of general text ('workbench train --replay general.jsonl --replay-ratio 0.1'), or train "
                      "for fewer steps or with a lower learning rate, to keep general ability.")
@@ -251,7 +267,8 @@ def build_verdict(
         seen = f" (this run trained on {train_tokens:,} tokens)" if train_tokens else ""
         steps.insert(urgent, f"Train longer or on more domain text{seen}: the domain gain is real but small "
                         f"({_fmt_pct(domain['change_pct'])}, under {MEANINGFUL_PCT:g}%).")
-    elif domain["status"] == "better" and not (general and general["over_threshold"]) and not leaked:
+    elif (domain["status"] == "better" and not (general and (general["over_threshold"] or general.get("replayed_documents")))
+          and not leaked):
         steps.insert(urgent, "The adaptation helps on domain text at an acceptable cost: keep this run, and check the "
                         "flagged items below before relying on it.")
     steps = steps[:2] or ["Nothing stands out: the numbers show no clear effect either way."]
@@ -266,4 +283,69 @@ def build_verdict(
     }
 
 
-__all__ = ["build_verdict", "calibration_verdict", "domain_verdict", "general_verdict", "regression_verdict"]
+def _pair_line(delta: dict, labels: dict, text: str) -> dict:
+    """Which of two runs predicts ``text`` better, by how much, and whether that can be chance."""
+    a, b = labels["adapted"], labels["base"]
+    change = delta["ppl_change_pct"]
+    ci = _interval_pct(delta)
+    sample = _sample_text(delta)
+    if _too_few(delta):
+        status = "too_few"
+        sentence = (f"Too few held-out documents to tell the runs apart on {text} ({delta.get('documents')}; need "
+                    f"at least {delta.get('min_documents')}): {a} vs {b} {_measure(delta)} {_fmt_pct(change)} on "
+                    f"{sample}, which may be chance.")
+    elif delta.get("significant"):
+        status = "adapted" if change < 0 else "base"
+        better, worse = (a, b) if change < 0 else (b, a)
+        sentence = (f"{better} predicts {text} better than {worse}: {a} vs {b} {_measure(delta)} {_fmt_pct(change)}"
+                    f"{_interval_text(ci)} on {sample}; the interval excludes zero, so the difference is unlikely to "
+                    "be chance.")
+    else:
+        status = "unclear"
+        sentence = (f"No clear difference between {a} and {b} on {text}: {_measure(delta)} {_fmt_pct(change)}"
+                    f"{_interval_text(ci)} on {sample}; the interval includes zero, so the difference may be chance.")
+    return {"status": status, "change_pct": change, "ci95_pct": ci, "significant": bool(delta.get("significant")),
+            "documents": delta.get("documents"), "tokens": delta.get("tokens"), "unit": delta.get("unit", "token"),
+            "sentence": sentence}
+
+
+def runs_verdict(results: dict, delta: dict, labels: dict, leakage: dict | None = None) -> dict:
+    """The verdict of a run-against-run comparison: which run is better on domain and on general text.
+
+    Args:
+        results: ``{"base": {set: metrics}, "adapted": {set: metrics}}``, "base" being the run compared against.
+        delta: ``{set: paired_delta(...)}`` (adapted minus the other run, paired over documents).
+        labels: ``{"base": name of the run compared against, "adapted": name of the run compared}``.
+    """
+    domain = _pair_line(delta["domain"], labels, "domain text")
+    general = _pair_line(delta["general"], labels, "general text") if "general" in delta else None
+    calibration = calibration_verdict(results["base"]["domain"], results["adapted"]["domain"],
+                                      delta["domain"].get("ece_paired"))
+    a, b = labels["adapted"], labels["base"]
+    leaked = {name: len(r.get("pairs") or r.get("flagged") or []) for name, r in (leakage or {}).items() if r}
+    leaked = {k: v for k, v in leaked.items() if v}
+    steps = []
+    if leaked:
+        steps.append("Evaluate on held-out text: " + " and ".join(f"{k} {n} document(s)" for k, n in leaked.items())
+                     + " near-copy training documents of a run, so its advantage is overstated.")
+    winner = {"adapted": a, "base": b}.get(domain["status"])
+    if winner:
+        loser = b if winner == a else a
+        cost = general and general["status"] not in ("unclear", "too_few") and general["status"] != domain["status"]
+        steps.append(f"Prefer {winner} for the domain" + (
+            f", but it is worse than {loser} on general text: weigh the two." if cost else "."))
+    elif domain["status"] == "too_few":
+        steps.append(f"Collect more held-out documents (at least {delta['domain'].get('min_documents')}) before "
+                     "choosing between the runs.")
+    else:
+        steps.append("Neither run is measurably better on domain text: choose on cost, or compare on more text.")
+    headline = domain["sentence"] + (" " + general["sentence"] if general else "")
+    return {"headline": headline, "domain": domain, "general": general, "calibration": calibration,
+            "regression": None, "other_sets": {}, "next_steps": steps[:2], "review_first": [],
+            "leakage_documents": leaked, "repetitive_generations": 0, "kind": "runs",
+            "labels": labels}
+
+
+__all__ = [
+    "build_verdict", "calibration_verdict", "domain_verdict", "general_verdict", "regression_verdict", "runs_verdict",
+]

@@ -3,6 +3,7 @@ checkpoint retention."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from transformers import TrainerCallback
 
 from workbench.io import append_jsonl, read_jsonl, write_json
 from workbench.runcard import now_iso
+from workbench.runs import write_checkpoint_manifest
 from workbench.status import write_status
+from workbench.training.hf_trainer import CHECKPOINT_MARGIN, disk_full_error
 
 
 def memory_mb() -> dict[str, float]:
@@ -33,6 +36,29 @@ def evaluations_left(step: int, max_steps: int, eval_steps: int) -> int:
     if step >= max_steps:
         return 0
     return max_steps // eval_steps - step // eval_steps + (1 if max_steps % eval_steps else 0)
+
+
+def change_interval(base: dict, record: dict, name: str) -> list[float] | None:
+    """The 95% interval of an in-training change over the base (percent), paired over the sample's documents.
+
+    The same interval the final comparison uses (``workbench.intervals.ratio_t_interval``), so a
+    curve point says what it rests on: a change measured on a handful of documents gets a wide one.
+    None when either evaluation kept no per-document scores or the samples differ.
+    """
+    import math
+
+    from workbench.intervals import ratio_t_interval
+
+    before, after = base.get(f"{name}_doc_nll"), record.get(f"{name}_doc_nll")
+    units = record.get(f"{name}_doc_units")
+    if not before or not after or not units or len(before) != len(after) or base is record:
+        return None
+    if base.get(f"{name}_doc_units") != units:
+        return None
+    _, (low, high) = ratio_t_interval([a - b for a, b in zip(after, before)], units)
+    if not math.isfinite(low):
+        return None
+    return [round(100 * (math.exp(low) - 1), 2), round(100 * (math.exp(high) - 1), 2)]
 
 
 def eta_seconds(step: int, max_steps: int, eval_steps: int, train_seconds: float, eval_seconds: list[float]) -> float | None:
@@ -149,6 +175,10 @@ class WorkbenchCallback(TrainerCallback):
             record["general_change_pct"] = round(100 * (result["general_ppl"] / base["general_ppl"] - 1), 2)
         if "domain_ppl" in result and "domain_ppl" in base:
             record["domain_change_pct"] = round(100 * (result["domain_ppl"] / base["domain_ppl"] - 1), 2)
+        for name in ("domain", "general"):
+            ci = change_interval(base, record, name)
+            if ci is not None:
+                record[f"{name}_change_ci95_pct"] = ci
         forgetting = record.get("general_change_pct", 0.0) > self.forgetting_threshold_pct
         record["forgetting"] = forgetting
         self.evals.append(record)
@@ -260,7 +290,15 @@ class WorkbenchCallback(TrainerCallback):
             return
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.exists():
-            write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+            try:
+                write_json(ckpt / "run.json", self.final_card(seconds=time.time() - self.started, step=state.global_step))
+                write_checkpoint_manifest(ckpt)  # last: a checkpoint without it was cut short
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                needed = int(sum(p.stat().st_size for p in ckpt.rglob("*") if p.is_file()) * CHECKPOINT_MARGIN)
+                shutil.rmtree(ckpt, ignore_errors=True)  # half a checkpoint: resume uses the one before
+                raise disk_full_error(ckpt, needed, None) from None
         prune_checkpoints(Path(args.output_dir), self.keep_checkpoints, self.best_step(), state.global_step)
 
     def best_step(self) -> int | None:

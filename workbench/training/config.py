@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
-from workbench.corpus.readers import check_text_unit
+from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
-from workbench.samples import SAMPLE_DATA
+from workbench.samples import SAMPLE_DATA, SAMPLE_REPLAY, sample_path
 
 
 @dataclass
@@ -63,7 +66,7 @@ class TrainConfig:
     """Peak learning rate of the LoRA parameters; default (null): scaled to the model's size
     (1e-3 for a 135M model, about 2e-4 for 7-8B; workbench/training/defaults.py), recorded in the run card."""
     lr_scheduler: str = "cosine"
-    """transformers scheduler name (cosine, linear, constant_with_warmup...)."""
+    """transformers scheduler name (cosine, linear, constant_with_warmup...; ``LR_SCHEDULERS``)."""
     warmup_ratio: float = 0.05
     """Share of steps spent warming up."""
     weight_decay: float = 0.0
@@ -92,7 +95,8 @@ class TrainConfig:
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
     replay: str | None = None
-    """General text replayed against forgetting; 'sample' = the bundled general text."""
+    """General text replayed against forgetting; 'sample' = the bundled general replay text (apart
+    from the general held-out text). Refused when it near-copies the general held-out set."""
     replay_ratio: float = 0.0
     """Share of training blocks drawn from the replay text."""
     domain_eval: str | None = None
@@ -132,7 +136,17 @@ class TrainConfig:
     """The shipped preset these settings started from (recorded; naming only a model picks its preset)."""
 
     def __post_init__(self) -> None:
+        # every setting is checked here, before a run folder exists or a model loads
         check_text_unit(self.text_unit)
+        for name, allowed in _choices(type(self)).items():
+            if getattr(self, name) not in allowed:
+                raise WorkbenchError(f"{{field}} is {getattr(self, name)!r}.", f"use one of: {', '.join(allowed)}.", field=name)
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            raise WorkbenchError(f"{{field}} is {self.lr_scheduler!r}, not a learning-rate schedule.",
+                                 f"use one of: {', '.join(LR_SCHEDULERS)}.", field="lr_scheduler")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise WorkbenchError(f"{{field}} is {self.seed!r}.", "use a whole number from 0 to 4294967295, e.g. 42.",
+                                 field="seed")
         if self.max_tokens <= 0:
             raise WorkbenchError(f"max_tokens is {self.max_tokens}.", "give a positive training budget in tokens.")
         if self.block_size < 16:
@@ -203,6 +217,21 @@ class TrainConfig:
         return int(min(EVAL_MAX_TOKENS, max(EVAL_MIN_TOKENS, round(per_set))))
 
 
+@functools.lru_cache(maxsize=None)
+def _choices(cls: type) -> dict[str, tuple]:
+    """The allowed values of each ``Literal`` field of a config dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: typing.get_args(hints[f.name]) for f in dataclasses.fields(cls)
+            if typing.get_origin(hints[f.name]) is Literal}
+
+
+# transformers' schedule names (transformers.trainer_utils.SchedulerType, pinned by a test): listed
+# here so a config is checked without importing transformers
+LR_SCHEDULERS = (
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
+    "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay", "greedy",
+)
+
 # In-training evaluation sized from the budget. On the CPU (NF4, Intel Xeon, 2 cores) a scored token
 # costs about a third of a trained one (BENCHMARKS.md, "In-training evaluation"), so scoring half as
 # many tokens as are trained keeps evaluation near 15% of the wall time; GPU runs hit the ceiling.
@@ -212,18 +241,58 @@ EVAL_MAX_TOKENS = 4096  # the old fixed default: enough for a trend; full sets a
 
 
 def check_train_inputs(config: TrainConfig) -> None:
-    """Every file a run reads exists: checked before the run folder is made or a model loaded."""
-    from workbench.corpus.readers import plan_files, resolve_training_data
+    """Every file a run reads exists, and a replay text is apart from the general held-out set: checked before
+    the run folder is made or a model loaded."""
+    from workbench.documents.readers import plan_files
+    from workbench.documents.texts import resolve_training_data
 
     # a snapshot folder or a corpus file, else an error naming --data; then readable, not empty or binary
     plan_files(resolve_training_data(config.data)[0])
-    replayed = config.replay_ratio > 0 and config.replay != "sample"
-    named = {"replay": config.replay if replayed else None,
+    replay = replay_file(config)
+    named = {"replay": config.replay if replay and config.replay != "sample" else None,
              "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens}
     for key, value in named.items():
         if value and not Path(value).exists():
             option = "--replay" if key == "replay" else f"--set {key}=PATH"
             raise WorkbenchError(f"{key} file {value} does not exist.", f"check the path given with {option}.")
+    check_replay_apart(config)
+
+
+def check_replay_apart(config: TrainConfig) -> None:
+    """Refuse a replay text that near-copies the run's general held-out set (what ``curate`` removes and ``compare``
+    calls leakage: word-shingle Jaccard at or above the leakage threshold), before the run folder is made or a model
+    loaded: forgetting measured on text the run trained on would be understated."""
+    from workbench.documents.dedup import LEAKAGE_THRESHOLD, DedupConfig, leakage_between  # numpy: off the CLI's start
+    from workbench.documents.readers import ReadReport, iter_documents
+    from workbench.documents.texts import resolve_eval_sets
+
+    replay = replay_file(config)
+    if replay is None:
+        return
+    general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)[1]
+
+    def documents(path):  # reading warnings are the training read's to show
+        return list(iter_documents(Path(path), config.text_field, config.text_unit, report=ReadReport(config.text_unit)))
+
+    replayed, held_out = documents(replay), documents(general)
+    pairs = leakage_between([d.text for d in replayed], [d.text for d in held_out], LEAKAGE_THRESHOLD, DedupConfig())
+    if pairs:
+        shown = ", ".join(f"{held_out[e].id} ~ {replayed[t].id}" for t, e, _ in sorted(pairs, key=lambda p: -p[2])[:3])
+        raise WorkbenchError(
+            f"the replay text {replay} ({{field}}) near-copies {len({e for _, e, _ in pairs})} document(s) of the "
+            f"general held-out set {general} ({shown}): forgetting would be measured on text the run trained on.",
+            "give {field} another general text ('sample' is apart from the bundled general set), or evaluate on "
+            "another general set (general_eval).",
+            field="replay",
+        )
+
+
+def replay_file(config: TrainConfig) -> Path | None:
+    """The replay text a run trains on: None without replay (ratio 0), the bundled general_replay.jsonl
+    for 'sample', else the file given."""
+    if config.replay_ratio <= 0 or not config.replay:
+        return None
+    return sample_path(SAMPLE_REPLAY) if config.replay == "sample" else Path(config.replay)
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"
@@ -302,7 +371,7 @@ OPTION_HELP = {
     "data": "Snapshot folder or corpus file.",
     "out": "Run folder (default workspace/runs/NAME).",
     "max_tokens": "Training budget in tokens.",
-    "replay": "General text to replay ('sample' for the bundled one).",
+    "replay": "General text to replay ('sample' for the bundled replay text).",
     "replay_ratio": "Share of blocks from replay text.",
     "quant": "nf4 (QLoRA) or none.",
     "text_unit": "What a document is in .txt/PDF data: auto, document, paragraph, line, section.",
@@ -318,3 +387,58 @@ def preset_keys() -> set[str]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return {key for path in sorted(PRESETS.glob("*.yaml"))
             for key in yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}}
+
+
+# Settings a resumed run can take: the budget (larger than what is trained), when and how it
+# evaluates and which checkpoints it keeps. Every other setting shaped the checkpoint (the adapter's
+# shapes, the optimizer, the data order) and stays as the run started.
+RESUMABLE_FIELDS = ("max_tokens", "eval_every", "keep_checkpoints", "forgetting_threshold_pct", "stop_on_forgetting")
+
+
+def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -> tuple[TrainConfig, dict]:
+    """``config`` with the changes a resumed run can take, and those changes as ``{field: [old, new]}``.
+
+    Args:
+        config: the settings the checkpoint was saved with.
+        changes: ``{dotted field: value}`` asked for (a value equal to the current one is no change).
+        tokens_done: tokens the checkpoint has trained; a new ``max_tokens`` must be larger.
+
+    A change outside :data:`RESUMABLE_FIELDS` is a user error naming every such change.
+    """
+    from workbench.config import apply_overrides, to_dict
+
+    if not changes:
+        return config, {}
+    changed = apply_overrides(config, changes)  # unknown keys and bad values: the usual errors
+    before, after = flatten_config(to_dict(config)), flatten_config(to_dict(changed))
+    diff = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+    refused = [key for key in diff if key not in RESUMABLE_FIELDS]
+    if refused:
+        # one refused setting is written as {field}, for each face to word
+        listed = ", ".join(f"{key if len(refused) > 1 else '{field}'} ({diff[key][0]!r} -> {diff[key][1]!r})"
+                           for key in refused)
+        raise WorkbenchError(
+            f"{listed} cannot change when a run resumes: its checkpoint was trained with the old "
+            f"value{'s' if len(refused) > 1 else ''}.",
+            "resume without that change (run.json's config back as it was), or start a new run from this one's "
+            f"settings with it. On resume only {', '.join(RESUMABLE_FIELDS)} can change.",
+            field=refused[0] if len(refused) == 1 else None,
+        )
+    if "max_tokens" in diff and changed.max_tokens <= tokens_done:
+        raise WorkbenchError(
+            f"{{field}} {changed.max_tokens} is not more than the {tokens_done} tokens the run has already trained.",
+            f"give {{field}} a budget above {tokens_done}, or resume without changing it.",
+            field="max_tokens",
+        )
+    return changed, diff
+
+
+def flatten_config(data: dict, prefix: str = "") -> dict:
+    """``{"lora": {"r": 8}}`` as ``{"lora.r": 8}`` (dotted keys stay as they are)."""
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(flatten_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

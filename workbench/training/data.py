@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.corpus.readers import read_texts, resolve_training_data
+from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
-from workbench.samples import sample_path
-from workbench.training.config import TrainConfig
+from workbench.training.config import TrainConfig, replay_file
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
 
@@ -47,8 +46,8 @@ def tokenize_texts(tokenizer, texts: list[str], batch_size: int = 1000) -> list[
     return out
 
 
-def _read(path: str, what: str, text_field: str, text_unit: str = "auto") -> list[str]:
-    p = sample_path("general_eval.jsonl") if path == "sample" else Path(path)
+def _read(path: str | Path, what: str, text_field: str, text_unit: str = "auto") -> list[str]:
+    p = Path(path)
     if not p.exists():
         raise WorkbenchError(f"{what} file {p} does not exist.", f"check the path given for {what}.")
     texts = [t for t in read_texts(p, text_field, text_unit) if t.strip()]
@@ -65,8 +64,9 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
     domain = pack_documents(tokenize_texts(tokenizer, texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id)
     parts = [domain]
     replay = None
-    if config.replay_ratio > 0:
-        replay_texts = _read(config.replay, "replay text (--replay)", config.text_field, config.text_unit)
+    replay_path = replay_file(config)
+    if replay_path:
+        replay_texts = _read(replay_path, "replay text (--replay)", config.text_field, config.text_unit)
         replay = pack_documents(
             tokenize_texts(tokenizer, replay_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
         )
@@ -190,7 +190,7 @@ def cap_texts(tokenizer, texts: list[str], max_tokens: int, min_piece: int = 64,
 
 
 def default_eval_sets(config: TrainConfig) -> dict[str, list[str]]:
-    from workbench.corpus.readers import resolve_eval_sets
+    from workbench.documents.texts import resolve_eval_sets
 
     domain, general = resolve_eval_sets(config.data, config.domain_eval, config.general_eval)
     return {

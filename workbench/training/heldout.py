@@ -33,6 +33,11 @@ class DocumentsScore(Protocol):
         """exp(negative log-likelihood per word): comparable across tokenizers."""
         ...
 
+    @property
+    def documents(self) -> Sequence:
+        """Per document: ``nll_sum``, ``tokens`` and ``n_words`` (the change's interval is paired over them)."""
+        ...
+
 
 class Scorer(Protocol):
     """Scores ``texts`` with ``model`` in sliding windows of ``window`` tokens (no gradients)."""
@@ -83,6 +88,12 @@ class HeldOutEvaluator:
                     score = self.scorer(model, tokenizer, texts, window=self.window, progress=False)
                 result[f"{name}_ppl"] = score.word_ppl if self.unit == "word" else score.token_ppl
                 result[f"{name}_eval_tokens"] = score.tokens
+                documents = getattr(score, "documents", None)
+                if documents:  # what the point rests on, and per document what its interval is paired over
+                    result[f"{name}_eval_documents"] = len(documents)
+                    result[f"{name}_doc_nll"] = [round(float(d.nll_sum), 6) for d in documents]
+                    result[f"{name}_doc_units"] = [int(d.n_words if self.unit == "word" else d.tokens)
+                                                   for d in documents]
             if self.unit == "word":
                 result["ppl_unit"] = "word"
         finally:

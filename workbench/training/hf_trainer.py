@@ -3,11 +3,64 @@
 Three changes to the stock Trainer: embeddings and new-token rows get their own, smaller learning
 rate (:func:`workbench.training.lora.embedding_param_groups`), the loss skips the full logits
 tensor where the model allows (``chunked_loss``), and the named schedule never spends a step at
-learning rate 0. The class is built inside a function so importing this module never imports
+learning rate 0. Checkpoints are saved only where the disk has room for them, and a disk that
+fills up during a save ends the run with one line (the partial checkpoint removed, the earlier
+ones intact). The class is built inside a function so importing this module never imports
 transformers.
 """
 
 from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.runs import CHECKPOINT_MANIFEST, checkpoint_folders
+
+CHECKPOINT_MARGIN = 1.25  # the next checkpoint is the size of the last one; a little more for safety
+
+
+def checkpoint_bytes_needed(checkpoints: Path, trainable_bytes: int) -> int:
+    """Free bytes a checkpoint needs: the last checkpoint's size, or before the first one the
+    trainable weights three times (adapter, AdamW's two moments), with a margin."""
+    folders = [path for _, path in checkpoint_folders(checkpoints.parent)]
+    last = sum(p.stat().st_size for p in folders[-1].rglob("*") if p.is_file()) if folders else 3 * trainable_bytes
+    return int(last * CHECKPOINT_MARGIN)
+
+
+def disk_full_error(folder: Path, needed: int, free: int | None) -> WorkbenchError:
+    """The one line for a disk too full to save ``folder``."""
+    have = f"{_human(free)} free" if free is not None else "the disk filled up while saving"
+    return WorkbenchError(
+        f"disk full: checkpoint {folder} needs about {_human(needed)} and {have} there.",
+        f"free at least {_human(needed)} on that disk (or move the run to a larger one), then resume the run "
+        f"{folder.parent.parent}; its earlier checkpoints are intact.",
+    )
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the disk holding ``folder`` (or its nearest existing parent)."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    return shutil.disk_usage(existing).free
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, however the writer reports it (torch.save: 'file write failed'; safetensors: os error 28)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "os error 28" in text or "file write failed" in text
 
 
 def grouped_trainer_class():
@@ -44,6 +97,24 @@ def grouped_trainer_class():
                 tp_size = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
                 loss = loss * (self.accelerator.num_processes // tp_size)  # as Trainer.compute_loss scales the model's
             return loss
+
+        def _save_checkpoint(self, model, trial):
+            folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+            trainable = sum(p.numel() * p.element_size() for p in self.model.parameters() if p.requires_grad)
+            needed = checkpoint_bytes_needed(folder.parent, trainable)
+            if self.args.should_save:
+                free = free_bytes(folder.parent)
+                if free < needed:
+                    raise disk_full_error(folder, needed, free)
+                (folder / CHECKPOINT_MANIFEST).unlink(missing_ok=True)  # one left by an earlier save of this step
+            try:
+                super()._save_checkpoint(model, trial)
+            except (OSError, RuntimeError) as exc:
+                if not _disk_full(exc):
+                    raise
+                if self.args.should_save:
+                    shutil.rmtree(folder, ignore_errors=True)  # half a checkpoint: resume uses the one before
+                raise disk_full_error(folder, needed, None) from None
 
         def create_scheduler(self, num_training_steps, optimizer=None):
             if self.lr_scheduler is None:  # the named schedule, with no step at learning rate 0

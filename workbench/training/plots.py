@@ -64,8 +64,18 @@ def perplexity_curves(
                                  line=dict(color=colour)), row=1, col=1)
         base = next((v for v in values if v is not None), None)
         change = [100 * (v / base - 1) if v is not None and base else None for v in values]
-        fig.add_trace(go.Scatter(x=xs, y=change, mode="lines+markers", name=f"{name} change",
-                                 line=dict(color=colour, dash="dot")), row=2, col=1)
+        intervals = [r.get(f"{name}_change_ci95_pct") for r in evals]
+        bars = None
+        if any(intervals):  # each point's 95% interval, paired over its sample's documents
+            bars = dict(type="data", symmetric=False,
+                        array=[ci[1] - c if ci and c is not None else 0 for ci, c in zip(intervals, change)],
+                        arrayminus=[c - ci[0] if ci and c is not None else 0 for ci, c in zip(intervals, change)])
+        sample = [f"{r.get(f'{name}_eval_documents') or '?'} documents, {r.get(f'{name}_eval_tokens') or '?'} tokens"
+                  for r in evals]
+        fig.add_trace(go.Scatter(x=xs, y=change, mode="lines+markers", name=f"{name} change" + (" (95% CI)" if bars else ""),
+                                 line=dict(color=colour, dash="dot"), error_y=bars, customdata=sample,
+                                 hovertemplate=f"{name}: %{{y:+.1f}}% over the base on %{{customdata}}<extra></extra>"),
+                      row=2, col=1)
     if forgetting_threshold_pct is not None:
         fig.add_hline(y=forgetting_threshold_pct, line_dash="dash", line_color="#d62728", row=2, col=1,
                       annotation_text=f"forgetting threshold (+{forgetting_threshold_pct:g}% general)")

@@ -16,23 +16,32 @@ training never reaches the evaluation stage).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
-from workbench import runs, seed_everything
+from workbench import runcard, runs, seed_everything
 from workbench.artifacts import run_headline, write_manifest
-from workbench.config import from_dict
-from workbench.corpus.readers import resolve_training_data
+from workbench.config import from_dict, to_dict
+from workbench.documents.texts import resolve_training_data
 from workbench.errors import WorkbenchError
-from workbench.io import artifact_entries, check_output_folder, discard_replaced, read_json, set_aside, write_json
+from workbench.io import (
+    append_jsonl,
+    artifact_entries,
+    check_output_folder,
+    discard_replaced,
+    read_json,
+    set_aside,
+    write_json,
+)
 from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
-from workbench.runs import latest_checkpoint
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
-from workbench.training.config import TrainConfig, check_train_inputs
+from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, flatten_config, replay_file
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
@@ -56,25 +65,38 @@ def train(
     progress: bool = True,
     on_progress=None,
     scorer: Scorer | None = None,
+    changes: dict | None = None,
+    allow_changed_data: bool = False,
 ) -> Path:
     """Run (or resume) QLoRA continued pretraining. Returns the run folder.
 
     Args:
         config: the run's settings; ignored when resuming (the run's own config is used).
-        resume: a run folder to continue from its last checkpoint.
+        resume: a run folder to continue from its newest intact checkpoint (a damaged newer one is
+            passed over, with a notice).
         overwrite: replace an existing run folder of the same name.
         on_progress: receives :class:`workbench.progress.ProgressEvent` (steps trained).
         scorer: scores the held-out samples during training (:class:`.heldout.Scorer`); required
             unless in-training evaluation is off (``eval_every: 0``). ``workbench.workflows.train``
             passes evaluation's sliding-window perplexity.
+        changes: with ``resume``, settings to change as ``{field: value}`` (dotted for nested keys,
+            ``lora.r``): those a resumed run can take (``RESUMABLE_FIELDS``, a larger ``max_tokens``)
+            apply and are recorded in run.json; any other change is refused, naming it.
+        allow_changed_data: with ``resume``, continue although the training data changed since the
+            run started (both hashes are recorded in run.json); else that is refused.
     """
     workspace = workspace or Workspace.at()
-    checkpoint, replaced = None, None
+    checkpoint, replaced, resumed = None, None, None
     if resume is not None:
         run_dir = Path(resume)
-        if not (run_dir / RUN_CARD).exists():
-            raise WorkbenchError(f"{run_dir} is not a run folder (no {RUN_CARD}).", "pass the folder of an earlier run.")
+        card = runs.read_run_card(run_dir)  # a user error naming the folder when it is no run
         if finished_run_note(run_dir):
+            changed = config_changes(card["config"], {**flatten_config(card["config"]), **flatten_config(changes or {})})
+            if changed:
+                raise WorkbenchError(
+                    f"run {run_dir} is finished; {', '.join(sorted(changed))} cannot change it.",
+                    "start a new run from its settings with the new values.",
+                )
             return run_dir  # nothing to do, and nothing is rewritten
     else:
         config = config or TrainConfig()
@@ -83,10 +105,9 @@ def train(
     # one process per run folder: a second train/resume into it stops here with the owner's pid
     with folder_lock(run_dir, "train"):
         if resume is not None:
-            config = from_dict(TrainConfig, read_json(run_dir / RUN_CARD)["config"])
-            checkpoint = latest_checkpoint(run_dir)
-            if checkpoint is None:
-                raise WorkbenchError(f"run {run_dir} has no checkpoint to resume from.", "start it again without --resume.")
+            resumed = resume_plan(run_dir, changes, allow_changed_data)
+            config, checkpoint = resumed.config, resumed.checkpoint
+            _start_resumed(run_dir, resumed)
         else:
             if run_dir.exists() and artifact_entries(run_dir) and not overwrite:  # a job's status/log alone is no run yet
                 raise WorkbenchError(
@@ -99,7 +120,8 @@ def train(
             run_dir.mkdir(parents=True, exist_ok=True)
         with graceful_stop() as stop:
             try:
-                result = _train(config, run_dir, checkpoint, progress, on_progress, stop, scorer)
+                result = _train(config, run_dir, checkpoint, progress, on_progress, stop, scorer,
+                                resumed.card if resumed else None, resumed.notices if resumed else None)
             except KeyboardInterrupt as exc:  # SIGINT/SIGTERM (Stopped) or a plain Ctrl+C elsewhere
                 raise _record_stop(run_dir, exc) from None
             except BaseException as exc:
@@ -108,6 +130,97 @@ def train(
         if (read_status(run_dir) or {}).get("state") == "finished":
             discard_replaced(replaced)
         return result
+
+
+@dataclasses.dataclass
+class ResumePlan:
+    """What a resume starts from: the checkpoint, the config it goes on with, what its run card adds
+    (the changes applied, a change of data allowed) and the notices to show (damaged checkpoints passed over)."""
+
+    checkpoint: Path
+    config: TrainConfig
+    card: dict
+    notices: list[str]
+
+
+def resume_plan(run_dir: str | os.PathLike, changes: dict | None = None, allow_changed_data: bool = False) -> ResumePlan:
+    """Check a resume before any model loads: the newest intact checkpoint (newer damaged ones are
+    passed over with a notice), the config it was saved with plus the changes that can apply (those
+    asked for and any edit of run.json's config since), and the training data still the same.
+    A user error, naming what is wrong, for anything that cannot go on."""
+    run_dir = Path(run_dir)
+    card = runs.read_run_card(run_dir)
+    checkpoint, damaged = runs.intact_checkpoint(run_dir)
+    if checkpoint is None:
+        if damaged:
+            path, why = damaged[0]
+            raise WorkbenchError(
+                f"run {run_dir} has no intact checkpoint to resume from ({path.name}: {why}).",
+                f"start the run again (train into {run_dir} with overwrite).",
+            )
+        raise WorkbenchError(f"run {run_dir} has no checkpoint to resume from.", "start it again without --resume.")
+    notices = [f"checkpoint {path} is damaged ({why}); resuming from {checkpoint.name} instead" for path, why in damaged]
+    saved = read_json(checkpoint / RUN_CARD)
+    saved_config = from_dict(TrainConfig, saved["config"])
+    # an edit of run.json's config since the checkpoint counts as a change asked for
+    requested = {**config_changes(saved["config"], card["config"]), **flatten_config(changes or {})}
+    step = int(saved.get("step") or checkpoint.name.rsplit("-", 1)[-1])
+    tokens_done = step * int(saved.get("tokens_per_step") or saved_config.tokens_per_step)
+    config, applied = apply_resume_changes(saved_config, requested, tokens_done)
+    check_train_inputs(config)
+    extra = {"resume_changes": list(saved.get("resume_changes") or []),
+             "data_changes": list(saved.get("data_changes") or [])}
+    if applied:
+        extra["resume_changes"].append({"at_step": step, "changes": applied})
+    changed = _changed_inputs(saved.get("inputs") or {}, runcard.hash_inputs(_input_paths(config)))
+    if changed and not allow_changed_data:
+        what = "; ".join(f"{name} {c['path']}: sha256 {c['sha256_before'][:12]}... at the start, "
+                         f"{(c['sha256_after'] or 'none')[:12]}... now" for name, c in changed.items())
+        raise WorkbenchError(
+            f"the training inputs changed since run {run_dir} started ({what}); resuming would train the "
+            "checkpoint on other data.",
+            "put the original data back, or continue on the new data with {field} (both hashes are recorded "
+            "in run.json).",
+            field="allow_changed_data",
+        )
+    extra["data_changes"] += [{"at_step": step, "input": name, **c} for name, c in changed.items()]
+    return ResumePlan(checkpoint, config, {key: value for key, value in extra.items() if value}, notices)
+
+
+def _start_resumed(run_dir: Path, plan: ResumePlan) -> None:
+    """Say which damaged checkpoints were passed over, and keep run.json's config and history current,
+    so a later resume (after a kill) starts from the same settings."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    for notice in plan.notices:
+        print(f"warning: {notice}", file=sys.stderr)
+    if plan.notices:
+        append_jsonl(run_dir / METRICS, {"type": "warning", "step": int(plan.checkpoint.name.rsplit("-", 1)[-1]),
+                                         "message": "; ".join(plan.notices), "time": now_iso()})
+    card = read_json(run_dir / RUN_CARD)
+    write_json(run_dir / RUN_CARD, {**card, "config": to_dict(plan.config), **plan.card})
+
+
+def config_changes(before: dict, after: dict) -> dict:
+    """The settings that differ between two config dicts, as ``{dotted field: new value}``."""
+    old, new = flatten_config(before), flatten_config(after)
+    return {key: value for key, value in new.items() if old.get(key) != value}
+
+
+def _input_paths(config: TrainConfig) -> dict:
+    """The input files a run card hashes: every text the run trains on, the bundled replay text included."""
+    return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config)}
+
+
+def _changed_inputs(recorded: dict, current: dict) -> dict:
+    """Inputs whose sha256 differs from the one recorded at the start: {name: path, before, after}."""
+    changed = {}
+    for name, entry in recorded.items():
+        before = (entry or {}).get("sha256")
+        after = (current.get(name) or {}).get("sha256")
+        if before and before != after:
+            changed[name] = {"path": (current.get(name) or entry).get("path"), "sha256_before": before, "sha256_after": after}
+    return changed
 
 
 def finished_run_note(run_dir: str | os.PathLike) -> str | None:
@@ -127,7 +240,7 @@ def _record_stop(run_dir: Path, exc: KeyboardInterrupt) -> Stopped:
     """Mark the run stopped (status.json, run.json, artifact.json) and return the exception to raise:
     one line saying where it stopped and how to resume."""
     signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
-    checkpoint = latest_checkpoint(run_dir)
+    checkpoint, _ = runs.intact_checkpoint(run_dir)  # the one a resume would start from
     step = int(checkpoint.name.split("-")[-1]) if checkpoint else None
     if step is not None:
         message = f"stopped at step {step}; resume with: workbench train --resume {run_dir}"
@@ -155,7 +268,8 @@ def _required(scorer: Scorer | None, config: TrainConfig) -> Scorer | None:
 
 def _train(
     config: TrainConfig, run_dir: Path, checkpoint: Path | None, progress: bool, on_progress=None,
-    stop: StopRequest | None = None, scorer: Scorer | None = None,
+    stop: StopRequest | None = None, scorer: Scorer | None = None, resume_card: dict | None = None,
+    notices: list[str] | None = None,
 ) -> Path:
     import torch
     from transformers import TrainingArguments
@@ -165,7 +279,8 @@ def _train(
     from workbench.training.defaults import resolve_learning_rate
 
     started = time.time()
-    write_status(run_dir, "running", phase="preparing", started=now_iso())
+    write_status(run_dir, "running", phase="preparing", started=now_iso(),
+                 **({"notice": "; ".join(notices)} if notices else {}))
     seed_everything(config.seed)
     resolved = resolve_model(config.model)
     device = default_device()
@@ -236,7 +351,7 @@ def _train(
         "run",
         config,
         seed=config.seed,
-        inputs={"data": resolve_training_data(config.data)[0], "replay": None if not config.replay or config.replay == "sample" else config.replay},
+        inputs=_input_paths(config),
         model={"spec": config.model, "path": str(resolved.path), "weights_sha256": runs.weights_sha256(resolved.path)},
         data={
             "domain_tokens": data.domain_tokens,
@@ -255,6 +370,7 @@ def _train(
                   "learning_rate_reason": lr_reason},
         tokens_per_step=config.tokens_per_step * world_size(),
         runtime=runtime.to_dict(),
+        **(resume_card or {}),
     )
     rank_zero = int(os.environ.get("RANK", "0")) == 0
     if checkpoint is None and rank_zero:

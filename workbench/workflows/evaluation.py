@@ -83,7 +83,8 @@ def compare(
     """Base against adapted, with the reviewers' regression set re-scored.
 
     Args:
-        config: the comparison's settings (``adapter`` names the run).
+        config: the comparison's settings (``adapter`` names the run; ``against`` another run of the same
+            base to compare it with in place of the base model).
         workspace: where the comparison goes; default the run's own workspace.
 
     Returns:

@@ -147,7 +147,8 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     on_progress=None,
-    **resume_options: Any,
+    changes: dict | None = None,
+    allow_changed_data: bool = False,
 ) -> Path:
     """Train a QLoRA adapter (or resume a run) with the held-out scorer wired in.
 
@@ -159,7 +160,9 @@ def train(
         overwrite: replace an earlier run of the same name once this one finishes.
         progress: a progress bar on the terminal.
         on_progress: a listener of :class:`workbench.progress.ProgressEvent`.
-        **resume_options: passed to the trainer with ``resume`` (settings that may change on resume).
+        changes: with ``resume``, settings to change (``{field: value}``): those a resumed run can take
+            apply and are recorded, any other is refused naming it.
+        allow_changed_data: with ``resume``, go on although the training data changed (both hashes recorded).
 
     Returns:
         The run folder.
@@ -172,4 +175,4 @@ def train(
     if config is not None and not is_resolved(config):
         config = train_config(base=config)
     return train_run(config, ws, resume=resume, overwrite=overwrite, progress=progress, on_progress=on_progress,
-                     scorer=score_documents, **resume_options)
+                     scorer=score_documents, changes=changes, allow_changed_data=allow_changed_data)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workbench.corpus.readers import LARGE_DOCUMENT_CHARS, ReadReport, iter_documents, split_text
+from workbench.documents.readers import LARGE_DOCUMENT_CHARS, ReadReport, iter_documents, split_text
 from workbench.errors import WorkbenchError
 
 
@@ -101,15 +101,21 @@ def test_implausibly_large_document_is_warned_naming_the_option(tmp_path, capsys
     path = tmp_path / "book.txt"
     write_records(path, 100, words=650)
     docs = list(iter_documents(path, text_unit="document"))
-    assert len(docs) == 1
+    assert [d.id for d in docs] == ["book-0-part1", "book-0-part2"]  # over max_document_chars: split
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("warning: ") and str(path) in err[0] and "--text-unit paragraph" in err[0]
+    assert "max_document_chars" in err[0]
+
+    docs = list(iter_documents(path, text_unit="document", max_document_chars=600_000))
+    assert len(docs) == 1  # under a raised limit: kept whole, and still warned about as implausible
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "implausibly large" in err[0] and "--text-unit paragraph" in err[0]
 
 
 def test_auto_warns_about_a_large_file_without_blank_lines(tmp_path, capsys):
     path = tmp_path / "lines.txt"
     write_records(path, 100, words=650, separator="\n")
-    assert len(list(iter_documents(path))) == 1
+    assert len(list(iter_documents(path))) == 2  # one document, over max_document_chars: two parts
     err = capsys.readouterr().err
     assert str(path) in err and "--text-unit line" in err
 

@@ -21,8 +21,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.corpus.config import DedupConfig
-from workbench.corpus.words import lower_words
+from workbench.documents.words import lower_words
+from workbench.errors import WorkbenchError
+
+LEAKAGE_THRESHOLD = 0.5
+"""Estimated Jaccard at or above which a training document leaks a held-out one (curation and comparisons)."""
+
+
+@dataclass
+class DedupConfig:
+    """Near-duplicate detection: MinHash over word shingles, LSH banding, verified Jaccard estimate."""
+
+    threshold: float = 0.8
+    """Estimated Jaccard similarity at or above which two documents are near-duplicates."""
+    num_perm: int = 128
+    """MinHash permutations (signature length); more is more precise and slower."""
+    shingle_size: int = 5
+    """Words per shingle (word n-gram)."""
+    seed: int = 1
+    """Seed of the hash permutations (signatures are deterministic for a seed)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise WorkbenchError(f"dedup.threshold is {self.threshold}; it must be in (0, 1].", "use e.g. 0.8.")
+        if self.num_perm < 16:
+            raise WorkbenchError(f"dedup.num_perm is {self.num_perm}; LSH needs at least 16.", "use 64, 128 or 256.")
+        if self.shingle_size < 1:
+            raise WorkbenchError(f"dedup.shingle_size is {self.shingle_size}; it must be at least 1.", "use 5 (word 5-grams).")
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
