@@ -88,9 +88,9 @@ def test_quickstart_on_default_model_small_budget(real_model_home, tmp_path):
 def test_cpu_preset_has_the_quickstarts_cpu_shapes():
     """The smollm2-135m-cpu preset is the quickstart's CPU run: the same shapes and budget."""
     from workbench.quickstart import BLOCKS_PER_STEP, CPU_GRADIENT_CHECKPOINTING, CPU_MICRO_BATCH, CPU_TOKENS
-    from workbench.training.config import load_train_config
+    from workbench.workflows import train_config
 
-    preset = load_train_config("smollm2-135m-cpu")
+    preset = train_config(preset="smollm2-135m-cpu")
     assert preset.micro_batch_size == CPU_MICRO_BATCH and preset.grad_accum * CPU_MICRO_BATCH == BLOCKS_PER_STEP
     assert preset.gradient_checkpointing == CPU_GRADIENT_CHECKPOINTING and preset.max_tokens == CPU_TOKENS
     assert preset.eval_max_tokens is None  # sized from the budget, as in the quickstart

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from workbench.errors import WorkbenchError
 from workbench.io import read_json
-from workbench.training.config import TrainConfig, load_train_config, preset_for_model
+from workbench.training.config import TrainConfig, preset_for_model
 from workbench.training.defaults import learning_rate_for
+from workbench.workflows import train_config
 
 
 def test_learning_rate_grows_as_the_model_shrinks():
@@ -29,16 +31,18 @@ def test_the_preset_made_for_a_model(model, preset):
 
 
 def test_naming_only_the_model_picks_its_preset():
-    config = load_train_config(model="smollm2-135m", data="x.jsonl")
+    config = train_config(model="smollm2-135m", data="x.jsonl")
     assert config.preset == "smollm2-135m-cpu" and config.learning_rate == pytest.approx(1e-3)
-    default = load_train_config(data="x.jsonl")  # the default model is smollm2-135m too
+    default = train_config(data="x.jsonl")  # the default model is smollm2-135m too
     assert default.preset == "smollm2-135m-cpu"
-    plain = load_train_config("none", model="smollm2-135m", data="x.jsonl")
-    assert plain.preset is None and plain.learning_rate is None  # resolved from the model's size at launch
-    mine = load_train_config(model="smollm2-135m", learning_rate=3e-4, block_size=128)
+    plain = train_config(preset="none", model="smollm2-135m", data="x.jsonl")
+    assert plain.preset == "none" and plain.learning_rate is None  # resolved from the model's size at launch
+    mine = train_config(model="smollm2-135m", learning_rate=3e-4, block_size=128)
     assert mine.learning_rate == pytest.approx(3e-4) and mine.block_size == 128  # the user's values win
-    other = load_train_config("llama-3.2-1b", model="smollm2-135m")
-    assert other.preset == "llama-3.2-1b" and other.model == "smollm2-135m"
+    with pytest.raises(WorkbenchError) as refused:  # a preset made for another model: refused, naming both
+        train_config(preset="llama-3.2-1b", model="smollm2-135m")
+    assert "meta-llama/Llama-3.2-1B" in str(refused.value) and "smollm2-135m" in str(refused.value)
+    assert refused.value.field == "preset"
 
 
 def test_a_run_records_the_resolved_learning_rate_and_why(tiny_model, tmp_path, workspace):

@@ -16,9 +16,9 @@ from workbench.training.callbacks import (
     evaluations_left,
     prune_checkpoints,
 )
-from workbench.training.config import EVAL_MAX_TOKENS, EVAL_MIN_TOKENS, TrainConfig, load_train_config
+from workbench.training.config import EVAL_MAX_TOKENS, EVAL_MIN_TOKENS, TrainConfig
 from workbench.training.schedule import warmup_scheduler
-from workbench.workflows import train
+from workbench.workflows import train, train_config
 
 
 def _lrs(name, warmup, total, lr=1e-3):
@@ -73,7 +73,7 @@ def test_eval_tokens_are_sized_from_the_budget_and_explicit_values_win():
 
 def test_keep_checkpoints_values():
     assert TrainConfig().keep_checkpoints == "last_and_best"
-    assert load_train_config(overrides=["keep_checkpoints=3"]).keep_checkpoints == "3"
+    assert train_config(overrides=["keep_checkpoints=3"]).keep_checkpoints == "3"
     assert TrainConfig(keep_checkpoints="ALL").keep_checkpoints == "all"
     for bad in ("best", "0", "-1"):
         with pytest.raises(WorkbenchError, match="keep_checkpoints"):

@@ -263,10 +263,11 @@ def test_plan_counts_the_chunked_loss_only_where_the_trainer_uses_it():
 def test_every_shipped_preset_plans():
     """`workbench plan --preset NAME` works for every preset (the plan knows each preset's model)."""
     from workbench.cli import main
-    from workbench.training.config import list_presets, load_train_config
+    from workbench.training.config import list_presets
+    from workbench.workflows import train_config
 
     for name in list_presets():
-        config = load_train_config(name)
+        config = train_config(preset=name)
         plan = estimate(config.model, PlanConfig.from_train_config(config, gpu="L4"))
         assert plan.peak_gib > 0 and plan.steps > 0, name
     main(["plan", "--preset", "mistral-7b-24gb", "--gpu", "RTX 4090"])

@@ -10,15 +10,14 @@ from workbench.training.config import (
     TrainConfig,
     check_replay_apart,
     list_presets,
-    load_train_config,
     replay_file,
 )
-from workbench.workflows import train
+from workbench.workflows import train, train_config
 
 
 @pytest.mark.parametrize("preset", list_presets())
 def test_every_preset_loads(preset):
-    cfg = load_train_config(preset)
+    cfg = train_config(preset=preset)
     assert isinstance(cfg, TrainConfig)
     assert cfg.preset == preset  # recorded in the run card
     assert from_dict(TrainConfig, load_yaml(PRESETS / f"{preset}.yaml")) == dataclasses.replace(cfg, preset=None)
@@ -30,26 +29,26 @@ def test_presets_cover_the_promised_models():
 
 
 def test_presets_that_replay_use_the_replay_text_apart_from_the_general_held_out_set(sample_dir):
-    replaying = {p for p in list_presets() if load_train_config(p).replay_ratio > 0}
+    replaying = {p for p in list_presets() if train_config(preset=p).replay_ratio > 0}
     assert replaying == {"llama-3.1-8b-24gb", "mistral-7b-24gb"}
     for preset in replaying:
-        cfg = load_train_config(preset, data=str(sample_dir / "domain_corpus.jsonl"))
+        cfg = train_config(preset=preset, data=str(sample_dir / "domain_corpus.jsonl"))
         assert cfg.replay == "sample" and replay_file(cfg) == sample_dir.resolve() / "general_replay.jsonl"
         check_replay_apart(cfg)  # its replay text near-copies nothing of the default general held-out set
 
 
 def test_preset_then_flags_then_overrides():
-    cfg = load_train_config("llama-3.1-8b-24gb", None, ["lora.r=8"], max_tokens=1000)
+    cfg = train_config(preset="llama-3.1-8b-24gb", overrides=["lora.r=8"], max_tokens=1000)
     assert cfg.micro_batch_size == 1 and cfg.max_tokens == 1000 and cfg.lora.r == 8
 
 
 def test_unknown_preset_and_unknown_preset_key(tmp_path):
     with pytest.raises(WorkbenchError, match="unknown preset 'nope'"):
-        load_train_config("nope")
+        train_config(preset="nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("micro_batch: 4\n")
     with pytest.raises(WorkbenchError, match="unknown config key 'micro_batch'"):
-        load_train_config(None, bad)
+        train_config(config_file=bad)
 
 
 def _cfg(tiny_model, tmp_path, name, **kw):
@@ -153,7 +152,7 @@ def test_repeat_a_run_from_its_folder(tmp_path):
 
     original = TrainConfig(max_tokens=1234, learning_rate=3e-4, out=str(tmp_path / "a"), name="a")
     write_json(tmp_path / "a" / "run.json", {"config": to_dict(original)})
-    again = load_train_config(from_run=tmp_path / "a", out=str(tmp_path / "b"))
+    again = train_config(from_run=tmp_path / "a", out=str(tmp_path / "b"))
     assert again.max_tokens == 1234 and again.learning_rate == 3e-4 and again.out == str(tmp_path / "b")
     with pytest.raises(WorkbenchError, match="not a run folder"):
-        load_train_config(from_run=tmp_path)
+        train_config(from_run=tmp_path)

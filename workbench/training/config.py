@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
+from workbench.config import apply_overrides, load_yaml
 from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
@@ -31,13 +31,15 @@ class LoraSettings:
     def __post_init__(self) -> None:
         # checked here, before any run folder exists (peft would refuse them only after model loading)
         if not isinstance(self.r, int) or self.r < 1:
-            raise WorkbenchError(f"config key 'lora.r' is {self.r!r}.", "use a LoRA rank of 1 or more, e.g. --set lora.r=16.")
+            raise WorkbenchError(f"{{field}} is {self.r!r}.", "use a LoRA rank of 1 or more, e.g. 16.", field="lora.r")
         if self.alpha <= 0:
-            raise WorkbenchError(f"config key 'lora.alpha' is {self.alpha!r}.", "use a positive alpha, e.g. --set lora.alpha=32 (twice lora.r).")
+            raise WorkbenchError(f"{{field}} is {self.alpha!r}.", "use a positive alpha, e.g. 32 (twice lora.r).",
+                                 field="lora.alpha")
         if not 0.0 <= self.dropout < 1.0:
-            raise WorkbenchError(f"config key 'lora.dropout' is {self.dropout!r}.", "use a share in [0, 1), e.g. --set lora.dropout=0.05.")
+            raise WorkbenchError(f"{{field}} is {self.dropout!r}.", "use a share in [0, 1), e.g. 0.05.", field="lora.dropout")
         if not str(self.target_modules).strip():
-            raise WorkbenchError("config key 'lora.target_modules' is empty.", "use 'all-linear' or a comma list such as q_proj,v_proj.")
+            raise WorkbenchError("{field} is empty.", "use 'all-linear' or a comma list such as q_proj,v_proj.",
+                                 field="lora.target_modules")
 
 
 @dataclass
@@ -148,45 +150,47 @@ class TrainConfig:
             raise WorkbenchError(f"{{field}} is {self.seed!r}.", "use a whole number from 0 to 4294967295, e.g. 42.",
                                  field="seed")
         if self.max_tokens <= 0:
-            raise WorkbenchError(f"max_tokens is {self.max_tokens}.", "give a positive training budget in tokens.")
+            raise WorkbenchError(f"{{field}} is {self.max_tokens}.", "give a positive training budget in tokens.", field="max_tokens")
         if self.block_size < 16:
-            raise WorkbenchError(f"block_size {self.block_size} is too small.", "use at least 16 (typically 256-4096).")
+            raise WorkbenchError(f"{{field}} {self.block_size} is too small.", "use at least 16 (typically 256-4096).",
+                                 field="block_size")
         if self.micro_batch_size < 1 or self.grad_accum < 1:
-            raise WorkbenchError("micro_batch_size and grad_accum must be at least 1.", "set them to 1 or more.")
+            raise WorkbenchError("{field} must be at least 1.", "set it to 1 or more.",
+                                 field="micro_batch_size" if self.micro_batch_size < 1 else "grad_accum")
         if not 0.0 <= self.replay_ratio < 1.0:
-            raise WorkbenchError(f"replay_ratio is {self.replay_ratio}.", "use a share in [0, 1), e.g. 0.1.")
+            raise WorkbenchError(f"{{field}} is {self.replay_ratio}.", "use a share in [0, 1), e.g. 0.1.", field="replay_ratio")
         if self.replay_ratio > 0 and not self.replay:
             self.replay = "sample"
         if not 0.0 <= self.eval_every <= 1.0:
-            raise WorkbenchError(f"eval_every is {self.eval_every}.", "use a fraction in (0, 1], e.g. 0.1, or 0 to disable.")
+            raise WorkbenchError(f"{{field}} is {self.eval_every}.", "use a fraction in (0, 1], e.g. 0.1, or 0 to disable.", field="eval_every")
         if not 0.0 < self.embedding_lr_ratio <= 1.0:
-            raise WorkbenchError(f"embedding_lr_ratio is {self.embedding_lr_ratio}.", "use a share in (0, 1], e.g. 0.1.")
+            raise WorkbenchError(f"{{field}} is {self.embedding_lr_ratio}.", "use a share in (0, 1], e.g. 0.1.", field="embedding_lr_ratio")
         if self.forgetting_threshold_pct <= 0:
-            raise WorkbenchError(f"forgetting_threshold_pct is {self.forgetting_threshold_pct}.", "use a positive percent, e.g. 10.")
+            raise WorkbenchError(f"{{field}} is {self.forgetting_threshold_pct}.", "use a positive percent, e.g. 10.", field="forgetting_threshold_pct")
         if self.learning_rate is not None and self.learning_rate <= 0:
-            raise WorkbenchError(f"learning_rate is {self.learning_rate}.", "use a positive learning rate, e.g. 2e-4.")
+            raise WorkbenchError(f"{{field}} is {self.learning_rate}.", "use a positive learning rate, e.g. 2e-4.", field="learning_rate")
         if not 0.0 <= self.warmup_ratio < 1.0:
-            raise WorkbenchError(f"warmup_ratio is {self.warmup_ratio}.", "use a share in [0, 1), e.g. 0.05.")
+            raise WorkbenchError(f"{{field}} is {self.warmup_ratio}.", "use a share in [0, 1), e.g. 0.05.", field="warmup_ratio")
         if self.eval_max_tokens is not None and self.eval_max_tokens < 16:
             raise WorkbenchError(
-                f"eval_max_tokens is {self.eval_max_tokens}.", "use at least 16 tokens, or leave it unset to size it from max_tokens."
-            )
+                f"{{field}} is {self.eval_max_tokens}.", "use at least 16 tokens, or leave it unset to size it from max_tokens.",
+                field="eval_max_tokens")
         self.keep_checkpoints = str(self.keep_checkpoints).strip().lower()
         if self.keep_checkpoints not in ("last_and_best", "all") and not (
             self.keep_checkpoints.isdigit() and int(self.keep_checkpoints) >= 1
         ):
             raise WorkbenchError(
-                f"keep_checkpoints is {self.keep_checkpoints!r}.",
-                "use last_and_best, all, or the number of most recent checkpoints to keep (1 or more).",
+                f"{{field}} is {self.keep_checkpoints!r}.",
+                "use last_and_best, all, or the number of most recent checkpoints to keep (1 or more).", field="keep_checkpoints",
             )
         if self.weight_decay < 0:
-            raise WorkbenchError(f"weight_decay is {self.weight_decay}.", "use 0 or a positive value, e.g. 0.01.")
+            raise WorkbenchError(f"{{field}} is {self.weight_decay}.", "use 0 or a positive value, e.g. 0.01.", field="weight_decay")
         if self.max_grad_norm <= 0:
-            raise WorkbenchError(f"max_grad_norm is {self.max_grad_norm}.", "use a positive clipping norm, e.g. 1.0.")
+            raise WorkbenchError(f"{{field}} is {self.max_grad_norm}.", "use a positive clipping norm, e.g. 1.0.", field="max_grad_norm")
         if self.eval_window < 2:
-            raise WorkbenchError(f"eval_window is {self.eval_window}.", "use a window of 2 tokens or more, e.g. 512.")
+            raise WorkbenchError(f"{{field}} is {self.eval_window}.", "use a window of 2 tokens or more, e.g. 512.", field="eval_window")
         if self.new_tokens_max < 0:
-            raise WorkbenchError(f"new_tokens_max is {self.new_tokens_max}.", "use 0 or more, e.g. 200.")
+            raise WorkbenchError(f"{{field}} is {self.new_tokens_max}.", "use 0 or more, e.g. 200.", field="new_tokens_max")
 
     @property
     def tokens_per_step(self) -> int:
@@ -253,8 +257,8 @@ def check_train_inputs(config: TrainConfig) -> None:
              "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens}
     for key, value in named.items():
         if value and not Path(value).exists():
-            option = "--replay" if key == "replay" else f"--set {key}=PATH"
-            raise WorkbenchError(f"{key} file {value} does not exist.", f"check the path given with {option}.")
+            raise WorkbenchError(f"{{field}} file {value} does not exist.", "check the path given for {field}.",
+                                 field=key)
     check_replay_apart(config)
 
 
@@ -325,43 +329,6 @@ def preset_for_model(model: str | None) -> str | None:
 NO_PRESET = "none"
 
 
-def load_train_config(
-    preset: str | None = None,
-    path: str | Path | None = None,
-    overrides: list[str] | None = None,
-    from_run: str | Path | None = None,
-    **values,
-) -> TrainConfig:
-    """Defaults < run to repeat < preset < YAML file < explicit values (CLI flags) < dotted overrides (--set).
-
-    Without a preset (and not repeating a run), the preset made for the model is used, if one is
-    shipped (``preset_for_model``); ``preset="none"`` uses the plain defaults."""
-    data: dict = {}
-    if from_run:
-        from workbench.io import read_json
-
-        card = Path(from_run) / "run.json"
-        if not card.exists():
-            raise WorkbenchError(f"{from_run} is not a run folder (no run.json).", "pass the folder of an earlier run.")
-        data.update({k: v for k, v in read_json(card)["config"].items() if k not in ("out", "name")})
-    if preset is None and not from_run:  # naming only a model starts from the preset made for it
-        model = values.get("model") or (load_yaml(path).get("model") if path else None) or DEFAULT_MODEL
-        preset = preset_for_model(model)
-    if preset == NO_PRESET:
-        preset = None
-    if preset:
-        data["preset"] = preset
-        preset_path = PRESETS / f"{preset}.yaml"
-        if not preset_path.exists():
-            raise WorkbenchError(f"unknown preset '{preset}'.", f"use one of: {', '.join(list_presets())}.")
-        data.update(load_yaml(preset_path))
-    if path:
-        data.update(load_yaml(path))
-    data.update({k: v for k, v in values.items() if v is not None})
-    config = from_dict(TrainConfig, data)
-    return apply_overrides(config, parse_overrides(overrides)) if overrides else config
-
-
 OPTION_HELP = {
     # the ``workbench train --help`` line of each TrainConfig field it takes as a flag (workbench/cliopts.py)
     "preset": "A shipped preset (see 'workbench presets'); default: the one made for --model, if any; 'none' for "
@@ -405,7 +372,7 @@ def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -
 
     A change outside :data:`RESUMABLE_FIELDS` is a user error naming every such change.
     """
-    from workbench.config import apply_overrides, to_dict
+    from workbench.config import to_dict
 
     if not changes:
         return config, {}
