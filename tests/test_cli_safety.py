@@ -87,7 +87,7 @@ def test_inspect_overwrite_refuses_a_folder_of_user_files(capsys, tmp_path, user
 def test_train_overwrite_with_an_invalid_setting_keeps_the_users_files(capsys, tmp_path, user_folder, tiny_model):
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", corpus(tmp_path), "--out", user_folder,
                            "--overwrite", "--set", "lora.r=0", "--max-tokens", "1024")
-    assert_one_line_error(code, err, "lora.r", "--set lora.r=16")
+    assert_one_line_error(code, err, "lora.r (--set lora.r=...) is 0", "16")
     assert user_files_intact(user_folder)
     # a valid setting is refused too: the folder is not workbench's
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", corpus(tmp_path), "--out", user_folder,
@@ -320,6 +320,8 @@ def test_a_field_is_worded_as_the_flag_the_command_offers_else_as_set():
     (["compare", "--adapted", ".", "--set", "n_bootstrap=5"],
      ["n_bootstrap is 5", "set n_bootstrap (--set n_bootstrap=...) to 100"]),
     (["train", "--preset", "nope"], ["unknown --preset 'nope'", "use one of:"]),
+    (["train", "--max-tokens", "0"], ["--max-tokens is 0."]),
+    (["train", "--set", "eval_max_tokens=8"], ["eval_max_tokens (--set eval_max_tokens=...) is 8."]),
 ])
 def test_library_errors_name_the_commands_flag(capsys, tmp_path, argv, words):
     code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "out")
