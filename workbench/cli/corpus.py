@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions
 from workbench.config import load_config
 from workbench.corpus.config import CORPUS_OPTION_HELP, CURATE_OPTION_HELP, CorpusConfig, CurateConfig
@@ -34,6 +33,8 @@ def inspect(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Profile a corpus: size, tokenizer fit, duplicates, quality, PII, languages, domain terms, readiness."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     cfg = load_config(
         CorpusConfig, config, set_, paths=[str(p) for p in paths], model=model,
         reference=[str(r) for r in reference] if reference else None,
@@ -68,6 +69,8 @@ def curate(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Deduplicate, filter, redact PII and split a corpus into a versioned snapshot that training reads."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     cfg = load_config(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
         eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,

@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions, workspace_at
 from workbench.evaluation.config import OPTION_HELP, EvalConfig
 from workbench.io import read_json
@@ -50,6 +49,8 @@ def evaluate(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     cfg = workflows.eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
                        quant=quant, batch_size=batch_size, temperature_scaling=temperature_scaling,
                        text_field=text_field, dequantize_scoring=dequantize, text_unit=text_unit)
@@ -83,6 +84,8 @@ def compare(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     cfg = workflows.eval_config(
         config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,

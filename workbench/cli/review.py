@@ -7,13 +7,9 @@ from typing import Optional
 
 import typer
 
-from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions, given, workspace_at
 from workbench.io import dumps
-from workbench.review import plots
 from workbench.review.config import ITEMS_OPTION_HELP, ItemsConfig
-from workbench.review.export import export_corrections, export_drop_list, open_store
-from workbench.review.regression import export_regression_set
 
 DbOpt = typer.Option(None, "--db", help="Label store: a SQLite file or a database URL (default WORKSPACE/labels.db).")
 items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
@@ -21,6 +17,8 @@ items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
 
 
 def _store(db: Optional[str], workspace: Optional[Path], must_exist: bool = True):
+    from workbench.review.export import open_store  # here, not at the top: --help needs no label store
+
     return open_store(db, workspace, must_exist=must_exist)
 
 
@@ -42,6 +40,8 @@ def items(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Add review items to the label store (existing ones are kept, never duplicated)."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     result = workflows.review_items(
         _comparison_folder(comparison, workspace) if comparison else None, workspace,
         ItemsConfig(**given(seed=seed, regressed_documents=regressed)), jsonl=jsonl, profile=profile,
@@ -88,6 +88,8 @@ def stats(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Error rate and MQM penalty per model, checkpoint and category."""
+    from workbench.review import plots  # here, not at the top: --help needs no figures
+
     with _store(db, workspace) as store:
         stats = store.stats()
     o = stats["overall"]
@@ -151,6 +153,10 @@ def export(
 ) -> None:
     """Export labels; 'corrections' writes corrected outputs as training data for curate/train, 'regression' the
     labelled errors compare re-scores (--set regression_set=FILE), 'drops' the documents curate drops (drop_list)."""
+    # here, not at the top: the review stage's writers, which --help does not need
+    from workbench.review.export import export_corrections, export_drop_list
+    from workbench.review.regression import export_regression_set
+
     writers = {"corrections": export_corrections, "regression": export_regression_set, "drops": export_drop_list}
     with _store(db, workspace) as store:
         path = writers[format](store, out) if format in writers else store.export(out, format)

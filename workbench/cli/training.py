@@ -7,13 +7,11 @@ from typing import Optional
 
 import typer
 
-from workbench import workflows
 from workbench.cli.options import WORKSPACE, ConfigOptions, given, workspace_at
 from workbench.config import apply_overrides, load_yaml, parse_overrides
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.training import config as train_config
 from workbench.training import plan as plan_config
-from workbench.training.export import export_run
 
 # options that set a config field: the help line from the table next to the dataclass, the default shown from the field
 train_option = ConfigOptions(train_config.TrainConfig, train_config.OPTION_HELP,
@@ -41,6 +39,8 @@ def train(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """QLoRA continued pretraining on a snapshot or corpus file."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     ws = workspace_at(workspace)
     if resume:
         # imported here, not at the top: the trainer loads numpy and the training stack
@@ -77,6 +77,8 @@ def plan(
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
     """Estimate peak memory, fit, wall time and cost of a run before launching it."""
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
+
     values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu)
     if preset:
         preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens,
@@ -111,4 +113,6 @@ def export(
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Write a run's adapter, or a merged model folder."""
+    from workbench.training.export import export_run  # here, not at the top: it loads the training stage
+
     typer.echo(str(export_run(run, out=out, merge=merge, overwrite=overwrite)))
