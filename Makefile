@@ -19,9 +19,11 @@ lock:
 quickstart: setup
 	$(VENV)/bin/workbench quickstart
 
-# JupyterLab on the guided notebooks (notebooks/README.md)
+# JupyterLab on the guided notebooks shipped in the package (workbench/notebooks/README.md), writing to
+# the clone's workspace/ as the CLI and the app do. Installed with pip: `workbench notebooks DIR`, then
+# `jupyter lab DIR` (docs/install.md, "As a package").
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	WORKBENCH_WORKSPACE=$(CURDIR)/workspace $(VENV)/bin/jupyter lab workbench/notebooks/
 
 system-deps:
 	scripts/system_deps.sh

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from markdown_it import MarkdownIt
 
@@ -201,6 +202,11 @@ def check_other_command(words: list[str], where: str) -> None:
         assert args and args[0] in ("serve", "build"), f"{where}: mkdocs {args}"
     elif program == "source":
         assert args == [".venv/bin/activate"], f"{where}: source {args}"
+    elif program == "pip":
+        assert args[:1] == ["install"], f"{where}: pip {args}"
+        check_pip_install(args[1:], where)
+    elif program == "jupyter":
+        assert args[:1] == ["lab"], f"{where}: jupyter {args}"
     elif program.endswith(("pytest", "python")):
         paths = [a.split("::")[0] for a in args if not a.startswith("-") and "/" in a]
         if program.endswith("python") and args[:2] == ["-m", "pytest"]:
@@ -211,6 +217,26 @@ def check_other_command(words: list[str], where: str) -> None:
         assert (ROOT / program).is_file() and os.access(ROOT / program, os.X_OK), f"{where}: {program} is not a script here"
     else:
         raise AssertionError(f"{where}: the test does not know how to check '{program}': tag the block not-run")
+
+
+def check_pip_install(args: list[str], where: str) -> None:
+    """`pip install` of workbench: the wheel's name is the one `python -m build` writes for this version,
+    and the extras exist."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for arg in (a for a in args if not a.startswith("-")):
+        target, _, extras = arg.partition("[")
+        wheel = f"{project['name']}-{project['version']}-py3-none-any.whl"
+        assert target in (project["name"], ".", f"dist/{wheel}"), f"{where}: pip install {target}: not {wheel}"
+        unknown = set(filter(None, extras.rstrip("]").split(","))) - set(project["optional-dependencies"])
+        assert not unknown, f"{where}: pip install {arg}: no extra {sorted(unknown)} in pyproject.toml"
+
+
+def test_check_pip_install_names_a_wrong_wheel_and_an_unknown_extra():
+    check_pip_install(["dist/workbench-0.1.0-py3-none-any.whl[app,notebooks]"], "here")
+    with pytest.raises(AssertionError, match="no extra"):
+        check_pip_install(["workbench[gui]"], "here")
+    with pytest.raises(AssertionError, match="not workbench-"):
+        check_pip_install(["dist/workbench-9.9-py3-none-any.whl"], "here")
 
 
 def run_workbench(args: list[str], where: str, cwd: Path) -> None:
@@ -312,12 +338,14 @@ def user_facing_texts() -> list[tuple[str, int, str]]:
     and the package's comments and docstrings."""
     texts = []
     files = [ROOT / "README.md", ROOT / "mkdocs.yml", ROOT / "pyproject.toml", *sorted((ROOT / "docs").rglob("*.md")),
-             *sorted((ROOT / "benchmarks" / "results").glob("*.json")), *sorted((ROOT / "app").rglob("*.md")),
-             *sorted((ROOT / "notebooks").glob("*.md")), *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+             *sorted((ROOT / "benchmarks" / "results").glob("*.json")),
+             *sorted((ROOT / "workbench" / "app").rglob("*.md")),
+             *sorted((ROOT / "workbench" / "notebooks").glob("*.md")),
+             *sorted((ROOT / "workbench" / "notebooks").glob("*.ipynb"))]
     for path in files:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             texts.append((str(path.relative_to(ROOT)), number, line))
-    for path in sorted([*(ROOT / "workbench").rglob("*.py"), *(ROOT / "app").rglob("*.py")]):
+    for path in sorted((ROOT / "workbench").rglob("*.py")):
         for number, text in python_comments_and_docstrings(path):
             texts.append((str(path.relative_to(ROOT)), number, text))
     return texts

@@ -50,7 +50,9 @@ LAYERS = {
     "workbench.cliopts": FACES,
     "workbench.quickstart": FACES,
     "workbench.notebook": FACES,
+    "workbench.notebooks": FACES,  # the shipped notebooks and the copy a user works in
     "workbench.appsupport": FACES,
+    "workbench.app": FACES,  # the Streamlit pages, shipped inside the package
 }
 STAGES = ("workbench.corpus", "workbench.training", "workbench.evaluation", "workbench.review")
 LAYER_NAMES = ("base", "models", "workspace", "stage", "workflows", "jobs", "faces")

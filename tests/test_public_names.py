@@ -66,7 +66,7 @@ def test_declaring_the_public_names_imports_nothing_heavy():
 def _callers():
     """(importing module, line, imported dotted name) for every workbench import in the library, the app
     and the benchmarks."""
-    for folder in ("workbench", "app", "benchmarks"):
+    for folder in ("workbench", "benchmarks"):
         for path in sorted((REPO / folder).rglob("*.py")):
             module = module_name(path, REPO / folder) if folder != "workbench" else module_name(path)
             for line, name in imported_names(path.read_text(encoding="utf-8"), module, path.name == "__init__.py"):

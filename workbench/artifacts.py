@@ -25,7 +25,7 @@ from typing import Any
 
 from workbench.io import read_json, write_json
 from workbench.runcard import make_run_card, now_iso
-from workbench.status import STATES, read_status
+from workbench.status import ACTIVE_STATES, STATES, read_status
 
 FORMAT = 1
 MANIFEST = "artifact.json"
@@ -65,6 +65,8 @@ class Manifest:
     headline: dict = field(default_factory=dict)
     error: str | None = None
     format: int | None = None  # None: read from the files of an earlier release
+    broken: bool = False
+    """``artifact.json`` is unreadable: the folder is listed, marked failed, never taken as complete."""
 
     @property
     def name(self) -> str:
@@ -122,12 +124,9 @@ def write_manifest(
 
 def detect_kind(folder: Path) -> str | None:
     """The kind of an artifact folder from its files (``artifact.json`` first, then the stage files)."""
-    path = folder / MANIFEST
-    if path.exists():
-        try:
-            return read_json(path).get("kind")
-        except Exception:  # noqa: BLE001 - a broken file reads as an unknown kind
-            return None
+    data = _manifest_data(folder)
+    if isinstance(data, dict) and data.get("kind") in KIND_FOLDERS:
+        return data["kind"]
     for kind, name in STAGE_FILES.items():
         if (folder / name).exists():
             return kind
@@ -150,20 +149,33 @@ def read_manifest(folder: str | os.PathLike, kind: str | None = None) -> Manifes
     folder = Path(folder)
     kind = kind or detect_kind(folder)
     record = _stage_record(folder, kind)
-    path = folder / MANIFEST
-    if path.exists():
-        data = read_json(path)
-        manifest = Manifest(
-            kind=data.get("kind", kind), folder=folder, state=data.get("state", "finished"),
-            complete=bool(data.get("complete")), created=data.get("created"),
-            card=normalize_card(data.get("card")), headline=dict(data.get("headline") or {}), format=data.get("format"),
-        )
-    else:
+    data = _manifest_data(folder)
+    manifest = None
+    if isinstance(data, dict):
+        try:
+            manifest = Manifest(
+                kind=data.get("kind", kind), folder=folder, state=data.get("state", "finished"),
+                complete=bool(data.get("complete")), created=data.get("created"),
+                card=normalize_card(data.get("card")), headline=dict(data.get("headline") or {}),
+                format=data.get("format"),
+            )
+        except (TypeError, ValueError, AttributeError):  # right JSON, wrong shapes inside
+            data = _BROKEN
+    if manifest is None:
         manifest = _legacy_manifest(folder, kind, record)
+    if data is _BROKEN:  # shown, marked, never taken as complete: its stage files may still tell what it was
+        manifest.state, manifest.complete, manifest.broken = "failed", False, True
+        manifest.error = f"{folder / MANIFEST} is unreadable (not a workbench manifest); remove or restore it"
+        return manifest
     status = read_status(folder)
+    if status is None and manifest.state in ACTIVE_STATES:  # status.json gone: nothing is known to work on it
+        manifest.state = "failed"
+        manifest.error = manifest.error or f"{folder / 'status.json'} is missing: no process is known to work on it"
     if status and status.get("state"):
-        # the live state wins, except a vanished process after the artifact was completed
-        if not (manifest.complete and status.get("vanished")):
+        # the live state wins, except when the artifact is complete and its job is not active: a
+        # vanished process, an unreadable status.json or a replacement that failed or was stopped
+        # leave the complete artifact as it was
+        if not (manifest.complete and status["state"] in ("failed", "stopped")):
             manifest.state = status["state"]
         if manifest.state in ("failed", "stopped"):
             manifest.error = status.get("error") or manifest.error
@@ -171,6 +183,23 @@ def read_manifest(folder: str | os.PathLike, kind: str | None = None) -> Manifes
     if kind == "run":
         manifest.headline = {**manifest.headline, **run_headline(folder, record, status)}
     return manifest
+
+
+_BROKEN = object()
+
+
+def _manifest_data(folder: Path) -> dict | None | object:
+    """The parsed ``artifact.json``: None when there is none, ``_BROKEN`` when it is not a manifest."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data = read_json(path)
+    except Exception:  # noqa: BLE001 - torn, binary or not JSON
+        return _BROKEN
+    if not isinstance(data, dict) or data.get("kind") not in KIND_FOLDERS or data.get("state", "finished") not in STATES:
+        return _BROKEN
+    return data
 
 
 def _stage_record(folder: Path, kind: str | None) -> dict:

@@ -4,6 +4,14 @@ A job keeps its folder's ``status.json`` current (queued, running with progress 
 stopped, finished, failed with the error), with the writing process's pid and start time, so any
 surface (a notebook, the app after a reload, the CLI) can follow it; :func:`read_status` turns a
 job whose process is gone into ``failed`` ("process vanished").
+
+A status names its process by pid *and* start time (a status without the start time names no
+live process). Before anything is signalled, :func:`job_process` also checks the process works
+on that folder: the job runner started for it (``python -m workbench.jobs.runner FOLDER``) or a
+process holding the folder's run lock (a training run started from the CLI or a notebook). An
+unreadable ``status.json`` reads ``failed`` with
+``unreadable`` set; :func:`workbench.artifacts.read_manifest` then lets a complete artifact's own
+files decide.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any, Literal
 
 from workbench.io import read_json, write_json
 from workbench.runcard import now_iso
+from workbench.runlock import lock_path
 
 State = Literal["queued", "running", "stopping", "stopped", "finished", "failed"]
 
@@ -34,15 +43,30 @@ def _process_started(pid: int) -> float | None:
         return None
 
 
-def _raw_status(folder: Path) -> dict | None:
+RUNNER_MODULE = "workbench.jobs.runner"
+"""The module a background job runs as (``python -m workbench.jobs.runner FOLDER``)."""
+_UNREADABLE = object()
+
+
+def _read(folder: Path) -> dict | None | object:
+    """The parsed ``status.json``; None when there is none; ``_UNREADABLE`` when it is not a status."""
     path = folder / "status.json"
     if not path.exists():
         return None
     try:
         data = read_json(path)
     except Exception:  # noqa: BLE001 - replaced atomically, so only a foreign broken file lands here
-        return None
+        return _UNREADABLE
+    if not isinstance(data, dict) or data.get("state") not in STATES:
+        return _UNREADABLE
+    return data
+
+
+def recorded_status(folder: str | os.PathLike) -> dict | None:
+    """``status.json`` as written (no check of its process); None when missing or unreadable."""
+    data = _read(Path(folder))
     return data if isinstance(data, dict) else None
+
 
 
 def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
@@ -57,7 +81,7 @@ def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
     if int(os.environ.get("RANK", "0")) != 0:
         return
     folder = Path(folder)
-    previous = _raw_status(folder) or {}
+    previous = recorded_status(folder) or {}
     if state == "stopping" and previous.get("state") in TERMINAL_STATES:
         return  # the job ended while a stop was being asked for: a stop request never reopens it
     restarted = previous.get("state") in TERMINAL_STATES and state in ACTIVE_STATES
@@ -73,27 +97,69 @@ def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
     write_json(folder / "status.json", status)
 
 
-def process_alive(pid: int | None, started: float | None = None) -> bool:
-    """Is ``pid`` a live process, and the same one (its start time matches ``started``, when known)?"""
-    if not pid:
-        return False
+def process_alive(pid: int | None, started: float | None) -> bool:
+    """Is ``pid`` a live process, and the same one (its start time matches ``started``)? A pid without
+    a start time cannot be told from a reused one: it is not taken as alive."""
+    return _process(pid, started) is not None
+
+
+def _process(pid: Any, started: Any):
+    """The live ``psutil.Process`` of ``pid`` started at ``started`` (within a second), else None."""
+    if not pid or started is None:
+        return None
     try:
         import psutil
 
         proc = psutil.Process(int(pid))
         if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(proc.create_time() - float(started)) < 1.0
-    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied on another user's pid reused
-        return False
+            return None
+        return proc if abs(proc.create_time() - float(started)) < 1.0 else None
+    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied, a pid or time that is no number
+        return None
+
+
+def _same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def job_process(folder: str | os.PathLike, status: dict | None):
+    """The live process working on ``folder`` that ``status`` names (pid and start time), or None.
+
+    Only the job runner started for this folder, or a process holding the folder's run lock (a
+    training run from the CLI or a notebook), counts: any other process, however its pid got into
+    the file, is not the job's.
+    """
+    status = status or {}
+    proc = _process(status.get("pid"), status.get("pid_started"))
+    if proc is None:
+        return None
+    folder = Path(folder)
+    try:
+        cmdline = proc.cmdline()
+        if RUNNER_MODULE in cmdline and cmdline.index(RUNNER_MODULE) > 0 and cmdline[cmdline.index(RUNNER_MODULE) - 1] == "-m":
+            target = cmdline[cmdline.index(RUNNER_MODULE) + 1:]
+            if len(target) == 1 and _same_path(Path(proc.cwd()) / target[0], folder):
+                return proc
+        lock = lock_path(folder)
+        if lock.exists() and any(_same_path(f.path, lock) for f in proc.open_files()):
+            return proc
+    except Exception:  # noqa: BLE001 - it ended meanwhile, or it is not ours to read
+        return None
+    return None
 
 
 def read_status(folder: str | os.PathLike) -> dict | None:
     """``status.json`` as every surface must see it: a queued/running/stopping job whose process is
-    gone, or whose pid now belongs to another process, reads as ``failed`` ("process vanished")."""
-    status = _raw_status(Path(folder))
+    gone, or whose pid now belongs to another process, reads as ``failed`` ("process vanished"); an
+    unreadable file reads ``failed`` with ``unreadable`` set (see :func:`workbench.artifacts.read_manifest`)."""
+    folder = Path(folder)
+    status = _read(folder)
     if status is None:
         return None
+    if status is _UNREADABLE:
+        return {"state": "failed", "unreadable": True, "vanished": True, "error_type": "UnreadableStatus",
+                "error": f"{folder / 'status.json'} is unreadable (not a workbench status); no process is known "
+                         "to be working on this folder"}
     if "progress" not in status and status.get("total_steps"):
         # training reports steps; every job reads the same progress fields (done, total, unit, ETA)
         status["progress"] = {"stage": status.get("phase") or "training", "done": status.get("step") or 0,

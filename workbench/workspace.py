@@ -16,6 +16,7 @@ of :mod:`workbench.artifacts`; :class:`Artifact` and the typed listings read the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -25,13 +26,17 @@ from typing import Any
 
 from workbench.artifacts import STAGE_FILES, read_manifest
 from workbench.errors import WorkbenchError
-from workbench.io import parse_jsonl_line, read_json
+from workbench.io import read_json
 from workbench.models.registry import DEFAULT_MODEL
 from workbench.runs import checkpoint_folders
 from workbench.status import read_status
 
 DEFAULT_WORKSPACE = "workspace"
 KINDS = ("corpora", "snapshots", "runs", "comparisons")
+MAX_NAME = 100
+"""The longest artifact name (a folder name every file system takes, with room for ``.tmp-`` prefixes)."""
+_SINGULAR = {"corpora": "corpus", "snapshots": "snapshot", "runs": "run", "comparisons": "comparison",
+             "quickstart": "quickstart"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,17 @@ class Workspace:
         return cls(Path(root or os.environ.get("WORKBENCH_WORKSPACE", DEFAULT_WORKSPACE)).resolve())
 
     def folder(self, kind: str, name: str | None = None) -> Path:
+        """``<root>/<kind>`` or, with ``name``, the artifact's folder; a name outside the name rule
+        (``a/b``, ``../x``, ``my run``, over :data:`MAX_NAME`) is refused (:func:`check_name`), except
+        the name of a folder that is already there (one made by an earlier release), which is read."""
         if kind not in KINDS and kind != "quickstart":
             raise ValueError(f"unknown artifact kind {kind!r}")
         path = self.root / kind
-        return path / name if name else path
+        if not name:
+            return path
+        if _plain_component(name) and (path / name).is_dir():
+            return path / name
+        return path / check_name(kind, name)
 
     def list(self, kind: str) -> list[Path]:
         """Artifact folders of one kind, newest first (temporary ``.tmp-*`` folders are skipped)."""
@@ -65,19 +77,19 @@ class Workspace:
     # -- typed listings ----------------------------------------------------------------
     def corpora(self) -> list[CorpusSummary]:
         """Corpus profiles, newest first."""
-        return [summarize(p, "corpus") for p in self.list("corpora")]
+        return [_summary_or_mark(p, "corpus") for p in self.list("corpora")]
 
     def snapshots(self) -> list[SnapshotSummary]:
         """Curated snapshots, newest first."""
-        return [summarize(p, "snapshot") for p in self.list("snapshots")]
+        return [_summary_or_mark(p, "snapshot") for p in self.list("snapshots")]
 
     def runs(self) -> list[RunSummary]:
         """Training runs (running, stopped, failed or finished), newest first."""
-        return [summarize(p, "run") for p in self.list("runs")]
+        return [_summary_or_mark(p, "run") for p in self.list("runs")]
 
     def comparisons(self) -> list[ComparisonSummary]:
         """Comparisons and single-model evaluations, newest first."""
-        return [summarize(p) for p in self.list("comparisons")]
+        return [_summary_or_mark(p) for p in self.list("comparisons")]
 
     # -- handles ---------------------------------------------------------------------------
     def corpus(self, name: str) -> Artifact:
@@ -93,8 +105,11 @@ class Workspace:
         return self._handle("comparisons", name)
 
     def _handle(self, kind: str, name: str) -> Artifact:
-        folder = self.folder(kind, name)
-        if not name or not folder.is_dir() or name.startswith("."):
+        try:
+            folder = self.folder(kind, name) if name else None
+        except WorkbenchError:  # no artifact can have a name outside the rule
+            folder = None
+        if folder is None or not folder.is_dir():
             names = [p.name for p in self.list(kind)]
             singular = {"corpora": "corpus", "snapshots": "snapshot", "runs": "run", "comparisons": "comparison"}[kind]
             raise WorkbenchError(
@@ -114,8 +129,10 @@ class Workspace:
         if kind in ("corpora", "snapshots"):
             return self.folder(kind, name_from_paths(getattr(config, "paths", None) or []))
         if kind == "runs":
-            name = getattr(config, "name", None) or f"{Path(str(config.model)).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-            return self.folder("runs", name)
+            if getattr(config, "name", None):  # the user's own name: refused, not changed, when it is no slug
+                return self.folder("runs", check_name("runs", config.name, field="name"))
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            return self.folder("runs", f"{slugify(Path(str(config.model)).name)[:MAX_NAME - len(stamp) - 1]}-{stamp}")
         if kind == "comparisons":
             if getattr(config, "data", None):  # a single-model evaluation
                 prefix = f"eval-{Path(str(config.model or DEFAULT_MODEL)).name}-{Path(config.data).stem}"
@@ -126,7 +143,7 @@ class Workspace:
 
     def new_name(self, kind: str, prefix: str) -> str:
         """A fresh, readable artifact name: ``prefix``, then ``prefix-2``, ``prefix-3``..."""
-        prefix = slugify(prefix)
+        prefix = slugify(prefix)[:MAX_NAME - 4].rstrip("-.")  # room for a number
         base = self.folder(kind)
         if not (base / prefix).exists():
             return prefix
@@ -141,12 +158,45 @@ def name_from_paths(paths: list) -> str:
     if not paths:
         return "corpus"
     first = Path(str(paths[0]))
-    return first.name.split(".")[0] or "corpus"
+    return slugify(first.name.split(".")[0] or "corpus")[:MAX_NAME].rstrip("-.") or "corpus"
 
 
 def slugify(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    """The name rule's form of ``text``: letters, digits, ``.``, ``_`` and ``-`` (runs of anything else
+    become one ``-``), no leading or trailing ``.`` or ``-``; ``artifact`` when nothing is left."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-.")
     return slug or "artifact"
+
+
+def _plain_component(name: str) -> bool:
+    """One folder name that stays where it is put: no separator, not ``.``/``..``, not hidden, no NUL."""
+    text = str(name)
+    return (bool(text) and len(text) <= 255 and not text.startswith(".") and "\x00" not in text
+            and "/" not in text and "\\" not in text)
+
+
+def check_name(kind: str, name: str, field: str | None = None) -> str:
+    """``name`` when it is a valid artifact name for ``kind`` (runs, snapshots...), else a
+    :class:`WorkbenchError` offering the slug: the one name rule of every face and artifact kind.
+
+    A valid name is its own :func:`slugify` (so no ``/``, no ``..``, no leading dot, nothing a shell or
+    a URL would mangle) and at most :data:`MAX_NAME` characters long.
+
+    Args:
+        field: the config field the name came from (``name``), so each face words the setting.
+    """
+    what = "{field}" if field else f"the {_SINGULAR.get(kind, 'artifact')} name"
+    text = str(name)
+    slug = slugify(text)[:MAX_NAME].rstrip("-.") or "artifact"
+    shown = text if len(text) <= 60 else f"{text[:40]}...{text[-12:]}"
+    if len(text) > MAX_NAME:
+        raise WorkbenchError(f"{what} {shown!r} is {len(text)} characters long, over {MAX_NAME}.",
+                             f"use a shorter name, e.g. '{slug}'.", field=field)
+    if slug != text:
+        raise WorkbenchError(
+            f"{what} {shown!r} is not a plain folder name for a {_SINGULAR.get(kind, 'artifact')} in the workspace.",
+            f"use '{slug}' (letters, digits, '.', '_' and '-'; no '/', no leading '.').", field=field)
+    return text
 
 
 # ------------------------------------------------------------------------------------------
@@ -238,6 +288,17 @@ def summarize(folder: str | os.PathLike, kind: str | None = None) -> ArtifactSum
                complete=m.complete, error=m.error, **extra)
 
 
+def _summary_or_mark(folder: Path, kind: str | None = None) -> ArtifactSummary:
+    """:func:`summarize`, or, for a folder whose files cannot be read at all, a summary marking it
+    ``failed`` with the reason: one broken artifact never hides the others of a listing."""
+    try:
+        return summarize(folder, kind)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file of one folder; the listing goes on
+        return _SUMMARY_TYPES.get(kind or "", ArtifactSummary)(
+            name=folder.name, kind=kind or "unknown", state="failed", created=None, folder=folder, complete=False,
+            error=f"{folder} is unreadable ({type(exc).__name__}: {exc}); remove or restore its files")
+
+
 class Artifact:
     """A handle on one artifact folder: its card, live status, new metrics, checkpoints and record.
 
@@ -245,6 +306,8 @@ class Artifact:
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
+        self.skipped_metrics: list[str] = []
+        """Lines of ``metrics.jsonl`` read so far that were no JSON object (left out of the rows)."""
 
     def __repr__(self) -> str:
         return f"Artifact({str(self.folder)!r})"
@@ -265,17 +328,20 @@ class Artifact:
         return self.manifest().card
 
     def status(self) -> dict:
-        """The live status (``read_status``); a finished artifact without ``status.json`` reads finished."""
+        """The live status (``read_status``); without a readable ``status.json`` the folder's own files
+        decide (:func:`workbench.artifacts.read_manifest`): a complete artifact reads finished, a broken or
+        unfinished one failed, with the reason as its ``error``."""
         status = read_status(self.folder)
-        if status is not None:
+        if status is not None and not status.get("unreadable"):
             return status
         m = self.manifest()
-        return {"state": m.state, "error": m.error}
+        return {**(status or {}), "state": m.state, "error": m.error}
 
     def metrics(self, since: int = 0) -> tuple[list[dict], int]:
         """New rows of ``metrics.jsonl`` after byte offset ``since`` and the offset to pass next time.
 
-        Only complete lines are returned: a line being written is left for the next call. When the
+        Only complete lines are returned: a line being written is left for the next call. A line that
+        is no JSON object is left out and kept (its first 80 characters) in :attr:`skipped_metrics`. When the
         file was rewritten since ``since`` (a resumed run trims it to its checkpoint), the answer is
         ``([], 0)``: drop the rows you hold and read again from 0.
         """
@@ -292,9 +358,17 @@ class Artifact:
             chunk = handle.read(size - since)
         end = chunk.rfind(b"\n") + 1
         rows = []
-        for number, line in enumerate(chunk[:end].decode("utf-8", errors="replace").splitlines(), 1):
-            if line.strip():
-                rows.append(parse_jsonl_line(path, number, line))
+        for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if isinstance(row, dict):
+                rows.append(row)
+            else:  # a foreign or torn line: the rows around it still count
+                self.skipped_metrics.append(line[:80])
         return rows, since + end
 
     def checkpoints(self) -> list[dict]:
@@ -309,7 +383,10 @@ class Artifact:
         path = self.folder / name if name else None
         if path is None or not path.exists():
             return {}
-        data = read_json(path)
+        try:
+            data = read_json(path)
+        except Exception:  # noqa: BLE001 - torn or foreign: no record, as while it is not written
+            return {}
         return data if isinstance(data, dict) else {}
 
     def rows(self, name: str) -> list[dict]:

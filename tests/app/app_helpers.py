@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HOME_SCRIPT = REPO / "app" / "Home.py"
+HOME_SCRIPT = REPO / "workbench" / "app" / "Home.py"
 
 
 def page_test(page: str, timeout: float = 60):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HOME_SCRIPT = REPO / "app" / "Home.py"
+HOME_SCRIPT = REPO / "workbench" / "app" / "Home.py"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -122,7 +122,7 @@ def app_server(tmp_path_factory, made_template):
     log.close()
     # jobs launched from the pages run in their own sessions: end any a failed test left running
     from workbench import jobs
-    from workbench.workspace import TERMINAL_STATES
+    from workbench.status import TERMINAL_STATES
 
     for job in jobs.list_jobs(workspace):
         pid = job.status().get("pid")

@@ -117,7 +117,11 @@ def test_train_config_from_form_applies_only_what_the_user_changed(settings, tmp
     values = {s.key: s.default for s in specs}  # the form as shown...
     values.update({"data": str(tmp_path / "data" / "law.jsonl"), "max_tokens": 4096, "lora.r": 8,
                    "learning_rate": " 1e-4 ", "name": "my run/1"})  # ...and what the user changed
-    form = train_config_from_form(settings, folder, None, values)
+    # a name the one name rule would change is refused, its slug offered, never changed silently
+    with pytest.raises(WorkbenchError, match="use 'my-run-1'") as refused:
+        train_config_from_form(settings, folder, None, values)
+    assert refused.value.field == "name"
+    form = train_config_from_form(settings, folder, None, {**values, "name": "my-run-1"})
     qwen = preset_file("qwen2.5-0.5b")
     assert form.preset == "qwen2.5-0.5b" and form.block_size == qwen["block_size"] == 2048
     assert form.micro_batch_size == qwen["micro_batch_size"] and form.grad_accum == qwen["grad_accum"]

@@ -91,7 +91,7 @@ def test_a_preset_made_for_another_model_stops_naming_both(tmp_path):
     with pytest.raises(WorkbenchError) as error:
         settings.config(data=str(tmp_path / "x.jsonl"))
     made_for = yaml.safe_load((PRESETS / "llama-3.1-8b-24gb.yaml").read_text())["model"]
-    line = nb.error_line(error.value, parameters_cell(REPO / "notebooks" / "02_continued_pretraining.ipynb"))
+    line = nb.error_line(error.value, parameters_cell(REPO / "workbench" / "notebooks" / "02_continued_pretraining.ipynb"))
     assert "'llama-3.1-8b-24gb'" in line and made_for in line and "smollm2-135m" in line
     assert "'smollm2-135m-cpu'" in line and line.startswith("PRESET 'llama-3.1-8b-24gb'")  # the parameter's own name
     assert "\n" not in line
@@ -149,7 +149,7 @@ def test_pick_comparison_names_the_comparison_parameter(tiny_home, tmp_path):
     with pytest.raises(WorkbenchError) as error:
         nb.pick_comparison(s, "compare-c")
     assert "set COMPARISON in the parameters cell to one of: compare-b, compare-a" in nb.error_line(
-        error.value, parameters_cell(REPO / "notebooks" / "04_review_errors.ipynb"))
+        error.value, parameters_cell(REPO / "workbench" / "notebooks" / "04_review_errors.ipynb"))
 
 
 def test_training_data_is_the_named_snapshot_never_the_sample_corpus(tiny_home, tmp_path):
@@ -185,7 +185,7 @@ def test_parameter_words_fit_the_settings_of_every_notebook():
                      nb.pick_comparison, LabelStore.assign):
         settings |= set(inspect.signature(function).parameters)
     settings.add(inspect.signature(nb.pick_comparison).parameters["field"].default)  # the name it is given by
-    notebooks = sorted((REPO / "notebooks").glob("0*.ipynb"))
+    notebooks = sorted((REPO / "workbench" / "notebooks").glob("0*.ipynb"))
     for path in notebooks:
         names = parameters_cell(path)
         words = nb.parameter_words(names)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+NOTEBOOKS = sorted((REPO / "workbench" / "notebooks").glob("0*.ipynb"))
 EXPECTED = ["01_inspect_corpus.ipynb", "02_continued_pretraining.ipynb", "03_compare_models.ipynb",
             "04_review_errors.ipynb"]
 
@@ -129,7 +129,7 @@ def test_a_mistyped_name_stops_the_notebook_with_one_line(tmp_path, tiny_home, m
     workspace = tmp_path / "workspace"
     (workspace / "runs" / "my-corpus").mkdir(parents=True)
     small_mode_kernel(monkeypatch, workspace, tiny_home)
-    nb = with_parameters(REPO / "notebooks" / "03_compare_models.ipynb", NAME="my-corpsu")
+    nb = with_parameters(REPO / "workbench" / "notebooks" / "03_compare_models.ipynb", NAME="my-corpsu")
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     with pytest.raises(CellExecutionError):
         client.execute()
@@ -144,7 +144,7 @@ def _end_jobs(workspace: Path) -> None:
     import signal
 
     from workbench import jobs
-    from workbench.workspace import TERMINAL_STATES
+    from workbench.status import TERMINAL_STATES
 
     if not workspace.exists():
         return

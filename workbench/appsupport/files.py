@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,6 +125,9 @@ def corpus_suffixes() -> tuple[str, ...]:
 def sanitize_filename(name: str) -> str:
     """A safe file name from whatever a browser sent: the last path component only (``/`` and
     ``\\`` both count), letters, digits, ``.``, ``_`` and ``-`` kept, no leading dots."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(name)):  # NUL, newline...: no file system name
+        raise WorkbenchError(f"the file name {str(name)!r} holds control characters (a NUL byte, a line break).",
+                             "rename the file to plain characters, e.g. corpus.jsonl, and upload it again.")
     base = re.split(r"[\\/]", str(name))[-1]
     base = unicodedata.normalize("NFKC", base)
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._ ")
@@ -169,18 +173,35 @@ def save_upload(
     digest = hashlib.sha256(data).hexdigest()
     target = folder / safe
     stem, suffix = _split_name(safe)
-    n = 2
-    while target.exists():
-        if target.is_file() and not target.is_symlink() and sha256_file(target) == digest:
-            return target
-        target = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    if not is_within(target.parent.resolve(), settings.workspace_root):  # uploads/ itself a symlink out
-        raise WorkbenchError(f"{folder} points outside the workspace.", f"remove the link {folder}.")
-    tmp = folder / f".{target.name}.part"
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return target
+    if folder.is_symlink() or not is_within(folder.resolve(), settings.workspace_root):  # uploads/ a link out
+        raise WorkbenchError(f"{folder} is a link or points outside the workspace.", f"remove the link {folder}.")
+    # a fresh temporary file of our own (O_CREAT | O_EXCL, a random name): a link or file planted
+    # under any name in uploads/ is never opened, and a half-written upload never has the final name
+    handle, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        n = 2
+        while True:
+            try:
+                os.link(tmp, target)  # gives the name only while it is free: nothing is ever replaced
+                return target
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: the name, checked just before
+                if not os.path.lexists(target):
+                    os.replace(tmp, target)
+                    return target
+            if target.is_symlink():  # never written through, never replaced: someone put it there
+                raise WorkbenchError(f"{target} is a symbolic link, and an upload never writes through one.",
+                                     f"remove the link {target} (its target is untouched), then upload again.")
+            if target.is_file() and sha256_file(target) == digest:  # the same file again: stored once
+                return target
+            target = folder / f"{stem}-{n}{suffix}"
+            n += 1
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def _split_name(name: str) -> tuple[str, str]:

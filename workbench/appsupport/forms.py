@@ -21,7 +21,7 @@ from workbench.appsupport.files import resolve_inside
 from workbench.appsupport.models import check_model_spec
 from workbench.config import apply_overrides
 from workbench.errors import WorkbenchError
-from workbench.workspace import slugify
+from workbench.workspace import check_name
 
 if TYPE_CHECKING:
     from workbench.appsupport.server import AppSettings
@@ -269,8 +269,8 @@ def train_config_from_form(settings: AppSettings, model: str, preset: str | None
             checked = str(resolve_inside(value, roots, field=key))
             if checked != value:
                 overrides[key] = checked
-    if overrides.get("name"):
-        overrides["name"] = slugify(str(overrides["name"]))
+    if overrides.get("name"):  # the one name rule: a name it would change is refused, the slug offered
+        overrides["name"] = check_name("runs", str(overrides["name"]).strip(), field="name")
     return workflows.train_config(model, preset, overrides=overrides)
 
 

@@ -19,7 +19,7 @@ __all__ = ["AppSettings", "OPTION_HELP", "SETTINGS_ENV", "LOCAL_HOSTS", "APP_DIR
 
 SETTINGS_ENV = "WORKBENCH_APP_SETTINGS"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-APP_DIR = Path(__file__).resolve().parents[2] / "app"
+APP_DIR = Path(__file__).resolve().parents[1] / "app"
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class AppSettings:
     @classmethod
     def from_env(cls, environ: dict | None = None) -> AppSettings:
         """Settings of the running app: the env var set by ``workbench app``, else defaults
-        (workspace from ``$WORKBENCH_WORKSPACE``), so ``streamlit run app/Home.py`` also works."""
+        (workspace from ``$WORKBENCH_WORKSPACE``), so ``streamlit run workbench/app/Home.py`` also works."""
         environ = os.environ if environ is None else environ
         raw = environ.get(SETTINGS_ENV)
         if not raw:

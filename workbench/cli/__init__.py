@@ -2,7 +2,7 @@
 
 :data:`COMMANDS` maps every command and group to its function, in the order ``workbench --help``
 lists them. The functions live beside their options in this package (``corpus``, ``training``,
-``evaluation``, ``review``, ``jobs``, ``models``, ``quickstart``, ``webapp``); each fills a config
+``evaluation``, ``review``, ``jobs``, ``models``, ``notebooks``, ``quickstart``, ``webapp``); each fills a config
 from its flags and calls one workflow (``workbench.workflows``) or a stage's reader. The heavy
 libraries (torch, transformers, SQLAlchemy, plotly) load only when a command runs, so
 ``workbench --help`` stays fast.
@@ -23,14 +23,14 @@ from typing import Callable, Union
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from workbench.cli import corpus, evaluation, jobs, models, quickstart, review, training, webapp
+from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, training, webapp
 from workbench.cli.options import flag_words
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
 
 __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
-    "options", "corpus", "training", "evaluation", "review", "jobs", "models", "quickstart", "webapp",
+    "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
 ]
 
 
@@ -53,6 +53,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
     "presets": training.presets,
     "export": training.export,
     "app": webapp.app,
+    "notebooks": notebooks.notebooks,
     "models": Group("Provision and list models (offline).", {
         "fetch": models.fetch,
         "list": models.list_models,

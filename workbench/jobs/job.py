@@ -3,6 +3,7 @@ finding and attaching to one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,16 +11,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
 from workbench.status import TERMINAL_STATES as TERMINAL
-from workbench.status import mark_failed, process_alive, read_status, write_status
+from workbench.status import job_process, mark_failed, read_status, recorded_status, write_status
 from workbench.workspace import Workspace
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
+LAUNCH_LOCK = ".launch.lock"
 # job kind -> (workspace folder, config class path)
 KINDS: dict[str, tuple[str, str]] = {
     "inspect": ("corpora", "workbench.corpus.config:CorpusConfig"),
@@ -29,6 +31,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "evaluate": ("comparisons", "workbench.evaluation.config:EvalConfig"),
 }
 _children: list[subprocess.Popen] = []  # reaped on every status read, so no zombie lingers
+_ARTIFACT_KINDS = {"inspect": "corpus", "curate": "snapshot", "train": "run", "compare": "comparison",
+                   "evaluate": "evaluation"}
 
 __all__ = ["Job", "launch", "attach", "list_jobs", "find", "config_class", "KINDS", "JOB_FILE", "LOG_FILE", "TERMINAL"]
 
@@ -66,9 +70,20 @@ class Job:
         return read_json(path) if path.exists() else {"kind": self.kind}
 
     def status(self) -> dict:
-        """The live status (a vanished process reads ``failed``)."""
+        """The live status (a vanished process reads ``failed``). Without a readable ``status.json`` the
+        folder's own files decide: a complete artifact reads ``finished``, anything else ``failed``."""
         _reap()
-        return read_status(self.folder) or {"state": "queued"}
+        status = read_status(self.folder)
+        if status is not None and not status.get("unreadable"):
+            return status
+        from workbench.artifacts import read_manifest
+
+        manifest = read_manifest(self.folder, _ARTIFACT_KINDS.get(self.kind))
+        if manifest.state not in TERMINAL:  # no process is known to work here: it cannot be running
+            manifest.state = "failed"
+        error = None if manifest.state == "finished" else (
+            (status or {}).get("error") or manifest.error or f"{self.folder / 'status.json'} is missing")
+        return {**(status or {}), "state": manifest.state, "error": error, "derived": True}
 
     @property
     def state(self) -> str:
@@ -84,17 +99,29 @@ class Job:
 
     def stop(self) -> dict:
         """Ask the job to stop (SIGTERM). Training checkpoints where it can and ends ``stopped``;
-        other stages end ``stopped`` with nothing marked complete. Returns the status after asking."""
-        status = self.status()
-        if status["state"] in TERMINAL:
-            return status
-        pid = status.get("pid")
-        if process_alive(pid, status.get("pid_started")):
-            write_status(self.folder, "stopping", pid=pid)
-            try:
-                os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:  # it ended between the look and the signal
-                pass
+        other stages end ``stopped`` with nothing marked complete. Returns the status after asking.
+
+        Only the job's own process is signalled: the one ``status.json`` names by pid and start time,
+        and only while it is this folder's job runner or holds the folder's run lock (a training run
+        from the CLI or a notebook). When ``status.json`` says the job is active but names no such
+        process, nothing is signalled: the status is marked ``failed`` and a :class:`WorkbenchError`
+        says the job's process is gone.
+        """
+        raw = recorded_status(self.folder)
+        if raw is None or raw["state"] in TERMINAL:
+            return self.status()
+        pid = raw.get("pid")
+        proc = job_process(self.folder, raw)
+        if proc is None:
+            reason = _not_the_job(self.folder, raw)
+            write_status(self.folder, "failed", error=f"process gone: {reason}", error_type="ProcessGone")
+            raise WorkbenchError(f"the process of job {self.folder} is gone: {reason}; nothing was signalled.",
+                                 "resume the job (workbench jobs resume), or launch it again.")
+        write_status(self.folder, "stopping", pid=pid)
+        try:
+            proc.send_signal(signal.SIGTERM)  # psutil checks the pid still is this process first
+        except Exception:  # noqa: BLE001 - psutil.NoSuchProcess: it ended between the look and the signal
+            pass
         return self.status()
 
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> dict:
@@ -118,9 +145,14 @@ class Job:
                 default: the workspace the job was found in, else ``Workspace.at()``. A launched
                 job always uses the workspace recorded at launch.
         """
-        state = self.status()["state"]
-        if state not in TERMINAL:
-            raise WorkbenchError(f"job {self.folder} is {state}.", "stop it first (workbench jobs stop), or wait for it.")
+        with _launch_lock(self.folder):
+            state = self.status()["state"]
+            if state not in TERMINAL:
+                raise WorkbenchError(f"job {self.folder} is {state}: it is resumed or running already.",
+                                     "follow it (workbench jobs logs), stop it first (workbench jobs stop), or wait for it.")
+            return self._restart(workspace)
+
+    def _restart(self, workspace: Workspace | str | os.PathLike | None) -> Job:
         spec = self.spec()
         if self.kind == "train":
             from workbench.runs import latest_checkpoint
@@ -151,6 +183,37 @@ class Job:
         return Workspace.at()
 
 
+def _not_the_job(folder: Path, status: dict) -> str:
+    """Why the process ``status`` names is not the job's (for the refusal to signal it)."""
+    from workbench.status import process_alive
+
+    pid = status.get("pid")
+    if not pid:
+        return "status.json names no process"
+    if status.get("pid_started") is None:
+        return f"status.json names pid {pid} without its start time, so it cannot be told from another process"
+    if not process_alive(pid, status.get("pid_started")):
+        return f"pid {pid} has ended (or is another process now)"
+    return f"pid {pid} is not a workbench job of this folder"
+
+
+@contextlib.contextmanager
+def _launch_lock(folder: Path) -> Iterator[None]:
+    """Hold the folder's launch lock (a hidden ``.launch.lock`` in it, bookkeeping like a job's own
+    files) while a job is checked and started, so two launches or resumes of one folder at once
+    start one runner: the second waits, then sees the first one's job ``queued`` and refuses."""
+    import fcntl
+
+    folder = Path(folder).absolute()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LAUNCH_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _workspace_of(workspace: Workspace | str | os.PathLike | None) -> Workspace:
     if isinstance(workspace, Workspace):
         return workspace
@@ -174,7 +237,7 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         The :class:`Job`; its folder already holds ``status.json`` (``queued``) and ``job.json``.
     """
     from workbench.config import from_dict, to_dict
-    from workbench.io import check_output_folder
+    from workbench.io import artifact_entries, check_output_folder
 
     cls = config_class(kind)
     if isinstance(config, dict):
@@ -190,29 +253,34 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
     ws = _workspace_of(workspace)
     if kind == "compare" and not getattr(config, "adapter", None):
         raise WorkbenchError("no adapted model given.", "set adapter to a run folder.")
-    folder = ws.folder_for(KINDS[kind][0], config)
+    folder = ws.folder_for(KINDS[kind][0], config).absolute()
+    if not overwrite and artifact_entries(folder):  # replacing is a choice the user makes, never a default
+        raise WorkbenchError(f"{folder} already exists.", "choose another name, or choose {field}: the one there "
+                             "stays until the new one is complete.", field="overwrite")
     # before the job's own files land there: never a folder of the user's files, and writable
     check_output_folder(folder, overwrite, option="out",
                         exists_fix="choose another name/out, or launch with overwrite=True.")
-    status = read_status(folder)
-    if status and status["state"] not in TERMINAL:
-        raise WorkbenchError(f"a job is already {status['state']} in {folder}.", "stop it first, or wait for it.")
-    folder.mkdir(parents=True, exist_ok=True)
-    data = to_dict(config)
-    if "out" in data:  # train and compare write where ``out`` says; the corpus stages get the folder
-        data["out"] = str(folder)
-    spec = {"kind": kind, "config": data, "workspace": str(ws.root), "overwrite": overwrite,
-            "num_proc": num_proc, "labels": labels, "resume": False}
-    return _start(folder, spec, ws.root)
+    with _launch_lock(folder):
+        status = read_status(folder)
+        if status and status["state"] not in TERMINAL:
+            raise WorkbenchError(f"a job is already {status['state']} in {folder}.", "stop it first, or wait for it.")
+        folder.mkdir(parents=True, exist_ok=True)
+        data = to_dict(config)
+        if "out" in data:  # train and compare write where ``out`` says; the corpus stages get the folder
+            data["out"] = str(folder)
+        spec = {"kind": kind, "config": data, "workspace": str(ws.root), "overwrite": overwrite,
+                "num_proc": num_proc, "labels": labels, "resume": False}
+        return _start(folder, spec, ws.root)
 
 
 def _start(folder: Path, spec: dict, workspace: Path | None = None) -> Job:
     from workbench.runcard import now_iso
 
     spec = {**spec, "launched": now_iso()}
-    write_json(folder / JOB_FILE, spec)
+    folder = Path(folder).absolute()
     # queued from the first second; the launcher's pid until the runner reports with its own
     write_status(folder, "queued", kind=spec["kind"], phase="starting")
+    write_json(folder / JOB_FILE, spec)
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
     try:
         with open(folder / LOG_FILE, "ab") as log:

@@ -15,7 +15,7 @@ from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.jobs.job import config_class
 from workbench.progress import ProgressEvent, StatusProgress, combine
-from workbench.status import mark_failed, read_status, write_status
+from workbench.status import TERMINAL_STATES, job_process, mark_failed, recorded_status, write_status
 from workbench.workspace import Workspace
 
 TRAIN_LOCK = "train.lock"
@@ -84,6 +84,13 @@ def run(folder: Path) -> int:
     spec = read_json(folder / "job.json")
     kind = spec["kind"]
     workspace = Workspace(spec["workspace"])
+    recorded = recorded_status(folder) or {}
+    if recorded.get("state") in TERMINAL_STATES:  # stopped (or given up) before this process started
+        print(f"the job in {folder} is {recorded['state']} already: not started", flush=True)
+        return 0
+    if recorded.get("pid") != os.getpid() and job_process(folder, recorded) is not None:
+        print(f"another process (pid {recorded['pid']}) runs the job in {folder}: not started", flush=True)
+        return 3
     write_status(folder, "queued", kind=kind, phase="starting")
     signal.signal(signal.SIGTERM, _stop_requested)
     print(f"[{time.strftime('%H:%M:%S')}] {kind} job in {folder} (pid {os.getpid()})", flush=True)
@@ -112,7 +119,7 @@ def run(folder: Path) -> int:
             workflows.compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "evaluate":
             workflows.evaluate(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
-        status = read_status(folder) or {}
+        status = recorded_status(folder) or {}
         if status.get("state") != "stopped":  # training that stopped gracefully reports it itself
             write_status(folder, "finished", phase="done",
                          **({"progress": status["progress"]} if status.get("progress") else {}))

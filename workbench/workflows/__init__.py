@@ -9,7 +9,15 @@ Importing this package is light; the heavy libraries load when a workflow runs.
 """
 
 from workbench.workflows.corpus import curate, inspect, with_drop_list
-from workbench.workflows.evaluation import QUICK_CHECK, compare, eval_config, evaluate, quick, with_regression_set
+from workbench.workflows.evaluation import (
+    QUICK_CHECK,
+    check_trained_snapshot,
+    compare,
+    eval_config,
+    evaluate,
+    quick,
+    with_regression_set,
+)
 from workbench.workflows.review import (
     SEVERITIES,
     ErrorMark,
@@ -24,6 +32,6 @@ from workbench.workflows.training import is_resolved, preset_model, train, train
 __all__ = [
     "train_config", "train", "preset_model", "is_resolved",
     "inspect", "curate", "with_drop_list",
-    "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK",
+    "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
 ]

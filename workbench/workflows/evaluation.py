@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides
+from workbench.errors import WorkbenchError
 from workbench.evaluation.config import EvalConfig
+from workbench.io import read_json
 from workbench.workspace import Workspace
 
-__all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK"]
+__all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot"]
 
 QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256}
 """Settings of a quick comparison (small mode of the notebooks and tests): fewer generations and resamples."""
@@ -95,8 +97,42 @@ def compare(
     ws = _workspace(workspace)
     if ws is None and config.adapter:
         ws = _run_workspace(config.adapter)
+    check_trained_snapshot(config)
     return run_compare(with_regression_set(config, ws), ws, progress=progress, overwrite=overwrite,
                        on_progress=on_progress)
+
+
+def check_trained_snapshot(config: EvalConfig) -> None:
+    """Refuse a comparison that would score the held-out split of a snapshot replaced since the run
+    trained on it: the run's card records the sha256 of the snapshot's ``train.jsonl``, the snapshot's
+    ``manifest.json`` (or the file itself) gives today's. Nothing to check when ``domain_eval`` is
+    chosen for the comparison or was for the run, or the run trained on a plain file."""
+    from workbench.io import sha256_file
+    from workbench.runs import run_card_for
+
+    if config.domain_eval or not config.adapter:
+        return
+    card = run_card_for(config.adapter) or {}
+    run_config = card.get("config") or {}
+    data = run_config.get("data")
+    if run_config.get("domain_eval") or not data or not (Path(data) / "train.jsonl").is_file():
+        return
+    recorded = ((card.get("inputs") or {}).get("data") or {}).get("sha256")
+    if not recorded:
+        return
+    snapshot = Path(data)
+    try:
+        current = read_json(snapshot / "manifest.json")["files"]["train.jsonl"]["sha256"]
+    except Exception:  # noqa: BLE001 - no (readable) manifest: hash the file itself
+        current = sha256_file(snapshot / "train.jsonl")
+    if current != recorded:
+        raise WorkbenchError(
+            f"the run {config.adapter} trained on snapshot {snapshot} as it was then (train.jsonl sha256 "
+            f"{recorded[:12]}), but the snapshot has been replaced since (sha256 {current[:12]}): its held-out "
+            "split is not the run's.",
+            "set {field} to the held-out file to score, or train a run on the snapshot as it is now.",
+            field="domain_eval",
+        )
 
 
 def _run_workspace(adapter: str) -> Workspace | None:

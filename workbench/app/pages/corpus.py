@@ -16,6 +16,9 @@ ws = workspace()
 state = st.session_state
 words = appsupport.curate_words()
 labels = appsupport.CURATE_LABELS
+# replacing an artifact is a choice made here, never a default (the old one stays until the new one is complete)
+PROFILE_REPLACE = "Replace the profile of the same name"
+SNAPSHOT_REPLACE = "Replace the snapshot of the same name"
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -50,10 +53,12 @@ def _relative(path: str) -> str:
 
 # --- files ------------------------------------------------------------------------------------
 st.header("Files")
+# no ``type=`` list: Streamlit's own check of it turns a forged name (a NUL byte) into an exception
+# before the page runs; save_upload refuses another type, or such a name, in one line instead
 uploads = st.file_uploader(
     "Upload corpus files", accept_multiple_files=True, key="corpus_upload",
-    type=[s.lstrip(".") for s in appsupport.corpus_suffixes()] + ["gz"],
-    help=f"Saved under the workspace's uploads/ folder (at most {cfg.max_upload_mb} MB each).",
+    help=f"{', '.join(appsupport.corpus_suffixes())} (optionally .gz), saved under the workspace's uploads/ "
+         f"folder (at most {cfg.max_upload_mb} MB each).",
 )
 for upload in uploads or []:
     marker = f"saved::{upload.file_id}"
@@ -88,13 +93,14 @@ st.header("Profile")
 models = appsupport.model_choices(cfg)
 c1, c2 = st.columns([2, 1])
 tokenizer = c1.selectbox(labels["model"], models or ["smollm2-135m"], key="corpus_model")
+replace_profile = c1.checkbox(PROFILE_REPLACE, value=False, key="corpus_replace")
 if c2.button("Profile", type="primary", disabled=not paths, key="corpus_profile", icon=":material/analytics:"):
     from workbench import jobs
     from workbench.corpus.config import CorpusConfig
 
-    with user_errors(words):
+    with user_errors({**words, "overwrite": PROFILE_REPLACE}):
         job = jobs.launch("inspect", CorpusConfig(paths=paths, model=appsupport.check_model_spec(tokenizer, cfg)), ws,
-                          overwrite=True)
+                          overwrite=replace_profile)
         state["corpus_view_select"] = job.name  # show the new profile (its selectbox comes below)
         st.rerun()
 
@@ -160,15 +166,16 @@ with st.form("curate_form"):
                                      labels=labels)
     values = config_inputs(specs, "curate_")
     use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
+    replace_snapshot = st.checkbox(SNAPSHOT_REPLACE, value=False, key="curate_replace")
     submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")
 if submitted:
     from workbench import jobs
 
-    with user_errors(words):
+    with user_errors({**words, "overwrite": SNAPSHOT_REPLACE}):
         config = appsupport.curate_config_from_form(cfg, paths, tokenizer, values)
         # reviewers' drops reach curation one way: the job exports the label store's drop list
         reviewed = use_labels and workflows.labels_path(ws).exists()
-        job = jobs.launch("curate", config, ws, overwrite=True, labels="workspace" if reviewed else None)
+        job = jobs.launch("curate", config, ws, overwrite=replace_snapshot, labels="workspace" if reviewed else None)
         st.success(f"Curating into snapshot {job.name}.", icon=":material/done:")
 for snap in ws.snapshots()[:3]:
     st.markdown(f"Snapshot **{snap.name}** {badge(snap.state)} train {snap.train_documents or 0} / "

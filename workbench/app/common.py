@@ -89,13 +89,13 @@ def progress_line(status: dict, label: str | None = None) -> None:
 def follow_job(folder, key: str) -> None:
     """A job's state and progress, redrawn every few seconds while it is active (only this panel
     reruns); the page reruns once when the job ends. Stop button while it runs."""
-    from workbench.status import read_status
+    from workbench.workspace import Artifact
 
-    status = read_status(folder) or {}
-    live = status.get("state") in ACTIVE
+    artifact = Artifact(folder)  # its status, or what its own files say when status.json is missing or unreadable
+    live = artifact.status().get("state") in ACTIVE
 
     def panel() -> None:
-        current = read_status(folder) or {"state": "queued"}
+        current = artifact.status()
         c1, c2 = st.columns([5, 1])
         with c1:
             progress_line(current)
