@@ -87,7 +87,7 @@ def test_inspect_overwrite_refuses_a_folder_of_user_files(capsys, tmp_path, user
 def test_train_overwrite_with_an_invalid_setting_keeps_the_users_files(capsys, tmp_path, user_folder, tiny_model):
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", corpus(tmp_path), "--out", user_folder,
                            "--overwrite", "--set", "lora.r=0", "--max-tokens", "1024")
-    assert_one_line_error(code, err, "lora.r (--set lora.r=...) is 0", "16")
+    assert_one_line_error(code, err, "lora.r is 0", "16")
     assert user_files_intact(user_folder)
     # a valid setting is refused too: the folder is not workbench's
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", corpus(tmp_path), "--out", user_folder,
@@ -280,48 +280,52 @@ def test_models_fetch_names_a_missing_gguf_even_when_cached(capsys, tiny_home, t
 # ---- a library error names the setting as the command's flag -------------------------------------
 
 
-def _words(*path: str):
-    """The words ``workbench PATH...`` gives a library error for its settings."""
+def _command(*path: str):
+    """The click command ``workbench PATH...``."""
     from typer.main import get_command
 
     from workbench.cli import app
-    from workbench.cli.options import flag_words
 
     command = get_command(app)
     for name in path:
         command = command.commands[name]
-    return flag_words(command)
+    return command
 
 
-def test_a_field_is_worded_as_the_flag_the_command_offers_else_as_set():
-    error = WorkbenchError("max_tokens is 0.", "give {field} a positive training budget.", field="max_tokens")
-    assert error.one_line(_words("train")) == "max_tokens is 0. Fix: give --max-tokens a positive training budget."
-    assert error.one_line(_words("quickstart")) == "max_tokens is 0. Fix: give --max-tokens a positive training budget."
-    # evaluate has no flag for it but takes --set
-    assert error.one_line(_words("evaluate")) == (
-        "max_tokens is 0. Fix: give max_tokens (--set max_tokens=...) a positive training budget.")
+def test_a_field_is_worded_as_the_flag_the_command_offers_else_with_set():
+    from workbench.cli.options import error_line, flag_words
+
+    error = WorkbenchError("{field} is 0.", "give {field} a positive training budget.", field="max_tokens")
+    assert error_line(error, _command("train")) == "--max-tokens is 0. Fix: give --max-tokens a positive training budget."
+    assert error_line(error, _command("quickstart")).startswith("--max-tokens is 0.")
+    # evaluate has no flag for it but takes --set; the fix asks to set it, so the line says how
+    assert error_line(error, _command("evaluate")) == (
+        "max_tokens is 0. Fix: give max_tokens a positive training budget. (--set max_tokens=...)")
     assert error.one_line() == "max_tokens is 0. Fix: give max_tokens a positive training budget."  # a face without words
+    refused = WorkbenchError("{field} cannot change when a run resumes.", "start a new run.", field="lora.r")
+    assert error_line(refused, _command("train")) == "lora.r cannot change when a run resumes. Fix: start a new run."
 
-    train, compare = _words("train"), _words("compare")
-    assert train("lora.r") == "lora.r (--set lora.r=...)"
-    assert (train("out"), train("overwrite"), train("from_run")) == ("--out", "--overwrite", "--from-run")
+    train, compare = flag_words(_command("train")), flag_words(_command("compare"))
+    assert "lora.r" not in train
+    assert (train["out"], train["overwrite"], train["from_run"]) == ("--out", "--overwrite", "--from-run")
     # a flag named unlike its field: compare's --base sets model, --adapted adapter, --dequantize dequantize_scoring
-    assert (compare("model"), compare("adapter"), compare("dequantize_scoring")) == ("--base", "--adapted", "--dequantize")
-    assert _words("evaluate")("model") == "--model"
-    assert (_words("curate")("eval_paths"), _words("curate")("out")) == ("--eval", "--out")
-    assert _words("app")("data_dirs") == "--data-dir"
-    assert _words("models", "fetch")("gguf") == "--gguf"
-    assert _words("review", "stats")("window") == "window"  # no flag and no --set: the field's own name
+    assert (compare["model"], compare["adapter"], compare["dequantize_scoring"]) == ("--base", "--adapted", "--dequantize")
+    assert flag_words(_command("evaluate"))["model"] == "--model"
+    assert (flag_words(_command("curate"))["eval_paths"], flag_words(_command("curate"))["out"]) == ("--eval", "--out")
+    assert flag_words(_command("app"))["data_dirs"] == "--data-dir"
+    assert flag_words(_command("models", "fetch"))["gguf"] == "--gguf"
+    # review stats takes no --set: a field it has no flag for keeps its name
+    assert error_line(error, _command("review", "stats")) == error.one_line()
 
 
 @pytest.mark.parametrize("argv, words", [
     (["evaluate", "--window", "1"], ["window is 1", "set --window to 2 tokens or more"]),
     (["compare", "--domain-eval", "d.jsonl", "--general-eval", "g.jsonl"], ["no adapted model", "set --adapted to"]),
     (["compare", "--adapted", ".", "--set", "n_bootstrap=5"],
-     ["n_bootstrap is 5", "set n_bootstrap (--set n_bootstrap=...) to 100"]),
+     ["n_bootstrap is 5", "set n_bootstrap to 100", "(--set n_bootstrap=...)"]),
     (["train", "--preset", "nope"], ["unknown --preset 'nope'", "use one of:"]),
     (["train", "--max-tokens", "0"], ["--max-tokens is 0."]),
-    (["train", "--set", "eval_max_tokens=8"], ["eval_max_tokens (--set eval_max_tokens=...) is 8."]),
+    (["train", "--set", "eval_max_tokens=8"], ["eval_max_tokens is 8."]),
 ])
 def test_library_errors_name_the_commands_flag(capsys, tmp_path, argv, words):
     code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "out")

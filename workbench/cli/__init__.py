@@ -9,7 +9,7 @@ libraries (torch, transformers, SQLAlchemy, plotly) load only when a command run
 
 :func:`main` turns what the user can fix into one line on stderr and exit code 2: a library error
 (:class:`~workbench.errors.WorkbenchError`) names the setting by the flag the command offers for it
-(``--max-tokens``; ``lora.r (--set lora.r=...)`` for a field without a flag of its own), a usage error names
+(``--max-tokens``; ``--set lora.r=...`` for a field without a flag of its own), a usage error names
 the command whose ``--help`` to read.
 """
 
@@ -24,7 +24,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, training, webapp
-from workbench.cli.options import flag_words
+from workbench.cli.options import error_line
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
 
@@ -93,13 +93,13 @@ class _Commands(TyperGroup):
 
 
 class _Command(TyperCommand):
-    """A leaf command: a library error leaving it carries the command's words for settings (its flags)."""
+    """A leaf command: a library error leaving it carries its line in the command's words (its flags)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except WorkbenchError as exc:
-            exc.words = flag_words(self)  # read by main(); the error itself stays the library's
+            exc.cli_line = error_line(exc, self)  # printed by main(); the error itself stays the library's
             raise
 
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         with graceful_stop():  # SIGTERM/SIGINT: every stage unwinds, says "stopped", exits 130/143
             app(args=argv, prog_name="workbench", standalone_mode=False)
     except WorkbenchError as exc:
-        typer.echo(f"error: {exc.one_line(getattr(exc, 'words', None))}", err=True)
+        typer.echo(f"error: {getattr(exc, 'cli_line', None) or exc.one_line()}", err=True)
         sys.exit(2)
     except _StopExit as exc:
         _exit_stopped(exc.stopped)

@@ -7,7 +7,7 @@ out of the values the command passes on, so the precedence defaults < YAML (``--
 ``--set`` holds (``workbench.config.load_config``). The default that ``--help`` shows is read from
 the dataclass field when the command is defined, so changing the field changes the help.
 
-The same tables word a library error for the command that raised it (:func:`flag_words`): its
+The same tables word a library error for the command that raised it (:func:`error_line`): its
 field becomes the flag that sets it.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import typer
 
@@ -125,13 +125,10 @@ def workspace_at(path: Optional[Path]):
     return Workspace.at(path)
 
 
-def flag_words(command) -> Callable[[str], str]:
-    """How a command names a setting in an error (:meth:`WorkbenchError.one_line`): the flag it offers.
-
-    A config field is worded as the option that sets it (``max_tokens`` -> ``--max-tokens``; ``compare``
-    names ``model`` ``--base``), a parameter of the command by its own flag (``overwrite`` ->
-    ``--overwrite``); a field without a flag by its name and the ``--set`` that sets it
-    (``lora.r (--set lora.r=...)``) where the command takes ``--set``, else by its name.
+def flag_words(command) -> dict[str, str]:
+    """``{setting: flag}`` of a command, for :meth:`WorkbenchError.one_line`: a config field is worded as the
+    option that sets it (``max_tokens`` -> ``--max-tokens``; ``compare`` names ``model`` ``--base``), a parameter
+    of the command by its own flag (``overwrite`` -> ``--overwrite``). A field without a flag keeps its name.
 
     Args:
         command: the click command that ran (its ``callback`` is the typer-wrapped command function).
@@ -141,13 +138,17 @@ def flag_words(command) -> Callable[[str], str]:
         flags = [opt for opt in param.opts if opt.startswith("--")]
         if param.param_type_name == "option" and flags:
             words[param.name] = flags[0]
-    takes_set = "--set" in words.values()
     for name, field in (option_fields(command.callback) if command.callback else {}).items():
         words[field.name] = words[name]  # a field's own flag wins over a parameter named like the field
+    return words
 
-    def word(field: str) -> str:
-        if field in words:
-            return words[field]
-        return f"{field} (--set {field}=...)" if takes_set else field
 
-    return word
+def error_line(error, command) -> str:
+    """A library error as one line in the command's words: its field as the command's flag; a field the fix
+    asks to set but the command has no flag for gets the ``--set`` that sets it (``(--set lora.r=...)``)."""
+    words = flag_words(command)
+    line = error.one_line(words)
+    field = error.field
+    if field and field not in words and "--set" in words.values() and "{field}" in (error.fix or ""):
+        line += f" (--set {field}=...)"
+    return line
