@@ -72,7 +72,7 @@ def corpus(tmp_path: Path, n: int = 8) -> Path:
 def test_curate_overwrite_refuses_a_folder_of_user_files(capsys, tmp_path, user_folder):
     code, _, err = run_cli(capsys, "curate", corpus(tmp_path), "--out", user_folder, "--overwrite", "--num-proc", "1")
     line = assert_one_line_error(code, err, str(user_folder), "did not make")
-    assert "new or empty folder" in line
+    assert "give --out a new or empty folder" in line
     assert user_files_intact(user_folder)
     assert sorted(p.name for p in user_folder.iterdir()) == ["notes", "thesis.txt"]
 
@@ -87,7 +87,7 @@ def test_inspect_overwrite_refuses_a_folder_of_user_files(capsys, tmp_path, user
 def test_train_overwrite_with_an_invalid_setting_keeps_the_users_files(capsys, tmp_path, user_folder, tiny_model):
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", corpus(tmp_path), "--out", user_folder,
                            "--overwrite", "--set", "lora.r=0", "--max-tokens", "1024")
-    assert_one_line_error(code, err, "lora.r", "--set lora.r=16")
+    assert_one_line_error(code, err, "lora.r is 0", "16")
     assert user_files_intact(user_folder)
     # a valid setting is refused too: the folder is not workbench's
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", corpus(tmp_path), "--out", user_folder,
@@ -275,3 +275,59 @@ def test_plan_and_presets_take_workspace_like_every_command(capsys, tmp_path):
 def test_models_fetch_names_a_missing_gguf_even_when_cached(capsys, tiny_home, tmp_path):
     code, _, err = run_cli(capsys, "models", "fetch", "tiny-llama", "--gguf", tmp_path / "nope.gguf")
     assert_one_line_error(code, err, "nope.gguf", "--gguf")
+
+
+# ---- a library error names the setting as the command's flag -------------------------------------
+
+
+def _command(*path: str):
+    """The click command ``workbench PATH...``."""
+    from typer.main import get_command
+
+    from workbench.cli import app
+
+    command = get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return command
+
+
+def test_a_field_is_worded_as_the_flag_the_command_offers_else_with_set():
+    from workbench.cli.options import error_line, flag_words
+
+    error = WorkbenchError("{field} is 0.", "give {field} a positive training budget.", field="max_tokens")
+    assert error_line(error, _command("train")) == "--max-tokens is 0. Fix: give --max-tokens a positive training budget."
+    assert error_line(error, _command("quickstart")).startswith("--max-tokens is 0.")
+    # evaluate has no flag for it but takes --set; the fix asks to set it, so the line says how
+    assert error_line(error, _command("evaluate")) == (
+        "max_tokens is 0. Fix: give max_tokens a positive training budget. (--set max_tokens=...)")
+    assert error.one_line() == "max_tokens is 0. Fix: give max_tokens a positive training budget."  # a face without words
+    refused = WorkbenchError("{field} cannot change when a run resumes.", "start a new run.", field="lora.r")
+    assert error_line(refused, _command("train")) == "lora.r cannot change when a run resumes. Fix: start a new run."
+
+    train, compare = flag_words(_command("train")), flag_words(_command("compare"))
+    assert "lora.r" not in train
+    assert (train["out"], train["overwrite"], train["from_run"]) == ("--out", "--overwrite", "--from-run")
+    # a flag named unlike its field: compare's --base sets model, --adapted adapter, --dequantize dequantize_scoring
+    assert (compare["model"], compare["adapter"], compare["dequantize_scoring"]) == ("--base", "--adapted", "--dequantize")
+    assert flag_words(_command("evaluate"))["model"] == "--model"
+    assert (flag_words(_command("curate"))["eval_paths"], flag_words(_command("curate"))["out"]) == ("--eval", "--out")
+    assert flag_words(_command("app"))["data_dirs"] == "--data-dir"
+    assert flag_words(_command("models", "fetch"))["gguf"] == "--gguf"
+    # review stats takes no --set: a field it has no flag for keeps its name
+    assert error_line(error, _command("review", "stats")) == error.one_line()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["evaluate", "--window", "1"], ["window is 1", "set --window to 2 tokens or more"]),
+    (["compare", "--domain-eval", "d.jsonl", "--general-eval", "g.jsonl"], ["no adapted model", "set --adapted to"]),
+    (["compare", "--adapted", ".", "--set", "n_bootstrap=5"],
+     ["n_bootstrap is 5", "set n_bootstrap to 100", "(--set n_bootstrap=...)"]),
+    (["train", "--preset", "nope"], ["unknown --preset 'nope'", "use one of:"]),
+    (["train", "--max-tokens", "0"], ["--max-tokens is 0."]),
+    (["train", "--set", "eval_max_tokens=8"], ["eval_max_tokens is 8."]),
+])
+def test_library_errors_name_the_commands_flag(capsys, tmp_path, argv, words):
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "out")
+    assert_one_line_error(code, err, *words)
+    assert not (tmp_path / "out").exists()

@@ -1,6 +1,6 @@
 """Command options that set a config field show that field's default, and only fields that exist.
 
-The defaults shown by ``--help`` are read from the dataclasses (workbench/cliopts.py); these tests fail
+The defaults shown by ``--help`` are read from the dataclasses (workbench/cli/options.py); these tests fail
 when a command declares such an option by hand again, or when what it shows and the field disagree.
 """
 
@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from workbench.appsupport import AppSettings
 from workbench.cli import app
-from workbench.cliopts import ConfigOptions, field_default, option_fields, shown_default
+from workbench.cli.options import ConfigOptions, field_default, option_fields, shown_default
 from workbench.corpus.config import CorpusConfig, CurateConfig
 from workbench.evaluation.config import EvalConfig
 from workbench.quickstart import QuickstartConfig
@@ -138,13 +138,14 @@ def test_the_help_follows_the_dataclass_default_and_the_flag_defaults_to_none(wi
 
 
 def test_changing_evalconfigs_default_changes_evaluate_help(monkeypatch):
-    import workbench.evaluation.commands as commands
+    import workbench.cli.evaluation as commands
+    from workbench.cli import build
 
     field = EvalConfig.__dataclass_fields__["batch_size"]
     monkeypatch.setattr(field, "default", 3)
     try:
-        probe = typer.Typer()
-        importlib.reload(commands).register(probe)
+        reloaded = importlib.reload(commands)
+        probe = build({"evaluate": reloaded.evaluate, "compare": reloaded.compare})
         text = " ".join(CliRunner().invoke(probe, ["evaluate", "--help"], env=WIDE).output.split())
         assert "Windows per forward pass. [default: (3)]" in text
     finally:

@@ -38,3 +38,34 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path, capsys):
 def test_unknown_gpu_is_a_clear_error():
     result = runner.invoke(app, ["plan", "--gpu", "Voodoo2"])
     assert isinstance(result.exception, WorkbenchError) and "unknown GPU" in str(result.exception)
+
+
+def test_the_cli_lives_in_one_package_with_one_command_table():
+    """Only workbench/cli/ imports typer or workbench.cli, and its table names every command ``--help`` lists."""
+    import ast
+    from pathlib import Path
+
+    from typer.main import get_command
+
+    import workbench
+    from workbench.cli import COMMANDS, Group
+
+    package = Path(workbench.__file__).parent
+    outside = []
+    for path in package.rglob("*.py"):
+        if path.is_relative_to(package / "cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            outside += [f"{path.relative_to(package)}: {name}" for name in names
+                        if name.split(".")[0] in ("typer", "click") or name.startswith("workbench.cli")]
+    assert outside == []
+
+    listed = get_command(app).commands
+    assert list(listed) == list(COMMANDS)
+    for name, entry in COMMANDS.items():
+        if isinstance(entry, Group):
+            assert list(listed[name].commands) == list(entry.commands) and listed[name].help == entry.help
+        else:
+            assert listed[name].callback.__wrapped__ is entry

@@ -151,7 +151,7 @@ def artifact_entries(folder: str | os.PathLike) -> list[Path]:
 
 
 # files by which workbench knows a folder it made (its manifest, a stage file, a run's status, an export card);
-# a folder without one is the user's, and --overwrite never replaces it
+# a folder without one is the user's, and overwriting never replaces it
 ARTIFACT_MARKERS = (
     "artifact.json", "profile.json", "manifest.json", "run.json", "status.json", "comparison.json",
     "evaluation.json", "summary.json", "workbench_export.json",
@@ -185,7 +185,7 @@ def _writable(folder: Path) -> str | None:
 
 
 def check_output_folder(
-    folder: str | os.PathLike, overwrite: bool = False, option: str = "--out", exists_fix: str | None = None,
+    folder: str | os.PathLike, overwrite: bool = False, option: str = "out", exists_fix: str | None = None,
 ) -> Path:
     """Check an artifact's output folder before any work (loading models, reading corpora).
 
@@ -196,20 +196,23 @@ def check_output_folder(
     Args:
         folder: where the artifact goes.
         overwrite: the user asked to replace an existing artifact there.
-        option: the option that named the folder, for the message.
+        option: the setting that named the folder (``out``, ``workspace``): the field of the error.
         exists_fix: the fix to print when the folder exists without ``overwrite``.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise WorkbenchError(f"{option} {folder} is a file, not a folder.", f"give {option} a new folder.")
+        raise WorkbenchError(f"{{field}} {folder} is a file, not a folder.", "give {field} a new folder.", field=option)
     if artifact_entries(folder):  # a background job's own files alone (status, job, log) are nothing to replace
         if not overwrite:
-            raise WorkbenchError(f"{folder} already exists.", exists_fix or f"choose another {option}, or pass --overwrite.")
+            raise WorkbenchError(f"{folder} already exists.",
+                                 exists_fix or "choose another output folder, or pass {field} to replace it.",
+                                 field="overwrite")
         if not is_artifact(folder):
             raise WorkbenchError(
                 f"{folder} holds files workbench did not make (no artifact.json, run card or status), "
-                "and --overwrite replaces only workbench's own folders.",
-                f"give {option} a new or empty folder (your files there are untouched).",
+                "and overwriting replaces only workbench's own folders.",
+                "give {field} a new or empty folder (your files there are untouched).",
+                field=option,
             )
     existing = folder if folder.is_dir() else next((p for p in folder.parents if p.exists()), Path("."))
     targets = [existing] + ([folder.parent] if existing == folder and folder.parent.exists() else [])
@@ -217,8 +220,9 @@ def check_output_folder(
         why = _writable(target) if target.is_dir() else "not a folder"
         if why:
             raise WorkbenchError(
-                f"cannot write to {target} ({why}), needed for {option} {folder}.",
-                f"give {option} a folder you can write to, or change that folder's permissions.",
+                f"cannot write to {target} ({why}), needed for {{field}} {folder}.",
+                "give {field} a folder you can write to, or change that folder's permissions.",
+                field=option,
             )
     return folder
 
@@ -234,7 +238,7 @@ def _aside_name(final: Path, label: str) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_directory(final: str | os.PathLike, overwrite: bool = False, option: str = "--out") -> Iterator[Path]:
+def atomic_directory(final: str | os.PathLike, overwrite: bool = False, option: str = "out") -> Iterator[Path]:
     """Build a folder under a temporary name and rename it into place when the block succeeds.
 
     A crash leaves only a ``.tmp-*`` folder, never a half artifact under the final name. With

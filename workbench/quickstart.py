@@ -63,7 +63,7 @@ class QuickstartConfig:
 
 
 OPTION_HELP = {
-    # the ``workbench quickstart --help`` line of each QuickstartConfig field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench quickstart --help`` line of each QuickstartConfig field it takes as a flag (workbench/cli/options.py)
     "model": "Model spec.",
     "max_tokens": f"Training budget in tokens (default: {CPU_TOKENS:,} on the CPU, {GPU_EPOCHS} corpus passes on a GPU).",
     "data": "Domain corpus.",
@@ -89,19 +89,22 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
     device = default_device()
     say = print if progress else (lambda *a, **k: None)
     # the quickstart replaces its own earlier run, never a folder of the user's files; checked before any work
-    check_output_folder(folder / "run", overwrite=True, option="--workspace")
+    check_output_folder(folder / "run", overwrite=True, option="workspace")
 
     say(f"[1/4] model: resolving '{config.model}' (first time: download and convert, about a minute)")
     resolved = resolve_model(config.model)
     tokenizer = load_tokenizer(resolved)
 
-    for what, path in (("corpus", config.data), ("domain evaluation text", config.domain_eval), ("general evaluation text", config.general_eval)):
+    for what, field in (("corpus", "data"), ("domain evaluation text", "domain_eval"), ("general evaluation text", "general_eval")):
+        path = getattr(config, field)
         if not Path(path).exists():
-            raise WorkbenchError(f"{what} {path} does not exist.", "check the path, or leave the option out to use the sample data.")
+            raise WorkbenchError(f"{what} {path} does not exist.",
+                                 "check the path given to {field}, or leave it out to use the sample data.", field=field)
     say(f"[2/4] corpus: counting {Path(config.data).name} in the model's tokens")
     texts = read_texts(config.data)
     if not any(t.strip() for t in texts):
-        raise WorkbenchError(f"corpus {config.data} is empty.", "give --data a JSONL file with a 'text' field per line.")
+        raise WorkbenchError(f"corpus {config.data} is empty.", "give {field} a JSONL file with a 'text' field per line.",
+                             field="data")
     token_count = sum(len(ids) for ids in tokenize_texts(tokenizer, texts))
     words = sum(len(t.split()) for t in texts)
     say(f"      {len(texts)} documents, {words:,} words, {token_count:,} tokens ({token_count / max(words, 1):.2f} tokens/word)")

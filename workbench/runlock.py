@@ -3,7 +3,7 @@
 The lock is an ``flock`` on a small file holding the owner's pid, host and start time. The
 operating system drops it when the process ends, however it ends (crash, SIGKILL), so a stale
 lock never blocks a resume; the file itself stays and is harmless. It lives beside the folder,
-not in it, so the folder can be set aside and made anew (``--overwrite``) while the lock is held.
+not in it, so the folder can be set aside and made anew (``overwrite``) while the lock is held.
 In data-parallel runs only rank 0 takes it (every rank writes into the same folder).
 """
 
@@ -35,8 +35,9 @@ class FolderInUse(WorkbenchError):
         since = f", since {owner['since']}" if owner.get("since") else ""
         super().__init__(
             f"run folder {folder} is in use by another workbench process ({who}{since}).",
-            f"wait for it to end, stop it (kill -TERM {pid}) and then resume it, or choose another --out."
-            if pid else "wait for it to end, or choose another --out.",
+            f"wait for it to end, stop it (kill -TERM {pid}) and then resume it, or choose another {{field}}."
+            if pid else "wait for it to end, or choose another {field}.",
+            field="out",
         )
 
 

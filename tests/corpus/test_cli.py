@@ -3,13 +3,11 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from workbench.corpus.commands import register
+from workbench.cli import build, corpus
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-    return app
+    return build({"inspect": corpus.inspect, "curate": corpus.curate})
 
 
 def test_inspect_and_curate_commands_write_to_the_workspace(tmp_path, tiny_model, sample_dir):

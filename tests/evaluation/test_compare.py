@@ -2,7 +2,6 @@ import json
 import warnings
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from workbench.errors import WorkbenchError
@@ -196,10 +195,9 @@ def test_crash_halfway_leaves_no_comparison(tiny_run, small_sets, sample_dir, tm
 
 
 def test_cli_commands(tiny_model, tiny_run, small_sets, tmp_path):
-    from workbench.evaluation.commands import register
+    from workbench.cli import build, evaluation
 
-    app = typer.Typer()
-    register(app)
+    app = build({"evaluate": evaluation.evaluate, "compare": evaluation.compare})
     runner = CliRunner()
     result = runner.invoke(app, ["evaluate", "--model", str(tiny_model), "--data", str(small_sets[0]), "--window", "64",
                                  "--workspace", str(tmp_path / "ws")])

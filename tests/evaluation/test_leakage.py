@@ -59,7 +59,8 @@ def test_warning_names_the_pairs_and_whether_they_came_from_the_users_split(tmp_
     report, warning = run_leakage(card, "domain", outside, ids, texts, cache=cache)
     again, _ = run_leakage(card, "general", outside, ids, texts, cache=cache)
     assert len(cache) == 1 and again["pairs"] == report["pairs"]
-    assert report["own_split"] is False and "not the run's own eval split" in warning and "--eval-paths" in warning
+    assert report["own_split"] is False and "not the run's own eval split" in warning
+    assert f"workbench curate CORPUS --eval {outside}" in warning  # the flag curate really has
 
     clean = [d for d in evals if d["id"] != evals[1]["id"]]
     report, warning = run_leakage(card, "domain", outside, [d["id"] for d in clean], [d["text"] for d in clean])

@@ -123,8 +123,10 @@ def test_sigint_stops_with_130_and_the_resume_line(tiny_model, tiny_home, tmp_pa
 @pytest.mark.slow
 def test_second_train_into_the_same_folder_is_refused(tiny_model, tiny_home, tmp_path):
     run = tmp_path / "busy"
-    first = subprocess.Popen(_train_cmd(tiny_model, run), env=_env(tiny_home), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    # a longer budget (the last --max-tokens given counts): the tiny run trains 32 steps in about a second,
+    # and this one must still be training while three more commands start and are refused
+    first = subprocess.Popen([*_train_cmd(tiny_model, run), "--max-tokens", "65536"], env=_env(tiny_home),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_first_train_row(first, run)
         for extra in ([], ["--overwrite"]):

@@ -61,7 +61,8 @@ def read_drop_list(path: str | os.PathLike) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise WorkbenchError(f"drop list {path} does not exist.",
-                             "pass a JSONL of {\"id\", \"reason\"} lines (e.g. from 'workbench review export --format drops').")
+                             "set {field} to a JSONL of {\"id\", \"reason\"} lines (e.g. from 'workbench review export "
+                             "--format drops').", field="drop_list")
     drops: dict[str, str] = {}
     for number, record in enumerate(iter_jsonl(path), 1):
         doc_id = record.get("id")

@@ -70,7 +70,7 @@ def render_report(profile: dict) -> str:
         ["distinct words", _fmt(profile["vocabulary"])],
         ["replaced non-UTF-8 bytes", f"{profile['replaced_bytes']:,} in {profile['documents_with_replaced_bytes']:,} documents"],
         ["records without text (skipped)", _fmt(profile.get("missing_text"))],
-        ["text unit (--text-unit)", _text_units(profile)],
+        ["text unit (text_unit)", _text_units(profile)],
         ["files read / skipped", f"{len(profile['inputs'])} / {len(profile['skipped_files'])}"],
     ]))
     if profile.get("warnings"):

@@ -24,7 +24,8 @@ def run_model(adapter: str) -> str:
     if not spec:
         raise WorkbenchError(
             f"{adapter} has no run.json saying which base model it was trained on.",
-            "pass the base model with --base (or --model).",
+            "set {field} to the base model.",
+            field="model",
         )
     return spec
 
@@ -41,7 +42,8 @@ def check_base_matches(card: dict | None, resolved, adapter: str) -> None:
         raise WorkbenchError(
             f"adapter {adapter} was trained on '{card['model'].get('spec')}' (weights sha256 {trained[:12]}), "
             f"but the base '{resolved.spec}' has different weights (sha256 {actual[:12]}).",
-            f"pass --base {card['model'].get('spec')} (the model the run was trained on).",
+            f"set {{field}} to {card['model'].get('spec')} (the model the run was trained on).",
+            field="model",
         )
 
 

@@ -23,7 +23,8 @@ def checkpoint_points(model, tokenizer, config, sets: dict, run_dir: Path, base_
     if not checkpoints:
         raise WorkbenchError(
             f"{run_dir} has no checkpoints/checkpoint-N folders with an adapter.",
-            "pass a run folder trained with evaluation/checkpoints enabled (eval_every > 0), or drop --checkpoints.",
+            "pass a run folder trained with evaluation/checkpoints enabled (eval_every > 0), or turn {field} off.",
+            field="checkpoints",
         )
 
     def point(step, label, results):
@@ -58,7 +59,7 @@ def compare_checkpoints(config, progress: bool = True) -> list[dict]:
     from workbench.models.load import resolve_model
 
     if not config.adapter:
-        raise WorkbenchError("no run given.", "pass --adapted RUN (a run folder with checkpoints/).")
+        raise WorkbenchError("no run given.", "set {field} to a run folder with checkpoints/.", field="adapter")
     card = run_card_for(config.adapter)
     if not config.model:
         config = replace(config, model=run_model(config.adapter))

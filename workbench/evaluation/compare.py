@@ -96,7 +96,8 @@ def run_evaluate(config: EvalConfig, workspace=None, progress: bool = True, on_p
     from workbench.models.load import resolve_model
 
     if not config.data:
-        raise WorkbenchError("no evaluation text given.", "pass --data PATH (JSONL with a text field, or .txt).")
+        raise WorkbenchError("no evaluation text given.", "set {field} to a JSONL file with a text field, or a .txt file.",
+                             field="data")
     if not config.model and config.adapter:
         config = replace(config, model=run_model(config.adapter))
     resolved = resolve_model(config.model)
@@ -159,8 +160,9 @@ def _regression_set(config: EvalConfig):
     if config.labels is not None and str(config.labels).lower() != "none":
         raise WorkbenchError(
             f"labels is {config.labels!r}, but compare reads labelled errors from a regression-set file.",
-            "export it with 'workbench review export FILE --format regression --db STORE' and set regression_set=FILE "
+            "export it with 'workbench review export FILE --format regression --db STORE' and set {field} to FILE "
             "(or run 'workbench compare --labels', which does both).",
+            field="regression_set",
         )
     return None
 
@@ -194,7 +196,8 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     from workbench.models.load import resolve_model
 
     if not config.adapter:
-        raise WorkbenchError("no adapted model given.", "pass --adapted RUN (a run folder or an adapter folder).")
+        raise WorkbenchError("no adapted model given.", "set {field} to a run folder or an adapter folder.",
+                             field="adapter")
     adapter_dir(config.adapter)  # fails early, naming the folder, when there is no adapter
     card = run_card_for(config.adapter)
     if not config.model:

@@ -86,31 +86,39 @@ class EvalConfig:
             warnings.warn("leakage_ngram is ignored: leakage follows the corpus stage's definition (word-shingle "
                           "Jaccard with the snapshot's dedup settings); drop the setting.", UserWarning, stacklevel=3)
         if self.window < 2:
-            raise WorkbenchError(f"window is {self.window}.", "use a window of at least 2 tokens, e.g. --window 1024.")
+            raise WorkbenchError(f"window is {self.window}.", "set {field} to 2 tokens or more, e.g. 1024.", field="window")
         if self.stride is None:
             self.stride = max(1, self.window // 2)
         if not 1 <= self.stride <= self.window:
             raise WorkbenchError(
                 f"stride {self.stride} is outside 1..window ({self.window}).",
-                "use a stride between 1 and the window, e.g. half the window.",
+                "set {field} between 1 and the window, e.g. half the window.",
+                field="stride",
             )
         if self.batch_size < 1:
-            raise WorkbenchError(f"batch_size is {self.batch_size}.", "use a batch size of 1 or more.")
+            raise WorkbenchError(f"batch_size is {self.batch_size}.", "set {field} to 1 or more.", field="batch_size")
         if self.n_bootstrap < 100:
-            raise WorkbenchError(f"n_bootstrap is {self.n_bootstrap}.", "use at least 100 resamples (1000 is the default).")
+            raise WorkbenchError(f"n_bootstrap is {self.n_bootstrap}.", "set {field} to 100 resamples or more (1000 is the default).",
+                                 field="n_bootstrap")
         if self.n_bins < 2:
-            raise WorkbenchError(f"n_bins is {self.n_bins}.", "use at least 2 calibration bins (15 is the default).")
+            raise WorkbenchError(f"n_bins is {self.n_bins}.", "set {field} to 2 calibration bins or more (15 is the default).",
+                                 field="n_bins")
         if self.dequantize_scoring not in ("auto", "on", "off"):
-            raise WorkbenchError(f"dequantize_scoring is {self.dequantize_scoring!r}.", "use --dequantize auto, on or off.")
+            raise WorkbenchError(f"dequantize_scoring is {self.dequantize_scoring!r}.", "set {field} to auto, on or off.",
+                                 field="dequantize_scoring")
         if self.quant not in (None, "nf4", "none"):
-            raise WorkbenchError(f"quant is {self.quant!r}.", "use --quant nf4 or --quant none.")
-        if self.generations < 0 or self.max_new_tokens < 1:
-            raise WorkbenchError("generations must be >= 0 and max_new_tokens >= 1.", "fix --generations / max_new_tokens.")
+            raise WorkbenchError(f"quant is {self.quant!r}.", "set {field} to nf4 or none.", field="quant")
+        if self.generations < 0:
+            raise WorkbenchError(f"generations is {self.generations}.", "set {field} to 0 or more (0: no generations).",
+                                 field="generations")
+        if self.max_new_tokens < 1:
+            raise WorkbenchError(f"max_new_tokens is {self.max_new_tokens}.", "set {field} to 1 or more.",
+                                 field="max_new_tokens")
 
 
 OPTION_HELP = {
     # the ``--help`` line of each EvalConfig field that ``workbench evaluate`` or ``compare`` takes as a flag
-    # (workbench/cliopts.py shows the field's default after it; compare words model, adapter, out its own way)
+    # (workbench/cli/options.py shows the field's default after it; compare words model, adapter, out its own way)
     "model": "Model spec (default with --adapter: the run's base model).",
     "adapter": "Run folder or adapter folder to apply.",
     "against": "Another run of the same base to compare with instead of the base model (run against run).",

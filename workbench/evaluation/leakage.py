@@ -100,8 +100,8 @@ def run_leakage(card: dict | None, name: str, path: Path, ids: list[str], texts:
         fix = (f" These pairs are in your own snapshot split ({snapshot}), which curate should have separated: "
                "rebuild the snapshot with 'workbench curate --overwrite'.")
     else:
-        fix = (f" {path} is not the run's own eval split: evaluate on held-out text, or curate the corpus with "
-               f"--eval-paths {path} so the leaking training documents are removed.")
+        fix = (f" {path} is not the run's own eval split: evaluate on held-out text, or curate the corpus with it as "
+               f"the eval set ('workbench curate CORPUS --eval {path}') so the leaking training documents are removed.")
     return report, " ".join(w for w in (head + fix, replay[1]) if w)
 
 

@@ -167,7 +167,8 @@ def check_window(model, window: int, stride: int) -> None:
     context = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if context and window > context:
         raise WorkbenchError(
-            f"window {window} is longer than the model's context ({context} tokens).", f"pass --window {context} or less."
+            f"window {window} is longer than the model's context ({context} tokens).",
+            f"use a window of {context} tokens or less.",
         )
 
 

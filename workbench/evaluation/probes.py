@@ -28,7 +28,7 @@ class Probe:
 def read_probes(path: str | Path) -> list[Probe]:
     path = Path(path)
     if not path.exists():
-        raise WorkbenchError(f"probes file {path} does not exist.", "check the path given to --probes.")
+        raise WorkbenchError(f"probes file {path} does not exist.", "check the path given to {field}.", field="probes")
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"prompt", "expected"} - set(reader.fieldnames or [])

@@ -51,7 +51,8 @@ def read_regression_set(path: str | os.PathLike) -> RegressionSet:
     path = Path(path)
     if not path.is_file():
         raise WorkbenchError(f"regression set {path} does not exist.",
-                             "pass a JSONL of labelled errors (write one with 'workbench review export FILE --format regression').")
+                             "set {field} to a JSONL of labelled errors (write one with "
+                             "'workbench review export FILE --format regression').", field="regression_set")
     source, cases = str(path), []
     for number, record in enumerate(iter_jsonl(path), 1):
         where = f"{path} line {number}"

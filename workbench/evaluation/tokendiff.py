@@ -242,5 +242,6 @@ def profile_terms(profile: str) -> list[str]:
     path = Path(profile)
     path = path / "profile.json" if path.is_dir() else path
     if not path.exists():
-        raise WorkbenchError(f"profile {path} does not exist.", "pass a corpus profile.json (made by 'workbench inspect') to --profile.")
+        raise WorkbenchError(f"profile {path} does not exist.",
+                             "set {field} to a corpus profile.json (made by 'workbench inspect').", field="profile")
     return [t["term"] for t in ((read_json(path).get("domain") or {}).get("top_terms") or [])]

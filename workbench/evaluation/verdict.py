@@ -243,7 +243,7 @@ def build_verdict(
                      f"{general['replayed_documents']} general document(s) (see the leakage warning); compare on "
                      "another general set, or train again with a replay text apart from this one.")
     if general and general["over_threshold"]:
-        steps.append("Add replay of general text (train with --replay general.jsonl --replay-ratio 0.1), or train "
+        steps.append("Add replay of general text ('workbench train --replay general.jsonl --replay-ratio 0.1'), or train "
                      "for fewer steps or with a lower learning rate, to keep general ability.")
     urgent = len(steps)  # leakage and forgetting come before any advice on the gain itself
     if domain["status"] in ("unclear", "too_few") and small:

@@ -69,8 +69,9 @@ def fetch_model(name: str, gguf: str | os.PathLike | None = None, quiet: bool = 
     if gguf is not None and not Path(gguf).is_file():
         # checked before the cache: a cached model must not hide a mistyped --gguf
         raise WorkbenchError(
-            f"--gguf {gguf} does not exist." if not Path(gguf).exists() else f"--gguf {gguf} is not a file.",
-            "pass the path of the downloaded .gguf file (or its wheel), or leave --gguf out.",
+            f"{{field}} {gguf} does not exist." if not Path(gguf).exists() else f"{{field}} {gguf} is not a file.",
+            "pass the path of the downloaded .gguf file (or its wheel) as {field}, or leave {field} out.",
+            field="gguf",
         )
     cached = cached_model_path(name)
     if cached is not None:

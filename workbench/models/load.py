@@ -42,7 +42,8 @@ def resolve_model(spec: str | os.PathLike | None, fetch: bool = True) -> Resolve
         if not (local / "config.json").exists():
             raise WorkbenchError(
                 f"model folder {local} has no config.json.",
-                "point --model at a folder saved with save_pretrained (config.json + *.safetensors + tokenizer).",
+                "set {field} to a folder saved with save_pretrained (config.json + *.safetensors + tokenizer).",
+                field="model",
             )
         return ResolvedModel(spec, local.resolve(), "folder")
     if local.suffix == ".gguf":
@@ -92,15 +93,17 @@ def _resolve_hub(repo_id: str) -> Path:
     if not _hub_reachable():
         raise WorkbenchError(
             f"'{repo_id}' looks like a Hugging Face Hub id, but the Hub cannot be reached from this machine.",
-            f"download the model elsewhere and pass its local folder to --model, or use the default "
+            f"download the model elsewhere and set {{field}} to its local folder, or use the default "
             f"'{DEFAULT_MODEL}' (provisioned offline with 'workbench models fetch').",
+            field="model",
         )
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns))
     except Exception as exc:  # noqa: BLE001
         raise WorkbenchError(
             f"could not download '{repo_id}' from the Hugging Face Hub ({type(exc).__name__}: {exc}).",
-            "check the id and your access token, or pass a local folder to --model.",
+            "check the id and your access token, or set {field} to a local folder.",
+            field="model",
         ) from None
 
 
@@ -125,7 +128,7 @@ def quantization_config(quant: Quant, device: str | None = None):
     if quant == "none":
         return None
     if quant != "nf4":
-        raise WorkbenchError(f"unknown quantization '{quant}'.", "use --quant nf4 or --quant none.")
+        raise WorkbenchError(f"unknown quantization '{quant}'.", "set {field} to nf4 or none.", field="quant")
     from workbench.models.quant import import_bitsandbytes
 
     import_bitsandbytes()

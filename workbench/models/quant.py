@@ -35,7 +35,8 @@ def import_bitsandbytes():
     if not bitsandbytes_available():
         raise WorkbenchError(
             "4-bit NF4 needs the bitsandbytes package, which is not installed.",
-            "pip install bitsandbytes, or pass --quant none for full-precision LoRA.",
+            "pip install bitsandbytes, or set {field} to none for full-precision LoRA.",
+            field="quant",
         )
     import bitsandbytes
 

@@ -111,7 +111,7 @@ def train_config(
     if from_run:
         card = Path(from_run) / "run.json"
         if not card.exists():
-            raise WorkbenchError(f"{from_run} is not a run folder (no run.json).", "pass the folder of an earlier run.",
+            raise WorkbenchError(f"{from_run} is not a run folder (no run.json).", "give {field} the folder of an earlier run.",
                                  field="from_run")
         repeated = read_json(card).get("config") or {}
         data.update({k: v for k, v in repeated.items() if k not in ("out", "name")})
@@ -127,8 +127,8 @@ def train_config(
             raise WorkbenchError(
                 f"{{field}} '{preset}' is made for {made_for}, not for {chosen_model}: its block size, batch and "
                 "learning rate would not fit.",
-                (f"use the preset made for {chosen_model} ('{own}'), " if own else "")
-                + "choose 'none' for the plain defaults, or choose the preset's own model.",
+                (f"set {{field}} to the preset made for {chosen_model} ('{own}') or " if own else "set {field} to ")
+                + "'none' for the plain defaults, or choose the preset's own model.",
                 field="preset",
             )
         data.update(load_yaml(PRESETS / f"{preset}.yaml"))

@@ -1,7 +1,4 @@
-"""CLI group ``workbench review``: items, queue, stats, agreement, export, import (thin calls into the library).
-
-``register(app)`` adds the group to a Typer app (the main CLI calls it once).
-"""
+"""``workbench review``: items, queue, stats, agreement, export, import (thin calls into the review stage's store)."""
 
 from __future__ import annotations
 
@@ -10,37 +7,29 @@ from typing import Optional
 
 import typer
 
-from workbench.cliopts import ConfigOptions, given
+from workbench.cli.options import WORKSPACE, ConfigOptions, given, workspace_at
+from workbench.io import dumps
 from workbench.review.config import ITEMS_OPTION_HELP, ItemsConfig
 
-review_app = typer.Typer(help="Expert review: items, labels in labels.db, agreement, export.", no_args_is_help=True)
-
 DbOpt = typer.Option(None, "--db", help="Label store: a SQLite file or a database URL (default WORKSPACE/labels.db).")
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
 items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
 """An option setting an ItemsConfig field: help from ITEMS_OPTION_HELP, the default shown from the field."""
 
 
-def _store(db: Optional[str], workspace: Optional[Path], must_exist: bool = True, taxonomy: Optional[Path] = None):
-    from workbench.review.export import open_store
+def _store(db: Optional[str], workspace: Optional[Path], must_exist: bool = True):
+    from workbench.review.export import open_store  # here, not at the top: --help needs no label store
 
-    store = open_store(db, workspace, must_exist=must_exist)
-    if taxonomy:
-        store.set_taxonomy(taxonomy)
-    return store
+    return open_store(db, workspace, must_exist=must_exist)
 
 
 def _comparison_folder(value: str, workspace: Optional[Path]) -> Path:
-    from workbench.workspace import Workspace
-
     path = Path(value)
     if path.is_dir():
         return path
-    return Workspace.at(workspace).folder("comparisons", value)
+    return workspace_at(workspace).folder("comparisons", value)
 
 
-@review_app.command("items")
-def items_command(
+def items(
     comparison: Optional[str] = typer.Argument(None, help="Comparison folder (or its name under WORKSPACE/comparisons)."),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Also: a JSONL of {prompt, output, model?, checkpoint?, id?}."),
     profile: Optional[Path] = typer.Option(None, "--profile", help="Also: a corpus profile folder; its flagged documents become keep/drop items."),
@@ -48,10 +37,10 @@ def items_command(
     regressed: Optional[int] = items_option("regressed_documents", "--regressed"),
     taxonomy: Optional[Path] = typer.Option(None, "--taxonomy", help="Taxonomy YAML to store as the project's categories."),
     db: Optional[str] = DbOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Add review items to the label store (existing ones are kept, never duplicated)."""
-    from workbench import workflows
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     result = workflows.review_items(
         _comparison_folder(comparison, workspace) if comparison else None, workspace,
@@ -62,13 +51,12 @@ def items_command(
     typer.echo(f"store: {result['store']}")
 
 
-@review_app.command("queue")
-def queue_command(
+def queue(
     annotator: Optional[str] = typer.Option(None, "--annotator", "-a", help="Show this annotator's next item."),
     assign: Optional[str] = typer.Option(None, "--assign", help="Comma-separated annotators to assign items to."),
     overlap: int = typer.Option(1, help="Annotators per item (with --assign, or for the open queue)."),
     db: Optional[str] = DbOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Progress per annotator; with --annotator, their next item (blind); with --assign, distribute the items."""
     with _store(db, workspace) as store:
@@ -94,14 +82,13 @@ def queue_command(
                 typer.echo(f"[{out['slot']}] {out['text']}")
 
 
-@review_app.command("stats")
-def stats_command(
+def stats(
     figures: Optional[Path] = typer.Option(None, "--figures", help="Write the figures as plotly JSON into this folder."),
     db: Optional[str] = DbOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Error rate and MQM penalty per model, checkpoint and category."""
-    from workbench.review import plots
+    from workbench.review import plots  # here, not at the top: --help needs no figures
 
     with _store(db, workspace) as store:
         stats = store.stats()
@@ -131,15 +118,12 @@ def _num(x) -> str:
     return "–" if x is None else f"{x:.2f}"
 
 
-@review_app.command("agreement")
-def agreement_command(
+def agreement(
     as_json: bool = typer.Option(False, "--json", help="Print the whole report as JSON."),
     db: Optional[str] = DbOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Krippendorff's alpha per dimension, Cohen's kappa per pair, disagreements, gold accuracy."""
-    from workbench.io import dumps
-
     with _store(db, workspace) as store:
         report = store.agreement()
         accuracy = store.accuracy()
@@ -158,18 +142,18 @@ def agreement_command(
     typer.echo(f"{len(report['disagreements'])} disagreement(s); {len(unresolved)} item(s) need an adjudicator")
 
 
-@review_app.command("export")
-def export_command(
+def export(
     out: Path = typer.Argument(..., help="Output file (jsonl, csv, corrections, regression, drops) or folder "
                                           "(datasets: an earlier datasets export there is replaced)."),
     format: str = typer.Option("jsonl", "--format", "-f",
                                help="jsonl (items + event log, importable), csv, datasets, corrections (training JSONL), "
                                     "regression (regression set for compare), drops (drop list for curate)."),
     db: Optional[str] = DbOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Export labels; 'corrections' writes corrected outputs as training data for curate/train, 'regression' the
     labelled errors compare re-scores (--set regression_set=FILE), 'drops' the documents curate drops (drop_list)."""
+    # here, not at the top: the review stage's writers, which --help does not need
     from workbench.review.export import export_corrections, export_drop_list
     from workbench.review.regression import export_regression_set
 
@@ -179,11 +163,10 @@ def export_command(
     typer.echo(f"written: {path}")
 
 
-@review_app.command("import")
-def import_command(
+def import_labels(
     path: Path = typer.Argument(..., help="A JSONL written by 'workbench review export'."),
     db: Optional[str] = DbOpt,
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Merge an export into the store: new items and events are added, known ones skipped; a file with a bad
     line writes nothing and the error names the line and field."""
@@ -192,7 +175,3 @@ def import_command(
     typer.echo(f"items: {counts['items_added']} added, {counts['items_existing']} already there; "
                f"events: {counts['events_added']} added, {counts['events_existing']} already there")
 
-
-def register(app: typer.Typer) -> None:
-    """Add the ``review`` group to ``app``."""
-    app.add_typer(review_app, name="review")

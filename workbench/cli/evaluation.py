@@ -1,7 +1,4 @@
-"""CLI commands ``workbench evaluate`` and ``workbench compare``: thin calls into evaluation.compare.
-
-``register(app)`` adds them to a Typer app (the main CLI calls it once).
-"""
+"""``workbench evaluate`` and ``workbench compare``: thin calls into ``workflows.evaluate`` and ``workflows.compare``."""
 
 from __future__ import annotations
 
@@ -10,20 +7,15 @@ from typing import Optional
 
 import typer
 
-from workbench.cliopts import ConfigOptions
+from workbench.cli.options import WORKSPACE, ConfigOptions, workspace_at
 from workbench.evaluation.config import OPTION_HELP, EvalConfig
+from workbench.io import read_json
 
 eval_option = ConfigOptions(EvalConfig, OPTION_HELP)
 """An option setting an EvalConfig field: its help line from OPTION_HELP, its default shown from the field."""
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML file of EvalConfig keys.")
 SetOpt = typer.Option(None, "--set", help="Override any EvalConfig key: --set n_bootstrap=2000 --set max_new_tokens=60.")
-
-
-def _workspace(path: Optional[Path]):
-    from workbench.workspace import Workspace
-
-    return Workspace.at(path)
 
 
 # options both commands take, declared once
@@ -36,10 +28,9 @@ TEXT_FIELD_OPT = eval_option("text_field", "--text-field")
 DEQUANTIZE_OPT = eval_option("dequantize_scoring", "--dequantize")
 TEXT_UNIT_OPT = eval_option("text_unit", "--text-unit")
 OVERWRITE_OPT = typer.Option(False, help="Replace an existing output folder.")
-WORKSPACE_OPT = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
 
 
-def evaluate_command(
+def evaluate(
     model: Optional[str] = eval_option("model"),
     adapter: Optional[str] = eval_option("adapter"),
     data: Optional[str] = eval_option("data"),
@@ -55,19 +46,19 @@ def evaluate_command(
     config: Optional[Path] = ConfigOpt,
     set_: Optional[list[str]] = SetOpt,
     overwrite: bool = OVERWRITE_OPT,
-    workspace: Optional[Path] = WORKSPACE_OPT,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Perplexity, bits per byte and calibration of one model (optionally with an adapter): evaluation.json + report.html."""
-    from workbench import workflows
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     cfg = workflows.eval_config(config, set_, model=model, adapter=adapter, data=data, out=out, window=window, stride=stride,
                        quant=quant, batch_size=batch_size, temperature_scaling=temperature_scaling,
                        text_field=text_field, dequantize_scoring=dequantize, text_unit=text_unit)
-    folder = workflows.evaluate(cfg, _workspace(workspace), overwrite=overwrite)
+    folder = workflows.evaluate(cfg, workspace_at(workspace), overwrite=overwrite)
     typer.echo(f"evaluation written: {folder / 'evaluation.json'}\nreport: {folder / 'report.html'}")
 
 
-def compare_command(
+def compare(
     adapted: Optional[str] = eval_option("adapter", "--adapted", help="The adapted run folder (or adapter folder)."),
     base: Optional[str] = eval_option("model", "--base", help="Base model spec (default: the run's model)."),
     domain_eval: Optional[str] = eval_option("domain_eval", "--domain-eval"),
@@ -90,10 +81,10 @@ def compare_command(
     config: Optional[Path] = ConfigOpt,
     set_: Optional[list[str]] = SetOpt,
     overwrite: bool = OVERWRITE_OPT,
-    workspace: Optional[Path] = WORKSPACE_OPT,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
-    from workbench import workflows
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     cfg = workflows.eval_config(
         config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
@@ -101,13 +92,11 @@ def compare_command(
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
         labels=labels, dequantize_scoring=dequantize, text_unit=text_unit,
     )
-    folder = workflows.compare(cfg, _workspace(workspace) if workspace else None, overwrite=overwrite)
+    folder = workflows.compare(cfg, workspace_at(workspace) if workspace else None, overwrite=overwrite)
     typer.echo(_summary(folder))
 
 
 def _summary(folder: Path) -> str:
-    from workbench.io import read_json
-
     c = read_json(folder / "comparison.json")
     lines = [f"{'token perplexity':<22}{'base':>10}{'adapted':>10}{'change':>9}   95% CI of change"]
     for name in ("domain", "general"):
@@ -126,8 +115,3 @@ def _summary(folder: Path) -> str:
     lines += [f"comparison: {folder / 'comparison.json'}", f"report:     {folder / 'report.html'}"]
     return "\n".join(lines)
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``evaluate`` and ``compare`` to ``app``."""
-    app.command("evaluate")(evaluate_command)
-    app.command("compare")(compare_command)

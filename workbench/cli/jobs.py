@@ -1,4 +1,4 @@
-"""CLI group ``workbench jobs``: list, logs, stop, resume (thin calls into workbench.jobs)."""
+"""``workbench jobs``: list, logs, stop, resume (thin calls into ``workbench.jobs``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Optional
 
 import typer
 
-jobs_app = typer.Typer(help="Background jobs: list, follow, stop and resume them.", no_args_is_help=True)
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+from workbench import jobs
+from workbench.cli.options import WORKSPACE
+
 JobArg = typer.Argument(..., help="Job name (its artifact folder name) or folder path.")
 
 
@@ -26,11 +27,8 @@ def _line(job) -> str:
     return f"{job.name:<28} {job.kind:<9} {status['state']:<9} {where}{extra}{error}  {job.folder}"
 
 
-@jobs_app.command("list")
-def list_command(workspace: Optional[Path] = WorkspaceOpt) -> None:
+def list_jobs(workspace: Optional[Path] = WORKSPACE) -> None:
     """Jobs of the workspace, newest first: name, kind, state, progress, folder."""
-    from workbench import jobs
-
     found = jobs.list_jobs(workspace)
     if not found:
         typer.echo("no jobs yet")
@@ -38,39 +36,26 @@ def list_command(workspace: Optional[Path] = WorkspaceOpt) -> None:
         typer.echo(_line(job))
 
 
-@jobs_app.command("logs")
-def logs_command(
+def logs(
     job: str = JobArg,
     tail: Optional[int] = typer.Option(None, help="Only the last N lines."),
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Print a job's log."""
-    from workbench import jobs
-
     typer.echo(jobs.find(job, workspace).logs(tail=tail), nl=False)
 
 
-@jobs_app.command("stop")
-def stop_command(job: str = JobArg, wait: bool = typer.Option(True, help="Wait until it has stopped."),
-                 workspace: Optional[Path] = WorkspaceOpt) -> None:
+def stop(job: str = JobArg, wait: bool = typer.Option(True, help="Wait until it has stopped."),
+                 workspace: Optional[Path] = WORKSPACE) -> None:
     """Stop a job gracefully (training checkpoints first); resume it later with 'workbench jobs resume'."""
-    from workbench import jobs
-
     handle = jobs.find(job, workspace)
     handle.stop()
     status = handle.wait() if wait else handle.status()
     typer.echo(f"{handle.name}: {status['state']}")
 
 
-@jobs_app.command("resume")
-def resume_command(job: str = JobArg, workspace: Optional[Path] = WorkspaceOpt) -> None:
+def resume(job: str = JobArg, workspace: Optional[Path] = WORKSPACE) -> None:
     """Start a stopped or failed job again (training continues from its last checkpoint)."""
-    from workbench import jobs
-
     handle = jobs.find(job, workspace).resume()
     typer.echo(f"{handle.name}: {handle.status()['state']}  (follow: workbench jobs logs {handle.folder})")
 
-
-def register(app: typer.Typer) -> None:
-    """Add the ``jobs`` group to the ``workbench`` command."""
-    app.add_typer(jobs_app, name="jobs")

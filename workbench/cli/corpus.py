@@ -1,4 +1,4 @@
-"""CLI commands of the corpus stage: ``workbench inspect`` and ``workbench curate`` (thin calls into the library)."""
+"""``workbench inspect`` and ``workbench curate``: thin calls into ``workflows.inspect`` and ``workflows.curate``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,11 @@ from typing import Optional
 
 import typer
 
-from workbench.cliopts import ConfigOptions
-from workbench.corpus.config import (  # noqa: F401 - TEXT_UNIT_HELP re-exported (it was defined here)
-    CORPUS_OPTION_HELP,
-    CURATE_OPTION_HELP,
-    TEXT_UNIT_HELP,
-    CorpusConfig,
-    CurateConfig,
-)
+from workbench.cli.options import WORKSPACE, ConfigOptions
+from workbench.config import load_config
+from workbench.corpus.config import CORPUS_OPTION_HELP, CURATE_OPTION_HELP, CorpusConfig, CurateConfig
+from workbench.io import read_json
 
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
 inspect_option = ConfigOptions(CorpusConfig, CORPUS_OPTION_HELP)
 """An option setting a CorpusConfig field: help from CORPUS_OPTION_HELP, the default shown from the field."""
 curate_option = ConfigOptions(CurateConfig, CURATE_OPTION_HELP)
@@ -35,12 +30,10 @@ def inspect(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7."),
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (default: CPU count, max 8)."),
     overwrite: bool = typer.Option(False, help="Replace an existing profile folder."),
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Profile a corpus: size, tokenizer fit, duplicates, quality, PII, languages, domain terms, readiness."""
-    from workbench import workflows
-    from workbench.config import load_config
-    from workbench.io import read_json
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     cfg = load_config(
         CorpusConfig, config, set_, paths=[str(p) for p in paths], model=model,
@@ -73,12 +66,10 @@ def curate(
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (does not change the result)."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Label store (labels.db or URL; 'workspace' for WORKSPACE/labels.db): drop the documents experts marked drop."),
     overwrite: bool = typer.Option(False, help="Replace an existing snapshot folder."),
-    workspace: Optional[Path] = WorkspaceOpt,
+    workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Deduplicate, filter, redact PII and split a corpus into a versioned snapshot that training reads."""
-    from workbench import workflows
-    from workbench.config import load_config
-    from workbench.io import read_json
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     cfg = load_config(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
@@ -94,8 +85,3 @@ def curate(
                f"(removed: {removed}{missing})")
     typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``inspect`` and ``curate`` to the ``workbench`` command."""
-    app.command("inspect")(inspect)
-    app.command("curate")(curate)

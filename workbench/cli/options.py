@@ -6,17 +6,27 @@ next to the dataclass. The option's own default stays ``None``: a flag the user 
 out of the values the command passes on, so the precedence defaults < YAML (``--config``) < flags <
 ``--set`` holds (``workbench.config.load_config``). The default that ``--help`` shows is read from
 the dataclass field when the command is defined, so changing the field changes the help.
+
+The same tables word a library error for the command that raised it (:func:`error_line`): its
+field becomes the flag that sets it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import typer
 
+from workbench.samples import SAMPLE_DATA
+from workbench.workspace import Workspace
+
 _NO_DEFAULT = object()
+
+WORKSPACE = typer.Option(None, "--workspace", "-w", help="Workspace folder (default ./workspace or $WORKBENCH_WORKSPACE).")
+"""Every command's ``--workspace``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +69,6 @@ def shown_default(value: Any) -> str | None:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     if isinstance(value, str):
-        from workbench.samples import SAMPLE_DATA
-
         path = Path(value)
         if path.is_absolute() and path.parent == Path(SAMPLE_DATA):
             return f"the bundled {path.name}"  # an absolute path of this install says nothing to a reader
@@ -103,8 +111,6 @@ class ConfigOptions:
 
 def option_fields(callback) -> dict[str, ConfigField]:
     """``{parameter name: ConfigField}`` of a command function's config-backed options."""
-    import inspect
-
     return {name: p.default.config_field for name, p in inspect.signature(callback).parameters.items()
             if isinstance(getattr(p.default, "config_field", None), ConfigField)}
 
@@ -112,3 +118,37 @@ def option_fields(callback) -> dict[str, ConfigField]:
 def given(**values: Any) -> dict[str, Any]:
     """The values of the options the user gave (an option not given is None and is left out)."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def workspace_at(path: Optional[Path]):
+    """The workspace a command's ``--workspace`` names (default ./workspace or $WORKBENCH_WORKSPACE)."""
+    return Workspace.at(path)
+
+
+def flag_words(command) -> dict[str, str]:
+    """``{setting: flag}`` of a command, for :meth:`WorkbenchError.one_line`: a config field is worded as the
+    option that sets it (``max_tokens`` -> ``--max-tokens``; ``compare`` names ``model`` ``--base``), a parameter
+    of the command by its own flag (``overwrite`` -> ``--overwrite``). A field without a flag keeps its name.
+
+    Args:
+        command: the click command that ran (its ``callback`` is the typer-wrapped command function).
+    """
+    words: dict[str, str] = {}  # parameter name, then config field name -> the command's flag
+    for param in command.params:
+        flags = [opt for opt in param.opts if opt.startswith("--")]
+        if param.param_type_name == "option" and flags:
+            words[param.name] = flags[0]
+    for name, field in (option_fields(command.callback) if command.callback else {}).items():
+        words[field.name] = words[name]  # a field's own flag wins over a parameter named like the field
+    return words
+
+
+def error_line(error, command) -> str:
+    """A library error as one line in the command's words: its field as the command's flag; a field the fix
+    asks to set but the command has no flag for gets the ``--set`` that sets it (``(--set lora.r=...)``)."""
+    words = flag_words(command)
+    line = error.one_line(words)
+    field = error.field
+    if field and field not in words and "--set" in words.values() and "{field}" in (error.fix or ""):
+        line += f" (--set {field}=...)"
+    return line
