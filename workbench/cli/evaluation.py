@@ -61,6 +61,7 @@ def evaluate(
 def compare(
     adapted: Optional[str] = eval_option("adapter", "--adapted", help="The adapted run folder (or adapter folder)."),
     base: Optional[str] = eval_option("model", "--base", help="Base model spec (default: the run's model)."),
+    against: Optional[str] = eval_option("against"),
     domain_eval: Optional[str] = eval_option("domain_eval", "--domain-eval"),
     general_eval: Optional[str] = eval_option("general_eval", "--general-eval"),
     probes: Optional[str] = eval_option("probes"),
@@ -83,11 +84,12 @@ def compare(
     overwrite: bool = OVERWRITE_OPT,
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
-    """Base vs adapted on domain and general text: comparison.json, figures and report.html."""
+    """Base vs adapted (or, with --against, one run against another) on domain and general text: comparison.json,
+    figures and report.html."""
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     cfg = workflows.eval_config(
-        config, set_, model=base, adapter=adapted, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
+        config, set_, model=base, adapter=adapted, against=against, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
         labels=labels, dequantize_scoring=dequantize, text_unit=text_unit,
@@ -98,12 +100,14 @@ def compare(
 
 def _summary(folder: Path) -> str:
     c = read_json(folder / "comparison.json")
-    lines = [f"{'token perplexity':<22}{'base':>10}{'adapted':>10}{'change':>9}   95% CI of change"]
+    labels = c.get("labels") or {"base": "base", "adapted": "adapted"}
+    lines = [f"{'token perplexity':<22}{labels['base'][:10]:>10}{labels['adapted'][:10]:>10}{'change':>9}   95% CI of change"]
     for name in ("domain", "general"):
         b, a, d = c["base"][name], c["adapted"][name], c["delta"][name]
         lo, hi = d.get("ppl_ratio_ci95") or (None, None)
         # one document has no bootstrap interval (null in comparison.json): say so, print the rest
-        interval = (f"[{100 * (lo - 1):+.1f}%, {100 * (hi - 1):+.1f}%]" if lo is not None and hi is not None
+        interval = (f"[{100 * (lo - 1):+.1f}%, {100 * (hi - 1):+.1f}%] on {d.get('documents', '?')} documents"
+                    if lo is not None and hi is not None
                     else f"none ({d.get('documents', '?')} document; needs 2 or more)")
         lines.append(f"{name:<22}{b['token_ppl']:>10.2f}{a['token_ppl']:>10.2f}{d['ppl_change_pct']:>+8.1f}%"
                      f"   {interval}")
@@ -111,6 +115,9 @@ def _summary(folder: Path) -> str:
         r = c["regression"]
         lines.append(f"labelled errors still made: base {r.get('base', {}).get('still_wrong', '-')}, "
                      f"adapted {r['adapted']['still_wrong']} of {r['cases']}")
+    verdict = c.get("verdict") or {}
+    if verdict.get("headline"):
+        lines.append(verdict["headline"])
     lines += [f"warning: {w}" for w in c.get("warnings") or []]
     lines += [f"comparison: {folder / 'comparison.json'}", f"report:     {folder / 'report.html'}"]
     return "\n".join(lines)
