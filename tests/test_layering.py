@@ -47,7 +47,6 @@ LAYERS = {
     "workbench.figures": WORKFLOWS,  # draws any artifact with its stage's builders
     "workbench.jobs": JOBS,
     "workbench.cli": FACES,
-    "workbench.cliopts": FACES,
     "workbench.quickstart": FACES,
     "workbench.notebook": FACES,
     "workbench.notebooks": FACES,  # the shipped notebooks and the copy a user works in

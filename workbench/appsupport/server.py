@@ -85,7 +85,7 @@ class AppSettings:
 
 
 OPTION_HELP = {
-    # the ``workbench app --help`` line of each AppSettings field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench app --help`` line of each AppSettings field it takes as a flag (workbench/cli/options.py)
     "port": "Port to listen on.",
     "host": "Address to bind; anything but localhost prints a warning.",
     "data_dirs": "Extra folder the file pickers may list (repeatable).",

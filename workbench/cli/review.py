@@ -87,7 +87,7 @@ def stats(
     db: Optional[str] = DbOpt,
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
-    """Error rate and MQM penalty per model, checkpoint and category."""
+    """Error rate and MQM penalty per 100 words (95% interval over outputs) per model, checkpoint and category."""
     from workbench.review import plots  # here, not at the top: --help needs no figures
 
     with _store(db, workspace) as store:
@@ -97,8 +97,11 @@ def stats(
                f"({_num(o['penalty_per_100_words'])} per 100 words)")
     for title, key in (("model", "by_model"), ("checkpoint", "by_checkpoint")):
         for name, g in stats[key].items():
+            ci = g.get("penalty_per_100_words_ci95")
+            interval = f" [{_num(ci[0])}, {_num(ci[1])}]" if ci else ""
             typer.echo(f"  {title} {name:<30} outputs {g['outputs']:>4}  error rate {_pct(g['error_rate']):>6}  "
-                       f"penalty {g['penalty']:>4}  per output {_num(g['penalty_per_output'])}")
+                       f"penalty per 100 words {_num(g['penalty_per_100_words'])}{interval}  "
+                       f"(penalty {g['penalty']} over {g['words']} words; per output {_num(g['penalty_per_output'])})")
     for name, g in stats["by_category"].items():
         typer.echo(f"  category {name:<20} errors {g['errors']:>4}  penalty {g['penalty']:>4}  "
                    f"error rate {_pct(g['error_rate'])}")

@@ -196,7 +196,7 @@ TEXT_UNIT_HELP = ("What a document is in .txt/.md/PDF files: auto (default: spli
                   "when a document would exceed 500,000 characters), document (whole file), paragraph, line, section.")
 
 CORPUS_OPTION_HELP = {
-    # the ``workbench inspect --help`` line of each CorpusConfig field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench inspect --help`` line of each CorpusConfig field it takes as a flag (workbench/cli/options.py)
     "model": "Model whose tokenizer is measured (registry name, folder, Hub id).",
     "reference": "General reference corpus (default: bundled general sample).",
     "glossary": "CSV of domain terms (column 'term') to show tokenized.",
@@ -205,7 +205,7 @@ CORPUS_OPTION_HELP = {
 }
 
 CURATE_OPTION_HELP = {
-    # the ``workbench curate --help`` line of each CurateConfig field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench curate --help`` line of each CurateConfig field it takes as a flag (workbench/cli/options.py)
     "eval_paths": "Fixed eval set (default: hash split of the corpus).",
     "eval_fraction": "Share of documents for eval (hash split).",
     "text_field": "Text column of JSONL, CSV and Parquet files.",

@@ -86,7 +86,7 @@ class ItemsConfig:
 
 
 ITEMS_OPTION_HELP = {
-    # the ``workbench review items --help`` line of each ItemsConfig field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench review items --help`` line of each ItemsConfig field it takes as a flag (workbench/cli/options.py)
     "seed": "Seed of the blind A/B order.",
     "regressed_documents": "Documents where the adapted model regressed most (0: none).",
 }

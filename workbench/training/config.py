@@ -330,7 +330,7 @@ NO_PRESET = "none"
 
 
 OPTION_HELP = {
-    # the ``workbench train --help`` line of each TrainConfig field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench train --help`` line of each TrainConfig field it takes as a flag (workbench/cli/options.py)
     "preset": "A shipped preset (see 'workbench presets'); default: the one made for --model, if any; 'none' for "
               "the plain defaults.",
     "name": "Run name (folder under workspace/runs).",

@@ -168,7 +168,7 @@ class PlanConfig:
 # The plan
 # --------------------------------------------------------------------------------------------
 OPTION_HELP = {
-    # the ``workbench plan --help`` line of each PlanConfig field it takes as a flag (workbench/cliopts.py)
+    # the ``workbench plan --help`` line of each PlanConfig field it takes as a flag (workbench/cli/options.py)
     "gpu": "GPU type: T4, L4, A10G, RTX 4090, A100-40GB, A100-80GB, H100, H200, cpu.",
     "price_per_hour": "USD per GPU hour (default: a list price).",
     "mfu": "Assumed utilisation of peak FLOP/s (default per GPU).",
