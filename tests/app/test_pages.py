@@ -515,3 +515,28 @@ def test_compare_runs_as_a_background_job(made_settings):
     at.run()
     assert at.selectbox(key="compare_view_select").value == new[0].name
     assert "domain perplexity" in [m.label for m in at.metric]
+
+
+def test_compare_one_run_against_another(made_settings, monkeypatch):
+    """The Compare page offers the other runs of the workspace beside the base model; picking one launches a
+    run-against-run comparison (EvalConfig.against names that run's folder)."""
+    import shutil
+
+    from workbench import jobs
+
+    runs = made_settings.workspace_root / "runs"
+    first = next(p for p in runs.iterdir() if (p / "run.json").exists())
+    shutil.copytree(first, runs / "second-run", symlinks=True)
+    launched = []
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(jobs, "launch", lambda kind, config, ws, **kw: launched.append((kind, config))
+                        or SimpleNamespace(name="compare-second"))
+    at = page_test("compare")
+    at.selectbox(key="compare_run").set_value(first.name)
+    assert at.selectbox(key="compare_against").options == ["the base model", "second-run"]
+    at.selectbox(key="compare_against").set_value("second-run")
+    at.button(key="compare_launch").click()
+    at.run()
+    kind, config = launched[0]
+    assert kind == "compare" and config.against == str(runs / "second-run") and config.adapter == str(first)

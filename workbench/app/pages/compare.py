@@ -53,12 +53,17 @@ with st.expander("New comparison", expanded=not ws.comparisons(), icon=":materia
         generations = c6.number_input(labels["generations"], min_value=0, max_value=50, value=4,
                                       key="compare_generations")
         window = c7.number_input(labels["window"], min_value=32, value=1024, step=32, key="compare_window")
+        others = ["the base model"] + [r.name for r in runs if r.name != run_name]
+        against = st.selectbox("Compare with", others, key="compare_against",
+                               help="The base model, or another run of the same base: run against run, the difference "
+                                    "paired over the same documents (which run is better, and whether that can be chance).")
         if st.button("Run comparison", type="primary", key="compare_launch", icon=":material/play_arrow:"):
             from workbench import jobs
 
             with user_errors(words):
+                extra = {} if against == "the base model" else {"against": str(ws.run(against).folder)}
                 config = appsupport.compare_config_from_form(cfg, str(adapter), base_model, domain_eval, general_eval,
-                                                             generations=int(generations), window=int(window))
+                                                             generations=int(generations), window=int(window), **extra)
                 job = jobs.launch("compare", config, ws)
                 state["compare_view_select"] = job.name  # show the new comparison (its selectbox comes below)
                 st.rerun()
