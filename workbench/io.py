@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -301,12 +302,41 @@ def read_glossary(path: str | os.PathLike) -> list[str]:
     """
     import csv
 
-    path = Path(path)
-    if not path.exists():
-        raise WorkbenchError(f"glossary {path} does not exist.", "check the path (a CSV with a 'term' column).")
+    path = check_regular_file(path, "glossary")  # a named pipe would block the read for ever
     with open(path, encoding="utf-8", errors="replace", newline="") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise WorkbenchError(f"glossary {path} is empty.", "write a CSV with a header row naming a 'term' column.")
         column = "term" if "term" in reader.fieldnames else reader.fieldnames[0]
         return [row[column].strip() for row in reader if (row.get(column) or "").strip()]
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (reading a FIFO blocks until a writer comes), else None."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_regular_file(path: str | os.PathLike, what: str = "corpus file") -> Path:
+    """``path`` if it is a regular file (or a link to one), else a one-line user error, before anything is read."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise WorkbenchError(f"{what} {path} does not exist.", "check the path.") from None
+    except PermissionError:
+        raise WorkbenchError(f"{what} {path} cannot be read (permission denied).",
+                             "give yourself read access (chmod u+r) or pass another path.") from None
+    kind = not_regular(mode)
+    if stat.S_ISDIR(mode):
+        raise WorkbenchError(f"{what} {path} is a folder, not a regular file (a file was expected here).",
+                             "pass a file in it, or pass the folder where folders are read.")
+    if kind is not None:  # reading a pipe waits for a writer, a device may never end: refused before opening
+        raise WorkbenchError(f"{what} {path} is {kind}, not a regular file.",
+                             "save its content to a regular file (e.g. with cat) and pass that file.")
+    return path

@@ -267,3 +267,21 @@ def test_curate_and_inspect_split_documents_over_the_limit(tmp_path, tiny_tokeni
     proc = cli("curate", corpus, "--out", tmp_path / "bad", "--set", "max_document_chars=10")
     lines = console_lines(proc.stderr)
     assert proc.returncode == 2 and len(lines) == 1 and "max_document_chars is 10" in lines[0] and "Fix: " in lines[0]
+
+
+def test_a_glossary_that_is_a_named_pipe_is_refused_before_it_is_opened(tmp_path):
+    """Opening a FIFO for reading waits for a writer for ever: the glossary reader refuses it in one line."""
+    import os
+    import signal
+
+    from workbench.errors import WorkbenchError
+    from workbench.io import read_glossary
+
+    pipe = tmp_path / "glossary.csv"
+    os.mkfifo(pipe)
+    signal.alarm(10)  # a regression would hang here: fail instead
+    try:
+        with pytest.raises(WorkbenchError, match="named pipe"):
+            read_glossary(pipe)
+    finally:
+        signal.alarm(0)

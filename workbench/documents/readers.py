@@ -41,7 +41,6 @@ import gzip
 import io
 import os
 import re
-import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -50,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.io import parse_jsonl_line
+from workbench.io import check_regular_file, not_regular, parse_jsonl_line
 
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".rst")
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -356,37 +355,6 @@ def _reading(path: Path):
         raise WorkbenchError(f"{path} is a folder where a file was expected.", "pass the folder itself, or a file.") from None
 
 
-def _not_regular(mode: int) -> str | None:
-    """What a file that is not a regular file is (reading a FIFO blocks until a writer comes), else None."""
-    if stat.S_ISREG(mode):
-        return None
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def check_regular_file(path: str | os.PathLike, what: str = "corpus file") -> Path:
-    """``path`` if it is a regular file (or a link to one), else a one-line user error, before anything is read."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise WorkbenchError(f"{what} {path} does not exist.", "check the path.") from None
-    except PermissionError:
-        raise WorkbenchError(f"{what} {path} cannot be read (permission denied).",
-                             "give yourself read access (chmod u+r) or pass another path.") from None
-    kind = _not_regular(mode)
-    if stat.S_ISDIR(mode):
-        raise WorkbenchError(f"{what} {path} is a folder, not a regular file (a file was expected here).",
-                             "pass a file in it, or pass the folder where folders are read.")
-    if kind is not None:  # reading a pipe waits for a writer, a device may never end: refused before opening
-        raise WorkbenchError(f"{what} {path} is {kind}, not a regular file.",
-                             "save its content to a regular file (e.g. with cat) and pass that file.")
-    return path
-
-
 def _is_binary(path: Path) -> bool:
     """NUL bytes in the first 8 KB (after gunzip) mean binary; gzip'ed binaries count too."""
     with _reading(path), _open_binary(path) as handle:
@@ -416,7 +384,7 @@ def plan_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> FilePl
             files = []
             for entry in sorted(p for p in path.rglob("*") if not p.name.startswith(".") and not p.is_dir()):
                 try:
-                    kind = _not_regular(entry.stat().st_mode)
+                    kind = not_regular(entry.stat().st_mode)
                 except OSError:  # a link to nothing
                     kind = "a broken link"
                 if kind is None:
