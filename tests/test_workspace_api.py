@@ -336,7 +336,9 @@ def test_trainer_and_plan_share_one_runtime_decision(made):
     ws, _ = made
     card = read_json(ws.run("tiny").folder / "run.json")
     runtime = card["runtime"]
-    assert runtime == {"device": "cpu", "checkpointing": False, "optimizer": "adamw_torch", "chunked_loss": True}
+    assert {k: runtime[k] for k in ("device", "checkpointing", "optimizer", "chunked_loss")} == {
+        "device": "cpu", "checkpointing": False, "optimizer": "adamw_torch", "chunked_loss": True}
+    assert runtime["precision"] == "fp32" and runtime["threads"] >= 1  # training on the CPU stays fp32 by default
     assert card["plan"]["checkpointing"] == runtime["checkpointing"] and card["plan"]["optimizer"] == runtime["optimizer"]
     from workbench.models.runtime import resolve_runtime
 

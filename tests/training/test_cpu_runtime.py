@@ -1,4 +1,4 @@
-"""A CPU run records the threads and precision it ran with; bf16 autocast where the CPU has it, fp32 when forced."""
+"""A CPU run records the threads and precision it ran with: fp32 by default, bf16 autocast when asked for and the CPU has it."""
 
 from __future__ import annotations
 
@@ -19,21 +19,20 @@ def _run(tiny_model, tmp_path, workspace, name):
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="the CPU has no bf16 matmul instructions (avx512_bf16/amx_bf16)")
-def test_a_cpu_run_trains_in_bf16_where_the_cpu_has_it_and_in_fp32_when_forced(tiny_model, tmp_path, workspace,
-                                                                                   monkeypatch):
+def test_a_cpu_run_trains_in_fp32_by_default_and_in_bf16_when_asked(tiny_model, tmp_path, workspace, monkeypatch):
     import torch
 
     threads = torch.get_num_threads()
     monkeypatch.delenv(PRECISION_ENV, raising=False)
     monkeypatch.setenv(THREADS_ENV, "1")
     try:
-        card, bf16_losses = _run(tiny_model, tmp_path, workspace, "bf16")
-        assert card["runtime"]["precision"] == "bf16" and card["runtime"]["threads"] == 1
+        card, fp32_losses = _run(tiny_model, tmp_path, workspace, "fp32")
+        assert card["runtime"]["precision"] == "fp32" and card["runtime"]["threads"] == 1  # the default
         assert card["runtime"]["dataloader_workers"] == 0
         assert torch.get_num_threads() == 1
-        monkeypatch.setenv(PRECISION_ENV, "fp32")
-        card, fp32_losses = _run(tiny_model, tmp_path, workspace, "fp32")
-        assert card["runtime"]["precision"] == "fp32"
+        monkeypatch.setenv(PRECISION_ENV, "auto")
+        card, bf16_losses = _run(tiny_model, tmp_path, workspace, "bf16")
+        assert card["runtime"]["precision"] == "bf16"
     finally:
         torch.set_num_threads(threads)
     assert len(bf16_losses) == len(fp32_losses) > 1

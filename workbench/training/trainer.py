@@ -314,13 +314,16 @@ def _train(
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
     dtype = compute_dtype(device)
-    from workbench.models.runtime import apply_threads, resolve_runtime
+    from workbench.models.runtime import PRECISION_ENV, apply_threads, resolve_runtime
 
     # one decision for the trainer and the plan: checkpointing, optimizer, chunked loss, threads, CPU precision
-    # (a resumed run keeps the precision it started with, so it goes on exactly as it would have)
+    # (a resumed run keeps the precision it started with, so it goes on exactly as it would have). Training on
+    # the CPU stays fp32 unless WORKBENCH_CPU_PRECISION asks for bf16 or auto: the one measurement of bf16
+    # training (AMD EPYC with avx512_bf16) was no faster (0.76x, a loaded host; BENCHMARKS.md), and bf16
+    # changes the adapter beyond the tolerance the loss tests hold fp32 to. Scoring uses bf16 where it can.
     runtime = resolve_runtime(device, config.quant, config.gradient_checkpointing, "auto", config.chunked_loss,
                               config.train_embeddings, getattr(model.config, "model_type", None),
-                              precision=_started_precision(checkpoint))
+                              precision=_started_precision(checkpoint) or os.environ.get(PRECISION_ENV) or "fp32")
     apply_threads(runtime.threads)
     checkpointing = runtime.checkpointing
     args = TrainingArguments(
