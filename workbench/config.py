@@ -171,3 +171,14 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     data.update({k: v for k, v in values.items() if v is not None})
     config = from_dict(cls, data)
     return apply_overrides(config, parse_overrides(overrides)) if overrides else config
+
+
+def flatten(data: dict, prefix: str = "") -> dict:
+    """``{"lora": {"r": 8}}`` as ``{"lora.r": 8}``: the dotted keys of ``--set`` (dotted keys stay as they are)."""
+    flat: dict = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -43,7 +43,6 @@ from workbench.appsupport.forms import (
     curate_words,
     field_docs,
     field_label,
-    flatten,
     form_overrides,
     form_words,
     own_preset,
@@ -77,7 +76,7 @@ __all__ = [
     # spans
     "word_spans", "span_from_words", "find_phrase",
     # forms
-    "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "flatten", "config_diff",
+    "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "config_diff",
     "TRAIN_LABELS", "TRAIN_FORM_SKIP", "TRAIN_PATH_KEYS", "own_preset", "train_form", "train_words",
     "train_config_from_form", "CURATE_LABELS", "CURATE_FORM_SKIP", "curate_words", "curate_config_from_form",
     "COMPARE_LABELS", "compare_words", "compare_config_from_form", "REVIEW_LABELS",

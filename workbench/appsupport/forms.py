@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from workbench.appsupport.files import resolve_inside
 from workbench.appsupport.models import check_model_spec
-from workbench.config import apply_overrides
+from workbench.config import apply_overrides, flatten
 from workbench.errors import WorkbenchError
 from workbench.workspace import check_name
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from workbench.training.config import TrainConfig
 
 __all__ = [
-    "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "flatten", "config_diff",
+    "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "config_diff",
     "TRAIN_LABELS", "TRAIN_FORM_SKIP", "TRAIN_PATH_KEYS", "own_preset", "train_form", "train_words",
     "train_config_from_form", "CURATE_LABELS", "CURATE_FORM_SKIP", "curate_words", "curate_config_from_form",
     "COMPARE_LABELS", "compare_words", "compare_config_from_form", "REVIEW_LABELS",
@@ -169,17 +169,6 @@ def form_words(config: object, labels: dict[str, str] | None = None) -> dict[str
     ``labels`` where it words a field itself, else the label from the docstring. A page words a library
     error about a field with it: ``exc.one_line(form_words(config, labels))``."""
     return {spec.key: spec.label for spec in config_fields(config, labels=labels)} | dict(labels or {})
-
-
-def flatten(config: dict, prefix: str = "") -> dict:
-    """``{"lora": {"r": 8}}`` -> ``{"lora.r": 8}``."""
-    flat: dict = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def config_diff(configs: dict[str, dict], ignore: tuple[str, ...] = ("out", "name")) -> list[dict]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from workbench.config import apply_overrides, load_yaml
+from workbench.config import apply_overrides, flatten, load_yaml
 from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
@@ -377,7 +377,7 @@ def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -
     if not changes:
         return config, {}
     changed = apply_overrides(config, changes)  # unknown keys and bad values: the usual errors
-    before, after = flatten_config(to_dict(config)), flatten_config(to_dict(changed))
+    before, after = flatten(to_dict(config)), flatten(to_dict(changed))
     diff = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
     refused = [key for key in diff if key not in RESUMABLE_FIELDS]
     if refused:
@@ -398,14 +398,3 @@ def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -
             field="max_tokens",
         )
     return changed, diff
-
-
-def flatten_config(data: dict, prefix: str = "") -> dict:
-    """``{"lora": {"r": 8}}`` as ``{"lora.r": 8}`` (dotted keys stay as they are)."""
-    flat = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(flatten_config(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from workbench import runcard, runs, seed_everything
 from workbench.artifacts import run_headline, write_manifest
-from workbench.config import from_dict, to_dict
+from workbench.config import flatten, from_dict, to_dict
 from workbench.documents.texts import resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.io import (
@@ -41,7 +41,7 @@ from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
-from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, flatten_config, replay_file
+from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
@@ -91,7 +91,7 @@ def train(
         run_dir = Path(resume)
         card = runs.read_run_card(run_dir)  # a user error naming the folder when it is no run
         if finished_run_note(run_dir):
-            changed = config_changes(card["config"], {**flatten_config(card["config"]), **flatten_config(changes or {})})
+            changed = config_changes(card["config"], {**flatten(card["config"]), **flatten(changes or {})})
             if changed:
                 raise WorkbenchError(
                     f"run {run_dir} is finished; {', '.join(sorted(changed))} cannot change it.",
@@ -163,7 +163,7 @@ def resume_plan(run_dir: str | os.PathLike, changes: dict | None = None, allow_c
     saved = read_json(checkpoint / RUN_CARD)
     saved_config = from_dict(TrainConfig, saved["config"])
     # an edit of run.json's config since the checkpoint counts as a change asked for
-    requested = {**config_changes(saved["config"], card["config"]), **flatten_config(changes or {})}
+    requested = {**config_changes(saved["config"], card["config"]), **flatten(changes or {})}
     step = int(saved.get("step") or checkpoint.name.rsplit("-", 1)[-1])
     tokens_done = step * int(saved.get("tokens_per_step") or saved_config.tokens_per_step)
     config, applied = apply_resume_changes(saved_config, requested, tokens_done)
@@ -203,7 +203,7 @@ def _start_resumed(run_dir: Path, plan: ResumePlan) -> None:
 
 def config_changes(before: dict, after: dict) -> dict:
     """The settings that differ between two config dicts, as ``{dotted field: new value}``."""
-    old, new = flatten_config(before), flatten_config(after)
+    old, new = flatten(before), flatten(after)
     return {key: value for key, value in new.items() if old.get(key) != value}
 
 

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from workbench.config import apply_overrides, from_dict, load_yaml, parse_overrides, to_dict
+from workbench.config import apply_overrides, flatten, from_dict, load_yaml, parse_overrides, to_dict
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.models.registry import DEFAULT_MODEL
@@ -51,19 +51,9 @@ def _same_model(a: str, b: str) -> bool:
 
 def _explicit_fields(config: TrainConfig) -> dict[str, Any]:
     """The dotted settings of ``config`` that differ from the plain defaults (what its author chose)."""
-    chosen = _flat(to_dict(config))
-    defaults = _flat(to_dict(TrainConfig()))
+    chosen = flatten(to_dict(config))
+    defaults = flatten(to_dict(TrainConfig()))
     return {key: value for key, value in chosen.items() if defaults.get(key, object()) != value}
-
-
-def _flat(data: dict, prefix: str = "") -> dict:
-    flat: dict = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def is_resolved(config: TrainConfig) -> bool:
