@@ -27,10 +27,11 @@ from workbench.workflows.review import (
     review_items,
     submit_review,
 )
+from workbench.workflows.distributed import needs_launcher, train_on_gpus
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
 
 __all__ = [
-    "train_config", "train", "preset_model", "is_resolved",
+    "train_config", "train", "preset_model", "is_resolved", "train_on_gpus", "needs_launcher",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
