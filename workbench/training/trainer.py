@@ -43,7 +43,14 @@ from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
-from workbench.training.fsdp import fsdp_config, full_trainable_state, is_sharded, quant_storage_dtype, save_adapter, state_hash
+from workbench.training.fsdp import (
+    fsdp_config,
+    full_trainable_state,
+    is_sharded,
+    quant_storage_dtype,
+    save_adapter,
+    state_hash,
+)
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
 from workbench.training.lora import add_lora

@@ -9,6 +9,7 @@ Importing this package is light; the heavy libraries load when a workflow runs.
 """
 
 from workbench.workflows.corpus import curate, inspect, with_drop_list
+from workbench.workflows.distributed import needs_launcher, train_on_gpus
 from workbench.workflows.evaluation import (
     QUICK_CHECK,
     check_trained_snapshot,
@@ -27,7 +28,6 @@ from workbench.workflows.review import (
     review_items,
     submit_review,
 )
-from workbench.workflows.distributed import needs_launcher, train_on_gpus
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
 
 __all__ = [
