@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -70,7 +71,8 @@ def train(
             run_dir = workflows.train_on_gpus(cfg, ws, gpus=gpus, overwrite=overwrite)
         else:
             run_dir = workflows.train(cfg, ws, overwrite=overwrite)
-    typer.echo(f"run finished: {run_dir}")
+    if int(os.environ.get("RANK", "0")) == 0:  # one line for a run of several processes
+        typer.echo(f"run finished: {run_dir}")
 
 
 def plan(

@@ -440,7 +440,7 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     if not fits:
         notes.append("does not fit: see suggest() for a micro-batch / block size / checkpointing that does.")
         if not config.sharded:
-            needed = gpus_needed(arch, config)
+            needed = _fewest_sharded(arch, config)
             if needed is not None:
                 notes.append(f"sharded over {needed[0]} GPUs{' with CPU offload' if needed[1] else ''} it fits "
                              f"(workbench plan --gpus {needed[0]}{' --cpu-offload' if needed[1] else ''}).")
@@ -507,9 +507,16 @@ def gpus_needed(model: str | Path | dict | Any, config: PlanConfig | Any | None 
     only when no count fits without it); None when even 8 GPUs with offload do not hold it."""
     arch = resolve_architecture(model)
     config = _plan_config(config, overrides)
+    if estimate(arch, replace(config, gpus=1, cpu_offload=False)).fits:
+        return 1, False
+    return _fewest_sharded(arch, config)
+
+
+def _fewest_sharded(arch: Architecture, config: PlanConfig) -> tuple[int, bool] | None:
+    """The first sharded setup of ``SHARD_COUNTS`` that fits (no offload before offload), or None."""
     for offload in (False, True):
         for gpus in SHARD_COUNTS:
-            if estimate(arch, replace(config, gpus=gpus, cpu_offload=offload)).fits:
+            if (gpus > 1 or offload) and estimate(arch, replace(config, gpus=gpus, cpu_offload=offload)).fits:
                 return gpus, offload
     return None
 

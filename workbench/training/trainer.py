@@ -50,6 +50,7 @@ from workbench.training.fsdp import (
     quant_storage_dtype,
     save_adapter,
     state_hash,
+    write_accelerate_config,
 )
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
@@ -398,6 +399,8 @@ def _train(
         write_json(run_dir / RUN_CARD, {**base_card, "state": "running"})
     if rank_zero:
         write_manifest(run_dir, "run", card=base_card, state="running", complete=False)
+        if is_sharded(config.sharding):  # the same run launched by accelerate: accelerate launch --config_file it
+            write_accelerate_config(run_dir, world_size(), config.sharding)
     # the segments before this one (a resumed run's wall time counts the whole run)
     previous = read_json(checkpoint / RUN_CARD) if checkpoint and (checkpoint / RUN_CARD).exists() else {}
     callback = WorkbenchCallback(

@@ -30,7 +30,10 @@ __all__ = ["train_on_gpus", "needs_launcher", "LAUNCH_CONFIG"]
 
 
 def needs_launcher(gpus: int | None, config: TrainConfig | None) -> bool:
-    """Whether a run is started as processes (more than one GPU, or sharded even on one)."""
+    """Whether a run is started as processes (more than one GPU, or sharded even on one); never inside one of
+    them (torchrun and accelerate set LOCAL_RANK), which trains its share itself."""
+    if "LOCAL_RANK" in os.environ:
+        return False
     return (gpus or 1) > 1 or (config is not None and is_sharded(config.sharding))
 
 
