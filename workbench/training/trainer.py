@@ -295,8 +295,8 @@ def _train(
     seed_everything(config.seed)
     resolved = resolve_model(config.model)
     device = default_device()
-    model, tokenizer, _ = load_model(resolved, quant=config.quant, device=device,
-                                     quant_storage=quant_storage_dtype(config.sharding, device))
+    storage = quant_storage_dtype(config.sharding, device) if config.quant == "nf4" else None
+    model, tokenizer, _ = load_model(resolved, quant=config.quant, device=device, quant_storage=storage)
     config, lr_reason = resolve_learning_rate(config, model.config)  # null: scaled to the model's size
     max_ctx = getattr(model.config, "max_position_embeddings", None)
     if max_ctx and config.block_size > max_ctx:
@@ -391,6 +391,7 @@ def _train(
                   "learning_rate_reason": lr_reason},
         tokens_per_step=config.tokens_per_step * world_size(),
         processes=world_size(),
+        **({"quant_storage": str(storage).removeprefix("torch.")} if storage is not None else {}),
         runtime=runtime.to_dict(),
         **(resume_card or {}),
     )
