@@ -84,16 +84,14 @@ def plan(
     price: Optional[float] = plan_option("price_per_hour", "--price"),
     mfu: Optional[float] = plan_option("mfu"),
     gpus: Optional[int] = plan_option("gpus"),
-    cpu_offload: bool = typer.Option(False, "--cpu-offload", help="Sharded: keep weights, gradients and optimizer "
-                                     "states in CPU memory (sharding fsdp_offload)."),
+    cpu_offload: Optional[bool] = plan_option("cpu_offload", "--cpu-offload/--no-cpu-offload"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
     """Estimate peak memory, fit, wall time and cost of a run before launching it."""
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
-    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu, gpus=gpus,
-                   cpu_offload=cpu_offload or None)
+    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu, gpus=gpus, cpu_offload=cpu_offload)
     if preset:
         preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens,
                                      model=None if model == DEFAULT_MODEL else model)

@@ -189,6 +189,7 @@ OPTION_HELP = {
     "price_per_hour": "USD per GPU hour (default: a list price).",
     "mfu": "Assumed utilisation of peak FLOP/s (default per GPU).",
     "gpus": "GPUs the run is sharded over with FSDP; memory figures per GPU (default 1).",
+    "cpu_offload": "Sharded: keep weights, gradients and optimizer states in CPU memory (sharding fsdp_offload).",
 }
 
 
