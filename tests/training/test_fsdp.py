@@ -7,6 +7,7 @@ gradients, so sums run in another order; measured, the losses agree to 1e-6 and 
 weights up to 0.14). The test holds them to 1e-4. LoRA dropout is off: its masks are drawn per process.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -159,3 +160,18 @@ def test_the_launch_command_runs_one_process_per_gpu():
     with pytest.raises(WorkbenchError) as err:
         launch_command(0, [])
     assert err.value.field == "gpus"
+
+
+def test_a_resume_on_another_gpu_count_is_refused_before_any_process_starts(tmp_path):
+    from workbench.config import to_dict
+    from workbench.training.config import TrainConfig
+    from workbench.workflows import train_on_gpus
+
+    run = tmp_path / "runs" / "two"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps(
+        {"kind": "run", "config": to_dict(TrainConfig(sharding="fsdp", preset="none")), "processes": 2}))
+    with pytest.raises(WorkbenchError) as err:
+        train_on_gpus(None, tmp_path / "ws", gpus=3, resume=run)
+    assert err.value.field == "gpus" and "started as 2 process(es)" in str(err.value)
+    assert sorted(p.name for p in run.iterdir()) == ["run.json"]  # nothing launched, nothing written

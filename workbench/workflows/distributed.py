@@ -70,8 +70,15 @@ def train_on_gpus(
         from workbench.training.trainer import finished_run_note, load_run_config
 
         config = load_run_config(resume)
-        if gpus is None:
-            gpus = int(read_json(Path(resume) / "run.json").get("processes") or 1)
+        started_with = int(read_json(Path(resume) / "run.json").get("processes") or 1)
+        gpus = started_with if gpus is None else gpus
+        if gpus != started_with:  # refused here, before any process starts (each would refuse it)
+            raise WorkbenchError(
+                f"run {resume} started as {started_with} process(es) and is resumed on {gpus} GPU(s).",
+                f"resume it with {started_with} GPU(s) (its data order and checkpoint shards depend on that), "
+                "or leave the GPU count out.",
+                field="gpus",
+            )
         finished = finished_run_note(resume) is not None  # nothing to train: answered in this process
     if finished or not needs_launcher(gpus, config):
         return train(None if resume is not None else config, ws, resume=resume, overwrite=overwrite,
