@@ -135,10 +135,10 @@ def agreement(
         return
     typer.echo(f"{report['items_with_overlap']} item(s) labelled by two or more of {len(report['annotators'])} annotator(s)")
     for dim, alpha in report["alpha"].items():
-        typer.echo(f"  Krippendorff alpha ({dim}): {_num(alpha)}")
+        typer.echo(f"  Krippendorff alpha ({dim}): {_num(alpha)}, {report['alpha_reading'][dim]}")
     for row in report["kappa"]["verdict"]:
         typer.echo(f"  kappa {row['a']} / {row['b']}: {_num(row['kappa'])} on {row['items']} item(s), "
-                   f"observed agreement {_pct(row['observed_agreement'])}")
+                   f"observed agreement {_pct(row['observed_agreement'])}, {row['reading']}")
     for name, acc in accuracy.items():
         typer.echo(f"  gold accuracy {name}: {acc['correct']}/{acc['gold_items']}")
     unresolved = [k for k, v in report["adjudicated"].items() if v["how"] == "unresolved"]

@@ -25,6 +25,7 @@ from workbench.workflows.review import (
     label_store,
     labels_path,
     review_items,
+    review_items_preview,
     submit_review,
 )
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
@@ -33,5 +34,5 @@ __all__ = [
     "train_config", "train", "preset_model", "is_resolved",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
-    "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
+    "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
 ]
