@@ -12,7 +12,7 @@ import re
 
 from workbench import workflows
 from workbench.errors import WorkbenchError
-from workbench.review.config import verdicts_for
+from workbench.review.config import DOCUMENT_VERDICTS, PREFERENCES
 
 __all__ = ["word_spans", "span_from_words", "find_phrase", "selection_span", "error_from_form", "review_from_form"]
 
@@ -131,7 +131,7 @@ def error_from_form(item, form: dict, categories: list[str]) -> workflows.ErrorM
     mark, missing = _form_error(item, form, categories)
     if missing:
         where = f" in output {mark.output}" if mark.output and len(item.outputs) > 1 else ""
-        raise WorkbenchError(f"not saved: the error{where} has no {_and([f for f, _ in missing])}.",
+        raise WorkbenchError(f"not saved: the error{where} has no {' and no '.join(f for f, _ in missing)}.",
                              f"choose {_and([fix for _, fix in missing])}.", field=missing[0][0])
     return mark
 
@@ -139,8 +139,8 @@ def error_from_form(item, form: dict, categories: list[str]) -> workflows.ErrorM
 def review_from_form(item, form: dict, verdict: str | None, categories: list[str],
                      marks: list | None = None) -> tuple[str, list]:
     """The verdict and errors one submit writes: the errors kept on the form (``marks``) and the one it
-    shows now, with the verdict chosen; an item with one output and no verdict widget gets ``errors`` or
-    ``no_error`` from what is marked. Refuses with one message naming everything missing.
+    shows now, with the verdict chosen (``A``/``B``/``tie`` for a pair, ``keep``/``drop`` for a document);
+    an item with one output gets ``errors`` or ``no_error`` from what is marked. Refuses with one message naming everything missing.
 
     Returns:
         ``(verdict, [workflows.ErrorMark])`` for ``workflows.submit_review``.
@@ -149,8 +149,8 @@ def review_from_form(item, form: dict, verdict: str | None, categories: list[str
     mark, missing = _form_error(item, form, categories)
     if mark is not None:
         errors.append(mark)
-    allowed = [v for v in verdicts_for(item.kind) if v != "skip"]
-    if item.kind in ("pair", "document"):
+    allowed = {"pair": list(PREFERENCES), "document": list(DOCUMENT_VERDICTS)}.get(item.kind)
+    if allowed:
         if verdict not in allowed:
             missing.append(("verdict", f"a verdict ({', '.join(allowed)})"))
     else:
@@ -159,9 +159,9 @@ def review_from_form(item, form: dict, verdict: str | None, categories: list[str
         fields = [f for f, _ in missing]
         error_part = [f for f in fields if f != "verdict"]
         where = f" in output {mark.output}" if mark is not None and mark.output and len(item.outputs) > 1 else ""
-        parts = [f"the error{where} has no {_and(error_part)}"] if error_part else []
+        parts = [f"the error{where} has no {' and no '.join(error_part)}"] if error_part else []
         if "verdict" in fields:
             parts.append("no verdict is chosen")
-        raise WorkbenchError(f"not saved: {_and(parts)}.", f"choose {_and([fix for _, fix in missing])}.",
+        raise WorkbenchError(f"not saved: {', and '.join(parts)}.", f"choose {_and([fix for _, fix in missing])}.",
                              field=missing[0][0])
     return verdict, errors
