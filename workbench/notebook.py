@@ -828,11 +828,9 @@ def label_queue(store, annotators: list[str], choices: dict[str, dict], per_anno
     return done
 
 
-def agreement_summary(agreement: dict) -> str:
+def agreement_summary(agreement: dict) -> None:
     """Krippendorff's alpha per dimension and Cohen's kappa per pair of annotators, each with its reading
-    (what counts as good), and the disagreements as a table of the items' texts and each annotator's answer.
-
-    Shown as Markdown; returns the Markdown text."""
+    (what counts as good), and the disagreements as a table of the items' texts and each annotator's answer."""
     undefined = "n/a"
     readings = agreement.get("alpha_reading") or {}
     lines = [f"{agreement.get('items_with_overlap', 0)} item(s) labelled by two or more annotators.", "",
@@ -858,9 +856,7 @@ def agreement_summary(agreement: dict) -> str:
         lines += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for row in rows:
             lines.append("| " + " | ".join(str(row.get(c, "")).replace("|", "\\|") for c in columns) + " |")
-    text = "\n".join(lines)
-    _markdown(text)
-    return text
+    _markdown("\n".join(lines))
 
 
 def export_corrections(store, path: str | os.PathLike) -> Path | None:

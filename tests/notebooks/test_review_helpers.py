@@ -42,7 +42,19 @@ def test_a_correction_without_category_is_refused_not_dropped(store):
     assert store.verdicts(item.id) == []
 
 
-def test_agreement_summary_reads_the_numbers_and_tables_the_disagreements(store):
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    """An in-process IPython shell (what a notebook's kernel runs): what the helpers display is captured."""
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    from IPython.core.interactiveshell import InteractiveShell
+
+    yield InteractiveShell.instance()
+    InteractiveShell.clear_instance()
+
+
+def test_agreement_summary_reads_the_numbers_and_tables_the_disagreements(store, shell):
+    from IPython.utils.capture import capture_output
+
     from workbench.review.items import make_item
 
     items = [make_item("output", f"Prompt {i}", [{"text": f"output {i}"}]) for i in range(3)]
@@ -51,7 +63,9 @@ def test_agreement_summary_reads_the_numbers_and_tables_the_disagreements(store)
         store.submit(item.id, "ana", ana)
         store.submit(item.id, "bob", bob)
     report = store.agreement()
-    text = nb.agreement_summary(report)
+    with capture_output() as shown:
+        assert nb.agreement_summary(report) is None  # shown, not returned: the last line of a cell shows it once
+    [text] = [output.data["text/markdown"] for output in shown.outputs]
     alpha = report["alpha"]["verdict"]
     assert f"| verdict | {alpha:.2f} | {report['alpha_reading']['verdict']} |" in text
     assert "Alpha >= 0.8 is reliable" in text
