@@ -225,3 +225,23 @@ def test_agreement_reads_alpha_and_kappa_and_lists_disagreements_as_texts(app_se
     [kappa] = [d for d in at.dataframe if "Cohen's κ" in d.value.columns]
     assert set(kappa.value["reading"]) <= {"almost perfect", "substantial", "moderate", "fair", "slight",
                                            "poor (no better than chance)", "not defined (one answer only)"}
+
+
+def test_selected_and_saved_in_one_go_the_error_goes_to_the_selected_output(app_settings, labels):
+    """Enter pressed right after the selection (one rerun carries both): the output radio has not followed
+    the selection yet, and the selection decides."""
+    from workbench.review.store import LabelStore
+
+    at = review_at()
+    item = current_item(labels)
+    at.radio(key=f"slot_{item.id}_0").set_value("A").run()
+    at.button(key="cat_1").click().run()
+    at.segmented_control(key="review_severity").set_value("minor").run()
+    at.radio(key=f"pref_{item.id}").set_value("tie").run()
+    value = select(at, item, "B", item.output("B")["text"].split()[-1])
+    at.button(key="review_submit").click().run()
+    no_exceptions(at)
+    assert not errors_of(at)
+    with LabelStore(labels) as store:
+        [label] = store.labels(annotator="ana")
+    assert (label.output, label.start, label.end) == ("B", value["start"], value["end"])

@@ -109,8 +109,11 @@ def keys(item) -> dict:
 
 def form_of(item) -> dict:
     k = keys(item)
-    return {"selection": state.get(k["highlight"]), "phrase": state.get(k["phrase"], ""),
-            "output": state.get(k["slot"]) if len(item.outputs) > 1 else item.outputs[0]["slot"],
+    selection = state.get(k["highlight"])
+    output = state.get(k["slot"]) if len(item.outputs) > 1 else item.outputs[0]["slot"]
+    if selection and selection != state.get(f"seen_{k['highlight']}"):
+        output = selection.get("output")  # selected and saved in one go: the radio has not followed yet
+    return {"selection": selection, "phrase": state.get(k["phrase"], ""), "output": output,
             "category": state.get("review_category"), "severity": state.get("review_severity"),
             "note": state.get(k["note"], ""), "correction": state.get(k["correction"], "")}
 
