@@ -258,7 +258,8 @@ def test_mark_an_error_by_mouse_selection_in_output_b_and_save_with_enter(page, 
     wait_text(page, f"Marked in output B: “{words}”")
     wait_idle(page)
     page.keyboard.press("3")  # category 3, pressed with the focus still in the outputs' frame
-    wait_text(page, category)
+    page.locator('[data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(rf"^Category\s+{re.escape(category)}\s*$")).first.wait_for(timeout=30_000)
     wait_idle(page)
     select_with_the_mouse(page, frame, "B", start, end)  # the selection is what the screen shows when saving
     wait_idle(page)
