@@ -298,4 +298,16 @@ CURATE_OPTION_HELP = {
     "text_field": "Text column of JSONL, CSV and Parquet files.",
     "text_unit": TEXT_UNIT_HELP,
     "min_words": "Drop documents with fewer words.",
+    "synthetic": "An audited synthetic set (from 'workbench synthetic audit') to add, flagged per document.",
+    "synthetic_force": "Add the synthetic set although it failed its audit (recorded in the manifest).",
+}
+
+SYNTHETIC_OPTION_HELP = {
+    # the ``workbench synthetic audit --help`` line of each SyntheticAuditConfig field it takes as a flag
+    "real": "Snapshot folder of the real text (its train and held-out eval splits).",
+    "model": "Base model whose hidden states measure the distance (registry name, folder, Hub id).",
+    "profile": "Corpus profile whose domain terms the text should use (default: terms of the real train split).",
+    "source": "Where the text came from, recorded per document (default: its file).",
+    "text_field": "Text column of JSONL, CSV and Parquet files.",
+    "out": "Audit folder (default workspace/synthetic/NAME).",
 }

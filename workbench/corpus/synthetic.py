@@ -263,7 +263,7 @@ def gate(audit: dict, force: bool = False, folder: str | os.PathLike | None = No
         where = f" {folder}" if folder else ""
         raise WorkbenchError(
             f"the synthetic set{where} failed its audit: " + "; ".join(reasons) + ".",
-            " ".join(f"{fix}." for fix in result.get("fixes") or []) + " Or set {field} to mix it anyway "
+            " ".join(f"{fix}." for fix in result.get("fixes") or []) + " Or mix it anyway with {field} "
             "(the override is recorded).",
             field="synthetic_force",
         )

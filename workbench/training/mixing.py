@@ -39,9 +39,10 @@ def block_schedule(
     is_synthetic = np.zeros(n_steps_blocks, dtype=bool)
     if n_synthetic > 0 and synthetic_ratio > 0:
         rest = np.flatnonzero(~is_replay)
-        within = synthetic_ratio / (1.0 - is_replay.mean()) if is_replay.any() else synthetic_ratio
+        within = synthetic_ratio * n_steps_blocks / rest.size
         j = np.arange(rest.size)
-        is_synthetic[rest[np.floor((j + 1) * within) > np.floor(j * within)]] = True
+        nudge = 1e-9  # 0.15 / 0.75 is 0.1999...: without it a whole share would lose its last slot
+        is_synthetic[rest[np.floor((j + 1) * within + nudge) > np.floor(j * within + nudge)]] = True
     n_rep = int(is_replay.sum())
     n_syn = int(is_synthetic.sum())
     is_domain = ~is_replay & ~is_synthetic
