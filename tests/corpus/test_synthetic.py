@@ -150,6 +150,9 @@ def test_a_good_set_passes_with_every_measure_recorded(planted):
     assert all(d["synthetic"] is True and d["source"].endswith("synthetic_cases.jsonl") for d in docs)
     items = read_jsonl(planted["audits"]["good"] / "review_items.jsonl")
     assert len(items) == 20 and all(i["kind"] == "document" and i["source"]["doc_id"].startswith("syn-") for i in items)
+    from workbench.review.items import items_from_jsonl  # what `workbench review items --jsonl` reads
+
+    assert [i.id for i in items_from_jsonl(planted["audits"]["good"] / "review_items.jsonl")] == [i["id"] for i in items]
 
 
 def test_copies_of_held_out_documents_fail_on_leakage_and_novelty(planted):
@@ -228,3 +231,16 @@ def test_cli_audits_and_curate_names_the_force_flag(planted, tiny_model, tmp_pat
     assert exit_code.value.code == 2
     err = capsys.readouterr().err
     assert "failed its audit: domain" in err and "mix it anyway with --force" in err
+
+
+def test_generated_text_is_written_flagged_with_its_prompt(tiny_model, tmp_path):
+    from workbench.workflows import generate_synthetic
+
+    path = generate_synthetic(["Warfarin is", "  ", "Lithium levels rise when"], str(tiny_model), tmp_path / "gen.jsonl",
+                              max_new_tokens=8, source="tiny model")
+    docs = read_jsonl(path)
+    assert [d["prompt"] for d in docs] == ["Warfarin is", "Lithium levels rise when"]
+    assert all(d["synthetic"] is True and d["source"] == "tiny model" and d["text"].startswith(d["prompt"]) for d in docs)
+    assert [d["id"] for d in import_synthetic([path])] == ["generated-0001", "generated-0002"]
+    with pytest.raises(WorkbenchError, match="no prompts"):
+        generate_synthetic([" "], str(tiny_model), tmp_path / "none.jsonl")
