@@ -861,7 +861,8 @@ def export_corrections(store, path: str | os.PathLike) -> Path | None:
 def synthetic_audit(setup: Setup, paths: Iterable[str], snapshot: str | None = None, source: str | None = None,
                     **settings: Any) -> dict:
     """Audit synthetic text against the real text of the snapshot ``snapshot`` (empty: the newest) with the
-    notebook's model (``workflows.audit_synthetic``); show the findings and the verdict; return ``audit.json``.
+    notebook's model (``workflows.audit_synthetic``); show the findings and the verdict; return ``audit.json``
+    with ``folder``, the audit folder that ``CurateConfig(synthetic=...)`` takes.
 
     Args:
         paths: the synthetic files or folders.
@@ -875,7 +876,7 @@ def synthetic_audit(setup: Setup, paths: Iterable[str], snapshot: str | None = N
     config = SyntheticAuditConfig(paths=[str(p) for p in paths], real=str(real.folder), model=setup.model,
                                   source=source, **settings)
     folder = workflows.audit_synthetic(config, setup.workspace, overwrite=True)
-    audit = read_json(folder / "audit.json")
+    audit = {**read_json(folder / "audit.json"), "folder": str(folder)}
     verdict = audit["verdict"]
     lines = [f"**{audit['documents']} synthetic documents: {'passed' if verdict['passed'] else 'failed'} the audit** "
              f"({folder})", "", "| check | value | limit | |", "|---|---|---|---|"]

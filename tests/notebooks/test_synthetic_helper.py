@@ -22,4 +22,5 @@ def test_synthetic_audit_helper_audits_against_the_newest_snapshot(tiny_home, tm
     assert audit["verdict"]["passed"] is True and audit["documents"] == 60
     assert audit["sources"] == ["templates"] and audit["config"]["model"] == "tiny-llama"
     assert audit["real"]["snapshot"].endswith("snapshots/domain_corpus")
+    assert audit["folder"] == str(setup.workspace.root / "synthetic" / "synthetic_cases")
     assert "passed the audit" in shown[-1] and "| distance |" in shown[-1] and "--synthetic" in shown[-1]
