@@ -13,21 +13,26 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.documents.glossary import read_knowledge
 from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.training.config import TrainConfig, replay_file
+from workbench.training.knowledge import render_knowledge
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
 
 
 @dataclass
 class PreparedData:
-    blocks: PackedBlocks  # domain blocks first, then replay blocks
+    blocks: PackedBlocks  # domain blocks first, then replay blocks, then knowledge blocks
     n_domain_blocks: int
     n_replay_blocks: int
     schedule: np.ndarray  # block index for every training slot
     domain_tokens: int
     replay_tokens: int
+    n_knowledge_blocks: int = 0  # text rendered from knowledge.glossary, after the replay blocks
+    knowledge_tokens: int = 0
+    knowledge_texts: tuple[str, ...] = ()
 
 
 def world_size() -> int:
@@ -71,12 +76,23 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
             tokenize_texts(tokenizer, replay_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
         )
         parts.append(replay)
+    knowledge_texts = knowledge_documents(config)
+    knowledge = None
+    if knowledge_texts:
+        knowledge = pack_documents(
+            tokenize_texts(tokenizer, knowledge_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
+        )
+        parts.append(knowledge)
     per_step = config.micro_batch_size * config.grad_accum * world_size()
     n_slots = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
     schedule = block_schedule(
-        domain.n_blocks, n_slots, config.seed, replay.n_blocks if replay else 0, config.replay_ratio
+        domain.n_blocks, n_slots, config.seed, replay.n_blocks if replay else 0, config.replay_ratio,
+        knowledge.n_blocks if knowledge else 0, config.knowledge.text_share,
     )
     return PreparedData(
+        n_knowledge_blocks=knowledge.n_blocks if knowledge else 0,
+        knowledge_tokens=knowledge.real_tokens if knowledge else 0,
+        knowledge_texts=tuple(knowledge_texts),
         blocks=concat_blocks(parts),
         n_domain_blocks=domain.n_blocks,
         n_replay_blocks=replay.n_blocks if replay else 0,
@@ -84,6 +100,18 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
         domain_tokens=domain.real_tokens,
         replay_tokens=replay.real_tokens if replay else 0,
     )
+
+
+def knowledge_documents(config: TrainConfig) -> list[str]:
+    """The documents rendered from ``knowledge.glossary`` that the run mixes in (none at a share of 0)."""
+    if config.knowledge.text_share <= 0 or not config.knowledge.glossary:
+        return []
+    texts = render_knowledge(read_knowledge(config.knowledge.glossary))
+    if not texts:
+        raise WorkbenchError(
+            f"glossary {config.knowledge.glossary} has no definitions or relations to render as training text.",
+            "add a definition column (or broader, synonyms, related), or set knowledge.text_share to 0.")
+    return texts
 
 
 class ScheduledBlocks:
