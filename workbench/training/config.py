@@ -223,6 +223,8 @@ class TrainConfig:
             raise WorkbenchError(f"{{field}} is {self.eval_window}.", "use a window of 2 tokens or more, e.g. 512.", field="eval_window")
         if self.new_tokens_max < 0:
             raise WorkbenchError(f"{{field}} is {self.new_tokens_max}.", "use 0 or more, e.g. 200.", field="new_tokens_max")
+        if isinstance(self.knowledge, dict):  # TrainConfig(knowledge={...}) as a notebook or a test writes it
+            self.knowledge = KnowledgeSettings(**self.knowledge)
         if self.replay_ratio + self.knowledge.text_share >= 1.0:
             raise WorkbenchError(
                 f"{{field}} {self.knowledge.text_share} and replay_ratio {self.replay_ratio} leave no share for the "
