@@ -23,7 +23,7 @@ from typing import Callable, Union
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, training, webapp
+from workbench.cli import corpus, evaluation, jobs, knowledge, models, notebooks, quickstart, review, training, webapp
 from workbench.cli.options import error_line
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
@@ -31,6 +31,7 @@ from workbench.stopping import Stopped, end_child_processes, graceful_stop
 __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
     "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
+    "knowledge",
 ]
 
 
@@ -52,6 +53,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
     "plan": training.plan,
     "presets": training.presets,
     "export": training.export,
+    "glossary": knowledge.glossary,
     "app": webapp.app,
     "notebooks": notebooks.notebooks,
     "models": Group("Provision and list models (offline).", {

@@ -31,6 +31,10 @@ def train(
     replay_ratio: Optional[float] = train_option("replay_ratio", "--replay-ratio"),
     quant: Optional[str] = train_option("quant"),
     text_unit: Optional[str] = train_option("text_unit", "--text-unit"),
+    glossary: Optional[str] = typer.Option(None, "--glossary", help="Glossary CSV or ontology (YAML, OBO) to learn "
+                                           "from (knowledge.glossary; see 'workbench glossary')."),
+    glossary_share: Optional[float] = typer.Option(None, "--glossary-share", help="Share of training blocks "
+                                                   "rendered from the glossary (knowledge.text_share)."),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -42,6 +46,8 @@ def train(
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     ws = workspace_at(workspace)
+    knowledge = {key: value for key, value in (("knowledge.glossary", glossary), ("knowledge.text_share", glossary_share))
+                 if value is not None}
     if resume:
         # imported here, not at the top: the trainer loads numpy and the training stack
         from workbench.training.trainer import finished_run_note
@@ -49,7 +55,7 @@ def train(
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         # the settings given with --resume: the library applies those a resumed run can take and refuses the rest
         changes = {**given(preset=preset, name=name, model=model, data=data, out=out, max_tokens=max_tokens, replay=replay,
-                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit),
+                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit), **knowledge,
                    **(load_yaml(config) if config else {}), **parse_overrides(set_)}
         run_dir = workflows.train(None, ws, resume=resume, changes=changes, allow_changed_data=allow_changed_data)
         if note:
@@ -59,7 +65,7 @@ def train(
         cfg = workflows.train_config(
             model=model, preset=preset, overrides=set_, config_file=config, from_run=from_run, data=data, out=out,
             max_tokens=max_tokens, replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
-            text_unit=text_unit,
+            text_unit=text_unit, **knowledge,
         )
         run_dir = workflows.train(cfg, ws, overwrite=overwrite)
     typer.echo(f"run finished: {run_dir}")

@@ -183,4 +183,4 @@ def cloze_verdict(summary: dict, labels: dict) -> dict:
             "ci95": ci, "sentence": sentence}
 
 
-__all__ = ["CUE", "ClozeProbe", "cloze_probes", "cloze_verdict", "compare_cloze", "mask_term", "score_cloze"]
+__all__ = ["CUE", "TIE", "ClozeProbe", "cloze_probes", "cloze_verdict", "compare_cloze", "mask_term", "score_cloze"]
