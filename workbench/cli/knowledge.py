@@ -23,9 +23,9 @@ def glossary(
 
     Train with it: --glossary FILE --glossary-share 0.1 (and --set knowledge.new_tokens=true for new tokens
     initialised from their definitions); compare scores its cloze probes (--glossary FILE)."""
-    from workbench.workflows.knowledge import glossary_plan, render_glossary  # the evaluation stage: not at --help
+    from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
-    plan = glossary_plan(path, text_share=share, max_tokens=max_tokens)
+    plan = workflows.glossary_plan(path, text_share=share, max_tokens=max_tokens)
     if as_json:
         typer.echo(json.dumps(plan.to_dict(), indent=1, ensure_ascii=False))
     else:
@@ -35,5 +35,5 @@ def glossary(
         for probe in plan.probes:
             typer.echo(f"\ncloze: {probe['prompt']} ___  (candidates: {', '.join(probe['candidates'])})")
     if render:
-        n = render_glossary(path, render)
+        n = workflows.render_glossary(path, render)
         typer.echo(f"wrote {n} documents to {render}")

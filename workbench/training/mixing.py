@@ -20,8 +20,9 @@ def block_schedule(
     evenly (slot i is replay when floor((i+1)*r) > floor(i*r)). Knowledge blocks (text rendered from
     a glossary, indices ``n_domain + n_replay + k``) take a ``knowledge_ratio`` share of all slots,
     spread evenly over the slots replay leaves. Each source is cycled in fresh seeded permutations
-    when the budget exceeds its size (more than one epoch). Without knowledge blocks the schedule is
-    the one the earlier two-source rule made, draw for draw.
+    when the budget exceeds its size (more than one epoch). Knowledge blocks draw from the seeded
+    generator after the other two sources, so without them the schedule is the domain+replay one, draw
+    for draw, and so are the replay slots with them.
     """
     if n_domain <= 0:
         raise ValueError("no domain blocks to train on")
