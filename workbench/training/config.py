@@ -54,8 +54,9 @@ class KnowledgeSettings:
     """Glossary terms the tokenizer splits into 3+ pieces become new tokens (at most new_tokens_max),
     trained at the embedding learning rate (embedding_lr_ratio)."""
     token_init: Literal["definition", "subtokens"] = "definition"
-    """How a new token's embedding starts: the mean embedding of its definition's tokens (a term without a
-    definition falls back to its sub-tokens), or the mean of the pieces the term used to split into."""
+    """How a new token of knowledge.new_tokens starts: the mean embedding of its definition's tokens (a term
+    without a definition falls back to its sub-tokens), or the mean of the pieces the term used to split into
+    (what new_tokens, a CSV of terms, always does)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.text_share, bool) or not isinstance(self.text_share, (int, float)) \

@@ -229,7 +229,8 @@ def _knowledge_card(config: TrainConfig, data, run_dir: Path, new_tokens: int) -
     if not (data.n_knowledge_blocks or knowledge.new_tokens or (config.new_tokens and new_tokens)):
         return None
     card = {"glossary": knowledge.glossary if (knowledge.text_share > 0 or knowledge.new_tokens) else None,
-            "token_init": knowledge.token_init if new_tokens else None, "new_tokens": new_tokens,
+            "token_init": (knowledge.token_init if knowledge.new_tokens else "subtokens") if new_tokens else None,
+            "new_tokens": new_tokens,
             "text_share": knowledge.text_share}
     if data.n_knowledge_blocks:
         n_slots = int(len(data.schedule))
@@ -337,7 +338,9 @@ def _train(
         concepts = read_knowledge(glossary)
         terms = select_new_tokens(tokenizer, [c.term for c in concepts], limit=config.new_tokens_max)
         base_tokenizer = copy.deepcopy(tokenizer)  # the in-training base evaluation reads with it
-        new_token_ids = add_new_tokens(model, tokenizer, terms, definitions_by_term(concepts), config.knowledge.token_init)
+        # new_tokens (a CSV of terms) keeps its sub-token mean; knowledge.new_tokens starts as knowledge.token_init says
+        init = config.knowledge.token_init if config.knowledge.new_tokens else "subtokens"
+        new_token_ids = add_new_tokens(model, tokenizer, terms, definitions_by_term(concepts), init)
     data = prepare_data(config, tokenizer)
     knowledge_card = _knowledge_card(config, data, run_dir, len(new_token_ids))
     n_steps = len(data.schedule) // (config.micro_batch_size * config.grad_accum * world_size())
