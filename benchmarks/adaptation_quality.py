@@ -20,6 +20,14 @@ interval of the change over the base):
   split) that mixes the bundled template-made synthetic cases (``synthetic_cases.jsonl``) after they passed
   ``workflows.audit_synthetic`` against it (distance measured with ``--model``), at their natural share of the
   training tokens capped at ``synthetic.max_share`` (0.2): the same budget, so fewer real tokens.
+* ``workbench+glossary``: the defaults plus knowledge from the sample glossary (``knowledge:``): text rendered
+  from its definitions at a 10% share of the blocks, and its fragmented terms as new tokens initialised from
+  the mean embedding of their definitions; ``workbench+glossary-text``: the rendered text alone.
+
+Every recipe is also scored on cloze probes made from the sample glossary's definitions
+(``workbench.evaluation.cloze``: the term masked in its definition, ranked among sibling and random terms),
+and each recipe is paired with ``workbench`` over the same probes. The probes come from the definitions the
+glossary recipes train on: they measure whether that knowledge got in, not whether it generalises.
 
 Besides the token perplexity change, every recipe gets the change in bits per byte over the base scored
 with its *own* tokenizer (paired bootstrap over documents). Bits per byte do not depend on how the text is cut
@@ -49,7 +57,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 RECIPES = ["plain-2e-4-constant", "plain-3e-4-linear", "unsloth-cpt", "workbench", "workbench-2e-4",
-           "workbench+replay", "workbench+new-tokens", "workbench+embeddings", "workbench+synthetic"]
+           "workbench+replay", "workbench+new-tokens", "workbench+embeddings", "workbench+synthetic",
+           "workbench+glossary", "workbench+glossary-text"]
+GLOSSARY_SHARE = 0.1  # share of training blocks rendered from the glossary in the glossary recipes
 
 
 def corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,8 +152,16 @@ def train_workbench(model: str, data: Path, budget: int, out: Path, *, preset: s
 
 
 def _doc_sums(rows: list[dict], label: str) -> dict[tuple[str, str], tuple[float, int]]:
-    """(set, id) -> (NLL summed over the document in nats, its bytes, its tokens) from ``documents.jsonl`` rows."""
-    return {(r["set"], str(r["id"])): (r[f"{label}_nll"] * r["tokens"], r["bytes"], r["tokens"]) for r in rows}
+    """(set, id) -> (NLL summed over the document in nats, its bytes, its tokens) from ``documents.jsonl`` rows.
+
+    A comparison of a run that grew the tokenizer holds NLL per word (``nll_per: word``) and each side's own
+    token count (``{label}_tokens``); the sum is then per word times words."""
+    def one(r):
+        if r.get("nll_per") == "word":
+            return r[f"{label}_nll"] * r["words"], r["bytes"], r.get(f"{label}_tokens", r["tokens"])
+        return r[f"{label}_nll"] * r["tokens"], r["bytes"], r["tokens"]
+
+    return {(r["set"], str(r["id"])): one(r) for r in rows}
 
 
 _BASE_CACHE: dict[tuple, dict] = {}
@@ -184,16 +202,23 @@ def bpb_change(base: dict, adapted: dict, name: str, seed: int = 1234) -> tuple[
     return 100 * (sum(a) / sum(b) - 1), [100 * (x - 1) for x in ci]
 
 
-def score(model: str, adapter: str, domain: Path, general: Path, window: int) -> dict:
+def score(model: str, adapter: str, domain: Path, general: Path, window: int, glossary: str | None = None,
+          cloze_probes: int = 200) -> dict:
     from workbench.evaluation.compare import run_compare
     from workbench.evaluation.config import EvalConfig
 
     config = EvalConfig(model=model, adapter=adapter, domain_eval=str(domain), general_eval=str(general),
-                        probes=None, glossary=None, generations=0, window=window, quant="nf4")
+                        probes=None, glossary=glossary, generations=0, window=window, quant="nf4",
+                        cloze_probes=cloze_probes if glossary else 0)
     result = run_compare(config, progress=False)
     verdict = result.data["verdict"]
     row = {"domain_change_pct": verdict["domain"]["change_pct"], "domain_ci95_pct": verdict["domain"]["ci95_pct"],
            "general_change_pct": verdict["general"]["change_pct"], "general_ci95_pct": verdict["general"]["ci95_pct"]}
+    cloze = result.data.get("cloze")
+    if cloze:  # against the base, and per probe for the pairing with the defaults in _table
+        row["cloze"] = {k: cloze["summary"][k] for k in ("probes", "better", "worse", "mean_logprob_change", "ci95",
+                                                          "base_top1", "adapted_top1")}
+        row["cloze_rows"] = [[r["term"], r["adapted_logprob"], r["adapted_rank"]] for r in cloze["rows"]]
     # bits per byte against the base under its own tokenizer: comparable across tokenizers
     base = base_own_tokenizer(model, domain, general, window)
     adapted = _doc_sums(result.documents, "adapted")
@@ -262,12 +287,26 @@ def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dic
         card = json.loads((Path(result["adapter"]) / "run.json").read_text())
         result["synthetic"] = {**card["synthetic"], "audit_findings": {f["check"]: f["value"] for f in audit["findings"]},
                                "distance": audit["distance"]}
+    elif name == "workbench+glossary":
+        result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed,
+                                 knowledge={"glossary": args.glossary, "text_share": GLOSSARY_SHARE, "new_tokens": True,
+                                            "token_init": "definition"})
+    elif name == "workbench+glossary-text":
+        result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed,
+                                 knowledge={"glossary": args.glossary, "text_share": GLOSSARY_SHARE})
     else:
         raise SystemExit(f"unknown recipe {name}; use {', '.join(RECIPES)}")
     gc.collect()
-    result.update(score(args.model, result["adapter"], Path(args.domain_eval), Path(args.general_eval), args.window))
+    result.update(score(args.model, result["adapter"], Path(args.domain_eval), Path(args.general_eval), args.window,
+                        args.glossary, args.cloze_probes))
     gc.collect()
     return {"recipe": name, "budget": budget, **result}
+
+
+def sample_glossary() -> Path:
+    from workbench.samples import sample_path
+
+    return sample_path("glossary.csv")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -284,6 +323,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None, help="JSON file for the results")
+    parser.add_argument("--glossary", default=str(sample_glossary()),
+                        help="glossary the glossary recipes learn from and every recipe's cloze probes come from")
+    parser.add_argument("--cloze-probes", type=int, default=200, help="cloze probes per recipe (0: none)")
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -301,7 +343,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             for name in args.recipes.split(","):
                 row = run_recipe(name.strip(), args, model_dir, budget, Path(tmp))
                 results.append(row)
-                print(json.dumps({k: v for k, v in row.items() if k not in ("adapter", "documents")}), flush=True)
+                print(json.dumps({k: v for k, v in row.items() if k not in ("adapter", "documents", "cloze_rows")}), flush=True)
                 if args.out:
                     Path(args.out).write_text(json.dumps({"machine": _machine(), "args": vars(args), "results": results},
                                                          indent=1))
@@ -350,6 +392,29 @@ def _table(results: list[dict]) -> None:
                          f"{other['recipe']} better" if pair["significant"] else "no clear difference")
                 print(f"budget {budget} {name:7}: workbench vs {other['recipe']:22} {pair['measure']} "
                       f"{pair['change_pct']:+.1f}% {_ci(pair['ci95_pct']):>16} on {pair['documents']} documents: {claim}")
+            if "cloze_rows" in ours and "cloze_rows" in other:
+                pair = cloze_against(ours, other)
+                ours.setdefault("against", {}).setdefault(other["recipe"], {})["cloze"] = pair
+                print(f"budget {budget} cloze  : {other['recipe']} knows {pair['better']} of {pair['probes']} terms "
+                      f"better than workbench, {pair['worse']} worse; mean log p change {pair['mean']:+.3f} nats "
+                      f"[{pair['ci95'][0]:+.3f}, {pair['ci95'][1]:+.3f}]; named first {pair['ours_top1']} -> "
+                      f"{pair['other_top1']}: {'significant' if pair['significant'] else 'may be chance'}")
+
+
+def cloze_against(ours: dict, other: dict) -> dict:
+    """Another recipe against the defaults on the same cloze probes: per probe, the change of the true term's
+    log-probability among its candidates (other minus ours), its mean with the t-interval over probes."""
+    from workbench.evaluation.cloze import TIE
+    from workbench.intervals import ratio_t_interval
+
+    a = {r[0]: r for r in ours["cloze_rows"]}
+    b = {r[0]: r for r in other["cloze_rows"]}
+    terms = [t for t in a if t in b]
+    diff = [b[t][1] - a[t][1] for t in terms]
+    mean, ci = ratio_t_interval(diff, [1.0] * len(diff))
+    return {"probes": len(terms), "better": sum(d > TIE for d in diff), "worse": sum(d < -TIE for d in diff),
+            "mean": mean, "ci95": ci, "significant": len(diff) >= 5 and (ci[0] > 0 or ci[1] < 0),
+            "ours_top1": sum(a[t][2] == 1 for t in terms), "other_top1": sum(b[t][2] == 1 for t in terms)}
 
 
 def run_against_run(ours: dict, other: dict, name: str) -> dict:

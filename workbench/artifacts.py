@@ -49,7 +49,8 @@ STAGE_FILES = {
     "quickstart": "summary.json",
 }
 CARD_KEYS = ("config", "seed", "versions", "commit", "hardware", "inputs")
-CARD_EXTRAS = ("created", "model")  # kept when a stage records them (a run's base model and its weights hash)
+CARD_EXTRAS = ("created", "model", "knowledge")  # kept when a stage records them (a run's base model and its weights
+# hash; the glossary text a run mixed in and its share)
 
 
 @dataclass

@@ -45,6 +45,7 @@ __all__ = [
     "compare_config", "review_items", "flagged_documents", "parameter_words", "error_line", "show_errors_in_one_line",
     "PARAMETER_FIELDS", "snapshot_summary",
     "synthetic_audit",
+    "glossary_summary", "cloze_table",
 ]
 
 
@@ -902,3 +903,34 @@ def synthetic_audit(setup: Setup, paths: Iterable[str], snapshot: str | None = N
         lines.append(f"\nMix it: `curate(..., synthetic=\"{folder}\")` or `workbench curate CORPUS --synthetic {folder}`.")
     _markdown("\n".join(lines))
     return audit
+# ---------------------------------------------------------------------------------------- knowledge
+def glossary_summary(path: str | os.PathLike, text_share: float = 0.0, max_tokens: int | None = None) -> None:
+    """What a run learns from a glossary or ontology (``workflows.glossary_plan``): terms, relations, the
+    rendered training text and its share, a sample of it and of the cloze probes compare scores."""
+    from workbench import workflows
+
+    plan = workflows.glossary_plan(path, text_share=text_share, max_tokens=max_tokens)
+    lines = [plan.summary(), ""]
+    for text in plan.sample:
+        lines += ["```text", text, "```"]
+    for probe in plan.probes:
+        lines.append(f"- cloze: *{probe['prompt']}* ___ (candidates: {', '.join(probe['candidates'])})")
+    _markdown("\n".join(lines))
+
+
+def cloze_table(comparison):
+    """The comparison's glossary cloze probes: the verdict line ("knows N of M terms better/worse") and
+    one row per term, the terms the adapted model lost first (an empty table without cloze probes)."""
+    import pandas as pd
+
+    from workbench.io import read_json
+
+    path = comparison.folder / "comparison.json"
+    cloze = (read_json(path) if path.exists() else {}).get("cloze")
+    if not cloze:
+        _markdown("No cloze probes in this comparison (compare with a glossary that has definitions).")
+        return pd.DataFrame()
+    _markdown(cloze["verdict"]["sentence"])
+    frame = pd.DataFrame(cloze["rows"])
+    keep = ["term", "base_logprob", "adapted_logprob", "logprob_change", "base_rank", "adapted_rank", "prompt"]
+    return frame.sort_values("logprob_change")[keep]

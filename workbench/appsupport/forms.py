@@ -12,6 +12,7 @@ every stage's config module) are imported when a form is resolved, so reading th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -196,7 +197,7 @@ TRAIN_LABELS = {
 """The Train page's own words for the fields it shows first; the others are labelled from their docs."""
 TRAIN_FORM_SKIP = ("out", "model", "preset")
 """Not form fields: the model and the preset are chosen first, and the library names the run folder."""
-TRAIN_PATH_KEYS = ("data", "replay", "domain_eval", "general_eval", "new_tokens")
+TRAIN_PATH_KEYS = ("data", "replay", "domain_eval", "general_eval", "new_tokens", "knowledge.glossary")
 """Fields that name input files: each must lie under the file roots ('sample' = the bundled text)."""
 
 
@@ -253,7 +254,7 @@ def train_config_from_form(settings: AppSettings, model: str, preset: str | None
     overrides = form_overrides(config_fields(shown, skip=TRAIN_FORM_SKIP), values)
     roots = settings.file_roots()
     for key in TRAIN_PATH_KEYS:
-        value = overrides.get(key, getattr(shown, key))
+        value = overrides.get(key, functools.reduce(getattr, key.split("."), shown))  # dotted: knowledge.glossary
         if value and value != "sample":
             checked = str(resolve_inside(value, roots, field=key))
             if checked != value:

@@ -28,6 +28,7 @@ from workbench.cli import (
     evaluation,
     handoff,
     jobs,
+    knowledge,
     models,
     notebooks,
     quickstart,
@@ -44,6 +45,7 @@ __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
     "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
     "handoff",
+    "knowledge",
     "synthetic",
 ]
 
@@ -67,6 +69,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
     "presets": training.presets,
     "export": training.export,
     "export-config": handoff.export_config,
+    "glossary": knowledge.glossary,
     "app": webapp.app,
     "notebooks": notebooks.notebooks,
     "models": Group("Provision and list models (offline).", {

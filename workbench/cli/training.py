@@ -36,6 +36,10 @@ def train(
     gpus: Optional[int] = typer.Option(None, "--gpus", min=1, help="GPUs to train on, one process each (torchrun); "
                                        "with --sharding fsdp the model is split over them. Default 1; with --resume, "
                                        "as many as the run started with."),
+    glossary: Optional[str] = typer.Option(None, "--glossary", help="Glossary CSV or ontology (YAML, OBO) to learn "
+                                           "from (knowledge.glossary; see 'workbench glossary')."),
+    glossary_share: Optional[float] = typer.Option(None, "--glossary-share", help="Share of training blocks "
+                                                   "rendered from the glossary (knowledge.text_share)."),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -47,6 +51,8 @@ def train(
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     ws = workspace_at(workspace)
+    knowledge = {key: value for key, value in (("knowledge.glossary", glossary), ("knowledge.text_share", glossary_share))
+                 if value is not None}
     if resume:
         # imported here, not at the top: the trainer loads numpy and the training stack
         from workbench.training.trainer import finished_run_note
@@ -54,7 +60,7 @@ def train(
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         # the settings given with --resume: the library applies those a resumed run can take and refuses the rest
         changes = {**given(preset=preset, name=name, model=model, data=data, out=out, max_tokens=max_tokens, replay=replay,
-                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit, sharding=sharding),
+                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit, sharding=sharding), **knowledge,
                    **(load_yaml(config) if config else {}), **parse_overrides(set_)}
         run_dir = workflows.train_on_gpus(None, ws, gpus=gpus, resume=resume, changes=changes,
                                           allow_changed_data=allow_changed_data)
@@ -65,7 +71,7 @@ def train(
         cfg = workflows.train_config(
             model=model, preset=preset, overrides=set_, config_file=config, from_run=from_run, data=data, out=out,
             max_tokens=max_tokens, replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
-            text_unit=text_unit, sharding=sharding,
+            text_unit=text_unit, sharding=sharding, **knowledge,
         )
         if workflows.needs_launcher(gpus, cfg):
             run_dir = workflows.train_on_gpus(cfg, ws, gpus=gpus, overwrite=overwrite)

@@ -7,4 +7,4 @@ use one definition); ``words`` says what a word is. Below the stages: the corpus
 so a file reads the same wherever it is used.
 """
 
-__all__ = ["dedup", "readers", "texts", "words"]
+__all__ = ["dedup", "glossary", "readers", "texts", "words"]

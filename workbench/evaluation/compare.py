@@ -192,7 +192,8 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     from workbench.evaluation.generate import domain_prompts, side_by_side
     from workbench.evaluation.probes import compare_probes, read_probes, score_probes
     from workbench.evaluation.tokendiff import profile_terms, term_changes
-    from workbench.io import read_glossary
+    from workbench.documents.glossary import read_knowledge
+    from workbench.evaluation.cloze import cloze_probes, compare_cloze, score_cloze
     from workbench.models.load import resolve_model
 
     if not config.adapter:
@@ -212,9 +213,11 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     regression_set = _regression_set(config)  # read before a model loads: a malformed file fails fast
     sample = uses_sample(domain_path)
     probes_path = config.probes or (str(_sample("probes.csv")) if sample else None)
-    glossary_path = config.glossary or (str(_sample("glossary.csv")) if sample else None)
+    glossary_path = config.glossary or _run_glossary(card) or (str(_sample("glossary.csv")) if sample else None)
     probes = read_probes(probes_path) if probes_path else []
-    glossary = read_glossary(glossary_path) if glossary_path else []
+    concepts = read_knowledge(glossary_path) if glossary_path else []
+    glossary = [c.term for c in concepts]
+    cloze = cloze_probes(concepts, config.cloze_candidates, config.seed, config.cloze_probes) if config.cloze_probes else []
     domain_terms = profile_terms(config.profile) if config.profile else []
     quant = resolve_quant(config, card)
 
@@ -320,6 +323,13 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         with base_side(model, tokenizer, base_tokenizer):
             base_probes = score_probes(model, base_tokenizer, probes)
         probe_result = compare_probes(probes, base_probes, score_probes(model, tokenizer, probes))
+    cloze_result = None
+    if cloze:
+        emit(on_progress, "cloze", 0, 2, "side")
+        with base_side(model, tokenizer, base_tokenizer):
+            base_cloze = score_cloze(model, base_tokenizer, cloze)
+        cloze_result = compare_cloze(cloze, base_cloze, score_cloze(model, tokenizer, cloze), _side_labels(config))
+        emit(on_progress, "cloze", 2, 2, "side")
     generations = side_by_side(
         model, tokenizer, domain_prompts(sets["domain"].texts, config.generations), config.max_new_tokens,
         base_tokenizer=base_tokenizer,
@@ -343,6 +353,8 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         verdict = build_verdict(results, delta, documents,
                                 ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
                                 repetition, leakage, regression=regression)
+    if cloze_result:
+        verdict = {**verdict, "cloze": cloze_result["verdict"]}
     comparison = {
         "kind": "comparison", "verdict": verdict,
         "base_model": config.model, "adapter": config.adapter, "against": config.against, "labels": labels,
@@ -351,7 +363,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "sets": {name: str(s.path) for name, s in sets.items()}, "text_unit": config.text_unit,
         "base": results["base"], "adapted": results["adapted"], "delta": delta,
         "tokenizer": {"grown": grown, "added_tokens": len(tokenizer) - len(base_tokenizer), "compared_per": unit},
-        "terms": terms, "probes": probe_result, "generations": generations,
+        "terms": terms, "probes": probe_result, "cloze": cloze_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
         "regression": regression,
         "training_curve": None if config.against else _training_curve(config.adapter, card, verdict, sets),
@@ -376,6 +388,12 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                                     "regression_set": config.regression_set,
                                     "adapter": adapter_dir(config.adapter),
                                     "against": adapter_dir(config.against) if config.against else None})
+
+
+def _run_glossary(card: dict | None) -> str | None:
+    """The glossary the compared run learned from (its ``knowledge.glossary``), when that file is still there."""
+    path = (((card or {}).get("config") or {}).get("knowledge") or {}).get("glossary")
+    return path if path and Path(path).is_file() else None
 
 
 def _side_labels(config: EvalConfig) -> dict:

@@ -27,7 +27,13 @@ class EvalConfig:
     probes: str | None = None
     """Cloze probes CSV (prompt,expected[,source_id]); default: the sample probes with the sample eval."""
     glossary: str | None = None
-    """Glossary CSV (term,...) whose terms lead the per-term table; default: the sample glossary with the sample eval."""
+    """Glossary CSV (term,...) or ontology (YAML, OBO) whose terms lead the per-term table and whose definitions
+    make the cloze probes; default: the run's knowledge.glossary, else the sample glossary with the sample eval."""
+    cloze_probes: int = 200
+    """compare: cloze probes made from the glossary's definitions (the term masked, ranked among related
+    terms), at most this many spread over the glossary (0 disables)."""
+    cloze_candidates: int = 8
+    """compare: candidates each cloze probe ranks (the term, related and sibling terms, random terms)."""
     profile: str | None = None
     """Corpus profile (profile.json or its folder) whose domain terms follow the glossary in the term tables."""
     text_field: str = "text"
@@ -111,6 +117,13 @@ class EvalConfig:
         if self.generations < 0:
             raise WorkbenchError(f"generations is {self.generations}.", "set {field} to 0 or more (0: no generations).",
                                  field="generations")
+        if self.cloze_probes < 0:
+            raise WorkbenchError(f"cloze_probes is {self.cloze_probes}.", "set {field} to 0 or more (0: no cloze probes).",
+                                 field="cloze_probes")
+        if self.cloze_candidates < 2:
+            raise WorkbenchError(f"cloze_candidates is {self.cloze_candidates}.",
+                                 "set {field} to 2 or more (the term and at least one other), e.g. 8.",
+                                 field="cloze_candidates")
         if self.max_new_tokens < 1:
             raise WorkbenchError(f"max_new_tokens is {self.max_new_tokens}.", "set {field} to 1 or more.",
                                  field="max_new_tokens")
@@ -126,7 +139,9 @@ OPTION_HELP = {
     "domain_eval": "Domain text (default: the run's snapshot eval split).",
     "general_eval": "General text (default: the sample general text).",
     "probes": "Cloze probes CSV: prompt,expected,source_id.",
-    "glossary": "Glossary CSV with a 'term' column (listed first among term changes).",
+    "glossary": "Glossary CSV with a 'term' column, or an ontology (YAML, OBO): its terms lead the term changes, its "
+                "definitions make the cloze probes.",
+    "cloze_probes": "Cloze probes made from the glossary's definitions (0: none).",
     "profile": "Corpus profile.json (or its folder): its domain terms follow the glossary.",
     "out": "Output folder (default <workspace>/comparisons/eval-...).",
     "window": "Sliding-window length L in tokens.",

@@ -87,7 +87,8 @@ def _verdict_block(verdict: dict) -> str:
     """The verdict at the top: domain, general, calibration (and other sets), next steps, documents to review."""
     rows = []
     for label, part in (("Domain", verdict.get("domain")), ("General text", verdict.get("general")),
-                        ("Calibration", verdict.get("calibration")), ("Regression set", verdict.get("regression"))):
+                        ("Calibration", verdict.get("calibration")), ("Regression set", verdict.get("regression")),
+                        ("Glossary cloze", verdict.get("cloze"))):
         if part:
             css = STATUS_CLASS.get(part["status"], "neutral")
             rows.append(f'<li class="{css}"><b>{label}:</b> {html.escape(part["sentence"])}</li>')
@@ -285,6 +286,16 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
             ("prompt", "prompt"), ("expected", "expected"), ("base_prob", "base p"), ("adapted_prob", "adapted p"),
             ("base_rank", "base rank"), ("adapted_rank", "adapted rank"),
         ], digits=4))
+    cloze = result.get("cloze")
+    if cloze:
+        parts.append(f"<h2>Glossary cloze probes</h2><p>{html.escape(cloze['verdict']['sentence'])}</p>"
+                     '<p class="legend">Each probe is a glossary definition with its term masked; the model ranks the '
+                     "term among related, sibling and random glossary terms by how much the definition raises each "
+                     "one's probability. log p: the term's log-probability among the candidates.</p>")
+        parts.append(_table(sorted(cloze["rows"], key=lambda r: r["logprob_change"]), [
+            ("term", "term"), ("base_logprob", "base log p"), ("adapted_logprob", "adapted log p"),
+            ("logprob_change", "change"), ("base_rank", "base rank"), ("adapted_rank", "adapted rank"),
+        ], digits=3))
     if result.get("regression"):
         from workbench.evaluation.regression import regression_html
 

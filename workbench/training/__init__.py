@@ -1,8 +1,8 @@
 """Continued pretraining: configs and presets, packing, replay mixing, the QLoRA trainer, plans.
 
-The public modules are listed in ``__all__``; the others (callbacks, embeddings, hardware,
+The public modules are listed in ``__all__``; the others (callbacks, hardware,
 hf_trainer, lora, loss, mixing, schedule) are the trainer's parts. Nothing is imported here, so
 ``import workbench.training`` pulls no torch.
 """
 
-__all__ = ["config", "data", "defaults", "export", "export_axolotl", "fsdp", "heldout", "measured", "packing", "plan", "plots", "trainer"]
+__all__ = ["config", "data", "defaults", "embeddings", "export", "export_axolotl", "fsdp", "heldout", "knowledge", "measured", "packing", "plan", "plots", "trainer"]

@@ -57,6 +57,37 @@ class SyntheticMix:
 
 
 @dataclass
+class KnowledgeSettings:
+    glossary: str | None = None
+    """Glossary CSV (term, definition) or small ontology (SKOS-like CSV/YAML with broader, synonyms, related;
+    or OBO) the run learns from (workbench/documents/glossary.py)."""
+    text_share: float = 0.0
+    """Share of training blocks drawn from text rendered from the glossary's definitions and relations
+    ("X is a kind of Y", "X is also called Z"); recorded in the run card and manifest."""
+    new_tokens: bool = False
+    """Glossary terms the tokenizer splits into 3+ pieces become new tokens (at most new_tokens_max),
+    trained at the embedding learning rate (embedding_lr_ratio)."""
+    token_init: Literal["definition", "subtokens"] = "definition"
+    """How a new token of knowledge.new_tokens starts: the mean embedding of its definition's tokens (a term
+    without a definition falls back to its sub-tokens), or the mean of the pieces the term used to split into
+    (what new_tokens, a CSV of terms, always does)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.text_share, bool) or not isinstance(self.text_share, (int, float)) \
+                or not 0.0 <= self.text_share < 1.0:
+            raise WorkbenchError(f"{{field}} is {self.text_share!r}.", "use a share in [0, 1), e.g. 0.1.",
+                                 field="knowledge.text_share")
+        if self.token_init not in ("definition", "subtokens"):
+            raise WorkbenchError(f"{{field}} is {self.token_init!r}.", "use one of: definition, subtokens.",
+                                 field="knowledge.token_init")
+        if (self.text_share > 0 or self.new_tokens) and not self.glossary:
+            what = "knowledge.text_share" if self.text_share > 0 else "knowledge.new_tokens"
+            raise WorkbenchError(f"{what} is set but {{field}} names no glossary to learn from.",
+                                 "set {field} to a glossary CSV, an ontology YAML/CSV or an OBO file.",
+                                 field="knowledge.glossary")
+
+
+@dataclass
 class TrainConfig:
     model: str = DEFAULT_MODEL
     """Model spec: registry name, local folder, .gguf file or Hub id."""
@@ -100,6 +131,8 @@ class TrainConfig:
     as the mean of their old sub-token embeddings and trained (only their rows)."""
     new_tokens_max: int = 200
     """At most this many new tokens (most fragmented first)."""
+    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
+    """Knowledge from a glossary or ontology: rendered training text, new tokens, their initialisation."""
     upcast_unquantized: bool = True
     """With NF4, cast embeddings, lm_head and norms to fp32 as peft's prepare_model_for_kbit_training
     does (the QLoRA recipe; measured on GPUs). ``false`` keeps them in the compute dtype: a bf16
@@ -211,6 +244,18 @@ class TrainConfig:
             raise WorkbenchError(f"{{field}} is {self.eval_window}.", "use a window of 2 tokens or more, e.g. 512.", field="eval_window")
         if self.new_tokens_max < 0:
             raise WorkbenchError(f"{{field}} is {self.new_tokens_max}.", "use 0 or more, e.g. 200.", field="new_tokens_max")
+        if isinstance(self.knowledge, dict):  # TrainConfig(knowledge={...}) as a notebook or a test writes it
+            self.knowledge = KnowledgeSettings(**self.knowledge)
+        if self.replay_ratio + self.knowledge.text_share >= 1.0:
+            raise WorkbenchError(
+                f"{{field}} {self.knowledge.text_share} and replay_ratio {self.replay_ratio} leave no share for the "
+                "domain text.", "keep knowledge.text_share + replay_ratio below 1, e.g. 0.1 each.",
+                field="knowledge.text_share")
+        if self.new_tokens and self.knowledge.new_tokens:
+            raise WorkbenchError(
+                "{field} and knowledge.new_tokens both ask for new tokens.",
+                "use one: knowledge.new_tokens (the terms of knowledge.glossary) or {field} (a CSV of terms).",
+                field="new_tokens")
 
     @property
     def tokens_per_step(self) -> int:
@@ -274,7 +319,8 @@ def check_train_inputs(config: TrainConfig) -> None:
     plan_files(resolve_training_data(config.data)[0])
     replay = replay_file(config)
     named = {"replay": config.replay if replay and config.replay != "sample" else None,
-             "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens}
+             "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens,
+             "knowledge.glossary": config.knowledge.glossary}
     for key, value in named.items():
         if value and not Path(value).exists():
             raise WorkbenchError(f"{{field}} file {value} does not exist.", "check the path given for {field}.",

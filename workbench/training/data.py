@@ -13,16 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.documents.glossary import read_knowledge
 from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.training.config import TrainConfig, replay_file, synthetic_file
+from workbench.training.knowledge import render_knowledge
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
 
 
 @dataclass
 class PreparedData:
-    blocks: PackedBlocks  # domain blocks first, then replay blocks, then synthetic blocks
+    blocks: PackedBlocks  # domain blocks first, then replay, synthetic and knowledge blocks
     n_domain_blocks: int
     n_replay_blocks: int
     schedule: np.ndarray  # block index for every training slot
@@ -31,6 +33,9 @@ class PreparedData:
     n_synthetic_blocks: int = 0
     synthetic_tokens: int = 0
     synthetic_ratio: float = 0.0  # share of the training slots given to synthetic blocks
+    n_knowledge_blocks: int = 0  # text rendered from knowledge.glossary, after the synthetic blocks
+    knowledge_tokens: int = 0
+    knowledge_texts: tuple[str, ...] = ()
 
     @property
     def synthetic_share(self) -> float:
@@ -38,7 +43,7 @@ class PreparedData:
         if not self.n_synthetic_blocks or not len(self.schedule):
             return 0.0
         start = self.n_domain_blocks + self.n_replay_blocks
-        return float((self.schedule >= start).mean())
+        return float(((self.schedule >= start) & (self.schedule < start + self.n_synthetic_blocks)).mean())
 
 
 def world_size() -> int:
@@ -96,13 +101,24 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
                 f"replay_ratio ({config.replay_ratio}) and the synthetic share ({synthetic_ratio:.3f}) leave no slot "
                 "for the domain text.", "lower {field} or replay_ratio so they add up to less than 1.",
                 field="synthetic.max_share")
+    knowledge_texts = knowledge_documents(config)
+    knowledge = None
+    if knowledge_texts:
+        knowledge = pack_documents(
+            tokenize_texts(tokenizer, knowledge_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
+        )
+        parts.append(knowledge)
     per_step = config.micro_batch_size * config.grad_accum * world_size()
     n_slots = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
     schedule = block_schedule(
         domain.n_blocks, n_slots, config.seed, replay.n_blocks if replay else 0, config.replay_ratio,
         synthetic.n_blocks if synthetic else 0, synthetic_ratio,
+        knowledge.n_blocks if knowledge else 0, config.knowledge.text_share,
     )
     return PreparedData(
+        n_knowledge_blocks=knowledge.n_blocks if knowledge else 0,
+        knowledge_tokens=knowledge.real_tokens if knowledge else 0,
+        knowledge_texts=tuple(knowledge_texts),
         blocks=concat_blocks(parts),
         n_domain_blocks=domain.n_blocks,
         n_replay_blocks=replay.n_blocks if replay else 0,
@@ -120,6 +136,18 @@ def synthetic_share(synthetic_tokens: int, domain_tokens: int, max_share: float)
     (``synthetic / (synthetic + domain)`` tokens), capped at ``max_share``."""
     total = synthetic_tokens + domain_tokens
     return min(max_share, synthetic_tokens / total) if total else 0.0
+
+
+def knowledge_documents(config: TrainConfig) -> list[str]:
+    """The documents rendered from ``knowledge.glossary`` that the run mixes in (none at a share of 0)."""
+    if config.knowledge.text_share <= 0 or not config.knowledge.glossary:
+        return []
+    texts = render_knowledge(read_knowledge(config.knowledge.glossary))
+    if not texts:
+        raise WorkbenchError(
+            f"glossary {config.knowledge.glossary} has no definitions or relations to render as training text.",
+            "add a definition column (or broader, synonyms, related), or set knowledge.text_share to 0.")
+    return texts
 
 
 class ScheduledBlocks:

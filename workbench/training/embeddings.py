@@ -1,4 +1,9 @@
-"""New domain tokens from a glossary, initialised as the mean of their old sub-token embeddings."""
+"""New domain tokens from a glossary, each initialised as the mean embedding of its definition's tokens
+(``definition``) or of the old sub-tokens the term used to split into (``subtokens``).
+
+A new row that starts where the words defining the term sit in embedding space carries some of its
+meaning from the first step; the mean of its own pieces ("war", "far", "in") carries their meaning
+instead. A term without a definition falls back to its pieces."""
 
 from __future__ import annotations
 
@@ -17,15 +22,32 @@ def select_new_tokens(tokenizer, terms: list[str], min_pieces: int = 3, limit: i
     return [term for _, term in sorted(scored)[:limit]]
 
 
-def add_new_tokens(model, tokenizer, terms: list[str]) -> list[int]:
-    """Add ``terms`` to the tokenizer, grow the embeddings, and initialise each new row as the
-    mean of the rows of the sub-tokens the term used to split into. Returns the new token ids."""
+def init_token_ids(tokenizer, terms: list[str], definitions: dict[str, str] | None = None,
+                   init: str = "definition") -> dict[str, list[int]]:
+    """The old token ids whose embedding rows each new term's row is the mean of: its definition's tokens
+    (``init="definition"``, when ``definitions`` has one) else the pieces of `` term``. Read before the
+    tokenizer grows."""
+    if init not in ("definition", "subtokens"):
+        raise ValueError(f"init is {init!r}; use 'definition' or 'subtokens'")
+    definitions = definitions or {}
+    out = {}
+    for term in terms:
+        text = definitions.get(term, "").strip() if init == "definition" else ""
+        out[term] = tokenizer((" " + text) if text else (" " + term), add_special_tokens=False)["input_ids"]
+    return out
+
+
+def add_new_tokens(model, tokenizer, terms: list[str], definitions: dict[str, str] | None = None,
+                   init: str = "subtokens") -> list[int]:
+    """Add ``terms`` to the tokenizer, grow the embeddings, and initialise each new row as the mean of the
+    rows :func:`init_token_ids` names (input embeddings, and an untied output head alike). Returns the new
+    token ids."""
     import torch
     from tokenizers import AddedToken
 
     if not terms:
         return []
-    old_pieces = {term: tokenizer(" " + term, add_special_tokens=False)["input_ids"] for term in terms}
+    old_pieces = init_token_ids(tokenizer, terms, definitions, init)
     tokenizer.add_tokens([AddedToken(t, single_word=True, normalized=False) for t in terms])
     new_ids = tokenizer.convert_tokens_to_ids(terms)
     model.resize_token_embeddings(len(tokenizer), mean_resizing=False)

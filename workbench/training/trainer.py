@@ -35,6 +35,7 @@ from workbench.io import (
     discard_replaced,
     read_json,
     set_aside,
+    write_jsonl,
     write_json,
 )
 from workbench.runcard import make_run_card, now_iso
@@ -233,9 +234,39 @@ def config_changes(before: dict, after: dict) -> dict:
 
 
 def _input_paths(config: TrainConfig) -> dict:
-    """The input files a run card hashes: every text the run trains on, the bundled replay text included."""
+    """The input files a run card hashes: every text the run trains on, the bundled replay text, synthetic text and the
+    glossary the run renders text or new tokens from included."""
+    knowledge = config.knowledge
+    used = knowledge.glossary if knowledge.text_share > 0 or knowledge.new_tokens else None
     return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config),
-            "synthetic": synthetic_file(config)}
+            "synthetic": synthetic_file(config), **({"knowledge": Path(used)} if used else {})}
+
+
+KNOWLEDGE_TEXT = "knowledge.jsonl"  # the documents rendered from the glossary, as the run trained on them
+
+
+def _knowledge_card(config: TrainConfig, data, run_dir: Path, new_tokens: int) -> dict | None:
+    """What the run learned from its glossary (recorded in run.json and the manifest), and the rendered
+    text written beside it as ``knowledge.jsonl``; None when the run uses no glossary knowledge."""
+    from workbench.training.knowledge import knowledge_hash
+
+    knowledge = config.knowledge
+    if not (data.n_knowledge_blocks or knowledge.new_tokens or (config.new_tokens and new_tokens)):
+        return None
+    card = {"glossary": knowledge.glossary if (knowledge.text_share > 0 or knowledge.new_tokens) else None,
+            "token_init": (knowledge.token_init if knowledge.new_tokens else "subtokens") if new_tokens else None,
+            "new_tokens": new_tokens,
+            "text_share": knowledge.text_share}
+    if data.n_knowledge_blocks:
+        n_slots = int(len(data.schedule))
+        slots = int((data.schedule >= data.n_domain_blocks + data.n_replay_blocks + data.n_synthetic_blocks).sum())
+        card.update({"documents": len(data.knowledge_texts), "tokens": data.knowledge_tokens,
+                     "blocks": data.n_knowledge_blocks, "slots": slots, "slot_share": slots / max(1, n_slots),
+                     "text_sha256": knowledge_hash(list(data.knowledge_texts)), "text_file": KNOWLEDGE_TEXT})
+        if int(os.environ.get("RANK", "0")) == 0:
+            write_jsonl(run_dir / KNOWLEDGE_TEXT,
+                        [{"id": f"knowledge-{i}", "text": t, "source": "glossary"} for i, t in enumerate(data.knowledge_texts)])
+    return card
 
 
 def _changed_inputs(recorded: dict, current: dict) -> dict:
@@ -324,14 +355,20 @@ def _train(
     model.config.use_cache = False
     new_token_ids: list[int] = []
     base_tokenizer = None
-    if config.new_tokens:
-        from workbench.io import read_glossary
+    glossary = config.new_tokens or (config.knowledge.glossary if config.knowledge.new_tokens else None)
+    if glossary:
+        from workbench.documents.glossary import read_knowledge
         from workbench.training.embeddings import add_new_tokens, select_new_tokens
+        from workbench.training.knowledge import definitions_by_term
 
-        terms = select_new_tokens(tokenizer, read_glossary(config.new_tokens), limit=config.new_tokens_max)
+        concepts = read_knowledge(glossary)
+        terms = select_new_tokens(tokenizer, [c.term for c in concepts], limit=config.new_tokens_max)
         base_tokenizer = copy.deepcopy(tokenizer)  # the in-training base evaluation reads with it
-        new_token_ids = add_new_tokens(model, tokenizer, terms)
+        # new_tokens (a CSV of terms) keeps its sub-token mean; knowledge.new_tokens starts as knowledge.token_init says
+        init = config.knowledge.token_init if config.knowledge.new_tokens else "subtokens"
+        new_token_ids = add_new_tokens(model, tokenizer, terms, definitions_by_term(concepts), init)
     data = prepare_data(config, tokenizer)
+    knowledge_card = _knowledge_card(config, data, run_dir, len(new_token_ids))
     n_steps = len(data.schedule) // (config.micro_batch_size * config.grad_accum * world_size())
     eval_steps = config.eval_steps(n_steps)
     eval_tokens = config.eval_tokens_per_set(n_steps)
@@ -401,7 +438,10 @@ def _train(
             "synthetic_blocks": data.n_synthetic_blocks,
             "new_tokens": len(new_token_ids),
             "vocab_size": len(tokenizer),
+            **({"knowledge_tokens": data.knowledge_tokens, "knowledge_blocks": data.n_knowledge_blocks}
+               if data.n_knowledge_blocks else {}),
         },
+        **({"knowledge": knowledge_card} if knowledge_card else {}),
         steps=n_steps,
         eval_steps=eval_steps,
         resolved={**_resolved(config, n_steps, warmup_steps, eval_tokens), "learning_rate": config.learning_rate,

@@ -19,6 +19,7 @@ from workbench.workflows.evaluation import (
     quick,
     with_regression_set,
 )
+from workbench.workflows.knowledge import GlossaryPlan, glossary_plan, render_glossary
 from workbench.workflows.review import (
     SEVERITIES,
     ErrorMark,
@@ -36,6 +37,7 @@ __all__ = [
     "train_config", "train", "preset_model", "is_resolved", "train_on_gpus", "needs_launcher",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
+    "glossary_plan", "render_glossary", "GlossaryPlan",
     "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
     "audit_synthetic", "generate_synthetic", "synthetic_folder",
 ]

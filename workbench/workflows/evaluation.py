@@ -22,8 +22,8 @@ from workbench.workspace import Workspace
 __all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
            "base_scores_folder"]
 
-QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256}
-"""Settings of a quick comparison (small mode of the notebooks and tests): fewer generations and resamples."""
+QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256, "cloze_probes": 40}
+"""Settings of a quick comparison (small mode of the notebooks and tests): fewer generations, resamples and cloze probes."""
 
 
 def _workspace(workspace: Workspace | str | os.PathLike | None) -> Workspace | None:

@@ -5,6 +5,7 @@ import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
 from workbench import appsupport
+from workbench.app.sections.knowledge import cloze_section
 from workbench.app.sections.review_items import make_review_items
 
 st.title("Compare")
@@ -103,6 +104,7 @@ if verdict:
         line = verdict.get(part) or {}
         if line.get("sentence"):
             tones.get(str(line.get("status")), st.info)(line["sentence"])
+    cloze_section(comparison.get("cloze"))  # the glossary's cloze probes: knows N of M terms better/worse
     for step in verdict.get("next_steps") or []:
         st.markdown(f"- {step}")
 for warning in comparison.get("warnings") or []:

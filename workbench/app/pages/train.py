@@ -19,6 +19,7 @@ from common import (
 
 from workbench import appsupport
 from workbench.app.sections.gpus import gpu_count, visible_gpus
+from workbench.app.sections.knowledge import glossary_plan_section
 from workbench.errors import WorkbenchError
 
 st.title("Train")
@@ -139,6 +140,8 @@ def new_run_form() -> None:
         show_error(exc, words)
         return
 
+    with user_errors(words):
+        glossary_plan_section(config)  # knowledge.glossary: its terms, rendered text and share, cloze probes
     st.subheader("Plan")
     from workbench.training.plan import GPUS, PlanConfig
 
