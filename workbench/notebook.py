@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping
 from workbench import workflows
 from workbench.errors import WorkbenchError
 from workbench.status import TERMINAL_STATES as TERMINAL
-from workbench.status import status_fraction
+from workbench.status import eta_text, status_fraction
 from workbench.workspace import Artifact, Workspace
 
 SMALL_ENV = "WORKBENCH_SMALL"
@@ -334,9 +334,8 @@ def status_line(status: dict) -> str:
         parts.append(f"{progress.get('done', 0):,.0f}/{progress['total']:,.0f} {progress.get('unit', '')}".rstrip())
     if status.get("tokens_per_s"):
         parts.append(f"{status['tokens_per_s']:,.0f} tokens/s")
-    eta = status.get("eta_s", progress.get("eta_s"))
-    if eta is not None and state not in TERMINAL:
-        parts.append(f"about {int(eta) // 60} min {int(eta) % 60} s left")
+    if eta_text(status):
+        parts.append(eta_text(status))
     if state == "failed" and status.get("error"):
         parts.append(f"error: {status['error']}")
     return " · ".join(parts)
