@@ -69,12 +69,15 @@ def quality_failures(profile: dict) -> go.Figure:
 
 
 def pii_counts(profile: dict) -> go.Figure:
+    """Matches of each kind of personal data (PII) the project looks for (``CorpusConfig.pii_types``)."""
     pii = profile["pii"]
+    kinds = ", ".join(k.replace("_", " ") for k in profile.get("pii_types", pii)) or "no kind chosen"
     if not any(pii.values()):
-        return none_found("PII found")
-    fig = go.Figure(go.Bar(x=list(pii), y=list(pii.values()), marker_color="#b279a2", text=list(pii.values())))
-    fig.update_layout(title=f"PII found ({profile['documents_with_pii']} documents contain some)", yaxis_title="matches",
-                      **_LAYOUT)
+        return none_found(f"PII found (looked for: {kinds})")
+    fig = go.Figure(go.Bar(x=[k.replace("_", " ") for k in pii], y=list(pii.values()), marker_color="#b279a2",
+                           text=list(pii.values())))
+    fig.update_layout(title=f"PII found: {profile['documents_with_pii']} documents contain some (looked for: {kinds})",
+                      yaxis_title="matches", **_LAYOUT)
     return fig
 
 
