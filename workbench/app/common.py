@@ -54,18 +54,6 @@ def badge(state: str | None) -> str:
     return f":{COLOURS.get(state, 'gray')}-badge[{state}]"
 
 
-def rows_of(summaries) -> list[dict]:
-    """Summaries (dataclasses) as table rows, folders shown by name only."""
-    import dataclasses
-
-    rows = []
-    for summary in summaries:
-        row = dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else dict(summary)
-        row.pop("folder", None)
-        rows.append(row)
-    return rows
-
-
 def progress_line(status: dict, label: str | None = None) -> None:
     """State badge (and the job's name), progress bar and ETA of a job's status.json, and its error
     when it failed."""

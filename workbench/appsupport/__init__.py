@@ -11,7 +11,8 @@ how its forms become configs, lives here, one job per module:
   local folders under the allowed roots, never ``trust_remote_code``);
 - :mod:`~workbench.appsupport.spans`: error spans of the Review page from picked words or a phrase;
 - :mod:`~workbench.appsupport.forms`: config forms, their labels, and each form's config through
-  :mod:`workbench.workflows`.
+  :mod:`workbench.workflows`;
+- :mod:`~workbench.appsupport.tables`: workspace listings as tables with named columns and units.
 
 Nothing here imports streamlit, so ``import workbench`` stays light.
 """
@@ -63,6 +64,7 @@ from workbench.appsupport.server import (
     streamlit_command,
 )
 from workbench.appsupport.spans import find_phrase, span_from_words, word_spans
+from workbench.appsupport.tables import summary_rows
 
 __all__ = [
     # server
@@ -75,6 +77,8 @@ __all__ = [
     "check_model_spec", "model_choices",
     # spans
     "word_spans", "span_from_words", "find_phrase",
+    # tables
+    "summary_rows",
     # forms
     "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "config_diff",
     "TRAIN_LABELS", "TRAIN_FORM_SKIP", "TRAIN_PATH_KEYS", "own_preset", "train_form", "train_words",
