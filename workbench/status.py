@@ -198,15 +198,15 @@ def status_fraction(status: dict) -> float:
 
 
 def duration_text(seconds: float | None) -> str:
-    """Seconds as a person reads them: ``45 s``, ``3 min 20 s``, ``2 h 05 min``; ``n/a`` for None."""
+    """Seconds as a person reads them: ``45 s``, ``3 min 20 s``, ``2 h 5 min``; ``n/a`` for None."""
     if seconds is None:
         return "n/a"
     seconds = max(0, int(round(float(seconds))))
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def eta_text(status: dict) -> str | None:
