@@ -430,6 +430,8 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
     display(widgets.VBox([bar, line]))
     draw = curves and job.kind == "train"
     live = LiveFigure() if draw else None  # one output, redrawn in place
+    if until_step is not None or until_share is not None:
+        every = min(every, 0.2)  # a stop point is caught within a step or two, even on a fast run
     run = Artifact(job.folder)
     rows: list[dict] = []
     offset = 0
