@@ -419,7 +419,8 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
         curves: draw the training curves (training jobs only).
 
     Returns:
-        The job's last status.
+        The job's last status (finished, stopped, or still running at ``until_step``/``timeout``); a
+        failed job is a :class:`WorkbenchError` with its error, shown as one line in a notebook.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -453,6 +454,10 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
         state = status.get("state")
         if state in TERMINAL:
             bar.bar_style = {"finished": "success", "stopped": "warning", "failed": "danger"}[state]
+            if state == "failed":  # the cell fails with the job's own error, in one line, so "run all" stops here
+                error = str(status.get("error") or "no error recorded").strip().splitlines()[-1]
+                raise WorkbenchError(f"the {job.kind} job {job.name} failed: {error}",
+                                     f"read its log ({job.folder / 'log.txt'}), fix the cause and run this cell again.")
             return status
         step, total = status.get("step") or 0, status.get("total_steps")
         if until_step is not None and step >= until_step:

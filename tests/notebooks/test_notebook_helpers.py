@@ -427,3 +427,25 @@ def test_the_comparison_to_review_is_the_one_of_run_name(tiny_home, tmp_path):
     with pytest.raises(WorkbenchError) as refused:
         nb.comparison_of(s, "my-corpsu")
     assert refused.value.field == "comparison" and "one of: compare-other, compare-my-corpus" in str(refused.value)
+
+
+def test_follow_of_a_failed_job_fails_the_cell_with_its_error_in_one_line(tmp_path):
+    from workbench.jobs import Job
+    from workbench.status import write_status
+
+    write_status(tmp_path, "failed", error="CUDA out of memory at micro_batch_size=8", error_type="WorkbenchError")
+    with pytest.raises(WorkbenchError) as failed:
+        nb.follow(Job(tmp_path, "train"), every=0.01, curves=False)
+    assert failed.value.one_line().startswith(f"the train job {tmp_path.name} failed: CUDA out of memory at "
+                                              "micro_batch_size=8")
+    write_status(tmp_path, "stopped", error="stopped by the user")
+    assert nb.follow(Job(tmp_path, "train"), every=0.01, curves=False)["state"] == "stopped"
+
+
+def test_make_lab_opens_the_notebooks_on_the_same_workspace_as_the_cli_and_app():
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    lab = next(line for line in makefile.splitlines() if line.startswith("\t") and "jupyter lab" in line)
+    assert "WORKBENCH_WORKSPACE=$(CURDIR)/workspace" in lab
+    from workbench.workspace import DEFAULT_WORKSPACE
+
+    assert DEFAULT_WORKSPACE == "workspace"  # the CLI's and the app's ./workspace from the clone's root
