@@ -128,6 +128,8 @@ def test_corpus_shows_the_profile_readiness_and_figures(made_settings):
     assert metrics["Documents"] == "128" and metrics["Readiness"] == "too small"
     assert len(at.get("plotly_chart")) == 1  # figures in lazy tabs: only the open one is drawn
     assert at.tabs[0].label == "Length"
+    labels = [t.label for t in at.tabs]
+    assert "PII" in labels and "Vocabulary" not in labels and "Vocabulary growth" in labels  # titled as people write them
 
 
 def test_corpus_drop_decision_reaches_curation_through_the_label_store(made_settings, sample_dir, monkeypatch):
