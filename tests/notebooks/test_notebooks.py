@@ -103,9 +103,10 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
         verdicts = {documents[v.item_id]: v.verdict for v in store.verdicts() if v.item_id in documents}
     assert "planted-pii" in verdicts and set(verdicts.values()) == {"keep"}
     assert not manifest["config"].get("drop_documents") and manifest["config"]["pii_types"] == ["email", "phone"]
-    kept = {row["id"]: row["text"] for split in ("train", "eval")
-            for row in read_jsonl(workspace / "snapshots" / "my-corpus" / f"{split}.jsonl")}
-    assert "planted-pii" in kept and "[EMAIL]" in kept["planted-pii"] and "j.smith@example.org" not in kept["planted-pii"]
+    assert not manifest["counts"]["removed"].get("expert_drop")  # no document left on a decision nobody made
+    kept = [row["text"] for split in ("train", "eval")
+            for row in read_jsonl(workspace / "snapshots" / "my-corpus" / f"{split}.jsonl")]
+    assert len(kept) > 100 and not any("j.smith@example.org" in text for text in kept)
     run = ws.run("my-corpus")
     assert run.status()["state"] == "finished"
     assert (run.folder / "adapter" / "adapter_config.json").exists()
