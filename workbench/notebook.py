@@ -498,12 +498,14 @@ def _live_figure(rows: list[dict], x: str):
 
 
 def show(figures: dict | list | Any) -> None:
-    """Display one figure, a list, or a dict of them (titled by key) in order."""
+    """Display one figure, a list, or a dict of them (titled by key, in words: ``pii`` is "PII") in order."""
     from IPython.display import Markdown, display
 
+    from workbench.corpus.plots import figure_title
+
     if isinstance(figures, dict):
-        for title, fig in figures.items():
-            display(Markdown(f"**{title}**"))
+        for name, fig in figures.items():
+            display(Markdown(f"**{figure_title(name)}**"))
             display(fig)
     elif isinstance(figures, (list, tuple)):
         for fig in figures:
