@@ -127,7 +127,7 @@ def test_corpus_shows_the_profile_readiness_and_figures(made_settings):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Documents"] == "128" and metrics["Readiness"] == "too small"
     assert len(at.get("plotly_chart")) == 1  # figures in lazy tabs: only the open one is drawn
-    assert at.tabs[0].label == "Length"
+    assert at.tabs[0].label == "Document length"
     labels = [t.label for t in at.tabs]
     assert "PII" in labels and "Vocabulary" not in labels and "Vocabulary growth" in labels  # titled as people write them
 
