@@ -9,7 +9,8 @@ how its forms become configs, lives here, one job per module:
   under ``<workspace>/uploads``, sanitised, capped, in the formats the corpus readers know);
 - :mod:`~workbench.appsupport.models`: the models a picker offers and the app may load (registry or
   local folders under the allowed roots, never ``trust_remote_code``);
-- :mod:`~workbench.appsupport.spans`: error spans of the Review page from picked words or a phrase;
+- :mod:`~workbench.appsupport.spans`: error spans of the Review page (a mouse selection, a phrase or
+  picked words) and the review form read as one review, exactly as shown;
 - :mod:`~workbench.appsupport.forms`: config forms, their labels, and each form's config through
   :mod:`workbench.workflows`;
 - :mod:`~workbench.appsupport.tables`: workspace listings as tables with named columns and units.
@@ -63,7 +64,14 @@ from workbench.appsupport.server import (
     run_app,
     streamlit_command,
 )
-from workbench.appsupport.spans import find_phrase, span_from_words, word_spans
+from workbench.appsupport.spans import (
+    error_from_form,
+    find_phrase,
+    review_from_form,
+    selection_span,
+    span_from_words,
+    word_spans,
+)
 from workbench.appsupport.tables import summary_rows
 
 __all__ = [
@@ -76,7 +84,7 @@ __all__ = [
     # models
     "check_model_spec", "model_choices",
     # spans
-    "word_spans", "span_from_words", "find_phrase",
+    "word_spans", "span_from_words", "find_phrase", "selection_span", "error_from_form", "review_from_form",
     # tables
     "summary_rows",
     # forms
