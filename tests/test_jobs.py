@@ -266,3 +266,57 @@ def test_resume_of_a_cli_run_outside_the_workspace_uses_its_folder_and_the_works
     # beside it, a moment after "finished": the run's lock (.cli-run.lock) and the earlier run set aside
     # until the new one is complete (cli-run.replaced-STAMP); nothing else
     assert [p.name for p in elsewhere.iterdir() if not p.name.startswith(".") and ".replaced-" not in p.name] == ["cli-run"]
+
+
+# --- states that are true --------------------------------------------------------------------------
+
+
+def test_a_stop_asked_for_stays_stopping_until_the_job_ends_and_an_ended_job_has_no_eta(tmp_path):
+    """Training writes progress (``running``) after a stop was asked for: the state stays ``stopping``
+    (no flicker back to running), then ``stopped`` keeps no ETA; the next attempt starts fresh."""
+    from workbench.status import eta_text, read_status, recorded_status, write_status
+
+    write_status(tmp_path, "running", phase="training", step=3, total_steps=8, eta_s=200)
+    assert eta_text(read_status(tmp_path)) == "about 3 min 20 s left"
+    write_status(tmp_path, "stopping", phase="saving a checkpoint", step=3)
+    write_status(tmp_path, "running", phase="evaluating", step=4)
+    write_status(tmp_path, "running", phase="training", step=4, total_steps=8, eta_s=150)
+    status = recorded_status(tmp_path)
+    assert (status["state"], status["phase"], status["step"]) == ("stopping", "training", 4)
+    assert eta_text(status) is None
+    write_status(tmp_path, "stopped", phase="stopped", step=4)
+    status = recorded_status(tmp_path)
+    assert status["state"] == "stopped" and "eta_s" not in status and eta_text(status) is None
+    write_status(tmp_path, "queued", phase="starting")  # resumed: a new attempt, running again
+    write_status(tmp_path, "running", phase="training", step=4, total_steps=8)
+    assert recorded_status(tmp_path)["state"] == "running"
+
+
+def test_a_stage_job_that_ends_keeps_no_eta_in_its_progress(tmp_path):
+    from workbench.progress import ProgressEvent, StatusProgress
+    from workbench.status import recorded_status, write_status
+
+    live = StatusProgress(tmp_path, every=0.0)
+    live(ProgressEvent("scoring", 0, 100, "token"))
+    time.sleep(0.05)
+    live(ProgressEvent("scoring", 10, 100, "token"))
+    assert recorded_status(tmp_path)["progress"]["eta_s"] is not None
+    write_status(tmp_path, "stopped", error="stopped by the user")
+    status = recorded_status(tmp_path)
+    assert "eta_s" not in status["progress"] and status["progress"]["done"] == 10
+
+
+def test_launch_names_the_artifact_as_asked(tmp_path, tiny_model):
+    """A snapshot can be named (``snapshots/NAME``) instead of after its first file; a name that is no
+    folder name is refused naming the setting."""
+    from workbench.corpus.config import CurateConfig
+
+    corpus = _corpus(tmp_path / "opinions.jsonl")
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(WorkbenchError) as refused:
+        jobs.launch("curate", CurateConfig(paths=[str(corpus)]), ws, name="my corpus/v1")
+    assert refused.value.field == "name" and "my-corpus-v1" in str(refused.value)
+    job = jobs.launch("curate", CurateConfig(paths=[str(corpus)], min_words=5), ws, name="court-v1")
+    assert job.folder == (ws.root / "snapshots" / "court-v1").absolute()
+    assert job.wait(timeout=300)["state"] == "finished", job.logs(tail=20)
+    assert [s.name for s in ws.snapshots()] == ["court-v1"]

@@ -7,7 +7,11 @@ with the list of valid ones), apply ``a.b=value`` overrides, and turn it back in
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import re
+import textwrap
 import types
 import typing
 from pathlib import Path
@@ -182,3 +186,81 @@ def flatten(data: dict, prefix: str = "") -> dict:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+# --- how a face words a field: its label and help, from the docstring under it -----------------
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The one-line docstrings written under each field of a config dataclass (its help text)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+_SCOPE = re.compile(r"^[a-z]+: ")  # "compare: also score...": the command a field is for
+_CLAUSE_END = re.compile(r"(?:;|: |\.\s|\.$)")
+MAX_LABEL = 60
+
+
+def key_words(key: str) -> str:
+    """A dotted key in words, for a field whose doc has no short clause: ``upcast_unquantized`` ->
+    ``Upcast unquantized``, ``dedup.threshold`` -> ``Dedup threshold``."""
+    parts = key.split(".")
+    text = " ".join(parts[-2:] if len(parts) > 1 and parts[-1] in ("threshold", "r", "alpha", "dropout") else parts[-1:])
+    text = text.replace("_", " ").replace("pct", "(%)").strip()
+    return text[:1].upper() + text[1:]
+
+
+def field_label(key: str, doc: str) -> str:
+    """A form label from a field's docstring: its first clause without asides in parentheses
+    ("Training budget in tokens" for ``max_tokens``); when the doc has no short clause, the key in words
+    (:func:`key_words`), never the raw key."""
+    text = _SCOPE.sub("", doc.replace("`", ""))
+    while _ASIDE.search(text):
+        text = _ASIDE.sub("", text)
+    text = _CLAUSE_END.split(text, maxsplit=1)[0].strip()
+    if len(text) > MAX_LABEL:
+        text = text.split(", ")[0].strip()
+        if len(text) < 16:  # "With NF4": a clause too short to say what the field is
+            return key_words(key)
+    if not 3 <= len(text) <= MAX_LABEL or not text[0].isalpha() or "{" in text:
+        return key_words(key)
+    return text[0].upper() + text[1:]
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldText:
+    """How a face words one config field."""
+
+    label: str
+    """Short: what a form shows beside the input."""
+    help: str
+    """The field's docstring: what a form shows on hover."""
+
+
+def field_texts(config: Any, prefix: str = "") -> dict[str, FieldText]:
+    """``{dotted key: FieldText}`` of every field of a config dataclass (or its class), nested ones
+    included: the label from the field's ``metadata["label"]`` when it has one, else from its docstring
+    (:func:`field_label`), and the docstring as help. The one place the faces take field words from."""
+    cls = config if isinstance(config, type) else type(config)
+    hints = _field_types(cls)
+    docs = field_docs(cls)
+    texts: dict[str, FieldText] = {}
+    for f in dataclasses.fields(cls):
+        nested = _nested_dataclass(hints[f.name])
+        if nested is not None:
+            texts.update(field_texts(nested, f"{prefix}{f.name}."))
+            continue
+        doc = docs.get(f.name, "")
+        texts[prefix + f.name] = FieldText(f.metadata.get("label") or field_label(prefix + f.name, doc), doc)
+    return texts

@@ -24,6 +24,7 @@ ipywidgets and IPython are imported inside the functions that draw, so this modu
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -34,7 +35,7 @@ from typing import Any, Iterable, Mapping
 from workbench import workflows
 from workbench.errors import WorkbenchError
 from workbench.status import TERMINAL_STATES as TERMINAL
-from workbench.status import status_fraction
+from workbench.status import eta_text, status_fraction
 from workbench.workspace import Artifact, Workspace
 
 SMALL_ENV = "WORKBENCH_SMALL"
@@ -43,7 +44,8 @@ __all__ = [
     "Setup", "setup", "small_mode", "path_chooser", "chosen_paths", "TrainSettings", "follow",
     "status_line", "ReviewForm", "DocumentDecisions", "show", "training_data", "pick_run", "pick_comparison",
     "compare_config", "review_items", "flagged_documents", "parameter_words", "error_line", "show_errors_in_one_line",
-    "PARAMETER_FIELDS", "snapshot_summary",
+    "PARAMETER_FIELDS", "snapshot_summary", "use_export_safe_figures", "figure_bundle", "LiveFigure",
+    "stop_then_resume", "comparison_of", "demo_store", "DEMO_STORE",
     "synthetic_audit",
     "glossary_summary", "cloze_table",
 ]
@@ -95,6 +97,11 @@ class Setup:
         return self.workspace.folder(kind, name)
 
 
+def _expand(path: str | os.PathLike) -> str:
+    """A path as the parameters cell wrote it, ``~`` expanded (``~/data/opinions`` is in the home folder)."""
+    return str(Path(path).expanduser())
+
+
 def _sample(name: str) -> str:
     from workbench.samples import sample_path
 
@@ -116,7 +123,8 @@ def setup(
     """Resolve a notebook's parameters: defaults are the bundled sample data and the default model.
 
     Args:
-        workspace: the workspace folder (default ``$WORKBENCH_WORKSPACE`` or ``./workspace``).
+        workspace: the workspace folder (default ``$WORKBENCH_WORKSPACE`` or ``./workspace``); ``~`` is
+            expanded here and in every other path.
         model: model spec; default ``smollm2-135m``, or ``tiny-llama`` in small mode.
         corpus: one path or a list (files or folders); default the bundled clinical-pharmacology sample.
         reference / domain_eval: general and held-out domain text; default the bundled samples.
@@ -127,13 +135,15 @@ def setup(
 
     A registry model is provisioned into the cache here (a second call returns at once); a missing
     corpus path is a user error naming it. In a notebook, library errors show as one line from here on
-    (:func:`show_errors_in_one_line`).
+    (:func:`show_errors_in_one_line`), and figures are drawn so that they survive an export to HTML
+    (:func:`use_export_safe_figures`).
     """
-    show_errors_in_one_line()
+    if show_errors_in_one_line():
+        use_export_safe_figures()
     small = small_mode() if small is None else small
     model = model or ("tiny-llama" if small else "smollm2-135m")
     corpus_paths = [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus or [])
-    corpus_paths = [str(p) for p in corpus_paths] or [_sample("domain_corpus.jsonl")]
+    corpus_paths = [_expand(p) for p in corpus_paths] or [_sample("domain_corpus.jsonl")]
     for path in corpus_paths:
         if not Path(path).exists():
             raise WorkbenchError(f"corpus path {path} does not exist.",
@@ -145,14 +155,14 @@ def setup(
 
         fetch_model(model, quiet=True)
     return Setup(
-        workspace=Workspace.at(workspace),
-        model=model,
+        workspace=Workspace.at(_expand(workspace) if workspace else None),
+        model=_expand(model) if str(model).startswith("~") else model,
         small=small,
         corpus=corpus_paths,
-        reference=reference or _sample("general_eval.jsonl"),
-        domain_eval=domain_eval or _sample("domain_eval.jsonl"),
-        glossary=_sample("glossary.csv") if glossary == "sample" else glossary,
-        probes=_sample("probes.csv") if probes == "sample" else probes,
+        reference=_expand(reference) if reference else _sample("general_eval.jsonl"),
+        domain_eval=_expand(domain_eval) if domain_eval else _sample("domain_eval.jsonl"),
+        glossary=_sample("glossary.csv") if glossary == "sample" else (_expand(glossary) if glossary else None),
+        probes=_sample("probes.csv") if probes == "sample" else (_expand(probes) if probes else None),
         max_tokens=int(max_tokens or (2048 if small else 16384)),
         eval_docs=eval_docs if eval_docs is not None else (6 if small else None),
     )
@@ -218,6 +228,59 @@ def show_errors_in_one_line(shell=None) -> bool:
         return False
     shell.set_custom_exc((WorkbenchError,), _one_line)
     return True
+
+
+# ----------------------------------------------------------------------------------------- figures
+def use_export_safe_figures() -> str:
+    """Draw plotly figures with plotly's notebook renderer (loaded from its CDN, so a notebook exported
+    to HTML keeps its figures) beside plotly's own mime type (JupyterLab, VS Code), and a static PNG as
+    well when kaleido is installed. Returns the renderer set."""
+    import importlib.util
+
+    import plotly.io as pio
+
+    renderer = "plotly_mimetype+notebook_connected"
+    if importlib.util.find_spec("kaleido") is not None:
+        renderer += "+png"
+    pio.renderers.default = renderer
+    return renderer
+
+
+def figure_bundle(fig) -> dict:
+    """The display data of a plotly figure, for a display updated in place: plotly's own mime type
+    (JupyterLab, VS Code) and HTML that loads plotly from its CDN (classic notebooks, an HTML export).
+    Built here rather than by a renderer, which would show its plotly.js loader again on every update."""
+    import base64
+    import importlib.util
+    import json
+
+    import plotly.io as pio
+
+    bundle = {"application/vnd.plotly.v1+json": {**json.loads(pio.to_json(fig, validate=False)), "config": {}},
+              "text/html": fig.to_html(full_html=False, include_plotlyjs="cdn"),
+              "text/plain": str(fig.layout.title.text or "figure")}
+    if importlib.util.find_spec("kaleido") is not None:  # a static copy where one can be made
+        bundle["image/png"] = base64.b64encode(fig.to_image(format="png")).decode("ascii")
+    return bundle
+
+
+class LiveFigure:
+    """One output that holds a figure and is replaced in place on each :meth:`update` (one display
+    handle), never a new figure under the last one.
+
+    Args:
+        placeholder: what the output shows until the first figure.
+    """
+
+    def __init__(self, placeholder: str = "<i>curves appear with the first training steps</i>"):
+        from IPython.display import HTML, display
+
+        self.handle = display(HTML(placeholder), display_id=True)
+        self.updates = 0
+
+    def update(self, fig) -> None:
+        self.handle.update(figure_bundle(fig), raw=True)
+        self.updates += 1
 
 
 # ----------------------------------------------------------------------------------------- widgets
@@ -336,28 +399,30 @@ def status_line(status: dict) -> str:
         parts.append(f"{progress.get('done', 0):,.0f}/{progress['total']:,.0f} {progress.get('unit', '')}".rstrip())
     if status.get("tokens_per_s"):
         parts.append(f"{status['tokens_per_s']:,.0f} tokens/s")
-    eta = status.get("eta_s", progress.get("eta_s"))
-    if eta is not None and state not in TERMINAL:
-        parts.append(f"about {int(eta) // 60} min {int(eta) % 60} s left")
+    if eta_text(status):
+        parts.append(eta_text(status))
     if state == "failed" and status.get("error"):
         parts.append(f"error: {status['error']}")
     return " · ".join(parts)
 
 
 def follow(job, every: float = 1.0, until_step: int | None = None, timeout: float | None = None,
-           x: str = "step", curves: bool = True) -> dict:
+           x: str = "step", curves: bool = True, until_share: float | None = None) -> dict:
     """Show a job's progress bar and (for training) its live curves, updated in place, until it ends.
 
     Args:
         job: a :class:`workbench.jobs.Job` (from ``jobs.launch`` or ``jobs.attach``).
         every: seconds between looks at ``status.json`` and the new rows of ``metrics.jsonl``.
         until_step: return as soon as a training job has reached this step (to stop it, say).
+        until_share: return as soon as a training job has done this share of its steps (0.5: halfway),
+            whatever its length; ``until_step`` wins when both are given.
         timeout: give up after this many seconds (the job goes on).
         x: curves against ``"step"`` or ``"tokens"``.
         curves: draw the training curves (training jobs only).
 
     Returns:
-        The job's last status.
+        The job's last status (finished, stopped, or still running at ``until_step``/``timeout``); a
+        failed job is a :class:`WorkbenchError` with its error, shown as one line in a notebook.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -367,11 +432,9 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
     line = widgets.HTML()
     display(widgets.VBox([bar, line]))
     draw = curves and job.kind == "train"
-    figure_handle = None
-    if draw:
-        from IPython.display import HTML
-
-        figure_handle = display(HTML("<i>curves appear with the first training steps</i>"), display_id=True)
+    live = LiveFigure() if draw else None  # one output, redrawn in place
+    if until_step is not None or until_share is not None:
+        every = min(every, 0.2)  # a stop point is caught within a step or two, even on a fast run
     run = Artifact(job.folder)
     rows: list[dict] = []
     offset = 0
@@ -388,17 +451,44 @@ def follow(job, every: float = 1.0, until_step: int | None = None, timeout: floa
         bar.value = status_fraction(status)
         line.value = status_line(status)
         if draw and rows and len(rows) != shown_rows:
-            figure_handle.update(_live_figure(rows, x))
+            live.update(_live_figure(rows, x))
             shown_rows = len(rows)
         state = status.get("state")
         if state in TERMINAL:
             bar.bar_style = {"finished": "success", "stopped": "warning", "failed": "danger"}[state]
+            if state == "failed":  # the cell fails with the job's own error, in one line, so "run all" stops here
+                error = str(status.get("error") or "no error recorded").strip().splitlines()[-1]
+                raise WorkbenchError(f"the {job.kind} job {job.name} failed: {error}",
+                                     f"read its log ({job.folder / 'log.txt'}), fix the cause and run this cell again.")
             return status
-        if until_step is not None and (status.get("step") or 0) >= until_step:
+        step, total = status.get("step") or 0, status.get("total_steps")
+        if until_step is not None and step >= until_step:
+            return status
+        if until_step is None and until_share is not None and total and step >= max(1, math.ceil(until_share * total)):
             return status
         if timeout is not None and time.time() - started > timeout:
             return status
         time.sleep(every)
+
+
+def stop_then_resume(job, timeout: float = 600):
+    """Stop a training job gracefully, say what happened, and resume it when it stopped.
+
+    Prints one line: stopped at step N of M with a checkpoint (then the resumed job is returned), or
+    that the run ended before the stop arrived (nothing to resume: the job is returned as it is).
+
+    Returns:
+        The job to follow: the resumed one, or ``job`` itself when there was nothing to resume.
+    """
+    job.stop()
+    status = job.wait(timeout=timeout)
+    if status.get("state") != "stopped":
+        print(f"the run ended {status.get('state')} before the stop arrived: nothing to resume "
+              "(a longer run, or an earlier STOP_AT_STEP, shows stop and resume).")
+        return job
+    step, total = status.get("step"), status.get("total_steps") or (job.status().get("total_steps"))
+    print(f"stopped at step {step}" + (f" of {total}" if total else "") + ", checkpoint saved; resuming from it")
+    return job.resume()
 
 
 def _live_figure(rows: list[dict], x: str):
@@ -410,12 +500,14 @@ def _live_figure(rows: list[dict], x: str):
 
 
 def show(figures: dict | list | Any) -> None:
-    """Display one figure, a list, or a dict of them (titled by key) in order."""
+    """Display one figure, a list, or a dict of them (titled by key, in words: ``pii`` is "PII") in order."""
     from IPython.display import Markdown, display
 
+    from workbench.corpus.plots import figure_title
+
     if isinstance(figures, dict):
-        for title, fig in figures.items():
-            display(Markdown(f"**{title}**"))
+        for name, fig in figures.items():
+            display(Markdown(f"**{figure_title(name)}**"))
             display(fig)
     elif isinstance(figures, (list, tuple)):
         for fig in figures:
@@ -794,6 +886,45 @@ def generations_table(comparison):
 
 
 # ------------------------------------------------------------------------------------------- review
+DEMO_STORE = "review-demo"
+"""The folder of the notebooks' demonstration label store (``WORKSPACE/review-demo/labels.db``)."""
+
+
+def comparison_of(setup: Setup, name: str | None, comparison: str | None = None):
+    """The comparison to review: ``comparison`` when named; else the newest comparison of the run ``name``
+    (notebook 3 compares run NAME); else, with no name either, the newest comparison.
+
+    A run with no comparison is a user error naming the comparisons there are."""
+    if comparison or not name:
+        return _pick(setup, "comparisons", comparison, field="comparison")
+    for folder in setup.workspace.list("comparisons"):  # newest first
+        config = (Artifact(folder).card() or {}).get("config") or {}
+        if config.get("adapter") and Path(str(config["adapter"])).name == name:
+            return Artifact(folder)
+    found = [p.name for p in setup.workspace.list("comparisons")]
+    raise WorkbenchError(f"no comparison of run '{name}' in {setup.workspace.folder('comparisons')}.",
+                         "run notebook 3 with NAME = " + repr(name)
+                         + (f", or set {{field}} in the parameters cell to one of: {', '.join(found)}." if found else "."),
+                         field="comparison")
+
+
+def demo_store(setup: Setup, comparison):
+    """A fresh label store for the notebook's demonstration (``WORKSPACE/review-demo/labels.db``) holding
+    the review items of ``comparison`` only: the demo annotators label there, never in the team's
+    ``labels.db`` (which gets the same items through :func:`review_items`, to label in the app).
+
+    Returns:
+        The open store (each run of the notebook starts it afresh).
+    """
+    folder = setup.workspace.root / DEMO_STORE
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("labels.db*"):  # the database and its journal files: a demonstration starts clean
+        old.unlink()
+    path = folder / "labels.db"
+    workflows.review_items(comparison=comparison.folder, workspace=setup.workspace, labels=path)
+    return workflows.label_store(setup.workspace, labels=path)
+
+
 def review_items(setup: Setup, comparison) -> dict:
     """Review items from a comparison (blind pairs, regressed documents, missed probes) added to the
     workspace's label store through ``workflows.review_items``; returns how many were added."""

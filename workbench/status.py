@@ -76,7 +76,9 @@ def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
     Fields of the same attempt are merged (a progress update keeps the phase); a job that starts
     again after it stopped, failed or finished (``queued``/``running`` after a terminal state)
     starts a fresh status, so a resumed run never shows the old error. Error fields are kept only
-    while the state stays the same. Only rank 0 writes in data-parallel runs.
+    while the state stays the same. Once a stop is asked for (``stopping``), progress written before the
+    job ends keeps the state ``stopping``; an ended job (stopped, finished, failed) keeps no ETA. Only
+    rank 0 writes in data-parallel runs.
     """
     if int(os.environ.get("RANK", "0")) != 0:
         return
@@ -84,6 +86,8 @@ def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
     previous = recorded_status(folder) or {}
     if state == "stopping" and previous.get("state") in TERMINAL_STATES:
         return  # the job ended while a stop was being asked for: a stop request never reopens it
+    if state in ("queued", "running") and previous.get("state") == "stopping":
+        state = "stopping"  # a stop asked for stays asked for: progress until the job ends never reads running
     restarted = previous.get("state") in TERMINAL_STATES and state in ACTIVE_STATES
     if restarted:
         previous = {"attempt": int(previous.get("attempt", 1)) + 1}
@@ -92,6 +96,10 @@ def write_status(folder: str | os.PathLike, state: State, **info: Any) -> None:
     pid = int(info.pop("pid", os.getpid()))
     status = {**previous, **info, "state": state, "updated": now_iso(), "pid": pid,
               "pid_started": _process_started(pid)}
+    if state in TERMINAL_STATES:  # nothing is left to wait for: no time left on an ended job
+        status.pop("eta_s", None)
+        if isinstance(status.get("progress"), dict):
+            status["progress"] = {k: v for k, v in status["progress"].items() if k != "eta_s"}
     if restarted or "started" not in status:
         status["started"] = info.get("started") or now_iso()
     write_json(folder / "status.json", status)
@@ -187,6 +195,29 @@ def status_fraction(status: dict) -> float:
     if not total and status.get("total_steps"):
         done, total = status.get("step"), status["total_steps"]
     return min(1.0, float(done or 0) / float(total)) if total else 0.0
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as a person reads them: ``45 s``, ``3 min 20 s``, ``2 h 5 min``; ``n/a`` for None."""
+    if seconds is None:
+        return "n/a"
+    seconds = max(0, int(round(float(seconds))))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def eta_text(status: dict) -> str | None:
+    """``about 3 min 20 s left`` for a running job that knows its remaining time; None otherwise (a queued,
+    stopping or ended job has no time left to show)."""
+    if status.get("state") != "running":
+        return None
+    eta = status.get("eta_s")
+    if eta is None:
+        eta = (status.get("progress") or {}).get("eta_s")
+    return None if eta is None else f"about {duration_text(eta)} left"
 
 
 def mark_failed(folder: str | os.PathLike, error: BaseException) -> None:

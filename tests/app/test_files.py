@@ -91,3 +91,25 @@ def test_list_files_only_under_roots_skipping_links_out_and_hidden(settings, tmp
     files = list_files(settings.file_roots(), suffixes=(".jsonl", ".txt"))
     assert [p.name for p in files if sample_data_dir() not in p.parents] == ["a.jsonl", "b.txt.gz"]
     assert any(p.name == "domain_corpus.jsonl" for p in files)  # the bundled sample, read only
+
+
+def test_pickers_list_corpus_files_never_the_workspaces_own_bookkeeping(settings):
+    """A job's ``job.json``, ``status.json``, ``log.txt`` and a run's metrics are no corpus files: the
+    pickers list uploads, data folders and a snapshot's split files only."""
+    ws = settings.workspace_root
+    for kind, name, files in (("runs", "r1", ["job.json", "status.json", "log.txt", "metrics.jsonl", "run.json"]),
+                              ("corpora", "c1", ["job.json", "status.json", "log.txt", "profile.json", "artifact.json"]),
+                              ("snapshots", "s1", ["job.json", "status.json", "log.txt", "manifest.json", "train.jsonl",
+                                                   "eval.jsonl", "artifact.json"])):
+        folder = ws / kind / name
+        folder.mkdir(parents=True)
+        for file in files:
+            (folder / file).write_text("{}")
+    (ws / "runs" / "r1" / "checkpoints" / "checkpoint-2").mkdir(parents=True)
+    (ws / "runs" / "r1" / "checkpoints" / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    (ws / "uploads").mkdir()
+    (ws / "uploads" / "opinions.jsonl").write_text("{}")
+    files = [p for p in list_files(settings.file_roots(), suffixes=(".jsonl", ".json", ".txt"))
+             if sample_data_dir() not in p.parents]
+    assert sorted(str(p.relative_to(ws)) for p in files if ws in p.parents) == [
+        "snapshots/s1/eval.jsonl", "snapshots/s1/train.jsonl", "uploads/opinions.jsonl"]

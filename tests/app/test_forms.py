@@ -4,6 +4,7 @@ dataclasses, and each form's config resolved through the workflows as the CLI re
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -154,7 +155,7 @@ def test_form_labels_come_from_the_field_docs_and_word_library_errors():
     assert words["max_tokens"] == "Training budget (tokens)"  # the page's own word for a field it shows first
     assert words["lora.r"] == "LoRA rank" and words["learning_rate"] == "Peak learning rate of the LoRA parameters"
     assert words["stop_on_forgetting"] == "Stop training when the forgetting threshold is crossed"
-    assert words["upcast_unquantized"] == "upcast_unquantized"  # no short clause in its doc: the key
+    assert words["upcast_unquantized"] == "Upcast unquantized"  # no short clause in its doc: the key in words
     specs = config_fields(TrainConfig(), skip=TRAIN_FORM_SKIP, labels=TRAIN_LABELS)
     assert {s.key: s.label for s in specs} == {k: v for k, v in words.items() if k not in TRAIN_FORM_SKIP}
     error = WorkbenchError("{field} is 0.", "give a positive {field}.", field="max_tokens")
@@ -170,8 +171,33 @@ def test_field_label_is_the_first_clause_of_the_doc():
         "Base weights")
     assert field_label("checkpoints", "compare: also score every checkpoint of the run.") == (
         "Also score every checkpoint of the run")
-    assert field_label("x", "") == "x"
-    assert field_label("drop_list", 'JSONL of documents to drop, one ``{"id": ..., "reason": ...}`` per line.') == "drop_list"
+    assert field_label("x", "") == "X"
+    assert field_label("drop_list", 'JSONL of documents to drop, one ``{"id": ..., "reason": ...}`` per line.') == "Drop list"
+    assert field_label("dedup.threshold", "Estimated Jaccard similarity at or above which two documents are "
+                       "near-duplicates, a long clause with no short first part to it.") == "Dedup threshold"
+
+
+@pytest.mark.parametrize("cls", ["workbench.corpus.config:CurateConfig", "workbench.corpus.config:CorpusConfig",
+                                 "workbench.training.config:TrainConfig", "workbench.evaluation.config:EvalConfig"])
+def test_no_form_field_is_labelled_with_its_raw_key(cls):
+    """Every field of every form reads as words: no dotted or snake_case key as a label, and the help is
+    the field's docstring (``quality.max_ellipsis_line_share`` is "Highest share of lines ending with an
+    ellipsis")."""
+    import importlib
+
+    from workbench.config import field_texts
+
+    module, name = cls.split(":")
+    config_cls = getattr(importlib.import_module(module), name)
+    texts = field_texts(config_cls)
+    raw = {key: t.label for key, t in texts.items() if re.fullmatch(r"[a-z0-9_.]+", t.label) or t.label == key}
+    assert not raw
+    config = config_cls(paths=["corpus"]) if "paths" in texts else config_cls()
+    assert {s.key: s.label for s in config_fields(config)} == {k: t.label for k, t in texts.items()
+                                                                  if k in {s.key for s in config_fields(config)}}
+    if "quality.max_ellipsis_line_share" in texts:
+        assert texts["quality.max_ellipsis_line_share"].label == "Highest share of lines ending with an ellipsis"
+        assert texts["quality.max_ellipsis_line_share"].help.startswith("Highest share of lines ending with an ellipsis")
 
 
 def test_curate_config_from_form(settings, tmp_path):

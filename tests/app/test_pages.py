@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from app_helpers import errors_of, no_exceptions, page_test
 
@@ -37,7 +39,16 @@ def test_overview_lists_every_artifact_with_state(made_settings):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Corpora": "1", "Snapshots": "1", "Runs": "1", "Comparisons": "1", "Running jobs": "0"}
     table = _table_text(at)
-    assert "tiny" in table and "finished" in table and "best_domain_ppl" in table
+    assert "tiny" in table and "finished" in table and "Best domain perplexity" in table
+    # the artifact keys are words, the numbers carry their units
+    assert not any(key in table for key in ("eta_s", "best_domain_ppl", "domain_ppl_change_pct", "None"))
+    comparisons = at.dataframe[3].value
+    assert list(comparisons.columns) == ["Name", "State", "Created", "Domain perplexity change",
+                                         "General perplexity change"]
+    assert re.fullmatch(r"[+-]\d+\.\d% \(95% CI [+-]\d+\.\d% to [+-]\d+\.\d%\)",
+                        comparisons["Domain perplexity change"][0])
+    runs = at.dataframe[2].value
+    assert runs["Progress"][0].endswith(" steps") and runs["Time left"][0] == "–"  # a finished run has no time left
 
 
 def test_overview_shows_a_stale_running_job_as_failed(made_settings):
@@ -116,7 +127,9 @@ def test_corpus_shows_the_profile_readiness_and_figures(made_settings):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Documents"] == "128" and metrics["Readiness"] == "too small"
     assert len(at.get("plotly_chart")) == 1  # figures in lazy tabs: only the open one is drawn
-    assert at.tabs[0].label == "Length"
+    assert at.tabs[0].label == "Document length"
+    labels = [t.label for t in at.tabs]
+    assert "PII" in labels and "Vocabulary" not in labels and "Vocabulary growth" in labels  # titled as people write them
 
 
 def test_corpus_drop_decision_reaches_curation_through_the_label_store(made_settings, sample_dir, monkeypatch):

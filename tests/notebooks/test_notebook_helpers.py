@@ -316,6 +316,7 @@ def test_document_decisions_reach_curation_through_the_label_store(tmp_path):
     with workflows.label_store(ws) as store:
         store.add_items(docs)
         items = store.items(kind="document")
+        assert set(nb.DocumentDecisions(store, items, "notebook").values().values()) == {"keep"}  # nothing dropped unasked
         decisions = nb.DocumentDecisions(store, items, "notebook", drop_first=1, show=3)
         assert decisions.values() == {items[0].id: "drop", items[1].id: "keep", items[2].id: "keep"}
         assert decisions.submit() == {"keep": 2, "drop": 1}
@@ -359,3 +360,92 @@ def test_status_line_reads_like_a_sentence():
     assert line == "running · training · step 3/10 · 1,234 tokens/s · about 2 min 5 s left"
     assert nb.status_line({"state": "failed", "error": "boom"}).endswith("error: boom")
     assert "eta" not in nb.status_line({"state": "finished", "eta_s": 3})
+
+
+# ------------------------------------------------------------------ notebooks that behave
+
+
+def test_setup_expands_the_home_folder_in_every_path(tiny_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "opinions.jsonl").write_text('{"text": "x"}\n')
+    s = nb.setup("~/ws", corpus="~/data/opinions.jsonl", reference="~/data/opinions.jsonl", small=True)
+    assert s.workspace.root == tmp_path / "ws"
+    assert s.corpus == [str(tmp_path / "data" / "opinions.jsonl")] and s.reference == s.corpus[0]
+
+
+def test_a_live_figure_is_one_output_redrawn_in_place(shell, monkeypatch):
+    """Each update replaces the figure of the one display (``update_display_data`` with the same id);
+    it never adds a figure under the placeholder."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    published = []
+    monkeypatch.setattr(shell.display_pub, "publish",
+                        lambda data, metadata=None, *args, transient=None, update=False, **kw:
+                        published.append((dict(data), (transient or {}).get("display_id"), update)))
+    monkeypatch.setattr(pio.renderers, "default", pio.renderers.default)
+    assert nb.use_export_safe_figures().startswith("plotly_mimetype+notebook_connected")
+    live = nb.LiveFigure()
+    for n in (1, 2, 3):
+        live.update(go.Figure(go.Scatter(x=list(range(n)), y=list(range(n))), layout={"title": f"step {n}"}))
+    [first, *updates] = published
+    display_id = first[1]
+    assert display_id and not first[2] and "curves appear" in first[0]["text/html"]
+    assert [(i, u) for _, i, u in updates] == [(display_id, True)] * 3  # replaced in place, three times, nothing else
+    last = updates[-1][0]
+    assert "application/vnd.plotly.v1+json" in last and "cdn.plot.ly" in last["text/html"]  # survives an HTML export
+    assert last["application/vnd.plotly.v1+json"]["layout"]["title"]["text"] == "step 3"
+
+
+def test_follow_returns_halfway_through_the_runs_steps(tmp_path):
+    """``until_share=0.5`` stops a follow at half the run's steps, however many steps the run has."""
+    from workbench.jobs import Job
+    from workbench.status import write_status
+
+    write_status(tmp_path, "running", phase="training", step=4, total_steps=16)
+    job = Job(tmp_path, "train")
+    assert nb.follow(job, every=0.01, until_share=0.5, timeout=0.2, curves=False)["step"] == 4
+    write_status(tmp_path, "running", phase="training", step=8, total_steps=16)
+    assert nb.follow(job, every=0.01, until_share=0.5, timeout=30, curves=False)["step"] == 8  # returned, no timeout
+
+
+def test_the_comparison_to_review_is_the_one_of_run_name(tiny_home, tmp_path):
+    from workbench.io import write_json
+
+    s = nb.setup(tmp_path / "ws", small=True)
+    for n, (name, run) in enumerate((("compare-my-corpus", "my-corpus"), ("compare-other", "other"))):
+        folder = s.workspace.folder("comparisons", name)
+        folder.mkdir(parents=True)
+        write_json(folder / "artifact.json", {"kind": "comparison", "state": "finished", "complete": True,
+                                              "card": {"config": {"adapter": str(s.workspace.folder("runs", run))}}})
+        stamp = time.time() - 100 + n
+        os.utime(folder, (stamp, stamp))
+    assert nb.comparison_of(s, "my-corpus").name == "compare-my-corpus"  # not the newest, which is another run's
+    assert nb.comparison_of(s, "my-corpus", "compare-other").name == "compare-other"
+    assert nb.comparison_of(s, None).name == "compare-other"
+    with pytest.raises(WorkbenchError) as refused:
+        nb.comparison_of(s, "my-corpsu")
+    assert refused.value.field == "comparison" and "one of: compare-other, compare-my-corpus" in str(refused.value)
+
+
+def test_follow_of_a_failed_job_fails_the_cell_with_its_error_in_one_line(tmp_path):
+    from workbench.jobs import Job
+    from workbench.status import write_status
+
+    write_status(tmp_path, "failed", error="CUDA out of memory at micro_batch_size=8", error_type="WorkbenchError")
+    with pytest.raises(WorkbenchError) as failed:
+        nb.follow(Job(tmp_path, "train"), every=0.01, curves=False)
+    assert failed.value.one_line().startswith(f"the train job {tmp_path.name} failed: CUDA out of memory at "
+                                              "micro_batch_size=8")
+    write_status(tmp_path, "stopped", error="stopped by the user")
+    assert nb.follow(Job(tmp_path, "train"), every=0.01, curves=False)["state"] == "stopped"
+
+
+def test_make_lab_opens_the_notebooks_on_the_same_workspace_as_the_cli_and_app():
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    lab = next(line for line in makefile.splitlines() if line.startswith("\t") and "jupyter lab" in line)
+    assert "WORKBENCH_WORKSPACE=$(CURDIR)/workspace" in lab
+    from workbench.workspace import DEFAULT_WORKSPACE
+
+    assert DEFAULT_WORKSPACE == "workspace"  # the CLI's and the app's ./workspace from the clone's root

@@ -96,26 +96,44 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     assert profile["documents"] > 0 and profile["tokens"] > 0
     manifest = json.loads((workspace / "snapshots" / "my-corpus" / "manifest.json").read_text())
     assert manifest["counts"]["train"] > 0 and manifest["counts"]["eval"] > 0
-    # notebook 1's drop decisions went through the label store into curation
+    # notebook 1's keep/drop decisions went through the label store: every toggle starts at keep, so
+    # unattended nothing is dropped; the planted personal data is replaced, its document kept
     with LabelStore(workspace / "labels.db") as store:
         documents = {i.id: i.source["doc_id"] for i in store.items(kind="document")}
-        drops = {documents[v.item_id] for v in store.verdicts() if v.item_id in documents and v.verdict == "drop"}
-    assert "planted-pii" in drops and len(drops) == 2  # DROP_FIRST of the flagged documents, worst first
-    assert set(manifest["config"]["drop_documents"]) == drops
-    kept = {row["id"] for split in ("train", "eval") for row in read_jsonl(workspace / "snapshots" / "my-corpus" / f"{split}.jsonl")}
-    assert not drops & kept and len(kept) > 100
+        verdicts = {documents[v.item_id]: v.verdict for v in store.verdicts() if v.item_id in documents}
+    assert "planted-pii" in verdicts and set(verdicts.values()) == {"keep"}
+    assert not manifest["config"].get("drop_documents") and manifest["config"]["pii_types"] == ["email", "phone"]
+    assert not manifest["counts"]["removed"].get("expert_drop")  # no document left on a decision nobody made
+    kept = [row["text"] for split in ("train", "eval")
+            for row in read_jsonl(workspace / "snapshots" / "my-corpus" / f"{split}.jsonl")]
+    assert len(kept) > 100 and not any("j.smith@example.org" in text for text in kept)
     run = ws.run("my-corpus")
     assert run.status()["state"] == "finished"
     assert (run.folder / "adapter" / "adapter_config.json").exists()
     rows, _ = run.metrics()
     assert any(r.get("type") == "eval" for r in rows)
+    # notebook 2: the curves are one output redrawn in place; the stop lands halfway and is resumed
+    train_nb = nbformat.read(tmp_path / "02_continued_pretraining.ipynb", as_version=4)
+    launch = next(c for c in train_nb.cells if "jobs.launch" in c.source)
+    figures = [o for o in launch.outputs if "application/vnd.plotly.v1+json" in o.get("data", {})
+               or "curves appear" in o.get("data", {}).get("text/html", "")]
+    assert len(figures) == 1 and "application/vnd.plotly.v1+json" in figures[0]["data"]
+    resumed = next(c for c in train_nb.cells if "stop_then_resume" in c.source)
+    said = "".join(o.get("text", "") for o in resumed.outputs)
+    total = run.status()["total_steps"]
+    assert f"stopped at step {-(-total // 2)} of {total}" in said or f"of {total}, checkpoint saved" in said, said
     comparisons = ws.comparisons()
     assert comparisons and (comparisons[0].folder / "comparison.json").exists()
-    store = LabelStore(workspace / "labels.db")
-    annotators = store.progress()["annotators"]
-    assert {"ana", "ben"} <= set(annotators)
-    assert store.labels(), "the review notebook recorded no error span"
-    assert (workspace / "corrections.jsonl").exists()
+    # notebook 4: the comparison's items reach the team's store unlabelled; the made-up annotators
+    # label in the demonstration store, which queues the comparison's items only
+    with LabelStore(workspace / "labels.db") as team:
+        assert team.items(kind="pair") and not team.labels()
+        assert not {"ana", "ben"} & set(team.progress()["annotators"])
+    with LabelStore(workspace / "review-demo" / "labels.db") as demo:
+        assert {"ana", "ben"} <= set(demo.progress()["annotators"])
+        assert demo.labels(), "the review notebook recorded no error span"
+        assert not demo.items(kind="document")  # notebook 1's corpus documents are not queued here
+    assert (workspace / "review-demo" / "corrections.jsonl").exists()
 
 
 @pytest.mark.slow

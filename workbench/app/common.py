@@ -13,7 +13,7 @@ import streamlit as st
 from workbench.appsupport import SETTINGS_ENV, AppSettings
 from workbench.errors import WorkbenchError
 from workbench.status import ACTIVE_STATES as ACTIVE
-from workbench.status import status_fraction
+from workbench.status import eta_text, status_fraction
 
 COLOURS = {"running": "blue", "queued": "gray", "stopping": "orange", "stopped": "orange",
            "finished": "green", "failed": "red"}
@@ -54,18 +54,6 @@ def badge(state: str | None) -> str:
     return f":{COLOURS.get(state, 'gray')}-badge[{state}]"
 
 
-def rows_of(summaries) -> list[dict]:
-    """Summaries (dataclasses) as table rows, folders shown by name only."""
-    import dataclasses
-
-    rows = []
-    for summary in summaries:
-        row = dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else dict(summary)
-        row.pop("folder", None)
-        rows.append(row)
-    return rows
-
-
 def progress_line(status: dict, label: str | None = None) -> None:
     """State badge (and the job's name), progress bar and ETA of a job's status.json, and its error
     when it failed."""
@@ -77,8 +65,8 @@ def progress_line(status: dict, label: str | None = None) -> None:
     text = f"{badge(state)} {f'**{label}** · ' if label else ''}{status.get('phase') or progress.get('stage') or ''}"
     if total:
         unit = progress.get("unit") or "steps"
-        eta = progress.get("eta_s", status.get("eta_s"))
-        text += f" · {done:,.0f} / {total:,.0f} {unit}" + (f" · ETA {eta:,.0f} s" if eta else "")
+        eta = eta_text(status)  # only a running job has time left
+        text += f" · {done:,.0f} / {total:,.0f} {unit}" + (f" · {eta}" if eta else "")
     st.markdown(text)
     if total:
         st.progress(status_fraction(status))
@@ -86,13 +74,19 @@ def progress_line(status: dict, label: str | None = None) -> None:
         st.error(status["error"], icon=":material/error:")
 
 
-def follow_job(folder, key: str) -> None:
+def follow_job(folder, key: str, shown: str | None = None) -> None:
     """A job's state and progress, redrawn every few seconds while it is active (only this panel
-    reruns); the page reruns once when the job ends. Stop button while it runs."""
+    reruns); the page reruns once when the job ends. Stop button while it runs.
+
+    Args:
+        shown: the state the rest of the page shows (from a listing read a moment earlier): when it is
+            active the page reruns as soon as the job has ended, even when that happened in between,
+            so no "queued" stays on a finished job.
+    """
     from workbench.workspace import Artifact
 
     artifact = Artifact(folder)  # its status, or what its own files say when status.json is missing or unreadable
-    live = artifact.status().get("state") in ACTIVE
+    live = artifact.status().get("state") in ACTIVE or shown in ACTIVE
 
     def panel() -> None:
         current = artifact.status()
@@ -123,7 +117,7 @@ def config_inputs(specs, key_prefix: str, columns: int = 3) -> dict:
         col = cols[i % columns]
         key = f"{key_prefix}{spec.key}"
         label = spec.label or spec.key
-        hint = f"{spec.doc}\n\nSetting `{spec.key}`" if spec.doc else f"Setting `{spec.key}`"
+        hint = (f"{spec.doc}\n\n" if spec.doc else "") + f"In a config file or `--set`: `{spec.key}`"
         if spec.kind == "bool":
             prefill(key, bool(spec.default))
             values[spec.key] = col.checkbox(label, help=hint, key=key)

@@ -12,7 +12,8 @@ how its forms become configs, lives here, one job per module:
 - :mod:`~workbench.appsupport.spans`: error spans of the Review page (a mouse selection, a phrase or
   picked words) and the review form read as one review, exactly as shown;
 - :mod:`~workbench.appsupport.forms`: config forms, their labels, and each form's config through
-  :mod:`workbench.workflows`.
+  :mod:`workbench.workflows`;
+- :mod:`~workbench.appsupport.tables`: workspace listings as tables with named columns and units.
 
 Nothing here imports streamlit, so ``import workbench`` stays light.
 """
@@ -71,6 +72,7 @@ from workbench.appsupport.spans import (
     span_from_words,
     word_spans,
 )
+from workbench.appsupport.tables import summary_rows
 
 __all__ = [
     # server
@@ -83,6 +85,8 @@ __all__ = [
     "check_model_spec", "model_choices",
     # spans
     "word_spans", "span_from_words", "find_phrase", "selection_span", "error_from_form", "review_from_form",
+    # tables
+    "summary_rows",
     # forms
     "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "config_diff",
     "TRAIN_LABELS", "TRAIN_FORM_SKIP", "TRAIN_PATH_KEYS", "own_preset", "train_form", "train_words",

@@ -82,16 +82,34 @@ def resolve_inside(raw: str | os.PathLike, roots: list[Path], what: str = "path"
     return resolved
 
 
+ARTIFACT_MARKERS = ("artifact.json", "job.json", "status.json")
+"""Files that make a folder a workbench artifact or job (a profile, snapshot, run or comparison)."""
+SNAPSHOT_SPLITS = ("train.jsonl", "eval.jsonl")
+"""The one thing of an artifact a picker shows: a snapshot's documents (text to train or compare on)."""
+
+
+def _picker_files(folder: str, dirs: list[str], files: list[str]) -> list[str]:
+    """The files of ``folder`` a picker shows: in an artifact's folder (a job's ``job.json``,
+    ``status.json``, ``log.txt``, metrics, checkpoints) only a snapshot's split files, and nothing
+    below it."""
+    if not any(marker in files for marker in ARTIFACT_MARKERS):
+        return files
+    dirs[:] = []  # adapter/, checkpoints/, figures/: never corpus files
+    return [name for name in files if name in SNAPSHOT_SPLITS and Path(folder).parent.name == "snapshots"]
+
+
 def list_files(roots: list[Path], suffixes: tuple[str, ...] | None = None, limit: int = 2000) -> list[Path]:
     """Files under ``roots`` a picker may show: hidden and temporary entries skipped, symlinks
-    that lead out of the roots skipped, at most ``limit`` files, sorted by path."""
+    that lead out of the roots skipped, the workspace's own bookkeeping skipped (an artifact's
+    ``job.json``, ``status.json``, ``log.txt``...: only a snapshot's ``train.jsonl``/``eval.jsonl``
+    are listed of an artifact), at most ``limit`` files, sorted by path."""
     found: list[Path] = []
     for root in roots:
         if not root.is_dir():
             continue
         for folder, dirs, files in os.walk(root, followlinks=False):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
+            for name in sorted(_picker_files(folder, dirs, files)):
                 if name.startswith("."):
                     continue
                 path = Path(folder) / name

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from workbench.appsupport.files import resolve_inside
 from workbench.appsupport.models import check_model_spec
-from workbench.config import apply_overrides, flatten
+from workbench.config import apply_overrides, field_docs, field_label, flatten
 from workbench.errors import WorkbenchError
 from workbench.workspace import check_name
 
@@ -54,26 +54,6 @@ class FieldSpec:
     choices: tuple = ()
     label: str = ""
     """What the form shows: the page's own word for the field, else :func:`field_label` of its doc."""
-
-
-def field_docs(cls: type) -> dict[str, str]:
-    """The one-line docstrings written under each field of a config dataclass."""
-    import ast
-    import inspect
-    import textwrap
-
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    except (OSError, TypeError):
-        return {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    docs: dict[str, str] = {}
-    for node, following in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
-                and isinstance(following.value.value, str)):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
 
 
 def config_fields(config: object, skip: tuple[str, ...] = (), labels: dict[str, str] | None = None) -> list[FieldSpec]:
@@ -116,7 +96,9 @@ def config_fields(config: object, skip: tuple[str, ...] = (), labels: dict[str, 
         else:
             specs.append(FieldSpec(f.name, "optional-str" if optional else "str",
                                    "" if value is None else str(value), docs.get(f.name, "")))
-    return [spec if spec.label else dataclasses.replace(spec, label=labels.get(spec.key) or field_label(spec.key, spec.doc))
+    own = {f.name: f.metadata["label"] for f in dataclasses.fields(config) if f.metadata.get("label")}
+    return [spec if spec.label else dataclasses.replace(
+                spec, label=labels.get(spec.key) or own.get(spec.key) or field_label(spec.key, spec.doc))
             for spec in specs]
 
 
@@ -141,28 +123,6 @@ def form_overrides(specs: list[FieldSpec], values: dict) -> dict:
         if value != default:
             overrides[spec.key] = value
     return overrides
-
-
-_ASIDE = re.compile(r"\s*\([^()]*\)")
-_SCOPE = re.compile(r"^[a-z]+: ")  # "compare: also score...": the command a field is for
-_CLAUSE_END = re.compile(r"(?:;|: |\.\s|\.$)")
-MAX_LABEL = 60
-
-
-def field_label(key: str, doc: str) -> str:
-    """A form label from a field's docstring: its first clause without asides in parentheses
-    ("Training budget in tokens" for ``max_tokens``), else the key itself when the doc has no short one."""
-    text = _SCOPE.sub("", doc.replace("`", ""))
-    while _ASIDE.search(text):
-        text = _ASIDE.sub("", text)
-    text = _CLAUSE_END.split(text, maxsplit=1)[0].strip()
-    if len(text) > MAX_LABEL:
-        text = text.split(", ")[0].strip()
-        if len(text) < 16:  # "With NF4": a clause too short to say what the field is
-            return key
-    if not 3 <= len(text) <= MAX_LABEL or not text[0].isalpha() or "{" in text:
-        return key
-    return text[0].upper() + text[1:]
 
 
 def form_words(config: object, labels: dict[str, str] | None = None) -> dict[str, str]:

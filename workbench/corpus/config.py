@@ -11,6 +11,20 @@ from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
 
 PII_TYPES = ("email", "phone", "id_number", "url")
+"""Every kind of personal data the detectors know (:mod:`workbench.corpus.pii`)."""
+DEFAULT_PII_TYPES = ("email", "phone")
+"""The kinds a project looks for unless it chooses others: URLs and long numbers (``id_number``: national
+ID, card and record numbers, but also docket, case and accession numbers) are citations in many fields,
+not personal data, so a project opts into them."""
+PII_HELP = ("Kinds of personal data to look for: email, phone, id_number (ID, card and record numbers; also "
+            "matches docket and case numbers), url. Default: email, phone.")
+
+
+def check_pii_types(kinds: list[str]) -> None:
+    unknown = sorted(set(kinds) - set(PII_TYPES))
+    if unknown:
+        raise WorkbenchError(f"unknown PII type '{unknown[0]}' in {{field}}.", f"use some of: {', '.join(PII_TYPES)}.",
+                             field="pii_types")
 
 
 @dataclass
@@ -80,6 +94,9 @@ class CorpusConfig:
     """Minimum count of a word in the corpus to be listed as a domain term."""
     example_clusters: int = 5
     """Duplicate clusters shown as examples."""
+    pii_types: list[str] = field(default_factory=lambda: list(DEFAULT_PII_TYPES))
+    """Kinds of personal data (PII) counted and flagged: email, phone, id_number, url (URLs and docket numbers
+    are often citations, not personal data, so they are off by default)."""
     max_flagged: int = 200
     """Flagged documents (quality, PII, language, duplicates) listed in the profile for review, worst first."""
     batch_size: int = 256
@@ -90,6 +107,9 @@ class CorpusConfig:
             self.paths = [self.paths]
         if isinstance(self.reference, str):
             self.reference = [self.reference]
+        if isinstance(self.pii_types, str):
+            self.pii_types = [self.pii_types]
+        check_pii_types(self.pii_types)
         check_text_unit(self.text_unit)
         check_max_document_chars(self.max_document_chars)
         if self.batch_size < 1:
@@ -139,9 +159,11 @@ class CurateConfig:
     language_chars: int = 500
     """Characters of each document given to language identification."""
     redact_pii: bool = True
-    """Replace PII with typed placeholders such as [EMAIL]."""
-    pii_types: list[str] = field(default_factory=lambda: list(PII_TYPES))
-    """PII kinds to redact: email, phone, id_number, url."""
+    """Replace personal data (PII) of the chosen kinds with typed placeholders such as [EMAIL]; no document is
+    dropped for it."""
+    pii_types: list[str] = field(default_factory=lambda: list(DEFAULT_PII_TYPES))
+    """Kinds of personal data (PII) to replace: email, phone, id_number, url (URLs and docket numbers are often
+    citations, not personal data, so they are off by default)."""
     eval_fraction: float = 0.1
     """Share of documents sent to eval.jsonl, chosen by content hash (ignored when eval_paths is given)."""
     eval_paths: list[str] | None = None
@@ -187,10 +209,9 @@ class CurateConfig:
         if self.languages is not None and not self.languages:
             raise WorkbenchError("languages is an empty list, which would drop every document.",
                                  "list languages to keep (e.g. en), or set languages to null to keep all.")
-        unknown = sorted(set(self.pii_types) - set(PII_TYPES))
-        if unknown:
-            raise WorkbenchError(f"unknown PII type '{unknown[0]}' in {{field}}.", f"use some of: {', '.join(PII_TYPES)}.",
-                                 field="pii_types")
+        if isinstance(self.pii_types, str):
+            self.pii_types = [self.pii_types]
+        check_pii_types(self.pii_types)
         if not 0.0 <= self.min_language_score <= 1.0:
             raise WorkbenchError(f"{{field}} is {self.min_language_score}; it is a probability.", "use e.g. 0.5.", field="min_language_score")
         if self.min_words < 0:

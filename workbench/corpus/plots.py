@@ -69,12 +69,15 @@ def quality_failures(profile: dict) -> go.Figure:
 
 
 def pii_counts(profile: dict) -> go.Figure:
+    """Matches of each kind of personal data (PII) the project looks for (``CorpusConfig.pii_types``)."""
     pii = profile["pii"]
+    kinds = ", ".join(k.replace("_", " ") for k in profile.get("pii_types", pii)) or "no kind chosen"
     if not any(pii.values()):
-        return none_found("PII found")
-    fig = go.Figure(go.Bar(x=list(pii), y=list(pii.values()), marker_color="#b279a2", text=list(pii.values())))
-    fig.update_layout(title=f"PII found ({profile['documents_with_pii']} documents contain some)", yaxis_title="matches",
-                      **_LAYOUT)
+        return none_found(f"PII found (looked for: {kinds})")
+    fig = go.Figure(go.Bar(x=[k.replace("_", " ") for k in pii], y=list(pii.values()), marker_color="#b279a2",
+                           text=list(pii.values())))
+    fig.update_layout(title=f"PII found: {profile['documents_with_pii']} documents contain some (looked for: {kinds})",
+                      yaxis_title="matches", **_LAYOUT)
     return fig
 
 
@@ -121,11 +124,40 @@ def vocabulary_growth(profile: dict) -> go.Figure:
         xs = np.geomspace(max(1, points[0][0]), readiness["saturation_tokens"] / tpw * 1.5, 60)
         fig.add_trace(go.Scatter(x=xs, y=k * xs**beta, mode="lines", name=f"Heaps fit V = {k:.1f} n^{beta:.2f}",
                                  line=dict(dash="dash", color="#aaaaaa")))
-    for mark, name in ((readiness["floor_tokens"], "500k-token floor"), (readiness["saturation_tokens"], "50M-token mark")):
-        fig.add_vline(x=mark / tpw, line_dash="dot", line_color="#e45756", annotation_text=name)
+    # the two token marks as named traces, so the legend says what each red line is
+    top = max([p[1] for p in points] + [k * (readiness["saturation_tokens"] / tpw * 1.5) ** beta if k and beta else 1])
+    marks = ((readiness["floor_tokens"], "dot", "below this, adapting rarely moves perplexity"),
+             (readiness["saturation_tokens"], "dash", "around this, new words become rare"))
+    for mark, dash, meaning in marks:
+        words = mark / tpw
+        label = f"{_tokens_text(mark)} tokens ({_tokens_text(words)} words): {meaning}"
+        fig.add_trace(go.Scatter(x=[words, words], y=[1, top * 1.2], mode="lines", name=label,
+                                 line=dict(color="#e45756", dash=dash),
+                                 hovertemplate=f"{label}<extra></extra>"))
     fig.update_layout(title=f"Vocabulary growth: verdict '{readiness['verdict']}'", xaxis_title="running words",
                       yaxis_title="distinct words", xaxis_type="log", yaxis_type="log", **_LAYOUT)
     return fig
+
+
+def _tokens_text(n: float) -> str:
+    """500000 -> '500k', 50000000 -> '50M'."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.3g}{suffix}"
+    return f"{n:.0f}"
+
+
+FIGURE_TITLES = {
+    "length": "Document length", "duplicates": "Duplicates", "quality": "Quality rules", "pii": "PII",
+    "languages": "Languages", "vocabulary": "Vocabulary growth", "glossary": "Glossary terms",
+    "domain": "Domain terms", "removal_funnel": "Removal funnel",
+}
+"""How a page or a notebook titles each figure of :func:`all_figures` and :func:`snapshot_figures`."""
+
+
+def figure_title(name: str) -> str:
+    """The title of the figure ``name`` (:data:`FIGURE_TITLES`; else its name in words)."""
+    return FIGURE_TITLES.get(name) or name.replace("_", " ").capitalize()
 
 
 def all_figures(profile: dict) -> dict[str, go.Figure]:

@@ -122,7 +122,8 @@ def profile_corpus(
     glossary_terms = read_glossary(config.glossary) if config.glossary else []
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.model)
     tokens = TokenCounter(tokenizer, fast=False)  # glossary terms only; documents are counted in the workers
-    options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars)
+    options = SignalOptions(dedup=config.dedup, quality=config.quality, language_chars=config.language_chars,
+                            pii_types=tuple(config.pii_types))  # the project's kinds of personal data only
     num_perm = config.dedup.num_perm
 
     # per-document signals are kept as compact numpy arrays (one block per batch, joined once at the end);
@@ -130,7 +131,7 @@ def profile_corpus(
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("words", "tokens", "exact", "new_words", "lang")}
     lang_codes = LanguageCodes()  # per-document language, for the flagged documents
     quality_parts: dict[str, list[np.ndarray]] = {name: [] for name in SIGNALS}
-    pii_parts: dict[str, list[np.ndarray]] = {kind: [] for kind in PATTERNS}
+    pii_parts: dict[str, list[np.ndarray]] = {kind: [] for kind in PATTERNS if kind in config.pii_types}
     split_words = split_base = 0
     languages: Counter = Counter()
     counts: Counter = Counter()
@@ -157,7 +158,7 @@ def profile_corpus(
             parts["lang"].append(lang_codes.encode(row["lang"]))
             for name in SIGNALS:
                 quality_parts[name].append(np.asarray(row[f"q_{name}"], dtype=float))
-            for kind in PATTERNS:
+            for kind in pii_parts:
                 pii_parts[kind].append(np.asarray(row[f"pii_{kind}"], dtype=np.int64))
             sig[filled:filled + m] = signatures_of(row, num_perm)
             filled += m
@@ -180,7 +181,7 @@ def profile_corpus(
         new_words = joined(parts["new_words"], np.int64)
         doc_langs = joined(parts["lang"], np.int16)
         qarr = {name: joined(quality_parts[name], float) for name in SIGNALS}
-        pii = {kind: joined(pii_parts[kind], np.int64) for kind in PATTERNS}
+        pii = {kind: joined(pii_parts[kind], np.int64) for kind in pii_parts}
 
         # exact duplicates: first document of each normalised hash is kept
         _, first, inverse, group_size = np.unique(exact, return_index=True, return_inverse=True, return_counts=True)
@@ -283,7 +284,8 @@ def profile_corpus(
             "signals": {name: _summary(values) for name, values in qarr.items()},
         },
         "pii": {kind: int(np.sum(values)) for kind, values in pii.items()},
-        "documents_with_pii": int(np.count_nonzero(np.sum([v for v in pii.values()], axis=0))),
+        "documents_with_pii": int(np.count_nonzero(np.sum([v for v in pii.values()], axis=0))) if pii else 0,
+        "pii_types": list(pii),
         "languages": {lang: round(c / identified, 6) for lang, c in languages.most_common()},
         "main_language": languages.most_common(1)[0][0],
         "language_sample": {"documents": identified, "every": options.language_every,

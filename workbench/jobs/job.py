@@ -17,7 +17,7 @@ from workbench.errors import WorkbenchError
 from workbench.io import read_json, write_json
 from workbench.status import TERMINAL_STATES as TERMINAL
 from workbench.status import job_process, mark_failed, read_status, recorded_status, write_status
-from workbench.workspace import Workspace
+from workbench.workspace import Workspace, check_name
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
@@ -237,7 +237,8 @@ def _workspace_of(workspace: Workspace | str | os.PathLike | None) -> Workspace:
 
 
 def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | None = None,
-           overwrite: bool = False, num_proc: int | None = None, labels: str | None = None, gpus: int = 1) -> Job:
+           overwrite: bool = False, num_proc: int | None = None, labels: str | None = None, gpus: int = 1,
+           name: str | None = None) -> Job:
     """Start ``kind`` (inspect, curate, train, compare, evaluate) on ``config`` as a detached process.
 
     Args:
@@ -250,6 +251,8 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         labels: ``curate``: a label store whose drop decisions apply (``"workspace"``: the workspace's own).
         gpus: ``train``: GPUs the run trains on, one process each (``TrainConfig.sharding`` says whether the
             model is sharded over them); the job holds them all while it runs.
+        name: the artifact's name in the workspace (``snapshots/NAME``); default the library's (corpora
+            and snapshots after their first file, runs after ``config.name``); ``config.out`` wins.
 
     Returns:
         The :class:`Job`; its folder already holds ``status.json`` (``queued``) and ``job.json``.
@@ -273,7 +276,10 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
     ws = _workspace_of(workspace)
     if kind == "compare" and not getattr(config, "adapter", None):
         raise WorkbenchError("no adapted model given.", "set adapter to a run folder.")
-    folder = ws.folder_for(KINDS[kind][0], config).absolute()
+    if name and not getattr(config, "out", None):
+        folder = ws.folder(KINDS[kind][0], check_name(KINDS[kind][0], str(name).strip(), field="name")).absolute()
+    else:
+        folder = ws.folder_for(KINDS[kind][0], config).absolute()
     if not overwrite and artifact_entries(folder):  # replacing is a choice the user makes, never a default
         raise WorkbenchError(f"{folder} already exists.", "choose another name, or choose {field}: the one there "
                              "stays until the new one is complete.", field="overwrite")

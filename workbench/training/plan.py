@@ -10,7 +10,7 @@ counts the parameters of every linear layer exactly and adds up, in bytes:
 * LoRA parameters and their gradients (fp32) and the optimizer states;
 * activations saved for backward, per decoder layer and token, with and without gradient
   checkpointing, plus the logits and the loss (the largest single tensors for big vocabularies);
-* framework overhead (CUDA context, allocator fragmentation).
+* framework overhead (the CUDA context on a GPU, the Python runtime on the CPU; allocator fragmentation).
 
 Time comes from the FLOPs actually executed (frozen base: forward 2N, backward 2N for activation
 gradients only; LoRA: 6 per parameter; attention; one more forward when checkpointing) divided by
@@ -644,7 +644,7 @@ def format_plan(plan: Plan) -> str:
         ("  optimizer states", f"{plan.optimizer_gib:8.2f}"),
         ("  activations", (f"{plan.activations_gib:8.2f}   (checkpointing on: {plan.activations_checkpointed_gib:.2f},"
                            f" off: {plan.activations_full_gib:.2f}; logits+loss {plan.logits_gib:.2f})")),
-        ("  overhead", f"{plan.overhead_gib:8.2f}   (context/runtime + {cfg['fragmentation']:.0%} allocator slack)"),
+        ("  overhead", f"{plan.overhead_gib:8.2f}   ({overhead_words(plan.gpu)} + {cfg['fragmentation']:.0%} allocator slack)"),
         ("  peak", f"{plan.peak_gib:8.2f}   of {plan.device_memory_gib:.1f} on {plan.gpu}: "
                    + ("fits" if plan.fits else "DOES NOT FIT") + f" ({plan.headroom_gib:+.2f} headroom)"),
         ("", ""),
@@ -660,6 +660,12 @@ def format_plan(plan: Plan) -> str:
     lines = [f"{k:<{width}}{v}".rstrip() for k, v in rows]
     lines += [f"note: {n}" for n in plan.notes]
     return "\n".join(lines)
+
+
+def overhead_words(gpu: str | None) -> str:
+    """What the fixed memory beyond tensors is on ``gpu``: the CUDA context on a GPU, the Python
+    runtime and its libraries on the CPU."""
+    return "Python runtime and libraries" if str(gpu or "").lower() == "cpu" else "CUDA context and cuBLAS workspace"
 
 
 def _duration(seconds: float) -> str:

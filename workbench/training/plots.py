@@ -11,6 +11,8 @@ from typing import Literal
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from workbench.training.plan import overhead_words
+
 _LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=50))
 XAxis = Literal["step", "tokens"]
 
@@ -32,7 +34,8 @@ def training_curves(rows: list[dict], x: XAxis = "step", log_y: bool = False) ->
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=("loss", "learning rate", "tokens/s"))
     for i, key in enumerate(("loss", "lr", "tokens_per_s"), 1):
-        fig.add_trace(go.Scatter(x=xs, y=[r.get(key) for r in train], mode="lines", name=key), row=i, col=1)
+        # markers too: the first step is one point, which a line alone does not draw
+        fig.add_trace(go.Scatter(x=xs, y=[r.get(key) for r in train], mode="lines+markers", name=key), row=i, col=1)
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text=_x_title(x), row=3, col=1)
@@ -115,6 +118,8 @@ def memory_breakdown(plan) -> go.Figure:
     p = plan if isinstance(plan, dict) else plan.to_dict()
     fig = go.Figure()
     for key, label in MEMORY_PARTS:
+        if key == "overhead_gib":
+            label = f"{overhead_words(p.get('gpu'))} + overhead"
         fig.add_trace(go.Bar(x=[p.get(key) or 0.0], y=["estimate"], orientation="h", name=label,
                              hovertemplate=f"{label}: %{{x:.2f}} GiB<extra></extra>"))
     # fragmentation: what the peak holds beyond the named parts

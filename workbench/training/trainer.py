@@ -495,7 +495,9 @@ def _train(
 
     trainer.remove_callback(PrinterCallback)  # our callback reports; no raw dict prints
     trainer.remove_callback(ProgressCallback)
-    write_status(run_dir, "running", phase="training", total_steps=n_steps)
+    # a resumed run counts on from its checkpoint's step, never from 0
+    write_status(run_dir, "running", phase="training", total_steps=n_steps,
+                 step=int(checkpoint.name.split("-")[-1]) if checkpoint else 0)
     if stop is not None:
         stop.deferred = True  # from here a first SIGINT/SIGTERM ends the step, checkpoints, then stops
     try:

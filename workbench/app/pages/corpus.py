@@ -8,8 +8,10 @@ from common import ACTIVE, badge, config_inputs, follow_job, settings, show_erro
 
 from workbench import appsupport, workflows
 from workbench.app.sections.synthetic import render_synthetic_audit
+from workbench.corpus import plots as corpus_plots
 from workbench.corpus.config import CurateConfig
 from workbench.errors import WorkbenchError
+from workbench.workspace import name_from_paths
 
 st.title("Corpus")
 cfg = settings()
@@ -20,6 +22,8 @@ labels = appsupport.CURATE_LABELS
 # replacing an artifact is a choice made here, never a default (the old one stays until the new one is complete)
 PROFILE_REPLACE = "Replace the profile of the same name"
 SNAPSHOT_REPLACE = "Replace the snapshot of the same name"
+SNAPSHOT_NAME = "Snapshot name"
+FILES_PARAM = "file"  # the picked corpus files live in the address, so a reload keeps them
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -78,9 +82,15 @@ for upload in uploads or []:
     st.success(f"Saved {upload.name} as {_relative(str(saved))}", icon=":material/upload_file:")
 
 files = _files(repr(cfg.file_roots()))
+if "corpus_files" not in state:  # a reload or a shared address: the files picked before, kept in the URL
+    state["corpus_files"] = [f for f in files if _relative(f) in st.query_params.get_all(FILES_PARAM)]
 state["corpus_files"] = [f for f in state.get("corpus_files", []) if f in files]
 chosen = st.multiselect(f"{labels['paths']} (workspace, data folders, bundled sample)", files, key="corpus_files",
                         format_func=_relative)
+if chosen:
+    st.query_params[FILES_PARAM] = [_relative(f) for f in chosen]
+else:
+    st.query_params.pop(FILES_PARAM, None)
 typed = st.text_input("…or type a path under the workspace or a data folder", key="corpus_typed")
 paths = list(chosen)
 if typed.strip():
@@ -116,7 +126,7 @@ else:
                         format_func=lambda n: f"{n} ({next(c.state for c in corpora if c.name == n)})")
     summary = next(c for c in corpora if c.name == name)
     if summary.state in ACTIVE or summary.state in ("stopped", "failed"):
-        follow_job(summary.folder, f"profile_{name}")
+        follow_job(summary.folder, f"profile_{name}", shown=summary.state)
     if summary.complete:
         profile = ws.corpus(name).record()
         readiness = profile.get("readiness") or {}
@@ -127,7 +137,7 @@ else:
         for line in readiness.get("recommendations") or []:
             st.markdown(f"- {line}")
         figures = _figures(str(summary.folder), summary.folder.stat().st_mtime)
-        titles = [n.replace("_", " ").capitalize() for n in figures]
+        titles = [corpus_plots.figure_title(n) for n in figures]
         # lazy tabs: only the open figure is drawn
         for tab, (fig_name, fig) in zip(st.tabs(titles, key="corpus_fig_tab", on_change="rerun"), figures.items()):
             if tab.open:
@@ -166,23 +176,28 @@ with st.form("curate_form"):
     specs = appsupport.config_fields(CurateConfig(paths=paths or ["corpus"]), skip=appsupport.CURATE_FORM_SKIP,
                                      labels=labels)
     values = config_inputs(specs, "curate_")
+    snapshot_name = st.text_input(SNAPSHOT_NAME, key="curate_name",
+                                  placeholder=f"default: {name_from_paths(paths)}",
+                                  help="The snapshot's folder in the workspace (snapshots/NAME); training picks it by "
+                                       "this name. Letters, digits, '.', '_' and '-'.")
     use_labels = st.checkbox("Drop the documents reviewers marked drop", value=True, key="curate_use_labels")
     replace_snapshot = st.checkbox(SNAPSHOT_REPLACE, value=False, key="curate_replace")
     submitted = st.form_submit_button("Curate", type="primary", disabled=not paths, key="curate_submit")
 if submitted:
     from workbench import jobs
 
-    with user_errors({**words, "overwrite": SNAPSHOT_REPLACE}):
+    with user_errors({**words, "overwrite": SNAPSHOT_REPLACE, "name": SNAPSHOT_NAME}):
         config = appsupport.curate_config_from_form(cfg, paths, tokenizer, values)
         # reviewers' drops reach curation one way: the job exports the label store's drop list
         reviewed = use_labels and workflows.labels_path(ws).exists()
-        job = jobs.launch("curate", config, ws, overwrite=replace_snapshot, labels="workspace" if reviewed else None)
+        job = jobs.launch("curate", config, ws, overwrite=replace_snapshot, labels="workspace" if reviewed else None,
+                          name=snapshot_name.strip() or None)
         st.success(f"Curating into snapshot {job.name}.", icon=":material/done:")
 for snap in ws.snapshots()[:3]:
     st.markdown(f"Snapshot **{snap.name}** {badge(snap.state)} train {snap.train_documents or 0} / "
                 f"eval {snap.eval_documents or 0} documents · {snap.size_text()}")
     if snap.state in ACTIVE:
-        follow_job(snap.folder, f"snap_{snap.name}")
+        follow_job(snap.folder, f"snap_{snap.name}", shown=snap.state)
 
 # --- synthetic text ---------------------------------------------------------------------------
 render_synthetic_audit(ws, files, ws.snapshots(), lambda: appsupport.check_model_spec(tokenizer, cfg), _relative,

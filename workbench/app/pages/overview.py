@@ -1,9 +1,9 @@
 """Overview: every artifact of the workspace with its state and headline numbers, and review progress."""
 
 import streamlit as st
-from common import ACTIVE, rows_of, settings, user_errors, workspace
+from common import ACTIVE, settings, user_errors, workspace
 
-from workbench import workflows
+from workbench import appsupport, workflows
 
 st.title("Overview")
 ws = workspace()
@@ -30,7 +30,7 @@ with user_errors():
     for title, items in listings.items():
         st.subheader(title)
         if items:
-            st.dataframe(rows_of(items), hide_index=True, key=f"overview_{title}")
+            st.dataframe(appsupport.summary_rows(items), hide_index=True, key=f"overview_{title}")
         else:
             st.caption(f"No {title.lower()} yet.")
 

@@ -247,7 +247,8 @@ def queue_view() -> None:
         return
     for job in active:
         status = job.status()
-        st.markdown(f"**{job.folder.name}** ({job.kind}) {badge(status.get('state'))}")
+        phase = f" · {status['phase']}" if status.get("phase") else ""
+        st.markdown(f"**{job.folder.name}** ({job.kind}) {badge(status.get('state'))}{phase}")
 
 
 def overlay_view(run_names: list[str]) -> None:
@@ -280,7 +281,9 @@ if names:
         del st.query_params["run"]
     run_view(names)
     st.header("Queue")
-    queue_view()
+    # redrawn while a run is active, so a run that leaves the queue never reads "queued"
+    any_active = any(s.state in ACTIVE for s in ws.runs())
+    st.fragment(run_every=cfg.refresh_seconds if any_active else None)(queue_view)()
     st.header("Overlay and config diff")
     overlay_view(names)
 else:
