@@ -18,6 +18,7 @@ from workbench.workflows.evaluation import (
     quick,
     with_regression_set,
 )
+from workbench.workflows.monitor import monitor, run_monitor
 from workbench.workflows.review import (
     SEVERITIES,
     ErrorMark,
@@ -33,5 +34,6 @@ __all__ = [
     "train_config", "train", "preset_model", "is_resolved",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
+    "monitor", "run_monitor",
     "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
 ]
