@@ -142,7 +142,7 @@ def detect_kind(folder: Path) -> str | None:
 
 
 _JOB_KIND_TO_ARTIFACT = {"inspect": "corpus", "curate": "snapshot", "train": "run", "compare": "comparison",
-                         "evaluate": "evaluation"}
+                         "evaluate": "evaluation", "monitor": "monitor"}
 
 
 def read_manifest(folder: str | os.PathLike, kind: str | None = None) -> Manifest:

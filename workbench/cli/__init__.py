@@ -23,14 +23,14 @@ from typing import Callable, Union
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, training, webapp
+from workbench.cli import corpus, evaluation, jobs, models, monitor, notebooks, quickstart, review, training, webapp
 from workbench.cli.options import error_line
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
 
 __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
-    "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
+    "options", "corpus", "training", "evaluation", "monitor", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
 ]
 
 
@@ -47,6 +47,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
     "curate": corpus.curate,
     "evaluate": evaluation.evaluate,
     "compare": evaluation.compare,
+    "monitor": monitor.monitor,
     "quickstart": quickstart.quickstart,
     "train": training.train,
     "plan": training.plan,
