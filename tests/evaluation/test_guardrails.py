@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from workbench import workflows
-from workbench.evaluation.bias import expand_template, pair_preferences, read_bias_probes
+from workbench.evaluation.bias import pair_preferences, read_bias_probes
 from workbench.evaluation.config import EvalConfig, GuardrailsConfig
 from workbench.workspace import Workspace
 

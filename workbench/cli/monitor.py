@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli.evaluation import ConfigOpt, OVERWRITE_OPT, QUANT_OPT, SetOpt, WINDOW_OPT, eval_option
+from workbench.cli.evaluation import OVERWRITE_OPT, QUANT_OPT, WINDOW_OPT, ConfigOpt, SetOpt, eval_option
 from workbench.cli.options import WORKSPACE, workspace_at
 from workbench.io import read_json
 

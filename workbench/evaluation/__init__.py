@@ -5,4 +5,5 @@ generate, leakage, metrics, probes, repetition, report, sets, tokendiff, verdict
 comparison's parts. Nothing is imported here, so ``import workbench.evaluation`` pulls no torch.
 """
 
-__all__ = ["adapted", "compare", "config", "perplexity", "plots", "regression", "result", "scorecache", "stats"]
+__all__ = ["adapted", "bias", "compare", "config", "drift", "monitor", "perplexity", "plots", "regression", "result",
+           "scorecache", "screen", "stats"]

@@ -8,7 +8,6 @@ from typing import Literal
 from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 
-
 PERIODS = ("month", "quarter", "year")
 """How finely dated documents are grouped into periods for drift over time."""
 

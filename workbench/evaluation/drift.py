@@ -1,5 +1,5 @@
 """Drift of the domain over time: scores per period of dated documents, terms the training never saw,
-and the monitor of an adapted run on a new batch of domain text.
+and the verdict of a monitor (an adapted run on a new batch, :mod:`workbench.evaluation.monitor`).
 
 Per period (month, quarter or year of a date field), the comparison reports bits per byte of the base and
 the adapted model (a t-interval over the period's documents, :func:`workbench.intervals.ratio_t_interval`)
@@ -20,7 +20,6 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from workbench.errors import WorkbenchError
 from workbench.intervals import ratio_t_interval
 
 __all__ = ["period_of", "read_times", "terms", "training_vocabulary", "bits_per_byte", "drift_by_period",
-           "trend_figure", "monitor_verdict", "run_monitor", "monitor_html", "NEW_TERMS_SHOWN"]
+           "trend_figure", "monitor_verdict", "unseen_terms", "monitor_html", "drift_html", "NEW_TERMS_SHOWN"]
 
 NEW_TERMS_SHOWN = 15
 """New terms listed per period and in a monitor's verdict."""
@@ -125,7 +124,7 @@ def bits_per_byte(documents) -> dict:
             "bytes": int(size.sum())}
 
 
-def _unseen(texts: list[str], vocabulary: set[str] | None) -> tuple[float | None, list[dict]]:
+def unseen_terms(texts: list[str], vocabulary: set[str] | None) -> tuple[float | None, list[dict]]:
     if vocabulary is None:
         return None, []
     counts = Counter(t for text in texts for t in terms(text))
@@ -154,7 +153,7 @@ def drift_by_period(ids: list[str], texts: list[str], times: dict, period: str, 
     for key in sorted(groups):
         idx = groups[key]
         b, a = bits_per_byte([base[i] for i in idx]), bits_per_byte([adapted[i] for i in idx])
-        rate, new = _unseen([texts[i] for i in idx], vocabulary)
+        rate, new = unseen_terms([texts[i] for i in idx], vocabulary)
         rows.append({"period": key, "documents": len(idx), "bytes": a["bytes"],
                      "base_bits_per_byte": b["bits_per_byte"], "base_ci95": b["ci95"],
                      "adapted_bits_per_byte": a["bits_per_byte"], "adapted_ci95": a["ci95"],
@@ -219,101 +218,6 @@ def monitor_verdict(held: dict, batch: dict, held_gain: dict, batch_gain: dict, 
                      f"({-held_gain['bits_per_byte']:+.3f} on the held-out split).")
     return {"moved": moved, "status": "moved" if moved else ("too_few" if not (hci and bci) else "stable"),
             "change_pct": change, "sentence": sentence, "advice": advice}
-
-
-def _gain(base_docs, adapted_docs) -> dict:
-    """Adapted minus base bits per byte, paired over documents (t-interval)."""
-    diff = np.array([a.nll_sum - b.nll_sum for a, b in zip(adapted_docs, base_docs)]) / LN2
-    size = np.array([d.n_bytes for d in adapted_docs], dtype=float)
-    point, ci = ratio_t_interval(diff, size)
-    return {"bits_per_byte": point, "ci95": None if math.isnan(ci[0]) else ci}
-
-
-def run_monitor(config, out: Path, progress: bool = True, on_progress=None):
-    """Score the adapted run of ``config.adapter`` and its base on the new batch ``config.data`` and on the run's
-    held-out domain split (``config.domain_eval`` when given); say whether the domain moved.
-
-    Returns:
-        An :class:`~workbench.evaluation.result.EvaluationResult` of kind ``monitor`` (``monitor.json``).
-    """
-    from workbench.evaluation.adapted import (
-        base_side,
-        base_tokenizer_for,
-        check_base_matches,
-        load_with_adapter,
-        resolve_quant,
-        run_model,
-    )
-    from workbench.evaluation.metrics import score
-    from workbench.evaluation.result import EvaluationResult
-    from workbench.evaluation.sets import check_inputs, default_sets, load_eval_set
-    from workbench.models.load import resolve_model
-    from workbench.models.runtime import resolve_precision
-    from workbench.progress import emit
-    from workbench.runs import run_card_for
-
-    if not config.adapter:
-        raise WorkbenchError("no adapted run given.", "set {field} to the run folder to monitor.", field="adapter")
-    if not config.data:
-        raise WorkbenchError("no new batch given.", "set {field} to the new domain text (JSONL, CSV, Parquet or .txt).",
-                             field="data")
-    card = run_card_for(config.adapter)
-    if not config.model:
-        config = replace(config, model=run_model(config.adapter))
-    resolved = resolve_model(config.model)
-    check_base_matches(card, resolved, config.adapter)
-    held_path = default_sets(config, card)[0]
-    check_inputs({"data": config.data, "domain": held_path})
-    quant = resolve_quant(config, card)
-    model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
-                                        dequantize=config.dequantize_scoring)
-    precision = resolve_precision(next(model.parameters()).device.type)
-    base_tokenizer = base_tokenizer_for(resolved, tokenizer)
-    sets = {"held_out": load_eval_set(held_path, "held-out", tokenizer, config.text_field, config.text_unit),
-            "batch": load_eval_set(config.data, "batch", tokenizer, config.text_field, config.text_unit)}
-    scores: dict[str, dict] = {"base": {}, "adapted": {}}
-    for i, (name, eval_set) in enumerate(sets.items()):
-        base_set = (load_eval_set(eval_set.path, name, base_tokenizer, config.text_field, config.text_unit)
-                    if base_tokenizer is not tokenizer else eval_set)
-        with base_side(model, tokenizer, base_tokenizer):
-            scores["base"][name] = score(model, base_tokenizer, base_set, config, f"base/{name}", progress, precision)
-        scores["adapted"][name] = score(model, tokenizer, eval_set, config, f"adapted/{name}", progress, precision)
-        emit(on_progress, "scoring", i + 1, len(sets), "set", name)
-    if base_tokenizer is not tokenizer and any(len(scores["base"][n].documents) != len(scores["adapted"][n].documents)
-                                               for n in sets):
-        raise WorkbenchError("a document is too short to score with one of the two tokenizers.",
-                             "drop documents of one or two words from the batch.", field="data")
-    vocabulary = training_vocabulary(card)
-    numbers = {}
-    for name, eval_set in sets.items():
-        rate, new = _unseen(eval_set.texts, vocabulary)
-        numbers[name] = {"path": str(eval_set.path), "documents": len(eval_set.ids),
-                         "adapted": bits_per_byte(scores["adapted"][name].documents),
-                         "base": bits_per_byte(scores["base"][name].documents),
-                         "gain": _gain(scores["base"][name].documents, scores["adapted"][name].documents),
-                         "unseen_term_rate": rate, "new_terms": new}
-    verdict = monitor_verdict(numbers["held_out"]["adapted"], numbers["batch"]["adapted"], numbers["held_out"]["gain"],
-                              numbers["batch"]["gain"], numbers["batch"]["new_terms"],
-                              numbers["batch"]["unseen_term_rate"], numbers["held_out"]["unseen_term_rate"])
-    drift = None
-    documents = [{"set": name, "id": doc_id,
-                  "base_bits_per_byte": b.nll_sum / LN2 / max(b.n_bytes, 1),
-                  "adapted_bits_per_byte": a.nll_sum / LN2 / max(a.n_bytes, 1), "bytes": a.n_bytes}
-                 for name, eval_set in sets.items()
-                 for doc_id, b, a in zip(eval_set.ids, scores["base"][name].documents, scores["adapted"][name].documents)]
-    figures = {}
-    if config.guardrails.time_field:
-        times = read_times(sets["batch"].path, config.guardrails.time_field)
-        drift = drift_by_period(sets["batch"].ids, sets["batch"].texts, times, config.guardrails.period,
-                                scores["base"]["batch"].documents, scores["adapted"]["batch"].documents, vocabulary,
-                                config.guardrails.time_field)
-        figures["drift"] = trend_figure(drift)
-    data = {"kind": "monitor", "verdict": verdict, "base_model": config.model, "adapter": config.adapter,
-            "quant": quant, "window": config.window, "stride": config.stride, "sets": numbers, "drift": drift,
-            "vocabulary_known": vocabulary is not None,
-            "runtime": {"precision": precision}}
-    return EvaluationResult("monitor", out, data, config, documents, figures, {},
-                            inputs={"data": sets["batch"].path, "domain_eval": sets["held_out"].path})
 
 
 def _fmt_ci(ci) -> str:

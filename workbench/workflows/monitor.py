@@ -17,7 +17,7 @@ def run_monitor(config: EvalConfig, workspace: Workspace | str | os.PathLike | N
                 on_progress=None):
     """Monitor like :func:`monitor` without writing: the result (``result.data["verdict"]["moved"]``...) stays in
     memory until ``result.write()``."""
-    from workbench.evaluation.drift import run_monitor as score_batch  # heavy: torch, transformers
+    from workbench.evaluation.monitor import run_monitor as score_batch  # heavy: torch, transformers
 
     ws = _workspace(workspace) or (_run_workspace(config.adapter) if config.adapter else None) or Workspace.at()
     return score_batch(config, ws.folder_for("monitors", config), progress=progress, on_progress=on_progress)
