@@ -143,3 +143,38 @@ def test_monitor_sees_a_planted_new_vocabulary_batch(planted, tmp_path):
     assert [p["period"] for p in m["drift"]["periods"]] == ["2025-01", "2025-02"]
     listed = Workspace(folder.parent.parent).monitors()
     assert [s.name for s in listed] == [folder.name] and listed[0].moved is True
+
+
+def test_notebook_helper_shows_the_guardrails(planted, monkeypatch):
+    import IPython.display
+
+    from workbench import notebook
+    from workbench.workspace import Artifact
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    folder, c, _, _ = planted
+    notebook.guardrails(Artifact(folder))
+    text = shown[0]
+    assert c["bias"]["sentence"] in text and "| planted | 12 |" in text
+    assert "**Screen.**" in text and "| 2024-07 | 3 |" in text
+
+
+def test_cli_monitor_prints_the_verdict_and_the_new_terms(planted, tmp_path):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    _, _, run, _ = planted
+    batch = tmp_path / "batch.jsonl"
+    with open(batch, "w", encoding="utf-8") as handle:
+        for i in range(5):
+            handle.write(json.dumps({"text": f"Zorvaximab {i} with quellitide twice daily."}) + "\n")
+    out = tmp_path / "monitor"
+    result = CliRunner().invoke(app, ["monitor", "--run", str(run), "--batch", str(batch), "--quant", "none",
+                                      "--window", "64", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads((out / "monitor.json").read_text())["verdict"]
+    assert verdict["sentence"] in result.output
+    new_terms = next(line for line in result.output.splitlines() if line.startswith("new terms: "))
+    assert "zorvaximab (5)" in new_terms and "quellitide (5)" in new_terms
