@@ -249,9 +249,7 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
         )
     for note in result.get("warnings") or []:
         parts.append(f'<p class="warn">{html.escape(note)}</p>')
-    if result.get("kind") == "monitor":
-        pass
-    elif result.get("kind") == "comparison":
+    if result.get("kind") == "comparison":
         parts.append("<h2>Headline numbers</h2>")
         parts.append(_metrics_table({"base": result["base"], "adapted": result["adapted"]}))
         rows = [{"set": name, **d, "ci": _ci(d["ci95"]),
@@ -268,7 +266,7 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
             + _definitions([("perplexity change %", "ppl_change_pct"), ("95% interval", "ci95"),
                             ("Δ NLL nats/token", "delta_nll"), ("unlikely to be chance", "significant"),
                             ("docs improved / worse", "documents_improved")]))
-    else:
+    elif result.get("kind") != "monitor":  # a monitor's numbers are its own table, above
         parts.append("<h2>Numbers</h2>")
         parts.append(_metrics_table({"model": {"data": result["metrics"]}}))
     for name, fig in figures.items():
