@@ -14,7 +14,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from workbench.errors import WorkbenchError
-from workbench.io import append_jsonl, read_appended_jsonl, read_jsonl, write_json
+from workbench.io import append_jsonl, read_appended_jsonl, write_json
 from workbench.runcard import now_iso
 from workbench.runs import write_checkpoint_manifest
 from workbench.status import write_status
