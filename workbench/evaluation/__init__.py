@@ -1,9 +1,8 @@
 """Evaluation: sliding-window perplexity, bits per byte, calibration, comparisons, reports.
 
 The public modules are listed in ``__all__``; the others (calibration, checkpoints, explain,
-generate, leakage, metrics, probes, repetition, report, sets, tokendiff, verdict) are the
-comparison's parts. Nothing is imported here, so ``import workbench.evaluation`` pulls no torch.
+leakage, metrics, probes, report, sets, tokendiff, verdict) are the comparison's parts. Nothing is imported here, so ``import workbench.evaluation`` pulls no torch.
 """
 
-__all__ = ["adapted", "bias", "compare", "config", "drift", "monitor", "perplexity", "plots", "regression", "result",
-           "scorecache", "screen", "stats"]
+__all__ = ["adapted", "bias", "compare", "config", "drift", "generate", "monitor", "perplexity", "plots", "regression",
+           "repetition", "result", "scorecache", "screen", "stats"]

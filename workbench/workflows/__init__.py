@@ -29,6 +29,7 @@ from workbench.workflows.review import (
     review_items_preview,
     submit_review,
 )
+from workbench.workflows.synthetic import audit_synthetic, generate_synthetic, synthetic_folder
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "monitor", "run_monitor",
     "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
+    "audit_synthetic", "generate_synthetic", "synthetic_folder",
 ]
