@@ -23,7 +23,19 @@ from typing import Callable, Union
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from workbench.cli import corpus, evaluation, jobs, models, monitor, notebooks, quickstart, review, synthetic, training, webapp
+from workbench.cli import (
+    corpus,
+    evaluation,
+    jobs,
+    models,
+    monitor,
+    notebooks,
+    quickstart,
+    review,
+    synthetic,
+    training,
+    webapp,
+)
 from workbench.cli.options import error_line
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
