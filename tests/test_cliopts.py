@@ -26,7 +26,7 @@ from workbench.training.plan import PlanConfig
 # the config dataclass each command fills from its options
 COMMAND_CONFIGS = {
     "train": TrainConfig, "inspect": CorpusConfig, "curate": CurateConfig, "evaluate": EvalConfig,
-    "compare": EvalConfig, "plan": PlanConfig, "quickstart": QuickstartConfig, "app": AppSettings,
+    "compare": EvalConfig, "monitor": EvalConfig, "plan": PlanConfig, "quickstart": QuickstartConfig, "app": AppSettings,
     "review items": ItemsConfig, "synthetic audit": SyntheticAuditConfig,
 }
 # options named like a field of their command's dataclass that deliberately do not set it

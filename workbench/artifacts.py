@@ -38,6 +38,7 @@ KIND_FOLDERS = {
     "comparison": "comparisons",
     "evaluation": "comparisons",
     "quickstart": "quickstart",
+    "monitor": "monitors",
 }
 # artifact kind -> the stage file earlier releases wrote (still written, still read)
 STAGE_FILES = {
@@ -47,6 +48,7 @@ STAGE_FILES = {
     "comparison": "comparison.json",
     "evaluation": "evaluation.json",
     "quickstart": "summary.json",
+    "monitor": "monitor.json",
 }
 CARD_KEYS = ("config", "seed", "versions", "commit", "hardware", "inputs")
 CARD_EXTRAS = ("created", "model", "knowledge")  # kept when a stage records them (a run's base model and its weights
@@ -141,7 +143,7 @@ def detect_kind(folder: Path) -> str | None:
 
 
 _JOB_KIND_TO_ARTIFACT = {"inspect": "corpus", "curate": "snapshot", "train": "run", "compare": "comparison",
-                         "evaluate": "evaluation"}
+                         "evaluate": "evaluation", "monitor": "monitor"}
 
 
 def read_manifest(folder: str | os.PathLike, kind: str | None = None) -> Manifest:
@@ -281,6 +283,14 @@ def headline(kind: str | None, record: dict) -> dict:
                 "train_tokens": record.get("train_tokens")}
     if kind == "run":
         return run_headline(None, record, None)
+    if kind == "monitor":  # an adapted run scored on a new batch of domain text (workbench monitor)
+        verdict = record.get("verdict") or {}
+        batch = (record.get("sets") or {}).get("batch") or {}
+        return {"moved": verdict.get("moved"), "sentence": verdict.get("sentence"),
+                "batch_bits_per_byte": (batch.get("adapted") or {}).get("bits_per_byte"),
+                "held_out_bits_per_byte": (((record.get("sets") or {}).get("held_out") or {}).get("adapted")
+                                           or {}).get("bits_per_byte"),
+                "unseen_term_rate": batch.get("unseen_term_rate")}
     return {}
 
 

@@ -1004,6 +1004,60 @@ def export_corrections(store, path: str | os.PathLike) -> Path | None:
     return _export(store, path)
 
 
+# --------------------------------------------------------------------------------------- guardrails
+def guardrails(comparison) -> None:
+    """The comparison's guardrails in words and tables: bias categories (paired over pairs), the screen's
+    counts per model, and bits per byte per period when the held-out documents are dated."""
+    from workbench.io import read_json
+
+    path = comparison.folder / "comparison.json"
+    data = read_json(path) if path.exists() else {}
+    lines = []
+    bias = data.get("bias")
+    if bias:
+        lines += [f"**Bias probes.** {bias['sentence']}", "",
+                  "| category | pairs | base prefers stereotype | adapted | change (points) | 95% interval |",
+                  "|---|---|---|---|---|---|"]
+        for name, c in bias["categories"].items():
+            ci = c.get("change_ci95")
+            lines.append(f"| {name} | {c['pairs']} | {c['base_share']:.0%} | {c['adapted_share']:.0%} | "
+                         f"{100 * c['change']:+.0f} | {f'{100 * ci[0]:+.0f} to {100 * ci[1]:+.0f}' if ci else '–'} |")
+        lines.append("")
+    screen = data.get("screen")
+    if screen and screen.get("adapted"):
+        b, a = screen["base"], screen["adapted"]
+        lines += [f"**Screen.** Flagged outputs: base {b['flagged']} of {b['outputs']}, adapted {a['flagged']} of "
+                  f"{a['outputs']} ({a['hits']} listed hit(s), {a['degenerate']} degenerate). {screen['note']}", ""]
+    drift = data.get("drift")
+    if drift and drift.get("periods"):
+        lines += [f"**Drift over time** ({drift['time_field']}, per {drift['period']})", "",
+                  "| period | documents | base bits/byte | adapted bits/byte | unseen terms |", "|---|---|---|---|---|"]
+        for r in drift["periods"]:
+            rate = r.get("unseen_term_rate")
+            lines.append(f"| {r['period']} | {r['documents']} | {r['base_bits_per_byte']:.3f} | "
+                         f"{r['adapted_bits_per_byte']:.3f} | {'–' if rate is None else f'{rate:.1%}'} |")
+    _markdown("\n".join(lines) or "No guardrails in this comparison: set guardrails.bias_probes, guardrails.screen "
+                                  "or guardrails.time_field in its settings.")
+
+
+def monitor(setup: Setup, run, batch: str | os.PathLike, time_field: str | None = None, **values: Any) -> Path:
+    """Score ``run`` on the new ``batch`` of domain text against its own held-out split (``workflows.monitor``)
+    and say whether the domain has moved; returns the monitor's folder."""
+    from workbench.io import read_json
+
+    overrides = {"guardrails.time_field": time_field} if time_field else None
+    config = workflows.eval_config(overrides=overrides, adapter=str(run.folder), data=str(batch), **values)
+    folder = workflows.monitor(config, setup.workspace, progress=False)
+    result = read_json(folder / "monitor.json")
+    new = ", ".join(t["term"] for t in (result["sets"]["batch"].get("new_terms") or [])[:10])
+    _markdown(f"**{result['verdict']['sentence']}** {result['verdict']['advice']}"
+              + (f"\n\nNew terms: {new}" if new else ""))
+    return folder
+
+
+__all__ += ["guardrails", "monitor"]
+
+
 # ------------------------------------------------------------------------------------ synthetic text
 def synthetic_audit(setup: Setup, paths: Iterable[str], snapshot: str | None = None, source: str | None = None,
                     **settings: Any) -> dict:

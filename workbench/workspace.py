@@ -7,6 +7,7 @@ Layout (see README, "Workspace layout")::
       snapshots/<name>/     manifest.json, train.jsonl, eval.jsonl
       runs/<name>/          run.json, status.json, metrics.jsonl, adapter/, checkpoints/step-N/
       comparisons/<name>/   comparison.json, report.html
+      monitors/<name>/      monitor.json, report.html (an adapted run scored on a new batch)
       quickstart/           summary.json and the quickstart's run and evaluation
 
 Long jobs keep ``status.json`` current (:mod:`workbench.status`) and append to ``metrics.jsonl``, so
@@ -32,11 +33,11 @@ from workbench.runs import checkpoint_folders
 from workbench.status import read_status
 
 DEFAULT_WORKSPACE = "workspace"
-KINDS = ("corpora", "snapshots", "runs", "comparisons")
+KINDS = ("corpora", "snapshots", "runs", "comparisons", "monitors")
 MAX_NAME = 100
 """The longest artifact name (a folder name every file system takes, with room for ``.tmp-`` prefixes)."""
 _SINGULAR = {"corpora": "corpus", "snapshots": "snapshot", "runs": "run", "comparisons": "comparison",
-             "quickstart": "quickstart"}
+             "quickstart": "quickstart", "monitors": "monitor"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,10 @@ class Workspace:
         """Comparisons and single-model evaluations, newest first."""
         return [_summary_or_mark(p) for p in self.list("comparisons")]
 
+    def monitors(self) -> list[MonitorSummary]:
+        """Monitors (an adapted run scored on a new batch of domain text), newest first."""
+        return [_summary_or_mark(p, "monitor") for p in self.list("monitors")]
+
     # -- handles ---------------------------------------------------------------------------
     def corpus(self, name: str) -> Artifact:
         return self._handle("corpora", name)
@@ -111,7 +116,7 @@ class Workspace:
             folder = None
         if folder is None or not folder.is_dir():
             names = [p.name for p in self.list(kind)]
-            singular = {"corpora": "corpus", "snapshots": "snapshot", "runs": "run", "comparisons": "comparison"}[kind]
+            singular = _SINGULAR[kind]
             raise WorkbenchError(
                 f"no {singular} named '{name}' in {self.root / kind}.",
                 f"use one of: {', '.join(sorted(names))}." if names else f"there is no {singular} yet in {self.root}.",
@@ -139,6 +144,9 @@ class Workspace:
             else:
                 prefix = f"compare-{Path(str(config.adapter)).resolve().name}"
             return self.folder("comparisons", self.new_name("comparisons", prefix))
+        if kind == "monitors":  # an adapted run on a new batch: monitor-RUN-BATCH
+            prefix = f"monitor-{Path(str(config.adapter)).resolve().name}-{Path(str(config.data)).stem}"
+            return self.folder("monitors", self.new_name("monitors", prefix))
         raise ValueError(f"unknown artifact kind {kind!r}")
 
     def new_name(self, kind: str, prefix: str) -> str:
@@ -274,8 +282,18 @@ class ComparisonSummary(ArtifactSummary):
     token_ppl_ci95: list[float] | None = None
 
 
+@dataclass
+class MonitorSummary(ArtifactSummary):
+    moved: bool | None = None
+    """Whether the new batch is worse than the run's held-out split by more than the intervals."""
+    sentence: str | None = None
+    batch_bits_per_byte: float | None = None
+    held_out_bits_per_byte: float | None = None
+    unseen_term_rate: float | None = None
+
+
 _SUMMARY_TYPES = {"corpus": CorpusSummary, "snapshot": SnapshotSummary, "run": RunSummary,
-                  "comparison": ComparisonSummary, "evaluation": ComparisonSummary}
+                  "comparison": ComparisonSummary, "evaluation": ComparisonSummary, "monitor": MonitorSummary}
 
 
 def summarize(folder: str | os.PathLike, kind: str | None = None) -> ArtifactSummary:

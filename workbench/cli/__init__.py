@@ -30,6 +30,7 @@ from workbench.cli import (
     jobs,
     knowledge,
     models,
+    monitor,
     notebooks,
     quickstart,
     review,
@@ -43,7 +44,7 @@ from workbench.stopping import Stopped, end_child_processes, graceful_stop
 
 __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
-    "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
+    "options", "corpus", "training", "evaluation", "monitor", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
     "handoff",
     "knowledge",
     "synthetic",
@@ -63,6 +64,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
     "curate": corpus.curate,
     "evaluate": evaluation.evaluate,
     "compare": evaluation.compare,
+    "monitor": monitor.monitor,
     "quickstart": quickstart.quickstart,
     "train": training.train,
     "plan": training.plan,

@@ -4,4 +4,5 @@ The public modules are listed in ``__all__``; the others (calibration, checkpoin
 leakage, metrics, probes, report, sets, tokendiff, verdict) are the comparison's parts. Nothing is imported here, so ``import workbench.evaluation`` pulls no torch.
 """
 
-__all__ = ["adapted", "cloze", "compare", "config", "generate", "perplexity", "plots", "regression", "repetition", "result", "scorecache", "stats"]
+__all__ = ["adapted", "bias", "cloze", "compare", "config", "drift", "generate", "monitor", "perplexity", "plots",
+           "regression", "repetition", "result", "scorecache", "screen", "stats"]

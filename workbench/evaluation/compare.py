@@ -219,6 +219,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     glossary = [c.term for c in concepts]
     cloze = cloze_probes(concepts, config.cloze_candidates, config.seed, config.cloze_probes) if config.cloze_probes else []
     domain_terms = profile_terms(config.profile) if config.profile else []
+    guards = _read_guardrails(config.guardrails, domain_path)  # read before a model loads: a bad file fails fast
     quant = resolve_quant(config, card)
 
     runtime = _scoring_runtime()
@@ -340,13 +341,14 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                                   metric="word_ppl" if grown else "token_ppl")
     from workbench.evaluation.regression import regression_check  # labelled errors re-scored
     from workbench.evaluation.repetition import flag_generations
-    from workbench.evaluation.verdict import build_verdict, runs_verdict
+    from workbench.evaluation.verdict import add_guardrails, build_verdict, runs_verdict
 
     regression = (regression_check(model, tokenizer, regression_set.cases, regression_set.source,
                                    base_tokenizer=base_tokenizer)
                   if regression_set and regression_set.cases else None)
     repetition = flag_generations(generations)
     labels = _side_labels(config)
+    guardrails = _guardrails(guards, config, model, tokenizer, base_tokenizer, generations, sets, scores, card, labels)
     if config.against:
         verdict = runs_verdict(results, delta, labels, leakage)
     else:
@@ -355,6 +357,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                                 repetition, leakage, regression=regression)
     if cloze_result:
         verdict = {**verdict, "cloze": cloze_result["verdict"]}
+    add_guardrails(verdict, **guardrails)
     comparison = {
         "kind": "comparison", "verdict": verdict,
         "base_model": config.model, "adapter": config.adapter, "against": config.against, "labels": labels,
@@ -365,7 +368,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "tokenizer": {"grown": grown, "added_tokens": len(tokenizer) - len(base_tokenizer), "compared_per": unit},
         "terms": terms, "probes": probe_result, "cloze": cloze_result, "generations": generations,
         "learning_curves": curve, "leakage": leakage, "warnings": notes, "repetition": repetition,
-        "regression": regression,
+        "regression": regression, **guardrails,
         "training_curve": None if config.against else _training_curve(config.adapter, card, verdict, sets),
         "runtime": runtime,
     }
@@ -378,6 +381,10 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         "documents": plots.document_scatter(documents),
         **{f"tokens_{name}": plots.token_view(docs, title=f"{name}: per-token change") for name, docs in token_docs.items()},
     }
+    if guardrails["drift"]:
+        from workbench.evaluation.drift import trend_figure
+
+        figures["drift"] = trend_figure(guardrails["drift"])
     if curve:
         figures["learning_curves"] = plots.learning_curves(curve)
     if comparison["training_curve"]:
@@ -385,6 +392,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     return EvaluationResult("comparison", out, comparison, config, documents, figures, {"token_documents": token_html},
                             inputs={"domain_eval": sets["domain"].path, "general_eval": sets["general"].path,
                                     "probes": probes_path, "glossary": glossary_path,
+                                    "bias_probes": guards["bias_path"], "screen": guards["screen_path"],
                                     "regression_set": config.regression_set,
                                     "adapter": adapter_dir(config.adapter),
                                     "against": adapter_dir(config.against) if config.against else None})
@@ -394,6 +402,50 @@ def _run_glossary(card: dict | None) -> str | None:
     """The glossary the compared run learned from (its ``knowledge.glossary``), when that file is still there."""
     path = (((card or {}).get("config") or {}).get("knowledge") or {}).get("glossary")
     return path if path and Path(path).is_file() else None
+
+
+def _read_guardrails(guardrails, domain_path) -> dict:
+    """The bias pairs, the screen and the domain set's dates a comparison's guardrails ask for (files read now)."""
+    from workbench.evaluation.bias import read_bias_probes
+    from workbench.evaluation.drift import read_times
+    from workbench.evaluation.screen import load_screen
+
+    bias_path = guardrails.bias_probes
+    if bias_path == "sample":
+        from workbench.evaluation.bias import SAMPLE_PROBES
+
+        bias_path = str(_sample(SAMPLE_PROBES))
+    screen_path = guardrails.screen if guardrails.screen and str(guardrails.screen).lower() != "none" else None
+    return {
+        "bias_path": bias_path, "screen_path": screen_path,
+        "pairs": read_bias_probes(bias_path) if bias_path else [],
+        "screen": load_screen(guardrails.screen),
+        "times": read_times(domain_path, guardrails.time_field) if guardrails.time_field else None,
+    }
+
+
+def _guardrails(guards: dict, config: EvalConfig, model, tokenizer, base_tokenizer, generations: list[dict], sets: dict,
+                scores: dict, card: dict | None, labels: dict) -> dict:
+    """``bias`` (paired probes), ``screen`` (of the generations) and ``drift`` (per period) of ``comparison.json``."""
+    from workbench.evaluation.adapted import base_side
+    from workbench.evaluation.bias import compare_bias, pair_preferences
+    from workbench.evaluation.drift import drift_by_period, training_vocabulary
+    from workbench.evaluation.screen import screen_generations
+
+    bias = None
+    if guards["pairs"]:
+        with base_side(model, tokenizer, base_tokenizer):
+            base_pref = pair_preferences(model, base_tokenizer, guards["pairs"], config.batch_size)
+        adapted_pref = pair_preferences(model, tokenizer, guards["pairs"], config.batch_size)
+        bias = compare_bias(guards["pairs"], base_pref, adapted_pref, worst=config.guardrails.worst_pairs, labels=labels)
+    screen = screen_generations(generations, guards["screen"]) if guards["screen"].size or generations else None
+    drift = None
+    if guards["times"] is not None:
+        g = config.guardrails
+        drift = drift_by_period(sets["domain"].ids, sets["domain"].texts, guards["times"], g.period,
+                                scores["base"]["domain"].documents, scores["adapted"]["domain"].documents,
+                                training_vocabulary(card), g.time_field)
+    return {"bias": bias, "screen": screen, "drift": drift}
 
 
 def _side_labels(config: EvalConfig) -> dict:

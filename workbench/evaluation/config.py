@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
+
+PERIODS = ("month", "quarter", "year")
+"""How finely dated documents are grouped into periods for drift over time."""
+
+
+@dataclass
+class GuardrailsConfig:
+    """What ``compare`` checks beyond fit: paired bias probes, a screen of the generations, drift over time."""
+
+    bias_probes: str | None = None
+    """Bias probe file (CSV/JSONL of minimal pairs or templates, or a CrowS-Pairs CSV on disk); 'sample': the
+    shipped probe set; default none."""
+    screen: str | None = None
+    """YAML of screen terms and patterns that extends the shipped screen; 'none' screens nothing."""
+    time_field: str | None = None
+    """Field of the domain eval records holding a date (JSONL/CSV/Parquet): scores are reported per period."""
+    period: str = "month"
+    """How dated documents are grouped: month, quarter or year."""
+    worst_pairs: int = 5
+    """Bias pairs whose stereotype preference rose most, kept for review."""
+
+    def __post_init__(self) -> None:
+        if self.period not in PERIODS:
+            raise WorkbenchError(f"{{field}} is {self.period!r}.", f"set {{field}} to one of: {', '.join(PERIODS)}.",
+                                 field="guardrails.period")
+        if self.worst_pairs < 0:
+            raise WorkbenchError(f"{{field}} is {self.worst_pairs}.", "set {field} to 0 or more.",
+                                 field="guardrails.worst_pairs")
 
 
 @dataclass
@@ -83,6 +111,8 @@ class EvalConfig:
     regression_set: str | None = None
     """Regression-set JSONL (labelled errors: prompt, erroneous and corrected text) that compare re-scores on base
     and adapted; written by 'workbench review export --format regression' (or by hand)."""
+    guardrails: GuardrailsConfig = field(default_factory=GuardrailsConfig)
+    """compare: bias probes, the screen of generations and drift over time (``guardrails.bias_probes``...)."""
 
     def __post_init__(self) -> None:
         check_text_unit(self.text_unit)

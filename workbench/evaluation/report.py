@@ -151,15 +151,23 @@ def _documents_section(documents: list[dict], k: int = 5) -> str:
     return "".join(parts)
 
 
-def _generations_section(generations: list[dict], repetition: dict | None) -> str:
+def _generations_section(generations: list[dict], repetition: dict | None, screen: dict | None = None) -> str:
     rows = []
     for g in generations:
         row = dict(g)
         for side in ("base", "adapted"):
             if g.get(f"{side}_repetitive"):
                 row[side] = f"{g[side]}\n⚠ repeats itself ({g[f'{side}_repetition']:.0%} of 3-word sequences repeated)"
+            for hit in g.get(f"{side}_screen") or []:  # the screen's hits, beside the text they were found in
+                row[side] = f"{row[side]}\n⚠ screen: {hit['category']} ({hit['match']!r})"
+            if g.get(f"{side}_degenerate"):
+                row[side] = f"{row[side]}\n⚠ screen: degenerate output"
         rows.append(row)
     head = "<h2>Generations (greedy)</h2>"
+    if screen and screen.get("adapted"):
+        head += (f'<p class="legend">Screen ({screen["rules"]} listed words and patterns): flagged base '
+                 f'{screen["base"]["flagged"]} of {len(generations)}, adapted {screen["adapted"]["flagged"]} of '
+                 f'{len(generations)}. {html.escape(screen["note"])}</p>')
     if repetition:
         head += (f'<p class="legend">{html.escape(explain("repetition"))} Flagged above '
                  f"{repetition['threshold']:.0%}: base {repetition['base_repetitive']} of {len(generations)}, adapted "
@@ -210,9 +218,13 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
     against = result.get("against")
     labels = result.get("labels") or {"base": "base", "adapted": "adapted"}
     title = ("Run against run" if against else "Base vs adapted comparison") if result.get("kind") == "comparison" \
-        else "Evaluation"
+        else "Monitor" if result.get("kind") == "monitor" else "Evaluation"
     parts = [f"<h1>{title}</h1>"]
-    if result.get("kind") == "comparison" and against:
+    if result.get("kind") == "monitor":
+        from workbench.evaluation.drift import monitor_html
+
+        parts.append(monitor_html(result))
+    elif result.get("kind") == "comparison" and against:
         parts.append(
             f"<p>run <code>{html.escape(str(result['adapter']))}</code> ({html.escape(labels['adapted'])}) against run "
             f"<code>{html.escape(str(against))}</code> ({html.escape(labels['base'])}), both on base "
@@ -255,7 +267,7 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
             + _definitions([("perplexity change %", "ppl_change_pct"), ("95% interval", "ci95"),
                             ("Δ NLL nats/token", "delta_nll"), ("unlikely to be chance", "significant"),
                             ("docs improved / worse", "documents_improved")]))
-    else:
+    elif result.get("kind") != "monitor":  # a monitor's numbers are its own table, above
         parts.append("<h2>Numbers</h2>")
         parts.append(_metrics_table({"model": {"data": result["metrics"]}}))
     for name, fig in figures.items():
@@ -302,7 +314,15 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
         parts.append(regression_html(result["regression"]))
     if result.get("kind") == "comparison" and "generations" in result:
         if result.get("generations"):
-            parts.append(_generations_section(result["generations"], result.get("repetition")))
+            parts.append(_generations_section(result["generations"], result.get("repetition"), result.get("screen")))
+    if result.get("bias"):
+        from workbench.evaluation.bias import bias_html
+
+        parts.append(bias_html(result["bias"]))
+    if result.get("drift"):
+        from workbench.evaluation.drift import drift_html
+
+        parts.append(drift_html(result["drift"]))
     body = "\n".join(p for p in parts if p)
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style>"

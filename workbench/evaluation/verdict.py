@@ -349,3 +349,33 @@ def runs_verdict(results: dict, delta: dict, labels: dict, leakage: dict | None 
 __all__ = [
     "build_verdict", "calibration_verdict", "domain_verdict", "general_verdict", "regression_verdict", "runs_verdict",
 ]
+
+
+def add_guardrails(verdict: dict, bias: dict | None = None, screen: dict | None = None, drift: dict | None = None) -> dict:
+    """Add the guardrails to a verdict (in place): bias categories whose stereotype preference rose beyond chance
+    lead the next steps and the headline; generations the screen flagged for the adapted side come next."""
+    steps = verdict.setdefault("next_steps", [])
+    verdict["bias"] = {"flagged": bias["flagged"], "sentence": bias["sentence"]} if bias else None
+    if bias and bias["flagged"]:
+        verdict["headline"] = f"{verdict.get('headline', '')} {bias['sentence']}".strip()
+        steps.insert(0, f"Review the bias pairs of {', '.join(bias['flagged'])}: adaptation made the model prefer the "
+                        "stereotyping sentence more often (review items list the worst pairs).")
+    if screen and screen.get("adapted"):
+        adapted, base = screen["adapted"], screen.get("base") or {}
+        verdict["screen"] = {"adapted_flagged": adapted["flagged"], "base_flagged": base.get("flagged"),
+                             "sentence": (f"The screen flagged {adapted['flagged']} of {adapted['outputs']} adapted "
+                                          f"generation(s) ({adapted['hits']} listed hit(s), {adapted['degenerate']} "
+                                          f"degenerate) and {base.get('flagged', 0)} of the base's. {screen['note']}")}
+        if adapted["hits"] > base.get("hits", 0):
+            steps.insert(1 if bias and bias["flagged"] else 0,
+                         f"Review the {adapted['flagged']} generation(s) the screen flagged (offered first as review items).")
+    if drift and drift.get("periods"):
+        rows = drift["periods"]
+        first, last = rows[0], rows[-1]
+        sentence = (f"Over {len(rows)} period(s) of {drift['time_field']}, the adapted model's bits per byte went from "
+                    f"{first['adapted_bits_per_byte']:.3f} ({first['period']}) to {last['adapted_bits_per_byte']:.3f} "
+                    f"({last['period']})")
+        if last.get("unseen_term_rate") is not None:
+            sentence += f"; {100 * last['unseen_term_rate']:.1f}% of the last period's terms never occur in the training text"
+        verdict["drift"] = {"sentence": sentence + "."}
+    return verdict

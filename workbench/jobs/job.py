@@ -29,10 +29,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "train": ("runs", "workbench.training.config:TrainConfig"),
     "compare": ("comparisons", "workbench.evaluation.config:EvalConfig"),
     "evaluate": ("comparisons", "workbench.evaluation.config:EvalConfig"),
+    "monitor": ("monitors", "workbench.evaluation.config:EvalConfig"),
 }
 _children: list[subprocess.Popen] = []  # reaped on every status read, so no zombie lingers
 _ARTIFACT_KINDS = {"inspect": "corpus", "curate": "snapshot", "train": "run", "compare": "comparison",
-                   "evaluate": "evaluation"}
+                   "evaluate": "evaluation", "monitor": "monitor"}
 
 __all__ = ["Job", "launch", "attach", "list_jobs", "find", "config_class", "KINDS", "JOB_FILE", "LOG_FILE", "TERMINAL"]
 
@@ -239,7 +240,7 @@ def _workspace_of(workspace: Workspace | str | os.PathLike | None) -> Workspace:
 def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | None = None,
            overwrite: bool = False, num_proc: int | None = None, labels: str | None = None, gpus: int = 1,
            name: str | None = None) -> Job:
-    """Start ``kind`` (inspect, curate, train, compare, evaluate) on ``config`` as a detached process.
+    """Start ``kind`` (inspect, curate, train, compare, evaluate, monitor) on ``config`` as a detached process.
 
     Args:
         config: the stage's config dataclass (``CorpusConfig``, ``CurateConfig``, ``TrainConfig``,
@@ -342,7 +343,7 @@ def list_jobs(workspace: Workspace | str | os.PathLike | None = None) -> list[Jo
     """Every job of the workspace (launched ones, and training runs started from the CLI), newest first."""
     ws = _workspace_of(workspace)
     found = []
-    for kind in ("corpora", "snapshots", "runs", "comparisons"):
+    for kind in ("corpora", "snapshots", "runs", "comparisons", "monitors"):
         for folder in ws.list(kind):
             if (folder / JOB_FILE).exists() or (kind == "runs" and (folder / "status.json").exists()):
                 try:

@@ -123,6 +123,8 @@ def run(folder: Path) -> int:
             workflows.compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "evaluate":
             workflows.evaluate(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
+        elif kind == "monitor":
+            workflows.monitor(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         status = recorded_status(folder) or {}
         if status.get("state") != "stopped":  # training that stopped gracefully reports it itself
             write_status(folder, "finished", phase="done",

@@ -4,7 +4,8 @@ Kinds:
     ``pair``      two continuations of one prompt, shown blind as A and B (seeded order per item);
     ``output``    one model output (a generation, a regressed document, a JSONL row a team brings);
     ``probe``     a cloze probe the adapted model gets wrong;
-    ``document``  a corpus document the profile flagged, for a keep or drop decision.
+    ``document``  a corpus document the profile flagged, for a keep or drop decision;
+    ``bias``      a bias probe pair (stereotyping and other sentence) whose stereotype preference rose.
 
 Items are built from files only (a comparison folder, a JSONL file, a corpus profile), never from
 another stage's code, so review works on any comparison that exists on disk.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 
-KINDS = ("pair", "output", "probe", "document")
+KINDS = ("pair", "output", "probe", "document", "bias")
 
 
 @dataclass
@@ -225,11 +226,15 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
             read_jsonl(folder / "generations.jsonl") if (folder / "generations.jsonl").exists() else [])
         domain_ids = [r["id"] for r in documents if r.get("set") == "domain"]
         domain_texts = _read_texts(sets.get("domain"), text_field, text_unit)
-        # continuations that repeat themselves (compare's repetition measure) are offered first
+        # continuations the screen flagged come first, then those that repeat themselves (compare's repetition measure)
         def repetition(g: dict) -> float:
             return max(g.get("base_repetition") or 0.0, g.get("adapted_repetition") or 0.0)
 
+        def screened(g: dict) -> int:
+            return len(g.get("base_screen") or []) + len(g.get("adapted_screen") or [])
+
         order = sorted(range(len(generations)), key=lambda i: (
+            not screened(generations[i]),
             not (generations[i].get("base_repetitive") or generations[i].get("adapted_repetitive")),
             -repetition(generations[i]), i))
         for i in order:
@@ -239,7 +244,11 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
                       "span": prompt_span(domain_texts.get(doc_id), g["prompt"]), "models": models,
                       "checkpoint": checkpoint}
             meta = {"group": "generation", "why": "the two models' continuations of one prompt, blind"}
-            if g.get("base_repetitive") or g.get("adapted_repetitive"):
+            if screened(g):
+                hits = (g.get("base_screen") or []) + (g.get("adapted_screen") or [])
+                meta = {"group": "screened generation", "why": "the screen of generations matched a listed word or pattern",
+                        "screen": sorted({f"{h['category']}: {h['match']}" for h in hits})}
+            elif g.get("base_repetitive") or g.get("adapted_repetitive"):
                 meta = {"group": "repetitive generation",
                         "why": "a continuation repeats itself (share of repeated word 3-grams above the threshold)",
                         "repetition": round(repetition(g), 3)}
@@ -278,6 +287,17 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
             items.append(make_item("probe", row["prompt"], [{"text": row["expected"], "model": adapted,
                                                               "checkpoint": checkpoint}], source, meta=meta,
                                    seed=config.seed))
+
+    for row in (result.get("bias") or {}).get("worst_pairs") or []:
+        source = {"comparison": name, "probe": row["stereotype"], "doc_id": f"bias:{row['id']}",
+                  "model": adapted, "checkpoint": checkpoint}
+        meta = {"group": "bias pair",
+                "why": "adaptation raised the model's preference for the stereotyping sentence of this pair",
+                **{k: row.get(k) for k in ("category", "base_preference", "adapted_preference", "preference_change")}}
+        items.append(make_item("bias", row["category"], [
+            {"slot": "stereotyping", "text": row["stereotype"], "model": adapted, "checkpoint": checkpoint},
+            {"slot": "other", "text": row["other"], "model": adapted, "checkpoint": checkpoint}], source, meta=meta,
+            seed=config.seed))
     return items
 
 
@@ -328,6 +348,8 @@ GROUPS = {
     "repetitive generation": "repetitive generations",
     "regressed document": "regressed documents",
     "missed probe": "missed probes",
+    "screened generation": "generations the screen flagged",
+    "bias pair": "bias pairs whose stereotype preference rose",
     "flagged document": "flagged documents",
     "other": "other items",
 }
@@ -345,6 +367,8 @@ def item_group(item: Item) -> str:
         return "missed probe"
     if item.kind == "document":
         return "flagged document"
+    if item.kind == "bias":
+        return "bias pair"
     return "regressed document" if (item.meta or {}).get("delta_nll_per_token") is not None else "other"
 
 
@@ -371,6 +395,7 @@ def comparison_preview(folder: str | os.PathLike, config=None) -> dict:
     items = items_from_comparison(folder, config)
     found = count_groups(items)
     groups = ("generation", "repetitive generation", "regressed document", "missed probe")
+    groups += tuple(g for g in ("screened generation", "bias pair") if found.get(g))  # guardrails, when present
     counts = {group: found.get(group, 0) for group in groups}
     result = read_comparison(folder)
     documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []

@@ -20,6 +20,7 @@ from workbench.workflows.evaluation import (
     with_regression_set,
 )
 from workbench.workflows.knowledge import GlossaryPlan, glossary_plan, render_glossary
+from workbench.workflows.monitor import monitor, run_monitor
 from workbench.workflows.review import (
     SEVERITIES,
     ErrorMark,
@@ -38,6 +39,7 @@ __all__ = [
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "glossary_plan", "render_glossary", "GlossaryPlan",
+    "monitor", "run_monitor",
     "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
     "audit_synthetic", "generate_synthetic", "synthetic_folder",
 ]

@@ -46,9 +46,26 @@ def eval_config(
     data.update({k: v for k, v in values.items() if v is not None})
     if isinstance(overrides, list):
         data.update(parse_overrides(overrides))
-        return from_dict(EvalConfig, data)
+        return from_dict(EvalConfig, _nested(data))
     config = from_dict(EvalConfig, data)
     return apply_overrides(config, dict(overrides)) if overrides else config
+
+
+def _nested(data: dict) -> dict:
+    """Dotted keys (``guardrails.period``) as nested mappings, merged with the nested values already there."""
+    out: dict = {}
+    for key, value in data.items():
+        *parents, last = str(key).split(".")
+        target = out
+        for part in parents:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        if isinstance(value, dict):
+            target[last] = {**value, **(target.get(last) if isinstance(target.get(last), dict) else {})}
+        else:
+            target[last] = value
+    return out
 
 
 def with_regression_set(config: EvalConfig, workspace: Workspace | str | os.PathLike | None = None) -> EvalConfig:

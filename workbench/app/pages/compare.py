@@ -5,6 +5,7 @@ import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
 from workbench import appsupport
+from workbench.app.sections import guardrails
 from workbench.app.sections.knowledge import cloze_section
 from workbench.app.sections.review_items import make_review_items
 
@@ -158,7 +159,8 @@ def tab_generations() -> None:
 
 
 TABS = {"Perplexity": tab_perplexity, "Reliability": tab_reliability, "Documents": tab_documents,
-        "Tokens": tab_tokens, "Probes": tab_probes, "Generations": tab_generations}
+        "Tokens": tab_tokens, "Probes": tab_probes, "Generations": tab_generations,
+        "Guardrails": lambda: guardrails.render(comparison, figures)}
 # lazy tabs: only the open one runs and draws (the figures of a big comparison are heavy)
 for tab, draw in zip(st.tabs(list(TABS), key="compare_tab", on_change="rerun"), TABS.values()):
     if tab.open:

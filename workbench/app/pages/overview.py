@@ -4,6 +4,7 @@ import streamlit as st
 from common import ACTIVE, settings, user_errors, workspace
 
 from workbench import appsupport, workflows
+from workbench.app.sections import monitor
 
 st.title("Overview")
 ws = workspace()
@@ -33,6 +34,8 @@ with user_errors():
             st.dataframe(appsupport.summary_rows(items), hide_index=True, key=f"overview_{title}")
         else:
             st.caption(f"No {title.lower()} yet.")
+
+    monitor.render(ws, settings().file_roots(), user_errors)
 
     st.subheader("Review")
     if workflows.labels_path(ws).exists():
