@@ -6,9 +6,9 @@ import json
 
 from test_cli_safety import assert_one_line_error, run_cli
 
+from workbench.documents.glossary import read_knowledge
 from workbench.io import read_jsonl
 from workbench.training.knowledge import render_knowledge
-from workbench.documents.glossary import read_knowledge
 
 
 def test_glossary_prints_its_plan_and_renders_the_training_text(capsys, sample_dir, tmp_path):

@@ -24,7 +24,6 @@ from workbench.errors import WorkbenchError
 from workbench.io import read_json, read_jsonl
 from workbench.workflows import audit_synthetic, curate
 
-
 # -- the distance ---------------------------------------------------------------------------------------------
 
 def _spd(rng, d):

@@ -6,8 +6,8 @@ import json
 from types import SimpleNamespace
 
 from workbench import notebook as nb
-from workbench.evaluation.cloze import cloze_probes, compare_cloze
 from workbench.documents.glossary import read_knowledge
+from workbench.evaluation.cloze import cloze_probes, compare_cloze
 
 
 def test_glossary_summary_shows_the_plan_and_cloze_probes(sample_dir, monkeypatch):

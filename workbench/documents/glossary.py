@@ -151,7 +151,7 @@ def _read_yaml(path: Path, text: str) -> list[Concept]:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise WorkbenchError(f"glossary {path}{where} is not valid YAML ({getattr(exc, 'problem', exc)}).",
-                             "fix the YAML there (a list of entries with term, definition, broader, synonyms, related).")
+                             "fix the YAML there (a list of entries with term, definition, broader, synonyms, related).") from None
     if data is None:
         return []
     if isinstance(data, dict):  # term -> entry
@@ -177,7 +177,7 @@ def _read_yaml(path: Path, text: str) -> list[Concept]:
         unknown = sorted(set(entry) - {"term", "definition", "category", *RELATIONS})
         if unknown:
             raise WorkbenchError(f"glossary {path} line {line}: unknown key {unknown[0]!r}.",
-                                 f"use the keys term, definition, broader, synonyms, related, category.")
+                                 "use the keys term, definition, broader, synonyms, related, category.")
         term = str(entry.get("term") or "").strip()
         if not term:
             raise WorkbenchError(f"glossary {path} line {line}: the entry has no 'term'.", "give every entry a term.")

@@ -78,7 +78,7 @@ def cloze_probes(concepts: list[Concept], n_candidates: int = 8, seed: int = 0, 
         own = {c.term.casefold(), *(s.casefold() for s in c.synonyms)}
         chosen, kinds = [c.term], ["term"]
 
-        def add(names, kind):
+        def add(names, kind, chosen=chosen, kinds=kinds, own=own):
             for name in names:
                 name = by_key.get(name.casefold(), name)
                 if len(chosen) >= n_candidates or name.casefold() in own or name in chosen:

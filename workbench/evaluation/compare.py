@@ -187,13 +187,13 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
                 overwrite: bool = False, check_out: bool = False, score_cache: ScoreCache | None = None) -> EvaluationResult:
     """Compare like :func:`compare`, without writing: the result stays in memory (``result.data``
     holds what ``comparison.json`` would, ``result.figures`` the plotly figures) until ``result.write()``."""
+    from workbench.documents.glossary import read_knowledge
     from workbench.evaluation import plots
     from workbench.evaluation.adapted import adapter_dir, load_with_adapter
+    from workbench.evaluation.cloze import cloze_probes, compare_cloze, score_cloze
     from workbench.evaluation.generate import domain_prompts, side_by_side
     from workbench.evaluation.probes import compare_probes, read_probes, score_probes
     from workbench.evaluation.tokendiff import profile_terms, term_changes
-    from workbench.documents.glossary import read_knowledge
-    from workbench.evaluation.cloze import cloze_probes, compare_cloze, score_cloze
     from workbench.models.load import resolve_model
 
     if not config.adapter:

@@ -35,8 +35,8 @@ from workbench.io import (
     discard_replaced,
     read_json,
     set_aside,
-    write_jsonl,
     write_json,
+    write_jsonl,
 )
 from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
