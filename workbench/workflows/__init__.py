@@ -13,9 +13,12 @@ from workbench.workflows.evaluation import (
     QUICK_CHECK,
     check_trained_snapshot,
     compare,
+    compare_estimate,
     eval_config,
     evaluate,
+    plan_comparison,
     quick,
+    scoring_rates_path,
     with_regression_set,
 )
 from workbench.workflows.review import (
@@ -33,5 +36,6 @@ __all__ = [
     "train_config", "train", "preset_model", "is_resolved",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
+    "compare_estimate", "plan_comparison", "scoring_rates_path",
     "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
 ]
