@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.errors import WorkbenchError
 from workbench.evaluation.sets import EvalSet
 
 QUICK_BUDGET_S = 180.0
@@ -137,7 +138,7 @@ class ComparisonEstimate:
             for s in self.sets)
         parts.append(f": {self.scoring_tokens:,} tokens to score at {self.tokens_per_s:,.0f} tokens/s ({self.rate_note})")
         cached = [s.name for s in self.sets if s.base_cached]
-        tail = [f"sets: {sets}"]
+        tail = [f"Sets: {sets}"]
         if cached:
             tail.append(f"the base's scores of {' and '.join(cached)} are cached (no cost)")
         if self.generations:
@@ -215,7 +216,11 @@ def estimate_comparison(config, rates: ScoringRates | None = None, score_cache=N
     from workbench.models.load import default_device, load_tokenizer, resolve_model
     from workbench.models.runtime import resolve_precision
 
-    card = runs.run_card_for(config.adapter) if config.adapter else None
+    if not config.adapter:
+        raise WorkbenchError("no adapted model given.", "set {field} to a run folder or an adapter folder.",
+                             field="adapter")
+    runs.adapter_dir(config.adapter)  # as the comparison does: no adapter is said before anything loads
+    card = runs.run_card_for(config.adapter)
     resolved = resolve_model(config.model or run_model(config.adapter))
     quant = resolve_quant(config, card)
     device = str(config.device or default_device())

@@ -169,6 +169,7 @@ def plan_comparison(config: EvalConfig, workspace: Workspace | str | os.PathLike
     from workbench.evaluation.estimate import QUICK_BUDGET_S, quick_documents, rate_entry
     from workbench.models.load import default_device
 
+    check_trained_snapshot(config)
     asked_quick = full is False  # the quick settings even when every document fits the budget
     if full is None:
         full = str(config.device or default_device()).split(":")[0] != "cpu"
