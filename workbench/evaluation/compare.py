@@ -362,12 +362,14 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
             base_probes = score_probes(model, base_tokenizer, probes)
         probe_result = compare_probes(probes, base_probes, score_probes(model, tokenizer, probes))
     prompts = domain_prompts(sets["domain"].texts, config.generations) if config.generations else []
-    emit(on_progress, "generating", 0, len(prompts), "prompt")
+    if prompts:
+        emit(on_progress, "generating", 0, len(prompts), "prompt")
     started = time.perf_counter()
     generations = side_by_side(model, tokenizer, prompts, config.max_new_tokens, base_tokenizer=base_tokenizer)
     timing["generation_s"] = time.perf_counter() - started
     timing["generated_tokens"] = 2 * len(prompts) * config.max_new_tokens
-    emit(on_progress, "generating", len(prompts), len(prompts), "prompt")
+    if prompts:
+        emit(on_progress, "generating", len(prompts), len(prompts), "prompt")
     curve = None
     if config.checkpoints:
         curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress,

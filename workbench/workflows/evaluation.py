@@ -109,7 +109,10 @@ def compare(
     cache = ScoreCache(base_scores_folder(ws or Workspace.at())) if cache_base_scores else None
     folder = run_compare(with_regression_set(config, ws), ws, progress=progress, overwrite=overwrite,
                          on_progress=on_progress, score_cache=cache)
-    _record_rate(config, ws or Workspace.at(), folder)
+    try:
+        _record_rate(config, ws or Workspace.at(), folder)
+    except (OSError, ValueError, KeyError, WorkbenchError):  # a rate not kept costs the next estimate a timed forward
+        pass
     return folder
 
 
