@@ -127,8 +127,10 @@ def test_the_cli_says_how_long_before_it_compares(tiny_run, small_sets, tmp_path
                                       "--general-eval", str(small_sets[1]), "--window", "64", "--quant", "none",
                                       "--generations", "0", "--eval-docs", "4", "--workspace", str(tmp_path / "ws")])
     assert result.exit_code == 0, result.output
-    first = result.output.splitlines()[0]
-    assert first.startswith("A quick check will take about") and "on this machine (cpu" in first
+    said = [line for line in result.output.splitlines() if "will take about" in line]
+    assert len(said) == 1 and result.output.index(said[0]) < result.output.index("comparison:")  # said before it ran
+    first = said[0]
+    assert "A quick check will take about" in first and "on this machine (cpu" in first
     assert "domain 4 of 6 documents" in first
     assert "--full scores every document" in result.output
     assert "not that what it writes is true" in result.output  # the verdict's limits
