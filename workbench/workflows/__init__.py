@@ -28,6 +28,7 @@ from workbench.workflows.review import (
     label_store,
     labels_path,
     review_items,
+    review_items_preview,
     submit_review,
 )
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
@@ -37,5 +38,5 @@ __all__ = [
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "compare_estimate", "plan_comparison", "scoring_rates_path",
-    "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
+    "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
 ]
