@@ -182,7 +182,7 @@ def test_parameter_words_fit_the_settings_of_every_notebook():
     for config in (TrainConfig(), EvalConfig(), CorpusConfig(paths=["x"]), CurateConfig(paths=["x"])):
         settings |= flat(to_dict(config))
     for function in (nb.setup, nb.plan_for, nb.follow, nb.DocumentDecisions, nb.ReviewForm, nb.label_queue,
-                     nb.pick_comparison, LabelStore.assign):
+                     nb.pick_comparison, nb.plan_comparison, LabelStore.assign):
         settings |= set(inspect.signature(function).parameters)
     settings.add(inspect.signature(nb.pick_comparison).parameters["field"].default)  # the name it is given by
     notebooks = sorted((REPO / "workbench" / "notebooks").glob("0*.ipynb"))
