@@ -4,7 +4,7 @@ intervals, reliability, per-document table, token heatmap, probes, generations; 
 import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
-from workbench import appsupport
+from workbench import appsupport, workflows
 from workbench.app.sections.review_items import make_review_items
 
 st.title("Compare")
