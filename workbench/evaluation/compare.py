@@ -28,11 +28,11 @@ from workbench.evaluation.adapted import (
 from workbench.evaluation.calibration import paired_ece_change
 from workbench.evaluation.checkpoints import checkpoint_points
 from workbench.evaluation.config import EvalConfig
+from workbench.evaluation.estimate import sample_set
 from workbench.evaluation.leakage import eval_set_leakage
 from workbench.evaluation.metrics import document_rows, score, summarize, token_documents
 from workbench.evaluation.perplexity import CorpusScore
 from workbench.evaluation.result import EvaluationResult
-from workbench.evaluation.estimate import sample_set
 from workbench.evaluation.scorecache import ScoreCache, base_key, model_key_parts
 from workbench.evaluation.sets import EvalSet, _sample, check_inputs, default_sets, load_eval_set, uses_sample
 from workbench.evaluation.stats import paired_delta

@@ -1,6 +1,9 @@
 """Compare: base against a run or one of its checkpoints, as a background job; perplexity with
 intervals, reliability, per-document table, token heatmap, probes, generations; review items."""
 
+import dataclasses
+import json
+
 import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
@@ -19,8 +22,6 @@ labels = appsupport.COMPARE_LABELS
 def _plan(config_json: str, root: str, full: bool | None, rates_mtime: float):
     """The comparison to launch and its time estimate (``workflows.plan_comparison``), kept until the form, the
     scope or the workspace's measured rates change."""
-    import json
-
     from workbench.config import from_dict
     from workbench.evaluation.config import EvalConfig
 
@@ -85,15 +86,10 @@ with st.expander("New comparison", expanded=not ws.comparisons(), icon=":materia
                               "machine (its interval is wider); full: every document.")
         planned = None
         with user_errors(words):
-            import dataclasses
-            import json
-
-            from workbench.workflows import scoring_rates_path
-
             extra = {} if against == "the base model" else {"against": str(ws.run(against).folder)}
             config = appsupport.compare_config_from_form(cfg, str(adapter), base_model, domain_eval, general_eval,
                                                          generations=int(generations), window=int(window), **extra)
-            rates = scoring_rates_path(ws)
+            rates = workflows.scoring_rates_path(ws)
             full = True if scope == "Full comparison" else (None if on_cpu else False)
             planned, estimate = _plan(json.dumps(dataclasses.asdict(config)), str(ws.root), full,
                                       rates.stat().st_mtime if rates.exists() else 0.0)
