@@ -44,6 +44,7 @@ __all__ = [
     "status_line", "ReviewForm", "DocumentDecisions", "show", "training_data", "pick_run", "pick_comparison",
     "compare_config", "review_items", "flagged_documents", "parameter_words", "error_line", "show_errors_in_one_line",
     "PARAMETER_FIELDS", "snapshot_summary", "plan_comparison", "token_view",
+    "synthetic_audit",
 ]
 
 
@@ -927,3 +928,35 @@ def token_view(comparison) -> None:
         _markdown("No token view in this comparison.")
         return
     display(HTML(render_documents(documents)))
+
+
+# ------------------------------------------------------------------------------------ synthetic text
+def synthetic_audit(setup: Setup, paths: Iterable[str], snapshot: str | None = None, source: str | None = None,
+                    **settings: Any) -> dict:
+    """Audit synthetic text against the real text of the snapshot ``snapshot`` (empty: the newest) with the
+    notebook's model (``workflows.audit_synthetic``); show the findings and the verdict; return ``audit.json``
+    with ``folder``, the audit folder that ``CurateConfig(synthetic=...)`` takes.
+
+    Args:
+        paths: the synthetic files or folders.
+        source: where the text came from, recorded per document (default: its file).
+        settings: other ``SyntheticAuditConfig`` fields (``max_distance_ratio=1.5``, ``profile=...``).
+    """
+    from workbench.corpus.config import SyntheticAuditConfig
+    from workbench.io import read_json
+
+    real = _pick(setup, "snapshots", snapshot, field="snapshot")
+    config = SyntheticAuditConfig(paths=[str(p) for p in paths], real=str(real.folder), model=setup.model,
+                                  source=source, **settings)
+    folder = workflows.audit_synthetic(config, setup.workspace, overwrite=True)
+    audit = {**read_json(folder / "audit.json"), "folder": str(folder)}
+    verdict = audit["verdict"]
+    lines = [f"**{audit['documents']} synthetic documents: {'passed' if verdict['passed'] else 'failed'} the audit** "
+             f"({folder})", "", "| check | value | limit | |", "|---|---|---|---|"]
+    lines += [f"| {f['check']} | {f['value']} | {f['limit']} | {'pass' if f['passed'] else 'FAIL'} |"
+              for f in audit["findings"]]
+    lines += [""] + [f"- {reason}" for reason in verdict["reasons"]]
+    if verdict["passed"]:
+        lines.append(f"\nMix it: `curate(..., synthetic=\"{folder}\")` or `workbench curate CORPUS --synthetic {folder}`.")
+    _markdown("\n".join(lines))
+    return audit

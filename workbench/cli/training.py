@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -31,6 +32,10 @@ def train(
     replay_ratio: Optional[float] = train_option("replay_ratio", "--replay-ratio"),
     quant: Optional[str] = train_option("quant"),
     text_unit: Optional[str] = train_option("text_unit", "--text-unit"),
+    sharding: Optional[str] = train_option("sharding"),
+    gpus: Optional[int] = typer.Option(None, "--gpus", min=1, help="GPUs to train on, one process each (torchrun); "
+                                       "with --sharding fsdp the model is split over them. Default 1; with --resume, "
+                                       "as many as the run started with."),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -49,9 +54,10 @@ def train(
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         # the settings given with --resume: the library applies those a resumed run can take and refuses the rest
         changes = {**given(preset=preset, name=name, model=model, data=data, out=out, max_tokens=max_tokens, replay=replay,
-                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit),
+                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit, sharding=sharding),
                    **(load_yaml(config) if config else {}), **parse_overrides(set_)}
-        run_dir = workflows.train(None, ws, resume=resume, changes=changes, allow_changed_data=allow_changed_data)
+        run_dir = workflows.train_on_gpus(None, ws, gpus=gpus, resume=resume, changes=changes,
+                                          allow_changed_data=allow_changed_data)
         if note:
             typer.echo(note)
             return
@@ -59,10 +65,14 @@ def train(
         cfg = workflows.train_config(
             model=model, preset=preset, overrides=set_, config_file=config, from_run=from_run, data=data, out=out,
             max_tokens=max_tokens, replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
-            text_unit=text_unit,
+            text_unit=text_unit, sharding=sharding,
         )
-        run_dir = workflows.train(cfg, ws, overwrite=overwrite)
-    typer.echo(f"run finished: {run_dir}")
+        if workflows.needs_launcher(gpus, cfg):
+            run_dir = workflows.train_on_gpus(cfg, ws, gpus=gpus, overwrite=overwrite)
+        else:
+            run_dir = workflows.train(cfg, ws, overwrite=overwrite)
+    if int(os.environ.get("RANK", "0")) == 0:  # one line for a run of several processes
+        typer.echo(f"run finished: {run_dir}")
 
 
 def plan(
@@ -73,13 +83,15 @@ def plan(
     preset: Optional[str] = typer.Option(None, help="Take shapes, LoRA and budget from a training preset."),
     price: Optional[float] = plan_option("price_per_hour", "--price"),
     mfu: Optional[float] = plan_option("mfu"),
+    gpus: Optional[int] = plan_option("gpus"),
+    cpu_offload: Optional[bool] = plan_option("cpu_offload", "--cpu-offload/--no-cpu-offload"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
     """Estimate peak memory, fit, wall time and cost of a run before launching it."""
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
-    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu)
+    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu, gpus=gpus, cpu_offload=cpu_offload)
     if preset:
         preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens,
                                      model=None if model == DEFAULT_MODEL else model)
@@ -91,6 +103,9 @@ def plan(
         config = apply_overrides(config, parse_overrides(set_))
     result = plan_config.estimate(model, config)
     typer.echo(plan_config.format_plan(result))
+    if gpus or cpu_offload or not result.fits:  # per-GPU memory on 1, 2, 4 and 8 GPUs, with and without offload
+        typer.echo("\nsharded with FSDP (workbench train --gpus N --sharding fsdp):")
+        typer.echo(plan_config.format_shard_plans(plan_config.shard_plans(model, config)))
     if not result.fits:
         fix = plan_config.suggest(model, config)
         typer.echo("does not fit; closest configuration that fits: " + ", ".join(fix.changes))

@@ -43,6 +43,20 @@ class LoraSettings:
 
 
 @dataclass
+class SyntheticMix:
+    """How much of a run may be synthetic text: the audited ``synthetic.jsonl`` a snapshot carries."""
+
+    max_share: float = 0.2
+    """Highest share of training blocks drawn from the snapshot's synthetic documents; they take their
+    natural share (their tokens over all training tokens) when it is lower; 0 leaves them out."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_share < 1.0:
+            raise WorkbenchError(f"{{field}} is {self.max_share!r}.", "use a share in [0, 1), e.g. 0.2.",
+                                 field="synthetic.max_share")
+
+
+@dataclass
 class TrainConfig:
     model: str = DEFAULT_MODEL
     """Model spec: registry name, local folder, .gguf file or Hub id."""
@@ -94,6 +108,10 @@ class TrainConfig:
     chunked_loss: bool = True
     """Compute the loss a chunk of positions at a time from the frozen lm_head, never holding the whole
     batch's logits (same loss and gradients, far less peak memory); ignored where it does not apply."""
+    sharding: Literal["none", "fsdp", "fsdp_offload"] = "none"
+    """Split the weights, gradients and optimizer state over the run's processes with FSDP2 (``train
+    --gpus N``): 'fsdp', or 'fsdp_offload' to also keep them in CPU memory between uses; with nf4 the
+    4-bit weights are stored in the compute dtype so they shard (workbench/training/fsdp.py)."""
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
     replay: str | None = None
@@ -101,6 +119,8 @@ class TrainConfig:
     from the general held-out text). Refused when it near-copies the general held-out set."""
     replay_ratio: float = 0.0
     """Share of training blocks drawn from the replay text."""
+    synthetic: SyntheticMix = field(default_factory=SyntheticMix)
+    """Synthetic text mixed from the snapshot (an audited set ``curate`` added), capped in share."""
     domain_eval: str | None = None
     """Held-out domain text; default: the snapshot's eval split, else the sample domain eval."""
     general_eval: str | None = None
@@ -299,6 +319,16 @@ def replay_file(config: TrainConfig) -> Path | None:
     return sample_path(SAMPLE_REPLAY) if config.replay == "sample" else Path(config.replay)
 
 
+def synthetic_file(config: TrainConfig) -> Path | None:
+    """The synthetic documents a run mixes: the ``synthetic.jsonl`` of its snapshot (an audited set ``curate``
+    added), None when the data has none or ``synthetic.max_share`` is 0."""
+    if config.synthetic.max_share <= 0:
+        return None
+    path = Path(config.data)
+    found = path / "synthetic.jsonl" if path.is_dir() and (path / "train.jsonl").exists() else None
+    return found if found is not None and found.is_file() else None
+
+
 PRESETS = Path(__file__).resolve().parent / "presets"
 
 
@@ -342,6 +372,7 @@ OPTION_HELP = {
     "replay_ratio": "Share of blocks from replay text.",
     "quant": "nf4 (QLoRA) or none.",
     "text_unit": "What a document is in .txt/PDF data: auto, document, paragraph, line, section.",
+    "sharding": "none, fsdp (split the model over --gpus with FSDP) or fsdp_offload (also keep it in CPU memory).",
 }
 
 
