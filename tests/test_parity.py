@@ -114,7 +114,7 @@ def test_every_face_resolves_the_same_comparison(monkeypatch, choices, tmp_path)
     faces = {
         "cli": _cli(monkeypatch, ["compare", "--adapted", str(run), "--domain-eval", c["domain"], "--general-eval",
                                   c["general"], "--window", "256", "--generations", "2", "--workspace", str(c["ws"])],
-                    "compare"),
+                    "plan_comparison"),  # the CLI plans (time estimate, quick check) before it compares
         "jobs.launch": _launched(monkeypatch, "compare", EvalConfig(
             adapter=str(run), domain_eval=c["domain"], general_eval=c["general"], **values), c["ws"]),
         "app": compare_config_from_form(AppSettings(workspace=str(c["ws"])), str(run), None, c["domain"], c["general"],

@@ -46,6 +46,7 @@ __all__ = [
     "compare_config", "review_items", "flagged_documents", "parameter_words", "error_line", "show_errors_in_one_line",
     "PARAMETER_FIELDS", "snapshot_summary", "use_export_safe_figures", "figure_bundle", "LiveFigure",
     "stop_then_resume", "comparison_of", "demo_store", "DEMO_STORE",
+    "plan_comparison", "token_view",
     "synthetic_audit",
     "glossary_summary", "cloze_table",
 ]
@@ -822,12 +823,14 @@ def pick_comparison(setup: Setup, name: str | None = None, field: str = "compari
 
 
 def compare_config(setup: Setup, run, **values: Any):
-    """The ``EvalConfig`` comparing ``run`` with its base (``workflows.eval_config``); in small mode the
-    quick-check settings (``workflows.QUICK_CHECK``) fill what ``values`` leave out.
+    """The ``EvalConfig`` comparing ``run`` with its base (``workflows.eval_config``): at most
+    ``setup.eval_docs`` documents of each held-out set when the parameters cap them, and in small mode the
+    quick-check settings (``workflows.QUICK_CHECK``); ``values`` override both.
 
-    Built in one go, so the quick check's shorter window gets its own default stride."""
+    Built in one go, so a window given here gets its own default stride."""
     quick = workflows.QUICK_CHECK if setup.small else {}
-    return workflows.eval_config(adapter=str(run.folder), **{**quick, **values})
+    cap = {"eval_docs": setup.eval_docs} if setup.eval_docs else {}
+    return workflows.eval_config(adapter=str(run.folder), **{**quick, **cap, **values})
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -836,12 +839,32 @@ def _read_jsonl(path: Path) -> list[dict]:
     return list(read_jsonl(path)) if path.exists() else []
 
 
+def _check_finished(comparison) -> None:
+    """Stop with the comparison's own error when it did not finish (failed, stopped, or still running):
+    its numbers would read "n/a" and its tables would be empty."""
+    status = comparison.status() if comparison.folder.exists() else {}
+    state = status.get("state") or "missing"
+    if state not in ("failed", "stopped") and (comparison.folder / "comparison.json").exists():
+        return
+    error = status.get("error")
+    if state == "failed":
+        problem = f"the comparison {comparison.name} failed: {error or 'no error was recorded'}."
+    elif state == "stopped":
+        problem = f"the comparison {comparison.name} was stopped before it finished" + (f" ({error})." if error else ".")
+    else:
+        problem = f"the comparison {comparison.name} has no results ({state})."
+    raise WorkbenchError(problem, "fix what the message names and run the comparison cell again "
+                                  "(its log: log.txt in the comparison's folder).")
+
+
 def verdict(comparison) -> None:
-    """The comparison's plain-language verdict (``comparison.json``'s ``verdict``), else its headline numbers."""
+    """The comparison's plain-language verdict (``comparison.json``'s ``verdict``): what it rests on (documents
+    and tokens), the comparison's warnings, what perplexity cannot say, and the next steps. A comparison that
+    failed or was stopped stops here with its error."""
     from workbench.io import read_json
 
-    path = comparison.folder / "comparison.json"
-    data = read_json(path) if path.exists() else {}
+    _check_finished(comparison)
+    data = read_json(comparison.folder / "comparison.json")
     block = data.get("verdict")
     if not isinstance(block, dict):
         summary = comparison.summary()
@@ -855,32 +878,37 @@ def verdict(comparison) -> None:
             lines.append(f"- {part['sentence']}")
     if block.get("repetitive_generations"):
         lines.append(f"- {block['repetitive_generations']} generation(s) repeat themselves: review them first.")
+    warnings = block.get("warnings") if "warnings" in block else data.get("warnings")
+    if warnings:
+        lines += ["", "**Warnings**", *(f"- ⚠ {w}" for w in warnings)]
+    if block.get("limits"):
+        lines += ["", f"*{block['limits']}*"]
     steps = block.get("next_steps") or []
     if steps:
         lines += ["", "**Next steps**", *(f"{i}. {step}" for i, step in enumerate(steps, 1))]
     _markdown("\n".join(lines))
 
 
-def documents_table(comparison, n: int = 5):
-    """The ``n`` most improved and ``n`` most worsened held-out documents, with an extract."""
+def documents_table(comparison, n: int | None = 5, query: str = ""):
+    """The held-out documents by their title, the perplexity change first, most worsened first
+    (``workbench.evaluation.tables``): the ``n`` most worsened and ``n`` most improved (``n=None``: all),
+    only those whose title, extract or id contains ``query``."""
     import pandas as pd
 
-    rows = _read_jsonl(comparison.folder / "documents.jsonl")
-    if not rows:
-        return pd.DataFrame()
-    frame = pd.DataFrame(rows)
-    key = next((k for k in ("delta_nll", "nll_delta", "delta", "change_pct") if k in frame.columns), None)
-    if key is None:
-        return frame.head(2 * n)
-    frame = frame.sort_values(key)
-    keep = [c for c in frame.columns if c in ("set", "doc_id", "id", key, "base_ppl", "adapted_ppl", "extract", "text")]
-    return pd.concat([frame.head(n), frame.tail(n)])[keep]
+    from workbench.evaluation.tables import COLUMNS, document_table
+
+    _check_finished(comparison)
+    table = document_table(_read_jsonl(comparison.folder / "documents.jsonl"), query)
+    if n is not None and len(table) > 2 * n:
+        table = table[:n] + table[-n:]
+    return pd.DataFrame(table, columns=list(COLUMNS))
 
 
 def generations_table(comparison):
     """Prompts and both continuations side by side (with the repetition flag where recorded)."""
     import pandas as pd
 
+    _check_finished(comparison)
     rows = _read_jsonl(comparison.folder / "generations.jsonl")
     return pd.DataFrame(rows)
 
@@ -1056,6 +1084,35 @@ def monitor(setup: Setup, run, batch: str | os.PathLike, time_field: str | None 
 
 
 __all__ += ["guardrails", "monitor"]
+# ---------------------------------------------------------------------------- comparing: time and tokens
+def plan_comparison(setup: Setup, config, full: bool | None = None):
+    """The comparison to launch, after saying how long it will take on this machine
+    (``workflows.plan_comparison``): ``full=None`` is a quick check on a CPU when every document would take
+    longer than a few minutes, ``True`` every document, ``False`` the quick check anywhere.
+
+    Returns:
+        The ``EvalConfig`` to launch (with the quick check's sample size when it is one).
+    """
+    planned, estimate = workflows.plan_comparison(config, setup.workspace, full=full)
+    note = (" A quick check: a sample of each held-out set, with the wider interval that follows; set FULL = True "
+            "for every document.") if estimate.quick else ""
+    _markdown(f"**{estimate.sentence()}**{note}")
+    return planned
+
+
+def token_view(comparison) -> None:
+    """The most improved and most worsened documents word by word, each whole word coloured by its change
+    (``tokens.html``'s view), one document at a time; hover a word for its numbers."""
+    from IPython.display import HTML, display
+
+    from workbench.evaluation.tokendiff import render_documents
+
+    _check_finished(comparison)
+    documents = _read_jsonl(comparison.folder / "tokens.jsonl")
+    if not documents:
+        _markdown("No token view in this comparison.")
+        return
+    display(HTML(render_documents(documents)))
 
 
 # ------------------------------------------------------------------------------------ synthetic text

@@ -42,7 +42,7 @@ def test_token_view_wraps_one_document_at_a_time_with_a_selector_and_legend():
     assert buttons[1].args[0]["visible"] == [False, True]
     html = render_documents(docs)
     assert html.count("<option") == 2 and html.count('class="tokendoc"') == 2 and "display:none" in html
-    assert 'title="base 3.00 nats, adapted 2.00, change -1.00"' in html
+    assert 'title="w0: base 3.00 nats, adapted 2.00, change -1.00 (1 token)"' in html
 
 
 def test_every_headline_metric_has_a_plain_sentence_and_figures_carry_it():

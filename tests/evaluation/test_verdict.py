@@ -132,3 +132,35 @@ def test_replay_text_that_copies_an_eval_set_is_said_in_the_verdict():
     assert "replayed_documents" not in v["general"]
     clean = build_verdict(_results(), deltas, leakage={"general": {"pairs": [], "replay": {"pairs": []}}})
     assert "keep this run" in clean["next_steps"][0] and "replayed_documents" not in clean["general"]
+
+
+def test_check_the_flagged_items_only_when_something_below_is_flagged():
+    deltas = {"domain": _delta(-12.0, -15.0, -9.0), "general": _delta(0.5, -1.0, 2.0)}
+    nothing = build_verdict(_results(), deltas, [{"set": "domain", "id": "d1", "delta_nll": -0.2}])
+    assert nothing["flagged"] == {} and nothing["next_steps"][0].endswith("keep this run.")
+    assert "flagged" not in " ".join(nothing["next_steps"])
+    worse = build_verdict(_results(), deltas, [{"set": "domain", "id": "d1", "delta_nll": 0.3}])
+    assert worse["flagged"] == {"documents_worse": 1}
+    assert "check the flagged items below" in worse["next_steps"][0]
+    repeating = build_verdict(_results(), deltas, [], repetition={"adapted_repetitive": 2})
+    assert repeating["flagged"] == {"repetitive_generations": 2} and "flagged items below" in repeating["next_steps"][0]
+
+
+def test_the_verdict_carries_the_comparisons_warnings_and_what_perplexity_cannot_say():
+    from workbench.evaluation.verdict import LIMITS, runs_verdict
+
+    deltas = {"domain": _delta(-12.0, -15.0, -9.0), "general": _delta(0.5, -1.0, 2.0)}
+    notes = ["domain: only 3 document(s) and 400 tokens; intervals ... are unreliable."]
+    v = build_verdict(_results(), deltas, warnings=notes)
+    assert v["warnings"] == notes and v["limits"] == LIMITS
+    assert "not that what it writes is true" in LIMITS and "generations" in LIMITS and "review" in LIMITS
+    pair = runs_verdict(_results(), deltas, {"base": "a", "adapted": "b"}, warnings=notes)
+    assert pair["warnings"] == notes and pair["limits"] == LIMITS
+    assert build_verdict(_results(), deltas)["warnings"] == []
+
+
+def test_the_sentence_says_how_many_documents_and_tokens_it_rests_on():
+    delta = {**_delta(-12.0, -15.0, -9.0), "documents": 12, "tokens": 10_219}
+    v = build_verdict(_results(), {"domain": delta, "general": {**_delta(0.5, -1.0, 2.0), "documents": 9, "tokens": 8_000}})
+    assert "on 12 documents, 10,219 tokens" in v["domain"]["sentence"]
+    assert "on 9 documents, 8,000 tokens" in v["general"]["sentence"] and "12 documents" in v["headline"]

@@ -182,7 +182,7 @@ def test_parameter_words_fit_the_settings_of_every_notebook():
     for config in (TrainConfig(), EvalConfig(), CorpusConfig(paths=["x"]), CurateConfig(paths=["x"])):
         settings |= flat(to_dict(config))
     for function in (nb.setup, nb.plan_for, nb.follow, nb.DocumentDecisions, nb.ReviewForm, nb.label_queue,
-                     nb.pick_comparison, LabelStore.assign):
+                     nb.pick_comparison, nb.plan_comparison, LabelStore.assign):
         settings |= set(inspect.signature(function).parameters)
     settings.add(inspect.signature(nb.pick_comparison).parameters["field"].default)  # the name it is given by
     notebooks = sorted((REPO / "workbench" / "notebooks").glob("0*.ipynb"))
@@ -332,12 +332,16 @@ def test_compare_config_goes_through_the_recipe(tiny_home, tmp_path):
     run = nb.pick_run(small, "r")
     config = nb.compare_config(small, run, generations=5)
     assert config.adapter == str(run.folder)
-    assert (config.generations, config.max_new_tokens, config.n_bootstrap, config.window, config.stride) == (
-        5, 16, 200, 256, 128)  # the quick check's window, with its own half-window stride
-    assert config == workflows.eval_config(adapter=str(run.folder), **{**workflows.QUICK_CHECK, "generations": 5})
-    full = nb.compare_config(dataclasses.replace(small, small=False), run, window=512)
+    assert (config.generations, config.max_new_tokens, config.n_bootstrap, config.window, config.eval_docs) == (
+        5, 16, 200, 1024, 6)  # the quick check measures as the full comparison does, on small mode's 6 documents
+    assert config == workflows.eval_config(adapter=str(run.folder),
+                                           **{**workflows.QUICK_CHECK, "generations": 5, "eval_docs": 6})
+    full = nb.compare_config(dataclasses.replace(small, small=False, eval_docs=None), run, window=512)
     assert full == workflows.eval_config(adapter=str(run.folder), window=512)
-    assert (full.generations, full.n_bootstrap, full.window, full.stride) == (6, 1000, 512, 256)
+    assert (full.generations, full.n_bootstrap, full.window, full.stride, full.eval_docs) == (6, 1000, 512, 256, None)
+    # the parameters' cap on held-out documents reaches the comparison
+    capped = nb.setup(tmp_path / "ws", small=False, eval_docs=12, model="tiny-llama")
+    assert nb.compare_config(capped, run).eval_docs == 12
 
 
 def test_chosen_paths_name_what_is_wrong(tmp_path):
@@ -449,3 +453,55 @@ def test_make_lab_opens_the_notebooks_on_the_same_workspace_as_the_cli_and_app()
     from workbench.workspace import DEFAULT_WORKSPACE
 
     assert DEFAULT_WORKSPACE == "workspace"  # the CLI's and the app's ./workspace from the clone's root
+def _comparison_folder(tmp_path, state: str, error: str | None = None, record: dict | None = None):
+    from workbench.status import write_status
+    from workbench.workspace import Artifact
+
+    folder = tmp_path / "ws" / "comparisons" / "compare-r"
+    folder.mkdir(parents=True)
+    if record is not None:
+        (folder / "comparison.json").write_text(json.dumps(record))
+    write_status(folder, state, **({"error": error} if error else {}))
+    return Artifact(folder)
+
+
+@pytest.mark.parametrize("state, error, said", [
+    ("failed", "CUDA out of memory", "the comparison compare-r failed: CUDA out of memory."),
+    ("stopped", "stopped by the user", "the comparison compare-r was stopped before it finished (stopped by the user)."),
+])
+def test_a_failed_or_stopped_comparison_shows_its_error_not_empty_tables(tmp_path, state, error, said):
+    comparison = _comparison_folder(tmp_path, state, error)
+    for show in (nb.verdict, nb.documents_table, nb.generations_table, nb.token_view):
+        with pytest.raises(WorkbenchError) as caught:
+            show(comparison)
+        assert caught.value.message == said and "run the comparison cell again" in caught.value.fix
+
+
+def test_the_notebook_verdict_shows_the_warnings_and_what_perplexity_cannot_say(tmp_path, monkeypatch):
+    from workbench.evaluation.verdict import LIMITS, build_verdict
+
+    delta = {"ppl_change_pct": -12.0, "ppl_ratio_ci95": [0.85, 0.91], "significant": True, "documents": 3,
+             "tokens": 2_100, "enough_documents": True}
+    metrics = {"ece": 0.05, "documents": 3, "tokens": 2_100}
+    warning = "domain: only 3 document(s) and 2100 tokens; intervals and calibration from so little text are unreliable."
+    verdict = build_verdict({"base": {"domain": metrics}, "adapted": {"domain": metrics}}, {"domain": delta},
+                            warnings=[warning])
+    comparison = _comparison_folder(tmp_path, "finished", record={"verdict": verdict, "warnings": [warning]})
+    shown = []
+    monkeypatch.setattr(nb, "_markdown", shown.append)  # what the cell would display
+    nb.verdict(comparison)
+    (text,) = shown
+    assert "on 3 documents, 2,100 tokens" in text and f"⚠ {warning}" in text and LIMITS in text
+
+
+def test_the_documents_table_names_documents_by_title_with_the_change_first(tmp_path):
+    from workbench.evaluation.tables import COLUMNS
+
+    comparison = _comparison_folder(tmp_path, "finished", record={"verdict": {}})
+    rows = [{"set": "domain", "id": f"medquad_ghr-{i}", "title": f"Condition {i}", "tokens": 100,
+             "delta_nll": 0.1 * (i - 3), "base_token_ppl": 10.0, "adapted_token_ppl": 10.0} for i in range(7)]
+    (comparison.folder / "documents.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table = nb.documents_table(comparison, n=2)
+    assert list(table.columns) == list(COLUMNS) and table.columns[0] == "change %"
+    assert list(table["document"]) == ["Condition 6", "Condition 5", "Condition 1", "Condition 0"]
+    assert list(nb.documents_table(comparison, n=None, query="condition 4")["id"]) == ["medquad_ghr-4"]

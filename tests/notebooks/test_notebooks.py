@@ -124,6 +124,13 @@ def test_notebooks_run_top_to_bottom_in_small_mode(tmp_path, tiny_home, monkeypa
     assert f"stopped at step {-(-total // 2)} of {total}" in said or f"of {total}, checkpoint saved" in said, said
     comparisons = ws.comparisons()
     assert comparisons and (comparisons[0].folder / "comparison.json").exists()
+    # notebook 3 said how long before it compared, capped the held-out sets as set up, and showed the verdict's limits
+    record = json.loads((comparisons[0].folder / "comparison.json").read_text())
+    assert record["card"]["config"]["eval_docs"] == 6 and record["delta"]["domain"]["documents"] <= 6
+    executed = json.dumps([c.get("outputs") for c in nbformat.read(tmp_path / "03_compare_models.ipynb",
+                                                                     as_version=4).cells if c.cell_type == "code"])
+    assert "will take about" in executed and "on this machine" in executed
+    assert "not that what it writes is true" in executed and "n/a%" not in executed
     # notebook 4: the comparison's items reach the team's store unlabelled; the made-up annotators
     # label in the demonstration store, which queues the comparison's items only
     with LabelStore(workspace / "labels.db") as team:

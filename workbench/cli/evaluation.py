@@ -76,6 +76,11 @@ def compare(
     temperature_scaling: Optional[bool] = TEMPERATURE_SCALING_OPT,
     generations: Optional[int] = eval_option("generations"),
     labels: Optional[str] = eval_option("labels", "--labels"),
+    eval_docs: Optional[int] = eval_option("eval_docs", "--eval-docs"),
+    full: Optional[bool] = typer.Option(
+        None, "--full/--quick",
+        help="--full: every document of both sets; --quick: a sample sized to about three minutes. "
+             "Default: quick on a CPU, full on a GPU."),
     text_field: Optional[str] = TEXT_FIELD_OPT,
     dequantize: Optional[str] = DEQUANTIZE_OPT,
     text_unit: Optional[str] = TEXT_UNIT_OPT,
@@ -85,16 +90,21 @@ def compare(
     workspace: Optional[Path] = WORKSPACE,
 ) -> None:
     """Base vs adapted (or, with --against, one run against another) on domain and general text: comparison.json,
-    figures and report.html."""
+    figures and report.html. Says first how long it will take on this machine."""
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
     cfg = workflows.eval_config(
         config, set_, model=base, adapter=adapted, against=against, domain_eval=domain_eval, general_eval=general_eval, probes=probes,
         glossary=glossary, profile=profile, out=out, window=window, stride=stride, quant=quant, batch_size=batch_size,
         checkpoints=checkpoints, temperature_scaling=temperature_scaling, generations=generations, text_field=text_field,
-        labels=labels, dequantize_scoring=dequantize, text_unit=text_unit,
+        labels=labels, dequantize_scoring=dequantize, text_unit=text_unit, eval_docs=eval_docs,
     )
-    folder = workflows.compare(cfg, workspace_at(workspace) if workspace else None, overwrite=overwrite)
+    ws = workspace_at(workspace) if workspace else None
+    cfg, estimate = workflows.plan_comparison(cfg, ws, full=full)
+    typer.echo(estimate.sentence())
+    if estimate.quick:
+        typer.echo("This is a quick check on a sample of the documents; --full scores every document.")
+    folder = workflows.compare(cfg, ws, overwrite=overwrite)
     typer.echo(_summary(folder))
 
 
@@ -119,6 +129,8 @@ def _summary(folder: Path) -> str:
     if verdict.get("headline"):
         lines.append(verdict["headline"])
     lines += [f"warning: {w}" for w in c.get("warnings") or []]
+    if verdict.get("limits"):
+        lines.append(verdict["limits"])
     lines += [f"comparison: {folder / 'comparison.json'}", f"report:     {folder / 'report.html'}"]
     return "\n".join(lines)
 

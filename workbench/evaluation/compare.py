@@ -8,6 +8,7 @@ is renamed into place, so a crash never leaves an output folder that looks finis
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -27,11 +28,12 @@ from workbench.evaluation.adapted import (
 from workbench.evaluation.calibration import paired_ece_change
 from workbench.evaluation.checkpoints import checkpoint_points
 from workbench.evaluation.config import EvalConfig
+from workbench.evaluation.estimate import sample_set
 from workbench.evaluation.leakage import eval_set_leakage
 from workbench.evaluation.metrics import document_rows, score, summarize, token_documents
 from workbench.evaluation.perplexity import CorpusScore
 from workbench.evaluation.result import EvaluationResult
-from workbench.evaluation.scorecache import ScoreCache, base_key
+from workbench.evaluation.scorecache import ScoreCache, base_key, model_key_parts
 from workbench.evaluation.sets import EvalSet, _sample, check_inputs, default_sets, load_eval_set, uses_sample
 from workbench.evaluation.stats import paired_delta
 from workbench.models.runtime import apply_threads, resolve_precision
@@ -223,8 +225,13 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     quant = resolve_quant(config, card)
 
     runtime = _scoring_runtime()
+    started = time.perf_counter()
     model, tokenizer = load_with_adapter(resolved, config.adapter, quant=quant, device=config.device,
                                         dequantize=config.dequantize_scoring)
+    # how long each part took: the workspace keeps the rates for the next comparison's estimate
+    timing = {"load_s": time.perf_counter() - started, "scoring_tokens": 0, "scoring_s": 0.0,
+              "generated_tokens": 0, "generation_s": 0.0, "key_parts": model_key_parts(model)}
+    runtime["timing"] = timing
     precision = resolve_precision(next(model.parameters()).device.type)
     runtime["precision"] = precision
     # A run that added domain tokens brings a grown tokenizer. The base never learned the new rows, so
@@ -250,6 +257,20 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
         keep = {n: set(base_sets[n].ids) & set(sets[n].ids) for n in sets}
         sets = {n: _subset(s, keep[n]) for n, s in sets.items()}
         base_sets = {n: _subset(s, keep[n]) for n, s in base_sets.items()}
+    notes_sampled = []
+    if config.eval_docs:  # a quick check: a seeded sample of each set, the same on both sides
+        for name in list(sets):
+            total = len(sets[name].ids)
+            sets[name] = sample_set(sets[name], config.eval_docs, config.seed)
+            if grown:
+                base_sets[name] = sample_set(base_sets[name], config.eval_docs, config.seed)
+            if len(sets[name].ids) < total:
+                notes_sampled.append(
+                    f"quick check: {name} scored on {len(sets[name].ids)} of {total} documents (a seeded sample); its "
+                    "interval describes these documents and is wider than the whole set's would be: run the full "
+                    "comparison before deciding on a close result.")
+        if not grown:
+            base_sets = sets
     train_cache: dict = {}  # the training text is read and hashed once for both sets
     leakage = {name: eval_set_leakage(card, s, config, train_cache) for name, s in sets.items()}
     if against_card is not None:  # what the other run trained on may leak into the sets too
@@ -258,7 +279,7 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
             other = eval_set_leakage(against_card, s, config, other_cache)
             if other and (other.get("pairs") or other.get("flagged")):
                 leakage[f"{name} (against)"] = other
-    notes = [n for s in sets.values() for n in s.warnings]
+    notes = notes_sampled + [n for s in sets.values() for n in s.warnings]
     if grown:
         notes.append(
             f"the adapter added {len(tokenizer) - len(base_tokenizer)} token(s) to the tokenizer: the base is scored "
@@ -268,24 +289,44 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     _warn(notes, progress)
 
     scores: dict[str, dict[str, CorpusScore]] = {"base": {}, "adapted": {}}
-    emit(on_progress, "scoring", 0, 2 * len(sets), "set")
     # the base side of a comparison with the base model is the same every time: read back when scored before
     weights = None if (config.against or score_cache is None) else runs.weights_sha256(resolved.path)
     runtime["base_scores"] = {}
-    for i, (name, eval_set) in enumerate(sets.items()):
-        key = weights and base_key(model, base_tokenizer, base_sets[name].texts, config, weights, quant, precision,
-                                   len(base_tokenizer) if grown else None)
-        base_score = score_cache.get(key) if key else None
+    keys = {name: weights and base_key(model, base_tokenizer, base_sets[name].texts, config, weights, quant, precision,
+                                       len(base_tokenizer) if grown else None) for name in sets}
+    cached = {name: score_cache.get(key) if key else None for name, key in keys.items()}
+    # progress in tokens: what is left to score (a cached base set costs nothing)
+    total = sum(_count_tokens(tokenizer, s.texts) for s in sets.values()) + sum(
+        _count_tokens(base_tokenizer, base_sets[name].texts) for name in sets if cached[name] is None)
+    done = 0
+    side = ""
+
+    def scored(n: int) -> None:
+        nonlocal done
+        done += n
+        emit(on_progress, "scoring", done, total, "tokens", side)
+
+    def timed_score(label: str, *args) -> CorpusScore:
+        nonlocal side
+        side = label
+        emit(on_progress, "scoring", done, total, "tokens", side)
+        started = time.perf_counter()
+        result = score(*args, label, progress, precision, on_tokens=scored)
+        timing["scoring_s"] += time.perf_counter() - started
+        timing["scoring_tokens"] += result.tokens
+        return result
+
+    for name, eval_set in sets.items():
+        base_score = cached[name]
         runtime["base_scores"][name] = "cached" if base_score is not None else "scored"
         if base_score is None:
             with base_side(model, tokenizer, base_tokenizer):
-                base_score = score(model, base_tokenizer, base_sets[name], config, f"base/{name}", progress, precision)
-            if key:
-                score_cache.put(key, base_score)
+                base_score = timed_score(f"base/{name}", model, base_tokenizer, base_sets[name], config)
+            if keys[name]:
+                score_cache.put(keys[name], base_score)
         scores["base"][name] = base_score
-        emit(on_progress, "scoring", 2 * i + 1, 2 * len(sets), "set", f"base/{name}")
-        scores["adapted"][name] = score(model, tokenizer, eval_set, config, f"adapted/{name}", progress, precision)
-        emit(on_progress, "scoring", 2 * i + 2, 2 * len(sets), "set", f"adapted/{name}")
+        scores["adapted"][name] = timed_score(f"adapted/{name}", model, tokenizer, eval_set, config)
+    emit(on_progress, "scoring", total, total, "tokens", "scored")
     results = {label: {name: summarize(s, config) for name, s in by_set.items()} for label, by_set in scores.items()}
     unit = "word" if grown else "token"
     delta, documents, terms, token_html, token_docs = {}, [], {}, [], {}
@@ -331,10 +372,15 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
             base_cloze = score_cloze(model, base_tokenizer, cloze)
         cloze_result = compare_cloze(cloze, base_cloze, score_cloze(model, tokenizer, cloze), _side_labels(config))
         emit(on_progress, "cloze", 2, 2, "side")
-    generations = side_by_side(
-        model, tokenizer, domain_prompts(sets["domain"].texts, config.generations), config.max_new_tokens,
-        base_tokenizer=base_tokenizer,
-    ) if config.generations else []
+    prompts = domain_prompts(sets["domain"].texts, config.generations) if config.generations else []
+    if prompts:
+        emit(on_progress, "generating", 0, len(prompts), "prompt")
+    started = time.perf_counter()
+    generations = side_by_side(model, tokenizer, prompts, config.max_new_tokens, base_tokenizer=base_tokenizer)
+    timing["generation_s"] = time.perf_counter() - started
+    timing["generated_tokens"] = 2 * len(prompts) * config.max_new_tokens
+    if prompts:
+        emit(on_progress, "generating", len(prompts), len(prompts), "prompt")
     curve = None
     if config.checkpoints:
         curve = checkpoint_points(model, tokenizer, config, sets, Path(config.adapter), results, progress,
@@ -350,11 +396,11 @@ def run_compare(config: EvalConfig, workspace=None, progress: bool = True, on_pr
     labels = _side_labels(config)
     guardrails = _guardrails(guards, config, model, tokenizer, base_tokenizer, generations, sets, scores, card, labels)
     if config.against:
-        verdict = runs_verdict(results, delta, labels, leakage)
+        verdict = runs_verdict(results, delta, labels, leakage, warnings=notes)
     else:
         verdict = build_verdict(results, delta, documents,
                                 ((card or {}).get("config") or {}).get("forgetting_threshold_pct"),
-                                repetition, leakage, regression=regression)
+                                repetition, leakage, regression=regression, warnings=notes)
     if cloze_result:
         verdict = {**verdict, "cloze": cloze_result["verdict"]}
     add_guardrails(verdict, **guardrails)
@@ -446,6 +492,11 @@ def _guardrails(guards: dict, config: EvalConfig, model, tokenizer, base_tokeniz
                                 scores["base"]["domain"].documents, scores["adapted"]["domain"].documents,
                                 training_vocabulary(card), g.time_field)
     return {"bias": bias, "screen": screen, "drift": drift}
+
+
+def _count_tokens(tokenizer, texts: list[str]) -> int:
+    """Tokens the scorer will score in ``texts`` (each document's own tokens)."""
+    return sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]) if texts else 0
 
 
 def _side_labels(config: EvalConfig) -> dict:

@@ -64,6 +64,9 @@ class EvalConfig:
     """compare: candidates each cloze probe ranks (the term, related and sibling terms, random terms)."""
     profile: str | None = None
     """Corpus profile (profile.json or its folder) whose domain terms follow the glossary in the term tables."""
+    eval_docs: int | None = None
+    """compare: score at most this many documents of each held-out set, a seeded sample kept in file order
+    (a quick check; its intervals describe the sample); default all."""
     text_field: str = "text"
     """Field holding the text in JSONL input."""
     text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
@@ -154,6 +157,9 @@ class EvalConfig:
             raise WorkbenchError(f"cloze_candidates is {self.cloze_candidates}.",
                                  "set {field} to 2 or more (the term and at least one other), e.g. 8.",
                                  field="cloze_candidates")
+        if self.eval_docs is not None and self.eval_docs < 2:
+            raise WorkbenchError(f"eval_docs is {self.eval_docs}.", "set {field} to 2 documents or more (an interval "
+                                 "needs two), or leave it empty for every document.", field="eval_docs")
         if self.max_new_tokens < 1:
             raise WorkbenchError(f"max_new_tokens is {self.max_new_tokens}.", "set {field} to 1 or more.",
                                  field="max_new_tokens")
@@ -184,6 +190,7 @@ OPTION_HELP = {
     "labels": "Label store whose corrected errors are re-scored (default: workspace/labels.db if it exists; "
               "'none' to skip).",
     "text_field": "JSONL field holding the text.",
+    "eval_docs": "Score at most N documents of each held-out set (a seeded sample; default all).",
     "dequantize_scoring": "auto|on|off: score an NF4 base through its weights dequantized once (auto: on the CPU "
                           "when the copy fits easily in memory).",
     "text_unit": "What a document is in .txt/PDF eval sets: auto, document, paragraph, line, section.",

@@ -54,14 +54,16 @@ def summarize(score: CorpusScore, config) -> dict:
 
 
 def score(model, tokenizer, eval_set: EvalSet, config, desc: str, progress: bool,
-          precision: str | None = None) -> CorpusScore:
+          precision: str | None = None, on_tokens=None) -> CorpusScore:
     """Score ``eval_set`` with the window, stride and batch size of ``config`` (and the temperatures, when asked),
-    the matmuls in ``precision`` (default: :func:`workbench.models.runtime.resolve_precision` for the model's device)."""
+    the matmuls in ``precision`` (default: :func:`workbench.models.runtime.resolve_precision` for the model's device);
+    ``on_tokens(n)`` after each batch of ``n`` scored tokens."""
     if precision is None:
         precision = resolve_precision(next(model.parameters()).device.type)
     return score_documents(
         model, tokenizer, eval_set.texts, window=config.window, stride=config.stride, batch_size=config.batch_size,
         progress=progress, desc=desc, temperatures=scoring_temperatures(config), precision=precision,
+        on_tokens=on_tokens,
     )
 
 
@@ -76,13 +78,13 @@ def document_rows(eval_set: EvalSet, unit: str = "token", **scores: CorpusScore)
 
     ``unit="word"`` (base and adapted cut the text with different tokenizers): the NLLs are per word, so the
     two sides and ``delta_nll`` compare, and each side's token count is kept (``{label}_tokens``)."""
-    from workbench.evaluation.tokendiff import extract
+    from workbench.evaluation.tokendiff import extract, title
 
     rows = []
     for i, doc_id in enumerate(eval_set.ids):
         first = next(iter(scores.values())).documents[i]
-        row = {"set": eval_set.name, "id": doc_id, "tokens": first.tokens, "words": first.n_words, "bytes": first.n_bytes,
-               "extract": extract(eval_set.texts[i])}
+        row = {"set": eval_set.name, "id": doc_id, "title": title(eval_set.texts[i]), "tokens": first.tokens,
+               "words": first.n_words, "bytes": first.n_bytes, "extract": extract(eval_set.texts[i])}
         if unit == "word":
             row["nll_per"] = "word"
         for label, corpus_score in scores.items():
@@ -109,7 +111,8 @@ def token_documents(tokenizer, eval_set: EvalSet, rows: list[dict], base: Corpus
     picks += [(i, "most worsened", rank) for rank, i in enumerate(worsened, 1)]
     return [{
         "set": eval_set.name, "id": eval_set.ids[i], "what": what, "delta_nll": rows[i]["delta_nll"],
-        "title": f"{eval_set.name} {eval_set.ids[i]}: {what} #{rank} ({rows[i]['delta_nll']:+.3f} nats/token)",
+        "title": f"{rows[i]['title'] or eval_set.ids[i]} · {eval_set.name}, {what} #{rank}, "
+                 f"perplexity {100 * (math.exp(rows[i]['delta_nll']) - 1):+.1f}%",
         "tokens": document_tokens(tokenizer, eval_set.texts[i], base.documents[i].nll, adapted.documents[i].nll),
     } for i, what, rank in picks]
 

@@ -119,6 +119,7 @@ def score_documents(
     desc: str = "scoring",
     temperatures: Sequence[float] | None = None,
     precision: str = "fp32",
+    on_tokens=None,
 ) -> CorpusScore:
     """Score every document with a sliding window; batched, no-grad, vocabulary reduced on the fly.
 
@@ -130,6 +131,7 @@ def score_documents(
             temperatures (for temperature scaling); costs one extra vocabulary pass per value.
         precision: "bf16" runs the model's matmuls under bf16 autocast on the CPU (see
             :func:`workbench.models.runtime.resolve_precision`); the softmax reductions stay fp32.
+        on_tokens: called after each batch with the number of tokens it scored (progress in tokens).
 
     Returns:
         A CorpusScore with one DocumentScore per text, in order.
@@ -140,7 +142,8 @@ def score_documents(
     sequences = [[prefix_token_id(tokenizer)] + ids for ids in encoded]
     # (doc, begin, end, first_scored) for every window of every document
     jobs = [(d, *span) for d, seq in enumerate(sequences) for span in _windows(len(seq), window, stride)]
-    pieces = _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures, precision)
+    pieces = _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures, precision,
+                            on_tokens)
     result = CorpusScore(temperatures=tuple(temperatures or ()))
     for d, text in enumerate(texts):
         result.documents.append(_document(pieces[d], len(text.encode("utf-8")), count_words(text)))
@@ -200,7 +203,8 @@ def score_concatenated(
     return _document(pieces[0], len(text.encode("utf-8")), count_words(text))
 
 
-def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures, precision="fp32"):
+def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc, temperatures, precision="fp32",
+                   on_tokens=None):
     """Run the (doc, begin, end, first) windows in length-sorted batches; reduce logits per target."""
     import torch
     from tqdm.auto import tqdm
@@ -258,7 +262,10 @@ def _score_windows(model, tokenizer, sequences, jobs, batch_size, progress, desc
                 n = end - first
                 pieces[d].append((first, {k: v[offset : offset + n] for k, v in reduced.items()}))
                 offset += n
-            bar.update(sum(end - first for _, _, end, first in batch))
+            done = sum(end - first for _, _, end, first in batch)
+            bar.update(done)
+            if on_tokens is not None:
+                on_tokens(done)
     bar.close()
     if was_training:
         model.train()

@@ -103,7 +103,8 @@ def _verdict_block(verdict: dict) -> str:
             [("id", "document"), ("delta_nll", f"change (nats/{(verdict.get('domain') or {}).get('unit', 'token')})"),
              ("extract", "extract")],
             explained={"delta_nll": "delta_nll"})
-    return (f'<div class="verdict"><h2>Verdict</h2><ul class="status">{"".join(rows)}</ul>'
+    limits = f'<p class="limits">{html.escape(verdict["limits"])}</p>' if verdict.get("limits") else ""
+    return (f'<div class="verdict"><h2>Verdict</h2><ul class="status">{"".join(rows)}</ul>{limits}'
             f"<h3>Next steps</h3><ol>{steps}</ol>{review}</div>")
 
 
@@ -137,11 +138,15 @@ def _terms_section(name: str, terms: dict) -> str:
 def _documents_section(documents: list[dict], k: int = 5) -> str:
     if not documents or "delta_nll" not in documents[0]:
         return ""
+    from workbench.evaluation.tables import change_pct
+
     parts = ["<h2>Documents that changed most</h2>"]
     per = documents[0].get("nll_per", "token")
-    columns = [("set", "set"), ("id", "document"), ("delta_nll", f"change (nats/{per})"), ("tokens", "tokens"),
-               ("extract", "extract")]
+    columns = [("change_pct", f"perplexity change % (per {per})"), ("title", "document"), ("tokens", "tokens"),
+               ("delta_nll", f"change (nats/{per})"), ("id", "id")]
     explained = {"delta_nll": "delta_nll"}
+    documents = [{**d, "title": d.get("title") or d.get("extract") or d.get("id"), "change_pct": change_pct(d)}
+                 for d in documents]
     for name in dict.fromkeys(d["set"] for d in documents):
         rows = sorted((d for d in documents if d["set"] == name), key=lambda d: d["delta_nll"])
         parts.append(f"<h3>{html.escape(name)}: most improved</h3>"
@@ -282,7 +287,7 @@ def build_report(result: dict, figures: dict, token_html: list[str] | None = Non
     for name, terms in (result.get("terms") or {}).items():
         parts.append(_terms_section(name, terms))
     if token_documents is not None:
-        parts.append("<h2>Per-token change, one document at a time</h2>"
+        parts.append("<h2>Change word by word, one document at a time</h2>"
                      f'<p class="legend">{html.escape(explain("token_delta"))}</p>' + render_documents(token_documents))
     elif token_html:
         parts.append("<h2>Per-token surprisal change</h2>" + "".join(token_html))

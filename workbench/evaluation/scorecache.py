@@ -110,22 +110,35 @@ def _unpack(arrays: dict[str, np.ndarray]) -> CorpusScore:
     return result
 
 
+def model_key_parts(model) -> dict:
+    """What a base key takes from the loaded model: its device, dtype and whether an NF4 base is scored
+    through a dequantized copy (recorded with a comparison's timing, so an estimate can rebuild the key)."""
+    from workbench.models.load import linear4bit_layers
+
+    parameter = next(model.parameters())
+    dense = any("forward" in vars(layer) for layer in linear4bit_layers(model))  # scored through a dequantized copy
+    return {"device": parameter.device.type, "dtype": str(parameter.dtype), "dequantized": dense}
+
+
 def base_key(model, tokenizer, texts: Sequence[str], config, weights_sha256: str | None, quant: str, precision: str,
              vocab_limit: int | None = None) -> str | None:
     """The key of the base's scores of ``texts`` (None when the weights' hash is not known: not cached)."""
+    return base_key_from(model_key_parts(model), tokenizer, texts, config, weights_sha256, quant, precision, vocab_limit)
+
+
+def base_key_from(parts: dict, tokenizer, texts: Sequence[str], config, weights_sha256: str | None, quant: str,
+                  precision: str, vocab_limit: int | None = None) -> str | None:
+    """:func:`base_key` from :func:`model_key_parts` instead of the loaded model."""
     if not weights_sha256:
         return None
     import torch
 
     from workbench.evaluation.metrics import scoring_temperatures
-    from workbench.models.load import linear4bit_layers
 
-    parameter = next(model.parameters())
-    dense = any("forward" in vars(layer) for layer in linear4bit_layers(model))  # scored through a dequantized copy
-    return score_key(weights=weights_sha256, quant=quant, dequantized=dense, device=parameter.device.type,
-                     dtype=str(parameter.dtype), tokenizer=tokenizer_digest(tokenizer), vocab_limit=vocab_limit,
+    return score_key(weights=weights_sha256, quant=quant, dequantized=parts["dequantized"], device=parts["device"],
+                     dtype=parts["dtype"], tokenizer=tokenizer_digest(tokenizer), vocab_limit=vocab_limit,
                      window=config.window, stride=config.stride, batch_size=config.batch_size, precision=precision,
                      temperatures=scoring_temperatures(config), texts=texts_digest(texts), torch=torch.__version__)
 
 
-__all__ = ["ScoreCache", "score_key", "base_key", "tokenizer_digest", "texts_digest"]
+__all__ = ["ScoreCache", "score_key", "base_key", "base_key_from", "model_key_parts", "tokenizer_digest", "texts_digest"]

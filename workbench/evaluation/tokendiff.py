@@ -27,6 +27,17 @@ def extract(text: str, chars: int = 140) -> str:
     return cut + " …"
 
 
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def title(text: str, chars: int = 80) -> str:
+    """What a person calls a document: its first Markdown heading among the opening lines, else its first line,
+    cut at a word boundary."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    heading = next((m.group(1) for line in lines[:5] if (m := HEADING.match(line))), None)
+    return extract(heading or (lines[0] if lines else ""), chars)
+
+
 def token_spans(tokenizer, text: str) -> np.ndarray:
     """[tokens, 2] character spans of ``text``'s tokens (same tokens the scorer scored)."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -48,6 +59,58 @@ def document_tokens(tokenizer, text: str, base_nll: np.ndarray, adapted_nll: np.
     return rows
 
 
+SPACE = re.compile(r"(\s+)")
+
+
+def word_rows(tokens: list[dict]) -> list[dict]:
+    """The token rows of a document (:func:`document_tokens`) joined into whole words, as a reader sees them.
+
+    A word is a run of characters between whitespace; its base, adapted and change are the sums over its
+    tokens (nats: the surprisal of the whole word, by the chain rule), and ``pieces`` lists how the
+    tokenizer cut it. A token that is whitespace only (a space or newline token) counts with the word after
+    it; whitespace itself is kept as rows with ``space: True`` and no numbers, so joining every row's
+    ``text`` gives the document back.
+    """
+    rows: list[dict] = []
+    current: dict | None = None
+    pending = [0.0, 0.0, 0.0, 0]  # a whitespace-only token's numbers, for the next word
+
+    def add(word: dict, b: float, a: float, d: float, n: int) -> None:
+        word["base"] += b
+        word["adapted"] += a
+        word["delta"] += d
+        word["tokens"] += n
+
+    for token in tokens:
+        numbers = (float(token["base"]), float(token["adapted"]), float(token["delta"]), 1)
+        counted = False
+        for segment in SPACE.split(token["text"]):
+            if not segment:
+                continue
+            if segment.isspace():
+                rows.append({"text": segment, "space": True})
+                current = None
+                continue
+            if current is None:
+                current = {"text": "", "base": pending[0], "adapted": pending[1], "delta": pending[2],
+                           "tokens": pending[3], "pieces": []}
+                pending = [0.0, 0.0, 0.0, 0]
+                rows.append(current)
+            current["text"] += segment
+            if not counted:
+                add(current, *numbers)
+                current["pieces"].append(segment)
+                counted = True
+        if not counted:
+            if token["text"] == "" and current is not None:  # a byte of the character its neighbour showed
+                add(current, *numbers)
+            else:
+                pending = [p + v for p, v in zip(pending, numbers)]
+    if pending[3] and current is not None:  # trailing whitespace tokens: count with the last word
+        add(current, *pending)
+    return rows
+
+
 def _colour(delta: float, scale: float) -> str:
     x = max(-1.0, min(1.0, delta / scale)) if scale > 0 else 0.0
     alpha = round(abs(x) * 0.85, 3)
@@ -56,26 +119,38 @@ def _colour(delta: float, scale: float) -> str:
 
 
 def render_html(rows: list[dict], title: str = "", scale: float | None = None, legend: bool = True) -> str:
-    """The document as HTML spans coloured by the per-token change; hover shows the numbers."""
-    deltas = np.array([r["delta"] for r in rows]) if rows else np.zeros(1)
-    scale = scale or float(np.quantile(np.abs(deltas), 0.98)) or 1.0
+    """The document as HTML, each whole word coloured by its change (:func:`word_rows`); hovering a word
+    shows its numbers and how the tokenizer cut it. ``rows`` are token rows."""
+    words = word_rows(rows)
+    scale = scale or _scale([w["delta"] for w in words if not w.get("space")])
     parts = []
-    for r in rows:
-        tip = f"base {r['base']:.2f} nats, adapted {r['adapted']:.2f}, change {r['delta']:+.2f}"
-        text = html.escape(r["text"]).replace("\n", "<br>")
-        parts.append(f'<span style="background:{_colour(r["delta"], scale)}" title="{tip}">{text}</span>')
+    for w in words:
+        text = html.escape(w["text"])
+        if w.get("space"):
+            parts.append(text.replace("\n", "<br>"))
+            continue
+        pieces = " | ".join(w["pieces"]) if len(w["pieces"]) > 1 else ""
+        tip = (f"{w['text']}: base {w['base']:.2f} nats, adapted {w['adapted']:.2f}, change {w['delta']:+.2f} "
+               f"({w['tokens']} token{'s' if w['tokens'] != 1 else ''}{': ' + pieces if pieces else ''})")
+        parts.append(f'<span style="background:{_colour(w["delta"], scale)};border-radius:3px" '
+                     f'title="{html.escape(tip, quote=True)}">{text}</span>')
     total = sum(r["delta"] for r in rows)
+    n_words = sum(1 for w in words if not w.get("space"))
     head = f"<h4>{html.escape(title)}</h4>" if title else ""
-    note = f'<p class="legend">{len(rows)} word-pieces, total change {total:+.1f} nats.</p>'
+    note = f'<p class="legend">{n_words} words ({len(rows)} tokens), total change {total:+.1f} nats.</p>'
     key = colour_legend(scale) if legend else ""
     return (f'<div class="tokendiff">{head}{key}{note}<p style="line-height:1.9;max-width:80ch;white-space:normal">'
             f'{"".join(parts)}</p></div>')
 
 
+def _scale(deltas: list[float]) -> float:
+    """The 98th percentile of the absolute changes: the colour scale's end (1 when there are none)."""
+    return float(np.quantile(np.abs(np.asarray(deltas)), 0.98)) or 1.0 if deltas else 1.0
+
+
 def shared_scale(documents: list[dict]) -> float:
-    """The colour scale of a set of documents: the 98th percentile of their absolute per-token changes."""
-    deltas = np.array([abs(t["delta"]) for d in documents for t in d["tokens"]])
-    return float(np.quantile(deltas, 0.98)) if deltas.size else 1.0
+    """The colour scale of a set of documents: the 98th percentile of their absolute per-word changes."""
+    return _scale([w["delta"] for d in documents for w in word_rows(d["tokens"]) if not w.get("space")])
 
 
 def colour_legend(scale: float) -> str:
@@ -86,12 +161,12 @@ def colour_legend(scale: float) -> str:
         f"<span>{-scale:.2f} nats: more expected after adaptation</span> "
         f'<span style="display:inline-block;width:220px;height:12px;vertical-align:middle;border:1px solid #ccc;'
         f'background:{bar}"></span> '
-        f"<span>+{scale:.2f} nats: less expected</span> (hover a word-piece for its numbers)</div>"
+        f"<span>+{scale:.2f} nats: less expected</span> (hover a word for its numbers)</div>"
     )
 
 
 def render_documents(documents: list[dict]) -> str:
-    """One document at a time, chosen from a selector: wrapped, coloured text on one shared colour scale.
+    """One document at a time, chosen from a selector: wrapped text, whole words coloured on one shared scale.
 
     Args:
         documents: ``[{"title": str, "tokens": rows of document_tokens}]`` (e.g. most improved and most worsened).

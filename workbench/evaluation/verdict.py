@@ -11,6 +11,10 @@ import math
 
 from workbench.evaluation.stats import MIN_DOCUMENTS
 
+LIMITS = ("Lower perplexity means a model finds domain text more expected, not that what it writes is true: a model "
+          "can predict the field's wording well and still invent facts. Read the generations side by side and have a "
+          "domain expert review them (review items from this comparison) before trusting what it says.")
+"""What a perplexity comparison cannot say, stated with every verdict."""
 DEFAULT_FORGETTING_THRESHOLD_PCT = 10.0  # TrainConfig.forgetting_threshold_pct's default
 CALIBRATION_TOLERANCE = 0.005  # ECE changes smaller than half a percentage point count as unchanged
 MEANINGFUL_PCT = 1.0  # a significant domain gain smaller than this (in perplexity %) is called small
@@ -183,6 +187,7 @@ def build_verdict(
     leakage: dict | None = None,
     train_tokens: int | None = None,
     regression: dict | None = None,
+    warnings: list[str] | None = None,
 ) -> dict:
     """The verdict block of a comparison.
 
@@ -196,10 +201,13 @@ def build_verdict(
         leakage: ``{set: leakage report}``.
         train_tokens: tokens the run trained on, for the advice.
         regression: the comparison's ``regression`` section (labelled errors re-scored), if any.
+        warnings: the comparison's warnings (thin sets, a quick check's sample, leakage...), kept in the verdict
+            so every face that shows it shows them.
 
     Returns:
         ``{"headline", "domain", "general", "calibration", "regression", "other_sets", "next_steps",
-        "review_first", ...}``.
+        "review_first", "flagged", "warnings", "limits", ...}``; ``flagged`` counts what the comparison flags
+        for review (repetitive generations, worsened documents, labelled errors made more often).
     """
     threshold = DEFAULT_FORGETTING_THRESHOLD_PCT if forgetting_threshold_pct is None else float(forgetting_threshold_pct)
     documents = documents or []
@@ -231,6 +239,9 @@ def build_verdict(
                                "document(s) in training, so this understates forgetting."}
     repetitive = (repetition or {}).get("adapted_repetitive", 0)
 
+    flagged = {"repetitive_generations": repetitive, "documents_worse": len(worst),
+               "regression_worse": int(bool(labelled and labelled["status"] == "worse"))}
+    flagged = {k: v for k, v in flagged.items() if v}
     steps: list[str] = []
     dm = results["adapted"]["domain"]
     small = dm.get("documents", 0) < MIN_DOCUMENTS or dm.get("tokens", 0) < MIN_TOKENS
@@ -269,8 +280,8 @@ def build_verdict(
                         f"({_fmt_pct(domain['change_pct'])}, under {MEANINGFUL_PCT:g}%).")
     elif (domain["status"] == "better" and not (general and (general["over_threshold"] or general.get("replayed_documents")))
           and not leaked):
-        steps.insert(urgent, "The adaptation helps on domain text at an acceptable cost: keep this run, and check the "
-                        "flagged items below before relying on it.")
+        steps.insert(urgent, "The adaptation helps on domain text at an acceptable cost: keep this run"
+                     + (", and check the flagged items below before relying on it." if flagged else "."))
     steps = steps[:2] or ["Nothing stands out: the numbers show no clear effect either way."]
 
     headline = domain["sentence"]
@@ -279,7 +290,8 @@ def build_verdict(
     return {
         "headline": headline, "domain": domain, "general": general, "calibration": calibration,
         "regression": labelled, "other_sets": others, "next_steps": steps, "review_first": worst,
-        "leakage_documents": leaked, "repetitive_generations": repetitive,
+        "leakage_documents": leaked, "repetitive_generations": repetitive, "flagged": flagged,
+        "warnings": list(warnings or []), "limits": LIMITS,
     }
 
 
@@ -309,7 +321,8 @@ def _pair_line(delta: dict, labels: dict, text: str) -> dict:
             "sentence": sentence}
 
 
-def runs_verdict(results: dict, delta: dict, labels: dict, leakage: dict | None = None) -> dict:
+def runs_verdict(results: dict, delta: dict, labels: dict, leakage: dict | None = None,
+                 warnings: list[str] | None = None) -> dict:
     """The verdict of a run-against-run comparison: which run is better on domain and on general text.
 
     Args:
@@ -343,11 +356,11 @@ def runs_verdict(results: dict, delta: dict, labels: dict, leakage: dict | None 
     return {"headline": headline, "domain": domain, "general": general, "calibration": calibration,
             "regression": None, "other_sets": {}, "next_steps": steps[:2], "review_first": [],
             "leakage_documents": leaked, "repetitive_generations": 0, "kind": "runs",
-            "labels": labels}
+            "labels": labels, "flagged": {}, "warnings": list(warnings or []), "limits": LIMITS}
 
 
 __all__ = [
-    "build_verdict", "calibration_verdict", "domain_verdict", "general_verdict", "regression_verdict", "runs_verdict",
+    "LIMITS", "build_verdict", "calibration_verdict", "domain_verdict", "general_verdict", "regression_verdict", "runs_verdict",
 ]
 
 

@@ -14,9 +14,12 @@ from workbench.workflows.evaluation import (
     QUICK_CHECK,
     check_trained_snapshot,
     compare,
+    compare_estimate,
     eval_config,
     evaluate,
+    plan_comparison,
     quick,
+    scoring_rates_path,
     with_regression_set,
 )
 from workbench.workflows.knowledge import GlossaryPlan, glossary_plan, render_glossary
@@ -40,6 +43,7 @@ __all__ = [
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "glossary_plan", "render_glossary", "GlossaryPlan",
     "monitor", "run_monitor",
+    "compare_estimate", "plan_comparison", "scoring_rates_path",
     "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
     "audit_synthetic", "generate_synthetic", "synthetic_folder",
 ]

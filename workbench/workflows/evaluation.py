@@ -20,10 +20,13 @@ from workbench.io import read_json
 from workbench.workspace import Workspace
 
 __all__ = ["eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
-           "base_scores_folder"]
+           "base_scores_folder", "scoring_rates_path", "compare_estimate", "plan_comparison"]
 
-QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "window": 256, "cloze_probes": 40}
-"""Settings of a quick comparison (small mode of the notebooks and tests): fewer generations, resamples and cloze probes."""
+QUICK_CHECK = {"generations": 3, "max_new_tokens": 16, "n_bootstrap": 200, "cloze_probes": 40}
+"""Settings of a quick comparison (the default on a CPU, and small mode of the notebooks and tests): fewer
+generations, resamples and cloze probes. What makes it quick is the sample of documents :func:`plan_comparison`
+sizes to a few minutes (``eval_docs``); the window stays the full comparison's, so a quick check measures the
+same thing on fewer documents, with the wider interval that follows."""
 
 
 def _workspace(workspace: Workspace | str | os.PathLike | None) -> Workspace | None:
@@ -121,13 +124,86 @@ def compare(
         ws = _run_workspace(config.adapter)
     check_trained_snapshot(config)
     cache = ScoreCache(base_scores_folder(ws or Workspace.at())) if cache_base_scores else None
-    return run_compare(with_regression_set(config, ws), ws, progress=progress, overwrite=overwrite,
-                       on_progress=on_progress, score_cache=cache)
+    folder = run_compare(with_regression_set(config, ws), ws, progress=progress, overwrite=overwrite,
+                         on_progress=on_progress, score_cache=cache)
+    try:
+        _record_rate(config, ws or Workspace.at(), folder)
+    except (OSError, ValueError, KeyError, WorkbenchError):  # a rate not kept costs the next estimate a timed forward
+        pass
+    return folder
 
 
 def base_scores_folder(workspace: Workspace) -> Path:
     """Where a workspace keeps the base model's per-document scores between comparisons."""
     return workspace.root / ".cache" / "base-scores"
+
+
+def scoring_rates_path(workspace: Workspace) -> Path:
+    """Where a workspace keeps the scoring rates its comparisons measured (the estimates read them)."""
+    return workspace.root / ".cache" / "scoring-rates.json"
+
+
+def _record_rate(config: EvalConfig, workspace: Workspace, folder: Path) -> None:
+    """Keep the rate the comparison in ``folder`` measured, for the next estimate on this machine."""
+    from workbench.evaluation.adapted import resolve_quant, run_model
+    from workbench.evaluation.estimate import ScoringRates, rate_from_timing, rate_key
+    from workbench.models.load import default_device, resolve_model
+    from workbench.runcard import now_iso
+    from workbench.runs import run_card_for
+
+    record = read_json(folder / "comparison.json")
+    timing = (((record.get("card") or {}).get("runtime") or {}).get("timing")) or {}
+    entry = rate_from_timing(timing)
+    if entry is None:
+        return
+    resolved = resolve_model(config.model or run_model(config.adapter), fetch=False)
+    device = str(config.device or default_device()).split(":")[0]
+    key = rate_key(str(resolved.path), resolve_quant(config, run_card_for(config.adapter)), config.dequantize_scoring,
+                   device, config.window, config.batch_size, config.temperature_scaling)
+    ScoringRates(scoring_rates_path(workspace)).put(key, {**entry, "comparison": folder.name, "at": now_iso()})
+
+
+def compare_estimate(config: EvalConfig, workspace: Workspace | str | os.PathLike | None = None,
+                     measure: bool = True, rate: dict | None = None):
+    """How long the comparison ``config`` will take on this machine (a
+    :class:`~workbench.evaluation.estimate.ComparisonEstimate`): the tokens to score (base scores the
+    workspace has cached cost nothing) at the rate an earlier comparison measured here, else a short timed
+    forward now (``measure``; without it and without a known rate: None)."""
+    from workbench.evaluation.estimate import ScoringRates, estimate_comparison
+    from workbench.evaluation.scorecache import ScoreCache
+
+    ws = _workspace(workspace) or (_run_workspace(config.adapter) if config.adapter else None) or Workspace.at()
+    return estimate_comparison(config, ScoringRates(scoring_rates_path(ws)), ScoreCache(base_scores_folder(ws)),
+                               rate=rate, measure=measure)
+
+
+def plan_comparison(config: EvalConfig, workspace: Workspace | str | os.PathLike | None = None,
+                    full: bool | None = None, budget_s: float | None = None):
+    """The comparison to launch and its time estimate: ``(config, estimate)``.
+
+    A full comparison scores every document. On a CPU (``full=None``) a comparison whose estimate passes
+    ``budget_s`` (default about three minutes) becomes a quick check: the :data:`QUICK_CHECK` settings and
+    a seeded sample of each set (``eval_docs``) sized to fit the budget. ``full=False`` asks for the quick
+    check on any device. A config that sets ``eval_docs`` itself is kept as it is.
+    """
+    from workbench.evaluation.estimate import QUICK_BUDGET_S, quick_documents, rate_entry
+    from workbench.models.load import default_device
+
+    check_trained_snapshot(config)
+    asked_quick = full is False  # the quick settings even when every document fits the budget
+    if full is None:
+        full = str(config.device or default_device()).split(":")[0] != "cpu"
+    estimate = compare_estimate(config, workspace)
+    budget = QUICK_BUDGET_S if budget_s is None else budget_s
+    if full or config.eval_docs is not None or (estimate.seconds <= budget and not asked_quick):
+        return config, estimate
+    config = quick(config)
+    estimate = compare_estimate(config, workspace, rate=rate_entry(estimate))
+    n = quick_documents(estimate, config.seed, budget)
+    if n is None:
+        return config, estimate
+    config = dataclasses.replace(config, eval_docs=n)
+    return config, compare_estimate(config, workspace, rate=rate_entry(estimate))
 
 
 def check_trained_snapshot(config: EvalConfig) -> None:

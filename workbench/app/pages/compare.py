@@ -1,10 +1,13 @@
 """Compare: base against a run or one of its checkpoints, as a background job; perplexity with
 intervals, reliability, per-document table, token heatmap, probes, generations; review items."""
 
+import dataclasses
+import json
+
 import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
-from workbench import appsupport
+from workbench import appsupport, workflows
 from workbench.app.sections import guardrails
 from workbench.app.sections.knowledge import cloze_section
 from workbench.app.sections.review_items import make_review_items
@@ -17,14 +20,32 @@ words = appsupport.compare_words()
 labels = appsupport.COMPARE_LABELS
 
 
+@st.cache_data(show_spinner="Timing a short forward on this machine…", max_entries=32)
+def _plan(config_json: str, root: str, full: bool | None, rates_mtime: float):
+    """The comparison to launch and its time estimate (``workflows.plan_comparison``), kept until the form, the
+    scope or the workspace's measured rates change."""
+    from workbench.config import from_dict
+    from workbench.evaluation.config import EvalConfig
+
+    return workflows.plan_comparison(from_dict(EvalConfig, json.loads(config_json)), root, full=full)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _comparison(root: str, name: str, mtime: float):
-    """The comparison's record, its per-document rows and its figures (cached until it changes)."""
+    """The comparison's record, its per-document rows, its figures and its token view (cached until it changes)."""
     from workbench.figures import figures_of
     from workbench.workspace import Workspace
 
     comparison = Workspace(root).comparison(name)
-    return comparison.record(), comparison.rows("documents.jsonl"), figures_of(comparison)
+    tokens = comparison.rows("tokens.jsonl") if (comparison.folder / "tokens.jsonl").exists() else []
+    return comparison.record(), comparison.rows("documents.jsonl"), figures_of(comparison), tokens
+
+
+@st.cache_resource(show_spinner=False)
+def _device() -> str:
+    from workbench.models.load import default_device
+
+    return default_device()
 
 
 # --- new comparison ---------------------------------------------------------------------------
@@ -60,14 +81,26 @@ with st.expander("New comparison", expanded=not ws.comparisons(), icon=":materia
         against = st.selectbox("Compare with", others, key="compare_against",
                                help="The base model, or another run of the same base: run against run, the difference "
                                     "paired over the same documents (which run is better, and whether that can be chance).")
-        if st.button("Run comparison", type="primary", key="compare_launch", icon=":material/play_arrow:"):
+        on_cpu = _device() == "cpu"
+        scope = st.radio("Scope", ["Quick check", "Full comparison"], index=0 if on_cpu else 1, horizontal=True,
+                         key="compare_scope",
+                         help="Quick check: a sample of the held-out documents sized to about three minutes on this "
+                              "machine (its interval is wider); full: every document.")
+        planned = None
+        with user_errors(words):
+            extra = {} if against == "the base model" else {"against": str(ws.run(against).folder)}
+            config = appsupport.compare_config_from_form(cfg, str(adapter), base_model, domain_eval, general_eval,
+                                                         generations=int(generations), window=int(window), **extra)
+            rates = workflows.scoring_rates_path(ws)
+            full = True if scope == "Full comparison" else (None if on_cpu else False)
+            planned, estimate = _plan(json.dumps(dataclasses.asdict(config)), str(ws.root), full,
+                                      rates.stat().st_mtime if rates.exists() else 0.0)
+            st.info(estimate.sentence(), icon=":material/timer:")
+        if st.button("Run comparison", type="primary", key="compare_launch", icon=":material/play_arrow:") and planned:
             from workbench import jobs
 
             with user_errors(words):
-                extra = {} if against == "the base model" else {"against": str(ws.run(against).folder)}
-                config = appsupport.compare_config_from_form(cfg, str(adapter), base_model, domain_eval, general_eval,
-                                                             generations=int(generations), window=int(window), **extra)
-                job = jobs.launch("compare", config, ws)
+                job = jobs.launch("compare", planned, ws)
                 state["compare_view_select"] = job.name  # show the new comparison (its selectbox comes below)
                 st.rerun()
 
@@ -84,9 +117,12 @@ summary = next(c for c in comparisons if c.name == name)
 if summary.state in ACTIVE or not summary.complete:
     follow_job(summary.folder, f"compare_{name}")
 if not summary.complete:
+    if summary.state == "stopped":
+        st.warning("This comparison was stopped before it finished, so it has no results: run it again.",
+                   icon=":material/stop_circle:")
     st.stop()
 
-comparison, documents, figures = _comparison(str(ws.root), name, summary.folder.stat().st_mtime)
+comparison, documents, figures, token_documents = _comparison(str(ws.root), name, summary.folder.stat().st_mtime)
 st.subheader("Perplexity change (adapted over base, 95% interval)")
 cols = st.columns(max(1, len(comparison.get("delta") or {})))
 for col, (set_name, delta) in zip(cols, (comparison.get("delta") or {}).items()):
@@ -110,6 +146,8 @@ if verdict:
         st.markdown(f"- {step}")
 for warning in comparison.get("warnings") or []:
     st.warning(warning)
+if verdict.get("limits"):
+    st.info(verdict["limits"], icon=":material/fact_check:")
 
 def tab_perplexity() -> None:
     for key in ("perplexity", "bits_per_byte"):
@@ -125,14 +163,27 @@ def tab_reliability() -> None:
 def tab_documents() -> None:
     if "documents" in figures:
         st.plotly_chart(figures["documents"], key="cmp_documents")
-    query = st.text_input("Search documents (id)", key="compare_doc_search")
-    rows = [d for d in documents if query.lower() in str(d.get("id", "")).lower()] if query else documents
-    st.dataframe(rows, hide_index=True, key="cmp_documents_table")
+    from workbench.evaluation.tables import document_table
+
+    query = st.text_input("Search documents (title)", key="compare_doc_search")
+    st.dataframe(document_table(documents, query), hide_index=True, key="cmp_documents_table",
+                 column_config={"change %": st.column_config.NumberColumn(
+                     "change %", format="%+.1f%%", help="Perplexity change of the document, adapted over base "
+                                                       "(negative: the adapted model finds it more expected)")})
 
 
 def tab_tokens() -> None:
-    for key in sorted(k for k in figures if k.startswith("tokens")):
-        st.plotly_chart(figures[key], key=f"cmp_{key}")
+    from workbench.evaluation.tokendiff import render_html, shared_scale
+
+    if not token_documents:
+        st.caption("No token view in this comparison.")
+        return
+    scale = shared_scale(token_documents)
+    titles = [d["title"] for d in token_documents]
+    picked = st.selectbox("Document", range(len(titles)), format_func=lambda i: titles[i], key="compare_token_doc")
+    st.caption("Each word coloured by how much more (red) or less (blue) surprising it became; hover a word for "
+               "its numbers.")
+    st.html(render_html(token_documents[picked]["tokens"], scale=scale))
 
 
 def tab_probes() -> None:
