@@ -42,6 +42,7 @@ from workbench.runlock import folder_lock
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file
+from workbench.training.curriculum import curriculum_record, lr_multipliers
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
@@ -313,6 +314,8 @@ def _train(
                                  base_tokenizer=base_tokenizer if new_token_ids else None, sample=config.eval_sample)
     model = add_lora(model, config, device, new_token_ids)
     warmup_steps = config.warmup_steps(n_steps)
+    curriculum = curriculum_record(config.curriculum, n_steps, config.tokens_per_step * world_size(),
+                                   config.learning_rate)
     dtype = compute_dtype(device)
     from workbench.models.runtime import PRECISION_ENV, apply_threads, resolve_runtime
 
@@ -377,6 +380,7 @@ def _train(
                   "learning_rate_reason": lr_reason},
         tokens_per_step=config.tokens_per_step * world_size(),
         runtime=runtime.to_dict(),
+        curriculum=curriculum,
         **(resume_card or {}),
     )
     rank_zero = int(os.environ.get("RANK", "0")) == 0
@@ -408,6 +412,7 @@ def _train(
     trainer = grouped_lr_trainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
         chunked_loss=runtime.chunked_loss,
+        lr_multipliers=lr_multipliers(config.curriculum.stages, n_steps) if config.curriculum.staged else None,
         model=model,
         args=args,
         train_dataset=ScheduledBlocks(data.blocks, data.schedule),
