@@ -33,11 +33,26 @@ def training_curves(rows: list[dict], x: XAxis = "step", log_y: bool = False) ->
                         subplot_titles=("loss", "learning rate", "tokens/s"))
     for i, key in enumerate(("loss", "lr", "tokens_per_s"), 1):
         fig.add_trace(go.Scatter(x=xs, y=[r.get(key) for r in train], mode="lines", name=key), row=i, col=1)
+    for at, name in stage_starts(train, x):
+        fig.add_vline(x=at, line_dash="dot", line_color="#7f7f7f", row="all", col=1)
+        fig.add_annotation(x=at, y=1.0, yref="paper", text=name, showarrow=False, xanchor="left", yanchor="bottom",
+                           font=dict(size=10, color="#7f7f7f"))
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text=_x_title(x), row=3, col=1)
     fig.update_layout(title="Training", height=640, showlegend=False, **_LAYOUT)
     return fig
+
+
+def stage_starts(rows: list[dict], x: XAxis = "step") -> list[tuple[float, str]]:
+    """Where a staged run's next stage begins on the x axis (halfway between the last row of one stage and
+    the first of the next) and its name, from the training rows' ``stage``."""
+    starts = []
+    for before, row in zip(rows, rows[1:]):
+        if row.get("stage") and before.get("stage") and row["stage"] != before["stage"]:
+            if before.get(x) is not None and row.get(x) is not None:
+                starts.append(((before[x] + row[x]) / 2, row["stage"]))
+    return starts
 
 
 def perplexity_curves(
