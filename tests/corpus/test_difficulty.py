@@ -43,7 +43,7 @@ def test_flesch_reading_ease_as_worked_by_hand():
 
 def test_compression_ratio_and_the_easy_to_hard_order():
     text = "abc " * 50
-    assert compression_ratio(text) == pytest.approx(200 / len(zlib.compress(text.encode(), 9)))
+    assert compression_ratio(text) == pytest.approx(200 / len(zlib.compress(text.encode(), 6)))
     assert compression_ratio("") == 0.0
     easy = "the dog ran. the dog ran. the dog ran. the dog ran."
     hard = ("Pharmacokinetic heterogeneity complicates anticoagulant titration considerably; renal clearance, hepatic "

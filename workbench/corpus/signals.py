@@ -379,7 +379,7 @@ def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptio
         "lang_score": [lang_scores],
     }
     row.update({f"q_{name}": [quality[name]] for name in SIGNALS})
-    difficulty = [document_signals(text, words) for text, words in zip(texts, cased)]
+    difficulty = [document_signals(text, words) for text, words in zip(texts, lower)]
     row.update({f"d_{name}": [[d[name] for d in difficulty]] for name in DIFFICULTY_SIGNALS})
     row.update({f"pii_{kind}": [values] for kind, values in pii.items()})
     if options.vocabulary:
