@@ -29,6 +29,11 @@ from workbench.training.config import CurriculumSettings, Stage
 
 # -- the plan: pure functions of the budget --------------------------------------------------------
 
+def planned_steps(max_tokens: int, block_size: int, per_step: int) -> int:
+    """Optimizer steps of a run: the budget's whole blocks in whole steps of ``per_step`` blocks (at least one)."""
+    return max(1, (max_tokens // block_size) // per_step)
+
+
 def stage_bounds(stages: list[Stage], n_steps: int) -> list[tuple[int, int]]:
     """``(from_step, to_step)`` of each stage, whole optimizer steps: boundaries at the rounded cumulative
     token shares, every stage at least one step when the run has that many."""
@@ -159,6 +164,21 @@ def curriculum_record(settings: CurriculumSettings, n_steps: int, tokens_per_ste
     return record
 
 
+def preview(config) -> dict:
+    """A run's data order before launch, as ``workbench plan``, the app and the notebooks show it: ``text`` (in
+    words, with the stages), and for stages ``stages`` (:func:`stage_plan`), ``multipliers`` (the learning-rate
+    multiple of every step) and ``learning_rate`` (``plots.stage_plan_figure`` draws them)."""
+    settings = config.curriculum
+    if settings.order == "shuffled":
+        return {"text": "data order: shuffled (seeded random epochs), replay spread evenly"}
+    if settings.order == "easy_to_hard":
+        return {"text": f"data order: easy to hard by {settings.signal}, every epoch again"}
+    n_steps = planned_steps(config.max_tokens, config.block_size, config.micro_batch_size * config.grad_accum)
+    rows = stage_plan(settings, n_steps, config.tokens_per_step, config.learning_rate)
+    return {"text": f"data order: {len(rows)} stages over {n_steps} steps\n" + format_stages(rows), "stages": rows,
+            "multipliers": lr_multipliers(settings.stages, n_steps).tolist(), "learning_rate": config.learning_rate}
+
+
 def format_stages(rows: list[dict]) -> str:
     """The stages of a plan as lines of text (``workbench plan``)."""
     lines = []
@@ -170,6 +190,6 @@ def format_stages(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["curriculum_record", "stage_bounds", "stage_at",
+__all__ = ["planned_steps", "preview", "curriculum_record", "stage_bounds", "stage_at",
            "staged_schedule", "sequential_schedule", "stage_lr_multipliers", "lr_multipliers", "stage_plan",
            "format_stages"]

@@ -17,7 +17,7 @@ from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.documents.difficulty import easy_to_hard
 from workbench.training.config import TrainConfig, replay_file
-from workbench.training.curriculum import sequential_schedule, staged_schedule
+from workbench.training.curriculum import planned_steps, sequential_schedule, staged_schedule
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
 
@@ -76,7 +76,7 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
         )
         parts.append(replay)
     per_step = config.micro_batch_size * config.grad_accum * world_size()
-    n_slots = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
+    n_slots = planned_steps(config.max_tokens, config.block_size, per_step) * per_step
     n_replay = replay.n_blocks if replay else 0
     if config.curriculum.staged:
         schedule = staged_schedule(domain.n_blocks, n_replay, config.curriculum.stages, n_slots // per_step, per_step,

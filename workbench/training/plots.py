@@ -112,6 +112,31 @@ def training_figures(rows: list[dict], x: XAxis = "step", log_y: bool = False,
     return figures
 
 
+def stage_plan_figure(stages: list[dict], multipliers: list[float], learning_rate: float | None = None) -> go.Figure:
+    """A staged curriculum before launch: the learning rate of every step (its multiple when the rate is not
+    known) over the stages, each shaded and labelled with its replay share.
+
+    Args:
+        stages: the plan's stages (``run.json``'s ``curriculum.stages``, ``curriculum.stage_plan``).
+        multipliers: the learning-rate multiple of each step (``curriculum.lr_multipliers``).
+        learning_rate: the run's learning rate (the y axis shows rates), or None (multiples).
+    """
+    scale = learning_rate or 1.0
+    steps = list(range(1, len(multipliers) + 1))
+    fig = go.Figure(go.Scatter(x=steps, y=[m * scale for m in multipliers], mode="lines", name="learning rate",
+                               line=dict(color="#1f77b4")))
+    colours = ("#f2f2f2", "#dfe9f5")
+    for k, stage in enumerate(stages):
+        fig.add_vrect(x0=stage["from_step"] + 0.5, x1=stage["to_step"] + 0.5, fillcolor=colours[k % 2], opacity=0.8,
+                      layer="below", line_width=0,
+                      annotation_text=f"{stage['name']}<br>replay {stage['replay_ratio']:.0%}",
+                      annotation_position="top left", annotation_font_size=10)
+    fig.update_layout(title="Stages: learning rate and replay share by step", xaxis_title="optimizer step",
+                      yaxis_title="learning rate" if learning_rate else "learning rate (x the run's)", height=320,
+                      showlegend=False, **_LAYOUT)
+    return fig
+
+
 MEMORY_PARTS = (
     ("weights_gib", "base weights"),
     ("lora_gib", "LoRA parameters + gradients"),
