@@ -15,7 +15,12 @@ interval of the change over the base):
 * ``workbench``: ``workbench train`` with its defaults for the model (``workflows.train_config(model=...)``:
   the model's preset and the size-scaled learning rate);
 * ``workbench-2e-4``: the old defaults (no preset, learning rate 2e-4), for the before/after;
-* ``workbench+replay``, ``workbench+new-tokens``, ``workbench+embeddings``: the defaults plus one option.
+* ``workbench+replay``, ``workbench+new-tokens``, ``workbench+embeddings``: the defaults plus one option;
+* ``workbench+easy-to-hard``: the defaults with the documents ordered from the easiest to the hardest by
+  their zlib compression ratio (``curriculum.order: easy_to_hard``);
+* ``workbench+stages``: the defaults with three stages (``training.config.general_to_domain``): general-heavy
+  replay (50%) decaying into domain text (20% replay), then domain text alone, each stage re-warming and
+  decaying its learning rate again. Same token budget: the replayed tokens are part of it.
 
 Besides the token perplexity change, every recipe gets the change in bits per byte over the base scored
 with its *own* tokenizer (paired bootstrap over documents). Bits per byte do not depend on how the text is cut
@@ -45,7 +50,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 RECIPES = ["plain-2e-4-constant", "plain-3e-4-linear", "unsloth-cpt", "workbench", "workbench-2e-4",
-           "workbench+replay", "workbench+new-tokens", "workbench+embeddings"]
+           "workbench+replay", "workbench+new-tokens", "workbench+embeddings", "workbench+easy-to-hard",
+           "workbench+stages"]
 
 
 def corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -229,6 +235,16 @@ def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dic
                                  new_tokens=str(sample_path("glossary.csv")))
     elif name == "workbench+embeddings":
         result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed, train_embeddings=True)
+    elif name == "workbench+easy-to-hard":
+        result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed,
+                                 **{"curriculum.order": "easy_to_hard", "curriculum.signal": "compression"})
+    elif name == "workbench+stages":
+        from workbench.config import to_dict
+        from workbench.training.config import general_to_domain
+
+        result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed, replay="sample",
+                                 **{"curriculum.order": "stages",
+                                    "curriculum.stages": [to_dict(s) for s in general_to_domain()]})
     else:
         raise SystemExit(f"unknown recipe {name}; use {', '.join(RECIPES)}")
     gc.collect()

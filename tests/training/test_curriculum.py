@@ -202,3 +202,34 @@ def test_easy_to_hard_run_trains_and_records_its_order(tiny_model, tmp_path, wor
     card = read_json(run / "run.json")
     assert card["curriculum"] == {"order": "easy_to_hard", "signal": "readability"}
     assert card["config"]["curriculum"]["order"] == "easy_to_hard" and card["state"] == "finished"
+
+
+@pytest.mark.slow
+def test_continuing_an_adapted_run_starts_from_its_adapter_and_rewarms(tiny_model, tmp_path, workspace):
+    from workbench.workflows import train
+
+    common = dict(model=str(tiny_model), max_tokens=1024, block_size=64, micro_batch_size=4, eval_every=1.0,
+                  eval_max_tokens=128, learning_rate=5e-3)
+    first = train(TrainConfig(**common, out=str(tmp_path / "first")), workspace, progress=False)
+    stages = [Stage(name="re-warm", tokens=0.5, replay_ratio=0.25, lr="cosine", warmup=0.5),
+              Stage(name="domain", tokens=0.5, lr="linear", warmup=0.5, lr_scale=0.5)]
+    second = train(TrainConfig(**common, out=str(tmp_path / "second"), curriculum=CurriculumSettings(
+        order="stages", stages=stages, continue_from=str(first))), workspace, progress=False)
+    first_evals = [r for r in read_jsonl(first / "metrics.jsonl") if r["type"] == "eval"]
+    second_evals = [r for r in read_jsonl(second / "metrics.jsonl") if r["type"] == "eval"]
+    # the second run's starting point is where the first ended, not the base model
+    assert second_evals[0]["domain_ppl"] == pytest.approx(first_evals[-1]["domain_ppl"], rel=1e-4)
+    assert second_evals[0]["domain_ppl"] != pytest.approx(first_evals[0]["domain_ppl"], rel=1e-3)
+    card = read_json(second / "run.json")
+    assert card["curriculum"]["continue_from"] == str(first)
+    import hashlib
+
+    weights = first / "adapter" / "adapter_model.safetensors"
+    assert card["inputs"]["continued_adapter"]["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    rows = [r for r in read_jsonl(second / "metrics.jsonl") if r["type"] == "train"]
+    assert [r["lr"] for r in rows] == pytest.approx([2.5e-3, 5e-3, 1.25e-3, 2.5e-3])  # warm, peak; re-warm, peak
+    with pytest.raises(WorkbenchError) as err:
+        train(TrainConfig(**{**common, "lora": from_dict(type(TrainConfig().lora), {"r": 8})},
+                          out=str(tmp_path / "third"), curriculum=CurriculumSettings(continue_from=str(first))),
+              workspace, progress=False)
+    assert err.value.field == "lora.r" and "trained with 16" in str(err.value)

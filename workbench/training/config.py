@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import typing
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class CurriculumSettings:
     """Difficulty signal of 'easy_to_hard': zlib compression ratio, lexical diversity (MTLD) or Flesch reading ease."""
     stages: list[Stage] = field(default_factory=list)
     """The phases of 'stages', in order (YAML: a list of mappings of Stage keys)."""
+    continue_from: str | None = None
+    """A finished run folder whose adapter this run starts from (same model and LoRA shape), to train it on
+    with new stages: each stage's warm-up re-warms the learning rate, its shape decays it again."""
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -369,12 +373,43 @@ def check_train_inputs(config: TrainConfig) -> None:
     plan_files(resolve_training_data(config.data)[0])
     replay = replay_file(config)
     named = {"replay": config.replay if replay and config.replay != "sample" else None,
-             "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens}
+             "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens,
+             "curriculum.continue_from": config.curriculum.continue_from}
     for key, value in named.items():
         if value and not Path(value).exists():
             raise WorkbenchError(f"{{field}} file {value} does not exist.", "check the path given for {field}.",
                                  field=key)
     check_replay_apart(config)
+    if config.curriculum.continue_from:
+        check_continued_adapter(config)
+
+
+def check_continued_adapter(config: TrainConfig) -> None:
+    """A run to continue from is a finished run of the same model whose adapter has this run's LoRA shape
+    (rank, alpha, no new tokens): checked before the run folder is made or a model loaded."""
+    run = Path(config.curriculum.continue_from)
+    adapter = run / "adapter"
+    if not (adapter / "adapter_config.json").exists() or not (adapter / "adapter_model.safetensors").exists():
+        raise WorkbenchError(f"{{field}} {run} holds no finished adapter (adapter/adapter_config.json and "
+                             "adapter_model.safetensors).", "give {field} the folder of a finished run.",
+                             field="curriculum.continue_from")
+    saved = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    card_path = run / "run.json"
+    earlier = (json.loads(card_path.read_text(encoding="utf-8")).get("config") or {}) if card_path.exists() else {}
+    model = earlier.get("model")
+    if model and str(model).strip().rstrip("/") != str(config.model).strip().rstrip("/"):
+        raise WorkbenchError(f"{{field}} {run} adapted {model}, not {config.model}.",
+                             f"continue with model {model}, or start from a run of {config.model}.",
+                             field="curriculum.continue_from")
+    for key, ours, theirs in (("lora.r", config.lora.r, saved.get("r")),
+                              ("lora.alpha", config.lora.alpha, saved.get("lora_alpha"))):
+        if theirs is not None and theirs != ours:
+            raise WorkbenchError(f"{{field}} is {ours} but the adapter of {run} was trained with {theirs}.",
+                                 f"set {{field}} to {theirs} to continue that adapter.", field=key)
+    if config.new_tokens or config.train_embeddings or earlier.get("new_tokens") or earlier.get("train_embeddings"):
+        raise WorkbenchError("{field} continues LoRA adapters only, without new tokens or trained embeddings.",
+                             "leave new_tokens and train_embeddings off here and in the run continued from.",
+                             field="curriculum.continue_from")
 
 
 def check_replay_apart(config: TrainConfig) -> None:

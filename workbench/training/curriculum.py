@@ -23,9 +23,12 @@ inside a stage as anywhere else.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
 import numpy as np
 
-from workbench.training.config import CurriculumSettings, Stage
+from workbench.errors import WorkbenchError
+from workbench.training.config import CurriculumSettings, Stage, TrainConfig
 
 # -- the plan: pure functions of the budget --------------------------------------------------------
 
@@ -157,6 +160,8 @@ def curriculum_record(settings: CurriculumSettings, n_steps: int, tokens_per_ste
     """The data order of a run as its run card records it: the order, the signal of 'easy_to_hard', and for
     'stages' each stage's steps, tokens, replay share and learning-rate shape."""
     record: dict = {"order": settings.order}
+    if settings.continue_from:
+        record["continue_from"] = settings.continue_from
     if settings.order == "easy_to_hard":
         record["signal"] = settings.signal
     if settings.staged:
@@ -179,6 +184,33 @@ def preview(config) -> dict:
             "multipliers": lr_multipliers(settings.stages, n_steps).tolist(), "learning_rate": config.learning_rate}
 
 
+# -- continuing an adapted run -----------------------------------------------------------------------
+
+def continued_adapter(config: TrainConfig) -> Path | None:
+    """The adapter folder a run continues from (``curriculum.continue_from``'s ``adapter/``), or None."""
+    run = config.curriculum.continue_from
+    return Path(run) / "adapter" if run else None
+
+
+def load_continued_adapter(model, config: TrainConfig) -> str:
+    """Load the adapter of ``curriculum.continue_from`` into the freshly wrapped peft ``model``; returns the
+    sha256 of the weights loaded (the run card records it)."""
+    import hashlib
+
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = continued_adapter(config) / "adapter_model.safetensors"
+    state = load_file(str(weights))
+    result = set_peft_model_state_dict(model, state)
+    unexpected = list(getattr(result, "unexpected_keys", []) or [])
+    if unexpected:
+        raise WorkbenchError(f"the adapter of {{field}} has weights this run's adapter lacks ({unexpected[0]}...).",
+                             "continue with the run's own lora settings (run.json's config).",
+                             field="curriculum.continue_from")
+    return hashlib.sha256(weights.read_bytes()).hexdigest()
+
+
 def format_stages(rows: list[dict]) -> str:
     """The stages of a plan as lines of text (``workbench plan``)."""
     lines = []
@@ -190,6 +222,6 @@ def format_stages(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["planned_steps", "preview", "curriculum_record", "stage_bounds", "stage_at",
+__all__ = ["continued_adapter", "load_continued_adapter", "planned_steps", "preview", "curriculum_record", "stage_bounds", "stage_at",
            "staged_schedule", "sequential_schedule", "stage_lr_multipliers", "lr_multipliers", "stage_plan",
            "format_stages"]

@@ -42,7 +42,7 @@ from workbench.runlock import folder_lock
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file
-from workbench.training.curriculum import curriculum_record, lr_multipliers
+from workbench.training.curriculum import continued_adapter, curriculum_record, load_continued_adapter, lr_multipliers
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
@@ -210,7 +210,9 @@ def config_changes(before: dict, after: dict) -> dict:
 
 def _input_paths(config: TrainConfig) -> dict:
     """The input files a run card hashes: every text the run trains on, the bundled replay text included."""
-    return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config)}
+    adapter = continued_adapter(config)
+    return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config),
+            **({"continued_adapter": adapter / "adapter_model.safetensors"} if adapter else {})}
 
 
 def _changed_inputs(recorded: dict, current: dict) -> dict:
@@ -313,6 +315,8 @@ def _train(
                                  config.dequantize_scoring, scorer=_required(scorer, config),
                                  base_tokenizer=base_tokenizer if new_token_ids else None, sample=config.eval_sample)
     model = add_lora(model, config, device, new_token_ids)
+    if config.curriculum.continue_from and checkpoint is None:  # a resume loads its checkpoint's weights instead
+        load_continued_adapter(model, config)
     warmup_steps = config.warmup_steps(n_steps)
     curriculum = curriculum_record(config.curriculum, n_steps, config.tokens_per_step * world_size(),
                                    config.learning_rate)
