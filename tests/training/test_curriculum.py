@@ -233,3 +233,14 @@ def test_continuing_an_adapted_run_starts_from_its_adapter_and_rewarms(tiny_mode
                           out=str(tmp_path / "third"), curriculum=CurriculumSettings(continue_from=str(first))),
               workspace, progress=False)
     assert err.value.field == "lora.r" and "trained with 16" in str(err.value)
+
+
+def test_a_staged_run_cannot_grow_its_budget_on_resume():
+    from workbench.training.config import apply_resume_changes
+
+    staged = TrainConfig(max_tokens=4096, curriculum=CurriculumSettings(order="stages", stages=general_to_domain()))
+    with pytest.raises(WorkbenchError) as err:
+        apply_resume_changes(staged, {"max_tokens": 8192}, tokens_done=1024)
+    assert err.value.field == "max_tokens" and "continue_from" in err.value.fix
+    grown, diff = apply_resume_changes(TrainConfig(max_tokens=4096), {"max_tokens": 8192}, tokens_done=1024)
+    assert grown.max_tokens == 8192 and diff == {"max_tokens": [4096, 8192]}  # other orders still can

@@ -541,6 +541,12 @@ def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -
             f"settings with it. On resume only {', '.join(RESUMABLE_FIELDS)} can change.",
             field=refused[0] if len(refused) == 1 else None,
         )
+    if "max_tokens" in diff and config.curriculum.staged:
+        raise WorkbenchError(
+            f"{{field}} cannot change when a staged run resumes: its stage boundaries and learning rates follow the "
+            f"budget of {config.max_tokens} tokens it started with.",
+            "resume without changing {field}, or train on from this run in a new run with curriculum.continue_from "
+            "and stages of its own.", field="max_tokens")
     if "max_tokens" in diff and changed.max_tokens <= tokens_done:
         raise WorkbenchError(
             f"{{field}} {changed.max_tokens} is not more than the {tokens_done} tokens the run has already trained.",
