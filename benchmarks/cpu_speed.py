@@ -12,7 +12,9 @@
 3. Training (``workbench.workflows.train``, the sample corpus, ``--train-tokens``): tokens/s from
    metrics.jsonl, fp32 then bf16 (``WORKBENCH_CPU_PRECISION``); share of the peak with the plan's
    executed FLOPs per token.
-4. Two comparisons of the bf16 run against the same sets (``workbench.workflows.compare``): the
+4. The run's adapter on the NF4 base dequantized for scoring: base side and adapted side in one loaded
+   model, with the adapter folded into the dense weights and without (peft's LoRA forward on top).
+5. Two comparisons of the bf16 run against the same sets (``workbench.workflows.compare``): the
    second reads the base's scores back; the speedup of the second.
 
 Threads: what ``workbench.models.runtime.apply_threads`` picks (set ``WORKBENCH_THREADS`` to
@@ -134,6 +136,30 @@ def comparisons(run: str, domain: Path, general: Path, workspace: Path, window: 
             "base_scores": [c["base_scores"] for c in cards]}
 
 
+def adapted_scoring(model_spec, run: str, texts, window: int) -> dict:
+    """Seconds to score ``texts`` with the base side and the adapted side of one loaded NF4 model and its
+    adapter, the adapter folded into the dense base and not (peft's LoRA forward on top of it), in one run."""
+    from workbench.evaluation.adapted import load_with_adapter
+    from workbench.evaluation.perplexity import score_documents
+    from workbench.models.load import DequantizedBase
+
+    model, tokenizer = load_with_adapter(model_spec, run, quant="nf4", device="cpu", dequantize="off")
+    out = {}
+    for fold in (False, True):
+        with DequantizedBase(model, fold_lora=fold):
+            score_documents(model, tokenizer, texts[:1], window=window, progress=False)  # warm-up (and the fold)
+            start = time.perf_counter()
+            with model.disable_adapter():
+                base = score_documents(model, tokenizer, texts, window=window, progress=False)
+            middle = time.perf_counter()
+            adapted = score_documents(model, tokenizer, texts, window=window, progress=False)
+            end = time.perf_counter()
+        out["folded" if fold else "peft"] = {"base_seconds": middle - start, "adapted_seconds": end - middle,
+                                             "adapted_over_base": (end - middle) / (middle - start),
+                                             "adapted_ppl": adapted.token_ppl, "base_ppl": base.token_ppl}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m")
@@ -142,7 +168,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=512, help="token rows of the GEMM microbenchmark")
     parser.add_argument("--train-tokens", type=int, default=2048)
     parser.add_argument("--block", type=int, default=256)
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: scoring,training,compare")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: scoring,training,adapted,compare")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -189,6 +215,10 @@ def main() -> None:
                         result["peak_gflops"][precision] * 1e9)
                 result["training"][precision] = r
                 print(json.dumps({"training": {precision: r}}), flush=True)
+        if "adapted" not in skip and "training" not in skip:
+            run = result["training"]["bf16" if cpu_has_bf16() else "fp32"]["run"]
+            result["adapted_scoring"] = adapted_scoring(args.model, run, domain_texts, args.window)
+            print(json.dumps({"adapted_scoring": result["adapted_scoring"]}), flush=True)
         if "compare" not in skip and "training" not in skip:
             sets = Path(tmp) / "sets"
             sets.mkdir()

@@ -30,6 +30,23 @@ def test_quickstart_on_tiny_model(tiny_model, workspace):
     assert "where to look next" in table and "summary.json" in table
     # peak memory of the process, as /usr/bin/time -v reports it: at least the loaded libraries
     assert saved["peak_rss_mb"] > 100 and f"peak memory: {saved['peak_rss_mb']:,.0f} MB" in table
+    # wall time and tokens/s: the parts add up to no more than the whole; rates are tokens over seconds
+    assert 0 < saved["train_seconds"] and 0 < saved["eval_seconds"]
+    assert saved["train_seconds"] + saved["eval_seconds"] <= saved["seconds"]
+    assert saved["train_tokens_per_s"] == pytest.approx(4096 / saved["train_seconds"], rel=0.02)
+    scored = sum(saved["details"][side][name]["tokens"] for side in ("base", "adapted") for name in ("domain", "general"))
+    assert saved["eval_tokens_per_s"] == pytest.approx(scored / saved["eval_seconds"], rel=0.02)
+    assert "wall time " in table and f"({saved['train_tokens_per_s']:,.0f} tokens/s)" in table
+
+
+def test_wall_time_line_by_hand():
+    from workbench.quickstart import wall_time_line
+
+    summary = {"seconds": 252.4, "train_seconds": 185.2, "train_tokens_per_s": 88.46, "eval_seconds": 52.0,
+               "eval_tokens_per_s": 1230.2}
+    assert wall_time_line(summary) == ("wall time 4m 12s: training 3m 05s (88 tokens/s), scoring 52s (1,230 tokens/s), "
+                                       "model and corpus 15s")
+    assert wall_time_line({"seconds": 59.6}) == "wall time 1m 00s"  # a summary from before these keys
 
 
 def _cli(*args, env_home=None, cwd=None):

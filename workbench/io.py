@@ -114,6 +114,23 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
                 yield parse_jsonl_line(path, number, line)
 
 
+def read_appended_jsonl(path: str | os.PathLike) -> list[dict]:
+    """The records of a file that is written by appending (a run's live metrics): a last line cut
+    short by a crash or a full disk (no newline, not valid JSON) is left out; any other bad line
+    is an error naming it."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")
+    tail = lines.pop()  # "" when the file ends with a newline
+    records = [parse_jsonl_line(path, number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+    if tail.strip():
+        try:
+            records.append(parse_jsonl_line(path, len(lines) + 1, tail.strip()))
+        except WorkbenchError:
+            pass  # the write that was cut short; the resume redoes that step
+    return records
+
+
 def parse_jsonl_line(path: str | os.PathLike, number: int, line: str) -> dict:
     """One JSON Lines record; a clear error naming the file and line when it is not an object."""
     try:

@@ -70,3 +70,44 @@ def test_auto_dequantizes_on_the_cpu_when_memory_allows(nf4_lora, tiny_model):
         assert not should_dequantize(model, "auto") and should_dequantize(model, "on")
     finally:
         load.DEQUANTIZE_HEADROOM = saved
+
+
+def test_adapters_folded_into_the_dense_base_score_as_peft_does(nf4_lora, texts):
+    """The adapted side through one folded weight per layer gives peft's numbers within float rounding; the
+    base side is untouched; a changed adapter is folded again; training mode keeps peft's own forward."""
+    import torch
+
+    model, tokenizer = nf4_lora
+    with DequantizedBase(model, fold_lora=False):
+        reference = score_documents(model, tokenizer, texts, window=64, progress=False)
+        with model.disable_adapter():
+            reference_base = score_documents(model, tokenizer, texts, window=64, progress=False)
+    with DequantizedBase(model) as dense:
+        assert dense.wrappers and all("forward" in w.__dict__ for w in dense.wrappers)
+        folded = score_documents(model, tokenizer, texts, window=64, progress=False)
+        with model.disable_adapter():
+            folded_base = score_documents(model, tokenizer, texts, window=64, progress=False)
+        for ours, theirs in zip(folded.documents, reference.documents):
+            assert ours.nll == pytest.approx(theirs.nll, rel=1e-4, abs=1e-4)
+        assert folded.token_ppl == pytest.approx(reference.token_ppl, rel=1e-5)
+        for ours, theirs in zip(folded_base.documents, reference_base.documents):
+            assert ours.nll.tolist() == theirs.nll.tolist()  # the base side is the same computation
+        # an adapter changed in place (as an optimizer step does) is folded again, not served stale
+        wrapper = dense.wrappers[0]
+        name = wrapper.active_adapters[0]
+        x = torch.randn(2, 3, wrapper.base_layer.in_features)
+        before = wrapper(x)
+        with torch.no_grad():
+            wrapper.lora_B[name].weight.add_(0.5)
+        changed = wrapper(x)
+        assert not torch.allclose(before, changed)
+        torch.testing.assert_close(changed, type(wrapper).forward(wrapper, x), rtol=1e-4, atol=1e-5)
+        wrapper.train()  # dropout may apply: peft's own forward
+        try:
+            torch.manual_seed(0)
+            assert torch.equal(wrapper(x), (torch.manual_seed(0), type(wrapper).forward(wrapper, x))[1])
+        finally:
+            wrapper.eval()
+            with torch.no_grad():
+                wrapper.lora_B[name].weight.sub_(0.5)
+    assert not any("forward" in w.__dict__ for w in dense.wrappers + [m for m in model.modules() if hasattr(m, "lora_A")])

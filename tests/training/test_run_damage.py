@@ -220,6 +220,53 @@ def test_a_disk_filling_up_while_the_card_is_written_removes_that_checkpoint(ref
     assert intact_checkpoint(out) == (out / "checkpoints" / "checkpoint-4", [])
 
 
+def test_a_disk_filling_up_while_metrics_are_written_stops_in_one_line_and_resumes(reference, tiny_model, tmp_path,
+                                                                                    monkeypatch):
+    """The append to metrics.jsonl fails half-way through a line at the step-8 evaluation: one line naming
+    the file and the fix, no torn line left behind, and the resume trains to the reference's adapter."""
+    import workbench.training.callbacks as callbacks
+
+    append = callbacks.append_jsonl
+
+    def filling(path, record):
+        if record.get("type") == "eval" and record.get("step") == 8:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write('{"type": "eval", "st')
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return append(path, record)
+
+    monkeypatch.setattr(callbacks, "append_jsonl", filling)
+    out = tmp_path / "run"
+    data = Path(read_json(reference / "run.json")["config"]["data"])
+    from workbench.workspace import Workspace
+
+    with pytest.raises(WorkbenchError) as caught:
+        train(_config(tiny_model, data, out), Workspace.at(tmp_path / "ws"), progress=False)
+    line = caught.value.one_line()
+    assert line.startswith(f"disk full: could not write {out / 'metrics.jsonl'} (the run's live metrics)."), line
+    assert f"then resume the run {out};" in line
+    text = (out / "metrics.jsonl").read_text()
+    assert text.endswith("\n") and '"st\n' not in text and not text.endswith('"st')
+    monkeypatch.setattr(callbacks, "append_jsonl", append)
+    _resume(out)
+    _same_adapter(reference, out)
+    steps = [r["step"] for r in read_jsonl(out / "metrics.jsonl") if r.get("type") == "eval"]
+    assert steps == sorted(set(steps)) and 8 in steps and STEPS in steps
+
+
+def test_a_metrics_line_cut_short_by_a_crash_is_left_out_on_reading(tmp_path):
+    from workbench.io import read_appended_jsonl
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "lo')
+    assert read_appended_jsonl(path) == [{"step": 1}, {"step": 2}]
+    path.write_text('{"step": 1}\n{"step": 2}')  # complete but unterminated: kept
+    assert read_appended_jsonl(path) == [{"step": 1}, {"step": 2}]
+    path.write_text('{"step": 1}\nnot json\n{"step": 3}\n')  # damage inside the file is not a torn tail
+    with pytest.raises(WorkbenchError, match="line 2: not valid JSON"):
+        read_appended_jsonl(path)
+
+
 # ---- settings changed on resume -----------------------------------------------------------------------
 
 

@@ -275,24 +275,41 @@ class DequantizedBase:
     The quantized parameters are left as they are (so training, saving and ``restore()`` see the
     same model); only the layers' ``forward`` is replaced on the instance. Used for good by
     evaluate/compare, and around each in-training evaluation (``with DequantizedBase(model):``).
+    With ``fold_lora`` (the default) each peft LoRA layer around such a base computes, in eval mode,
+    with its adapter folded into one dense weight (``W + scaling * B @ A``; one more dense copy per
+    layer, within ``DEQUANTIZE_HEADROOM``), so the adapted side costs what the base does.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, fold_lora: bool = True):
         import functools
 
         import torch
 
         self.layers = linear4bit_layers(model)
+        self.wrappers = []
+        dense = {}
         for layer in self.layers:
             weight = dequantized_weight(layer)
             bias = None if layer.bias is None else layer.bias.detach().to(weight.dtype)
+            dense[id(layer)] = (weight, bias)
             layer.forward = functools.partial(_dense_forward, weight=weight, bias=bias, linear=torch.nn.functional.linear)
+        if fold_lora:
+            # a LoRA layer around a dequantized base computes with W + scaling * B @ A folded into one dense
+            # weight: the adapted forward costs what the base's does (the fold is made on first use per set
+            # of active adapters, and again when their weights change)
+            for wrapper in model.modules():
+                base = getattr(wrapper, "base_layer", None)
+                if base is not None and id(base) in dense and hasattr(wrapper, "lora_A"):
+                    weight, bias = dense[id(base)]
+                    wrapper.forward = functools.partial(_folded_forward, wrapper=wrapper, weight=weight, bias=bias,
+                                                        folds={})
+                    self.wrappers.append(wrapper)
 
     def restore(self) -> None:
         """Back to the quantized forward; the dense copies are freed."""
-        for layer in self.layers:
+        for layer in [*self.layers, *self.wrappers]:
             layer.__dict__.pop("forward", None)
-        self.layers = []
+        self.layers, self.wrappers = [], []
 
     def __enter__(self):
         return self
@@ -303,6 +320,34 @@ class DequantizedBase:
 
 def _dense_forward(x, weight, bias, linear):
     return linear(x.to(weight.dtype), weight, bias).to(x.dtype)
+
+
+def _folded_forward(x, *args, wrapper, weight, bias, folds, **kwargs):
+    """The forward of a peft LoRA layer around a dequantized base, with the active adapters folded in.
+
+    Falls back to peft's own forward wherever folding would change the result: in training mode
+    (dropout), with mixed adapter batches, a merged adapter, or a LoRA variant (DoRA and others)."""
+    import torch
+
+    active = [name for name in wrapper.active_adapters if name in wrapper.lora_A]
+    if (wrapper.training or wrapper.merged or kwargs.get("adapter_names") is not None or args
+            or any(name in getattr(wrapper, "lora_variant", {}) for name in active)):
+        return type(wrapper).forward(wrapper, x, *args, **kwargs)
+    if wrapper.disable_adapters or not active:
+        return wrapper.base_layer(x)
+    # the key changes when an adapter's weights are changed in place (an optimizer step bumps _version)
+    key = tuple((name, wrapper.lora_A[name].weight._version, wrapper.lora_B[name].weight._version,
+                 wrapper.lora_A[name].weight.data_ptr(), wrapper.lora_B[name].weight.data_ptr()) for name in active)
+    folded = folds.get(key)
+    if folded is None:
+        with torch.no_grad():
+            folded = weight.clone()
+            for name in active:
+                a, b = wrapper.lora_A[name].weight, wrapper.lora_B[name].weight
+                folded += (b.to(torch.float32) @ a.to(torch.float32) * wrapper.scaling[name]).to(folded.dtype)
+        folds.clear()  # one folded copy per layer at a time
+        folds[key] = folded
+    return torch.nn.functional.linear(x.to(folded.dtype), folded, bias).to(x.dtype)
 
 
 def dequantize_for_scoring(model, setting: str = "auto") -> DequantizedBase | None:

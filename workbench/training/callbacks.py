@@ -3,7 +3,9 @@ checkpoint retention."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -11,7 +13,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from workbench.io import append_jsonl, read_jsonl, write_json
+from workbench.errors import WorkbenchError
+from workbench.io import append_jsonl, read_appended_jsonl, read_jsonl, write_json
 from workbench.runcard import now_iso
 from workbench.runs import write_checkpoint_manifest
 from workbench.status import write_status
@@ -149,7 +152,19 @@ class WorkbenchCallback(TrainerCallback):
         return state.is_world_process_zero
 
     def _record(self, record: dict) -> None:
-        append_jsonl(self.metrics_path, {**record, "time": now_iso()})
+        size = self.metrics_path.stat().st_size if self.metrics_path.exists() else 0
+        try:
+            append_jsonl(self.metrics_path, {**record, "time": now_iso()})
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            with contextlib.suppress(OSError):  # no half line left for the resume to trip on
+                os.truncate(self.metrics_path, size)
+            raise WorkbenchError(
+                f"disk full: could not write {self.metrics_path} (the run's live metrics).",
+                f"free space on that disk (or move the run to a larger one), then resume the run {self.run_dir}; "
+                "its checkpoints and the metrics written so far are intact.",
+            ) from None
 
     def _evaluate(self, model, state, base: bool = False) -> dict:
         started = time.time()
@@ -200,7 +215,7 @@ class WorkbenchCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.start_step = state.global_step
         if self.resumed and self.metrics_path.exists():
-            previous = read_jsonl(self.metrics_path)
+            previous = read_appended_jsonl(self.metrics_path)
             # drop records written after the checkpoint we resume from: they will be redone
             kept = [r for r in previous if r.get("step", 0) <= state.global_step]
             from workbench.io import write_jsonl
@@ -333,7 +348,7 @@ class WorkbenchCallback(TrainerCallback):
     def final_card(self, seconds: float, step: int | None = None) -> dict:
         """The run card. ``seconds``: wall time of this process's segment; a resumed run adds the
         segments before it, so ``wall_seconds`` counts the whole run."""
-        train_records = [r for r in read_jsonl(self.metrics_path) if r.get("type") == "train"] if self.metrics_path.exists() else []
+        train_records = [r for r in read_appended_jsonl(self.metrics_path) if r.get("type") == "train"] if self.metrics_path.exists() else []
         last = train_records[-1] if train_records else {}
         best = min((e for e in self.evals if "domain_ppl" in e), key=lambda e: e["domain_ppl"], default=None)
         peak = max((r.get("gpu_peak_mb") or r.get("rss_mb") or 0 for r in train_records), default=None)
