@@ -16,6 +16,10 @@ interval of the change over the base):
   the model's preset and the size-scaled learning rate);
 * ``workbench-2e-4``: the old defaults (no preset, learning rate 2e-4), for the before/after;
 * ``workbench+replay``, ``workbench+new-tokens``, ``workbench+embeddings``: the defaults plus one option;
+* ``workbench+synthetic``: the defaults on a snapshot of the same corpus (``--domain-eval`` as its held-out
+  split) that mixes the bundled template-made synthetic cases (``synthetic_cases.jsonl``) after they passed
+  ``workflows.audit_synthetic`` against it (distance measured with ``--model``), at their natural share of the
+  training tokens capped at ``synthetic.max_share`` (0.2): the same budget, so fewer real tokens.
 * ``workbench+easy-to-hard``: the defaults with the documents ordered from the easiest to the hardest by
   their zlib compression ratio (``curriculum.order: easy_to_hard``);
 * ``workbench+stages``: the defaults with three stages (``training.config.general_to_domain``): general-heavy
@@ -50,8 +54,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 RECIPES = ["plain-2e-4-constant", "plain-3e-4-linear", "unsloth-cpt", "workbench", "workbench-2e-4",
-           "workbench+replay", "workbench+new-tokens", "workbench+embeddings", "workbench+easy-to-hard",
-           "workbench+stages"]
+           "workbench+replay", "workbench+new-tokens", "workbench+embeddings", "workbench+synthetic",
+           "workbench+easy-to-hard", "workbench+stages"]
 
 
 def corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -211,6 +215,29 @@ def score(model: str, adapter: str, domain: Path, general: Path, window: int) ->
     return row
 
 
+def synthetic_snapshot(args, out: Path) -> tuple[Path, dict]:
+    """The corpus as a snapshot (``--domain-eval`` its held-out split) with the audited synthetic cases mixed in.
+
+    The real training text must be the corpus itself (curate removed nothing), so the recipe differs from
+    ``workbench`` by the synthetic share alone."""
+    from workbench.corpus.config import CurateConfig, SyntheticAuditConfig
+    from workbench.io import read_json, read_jsonl
+    from workbench.samples import sample_path
+    from workbench.workflows import audit_synthetic, curate
+
+    base = {"paths": [args.data], "eval_paths": [args.domain_eval]}
+    real = curate(CurateConfig(**base), out=out / "real", progress=False)
+    audit_folder = audit_synthetic(SyntheticAuditConfig(paths=[str(sample_path("synthetic_cases.jsonl"))], real=str(real),
+                                                        model=args.model, source="templates", out=str(out / "audit")))
+    audit = read_json(audit_folder / "audit.json")
+    print(f"synthetic audit: passed={audit['verdict']['passed']} "
+          + ", ".join(f"{f['check']} {f['value']}" for f in audit["findings"]), flush=True)
+    mixed = curate(CurateConfig(**base, synthetic=str(audit_folder)), out=out / "mixed", progress=False)
+    if [r["text"] for r in read_jsonl(mixed / "train.jsonl")] != _texts(Path(args.data)):
+        raise SystemExit("curate changed the real training text; the recipe would not differ by the synthetic text alone")
+    return mixed, audit
+
+
 def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dict:
     from workbench.samples import sample_path
 
@@ -235,6 +262,12 @@ def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dic
                                  new_tokens=str(sample_path("glossary.csv")))
     elif name == "workbench+embeddings":
         result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed, train_embeddings=True)
+    elif name == "workbench+synthetic":
+        snapshot, audit = synthetic_snapshot(args, out)
+        result = train_workbench(args.model, snapshot, budget, out, preset=None, seed=args.seed)
+        card = json.loads((Path(result["adapter"]) / "run.json").read_text())
+        result["synthetic"] = {**card["synthetic"], "audit_findings": {f["check"]: f["value"] for f in audit["findings"]},
+                               "distance": audit["distance"]}
     elif name == "workbench+easy-to-hard":
         result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed,
                                  **{"curriculum.order": "easy_to_hard", "curriculum.signal": "compression"})

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from workbench.appsupport import AppSettings
 from workbench.cli import app
 from workbench.cli.options import ConfigOptions, field_default, option_fields, shown_default
-from workbench.corpus.config import CorpusConfig, CurateConfig
+from workbench.corpus.config import CorpusConfig, CurateConfig, SyntheticAuditConfig
 from workbench.evaluation.config import EvalConfig
 from workbench.quickstart import QuickstartConfig
 from workbench.review.config import ItemsConfig
@@ -27,7 +27,7 @@ from workbench.training.plan import PlanConfig
 COMMAND_CONFIGS = {
     "train": TrainConfig, "inspect": CorpusConfig, "curate": CurateConfig, "evaluate": EvalConfig,
     "compare": EvalConfig, "plan": PlanConfig, "quickstart": QuickstartConfig, "app": AppSettings,
-    "review items": ItemsConfig,
+    "review items": ItemsConfig, "synthetic audit": SyntheticAuditConfig,
 }
 # options named like a field of their command's dataclass that deliberately do not set it
 NOT_CONFIG_BACKED = {

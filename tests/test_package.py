@@ -33,8 +33,8 @@ COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-in
 
 def shipped_files() -> list[str]:
     """The files besides the library's modules that an install must carry, read off the repository:
-    the app, the notebooks, the presets, the migrations, the taxonomy, the sample data."""
-    found = [*(PACKAGE / "app").rglob("*.py"), PACKAGE / "app" / "README.md",
+    the app (with its components' static frontends), the notebooks, the presets, the migrations, the taxonomy, the sample data."""
+    found = [*(PACKAGE / "app").rglob("*.py"), PACKAGE / "app" / "README.md", *(PACKAGE / "app").rglob("*.html"),
              *(PACKAGE / "notebooks").glob("*.ipynb"), PACKAGE / "notebooks" / "README.md",
              *(PACKAGE / "training" / "presets").glob("*.yaml"),
              *(p for p in (PACKAGE / "review" / "migrations").rglob("*") if p.is_file() and "__pycache__" not in p.parts),
@@ -46,6 +46,7 @@ def shipped_files() -> list[str]:
 def test_shipped_files_name_every_kind_of_data():
     files = shipped_files()
     must = ["workbench/app/Home.py", "workbench/app/common.py", *(f"workbench/app/pages/{p}.py" for p in PAGES),
+            "workbench/app/components/highlight/__init__.py", "workbench/app/components/highlight/index.html",
             *(f"workbench/notebooks/{n}" for n in NOTEBOOKS), "workbench/training/presets/smollm2-135m-cpu.yaml",
             "workbench/review/migrations/alembic.ini", "workbench/review/migrations/script.py.mako",
             "workbench/review/migrations/versions/0001_initial.py", "workbench/review/taxonomy.yaml",

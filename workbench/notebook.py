@@ -44,6 +44,7 @@ __all__ = [
     "status_line", "ReviewForm", "DocumentDecisions", "show", "training_data", "pick_run", "pick_comparison",
     "compare_config", "review_items", "flagged_documents", "parameter_words", "error_line", "show_errors_in_one_line",
     "PARAMETER_FIELDS", "snapshot_summary",
+    "synthetic_audit",
 ]
 
 
@@ -492,19 +493,21 @@ class ReviewForm:
         return {k: w.value for k, w in self._w.items()}
 
     def errors(self) -> list:
-        """The error span the form holds (``workflows.ErrorMark``), or none when no phrase is given."""
-        from workbench.appsupport import find_phrase
+        """The error the form holds (``workflows.ErrorMark``: the typed phrase in the chosen output, or the
+        whole output when no phrase is typed), none when nothing of an error is filled in. A category, a
+        severity, a note or a correction without the rest is refused with what is missing, never dropped."""
+        from workbench.appsupport import error_from_form
 
         v = self.values()
-        if not v.get("phrase") or v["verdict"] == "skip":
+        if v["verdict"] == "skip":
             return []
-        slot = v.get("output") or self.item.outputs[0]["slot"]
-        start, end = find_phrase(self.item.output(slot)["text"], v["phrase"])
-        return [workflows.ErrorMark(v.get("category"), v.get("severity"), output=slot, start=start, end=end,
-                                    note=v.get("note") or "", correction=v.get("correction") or None)]
+        form = {k: v.get(k) for k in ("phrase", "output", "category", "severity", "note", "correction")}
+        form["output"] = form["output"] or self.item.outputs[0]["slot"]
+        mark = error_from_form(self.item, form, list(self.store.taxonomy().categories))
+        return [mark] if mark is not None else []
 
     def submit(self):
-        """Record the error span (if a phrase is given) and the verdict through ``workflows.submit_review``.
+        """Record the error (if one is filled in) and the verdict through ``workflows.submit_review``.
 
         Returns:
             What was written (``workflows.Submitted``: the item, the verdict, the label uids, the event).
@@ -827,20 +830,33 @@ def label_queue(store, annotators: list[str], choices: dict[str, dict], per_anno
 
 
 def agreement_summary(agreement: dict) -> None:
-    """Krippendorff's alpha per dimension and Cohen's kappa per pair of annotators, in tables."""
-    undefined = "n/a (needs two annotators on the same items and more than one answer)"
+    """Krippendorff's alpha per dimension and Cohen's kappa per pair of annotators, each with its reading
+    (what counts as good), and the disagreements as a table of the items' texts and each annotator's answer."""
+    undefined = "n/a"
+    readings = agreement.get("alpha_reading") or {}
     lines = [f"{agreement.get('items_with_overlap', 0)} item(s) labelled by two or more annotators.", "",
-             "| dimension | Krippendorff's alpha |", "|---|---|"]
+             "| dimension | Krippendorff's alpha | reading |", "|---|---|---|"]
     for dim, value in (agreement.get("alpha") or {}).items():
-        lines.append(f"| {dim} | {undefined if value is None else f'{value:.2f}'} |")
+        lines.append(f"| {dim} | {undefined if value is None else f'{value:.2f}'} | {readings.get(dim, '')} |")
+    lines.append("\nAlpha >= 0.8 is reliable; 0.667 to 0.8 allows tentative conclusions only; below 0.667 the labels "
+                 "are unreliable (Krippendorff).")
     pairs = [(dim, row) for dim, rows in (agreement.get("kappa") or {}).items() for row in rows]
     if pairs:
-        lines += ["", "| annotators | dimension | Cohen's kappa | observed agreement | shared items |",
-                  "|---|---|---|---|---|"]
+        lines += ["", "| annotators | dimension | Cohen's kappa | reading | observed agreement | shared items |",
+                  "|---|---|---|---|---|---|"]
         for dim, row in pairs:
             kappa = "n/a" if row.get("kappa") is None else f"{row['kappa']:.2f}"
-            lines.append(f"| {row['a']} · {row['b']} | {dim} | {kappa} | {row['observed_agreement']:.0%} | {row['items']} |")
+            lines.append(f"| {row['a']} · {row['b']} | {dim} | {kappa} | {row.get('reading', '')} | "
+                         f"{row['observed_agreement']:.0%} | {row['items']} |")
+        lines.append("\nKappa (Landis and Koch): above 0.8 almost perfect, 0.6 substantial, 0.4 moderate, 0.2 fair, "
+                     "above 0 slight.")
+    rows = agreement.get("disagreement_rows") or []
     lines.append(f"\n{len(agreement.get('disagreements') or [])} item(s) with a disagreement to adjudicate.")
+    if rows:
+        columns = list(rows[0])
+        lines += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for row in rows:
+            lines.append("| " + " | ".join(str(row.get(c, "")).replace("|", "\\|") for c in columns) + " |")
     _markdown("\n".join(lines))
 
 
@@ -887,3 +903,35 @@ def curriculum_plan(config):
     if not shown.get("stages"):
         return None
     return stage_plan_figure(shown["stages"], shown["multipliers"], shown["learning_rate"])
+
+
+# ------------------------------------------------------------------------------------ synthetic text
+def synthetic_audit(setup: Setup, paths: Iterable[str], snapshot: str | None = None, source: str | None = None,
+                    **settings: Any) -> dict:
+    """Audit synthetic text against the real text of the snapshot ``snapshot`` (empty: the newest) with the
+    notebook's model (``workflows.audit_synthetic``); show the findings and the verdict; return ``audit.json``
+    with ``folder``, the audit folder that ``CurateConfig(synthetic=...)`` takes.
+
+    Args:
+        paths: the synthetic files or folders.
+        source: where the text came from, recorded per document (default: its file).
+        settings: other ``SyntheticAuditConfig`` fields (``max_distance_ratio=1.5``, ``profile=...``).
+    """
+    from workbench.corpus.config import SyntheticAuditConfig
+    from workbench.io import read_json
+
+    real = _pick(setup, "snapshots", snapshot, field="snapshot")
+    config = SyntheticAuditConfig(paths=[str(p) for p in paths], real=str(real.folder), model=setup.model,
+                                  source=source, **settings)
+    folder = workflows.audit_synthetic(config, setup.workspace, overwrite=True)
+    audit = {**read_json(folder / "audit.json"), "folder": str(folder)}
+    verdict = audit["verdict"]
+    lines = [f"**{audit['documents']} synthetic documents: {'passed' if verdict['passed'] else 'failed'} the audit** "
+             f"({folder})", "", "| check | value | limit | |", "|---|---|---|---|"]
+    lines += [f"| {f['check']} | {f['value']} | {f['limit']} | {'pass' if f['passed'] else 'FAIL'} |"
+              for f in audit["findings"]]
+    lines += [""] + [f"- {reason}" for reason in verdict["reasons"]]
+    if verdict["passed"]:
+        lines.append(f"\nMix it: `curate(..., synthetic=\"{folder}\")` or `workbench curate CORPUS --synthetic {folder}`.")
+    _markdown("\n".join(lines))
+    return audit

@@ -187,3 +187,88 @@ def test_label_two_items_with_the_keyboard(page, app_server, screenshot_dir):
         category = store.taxonomy().categories[1]
     assert verdicts == ["errors", "no_error"]
     assert [(label.category, label.severity) for label in labels] == [(category, "major")]
+
+
+def select_with_the_mouse(page, frame_selector: str, slot: str, start: int, end: int) -> None:
+    """Press the mouse on character ``start`` of output ``slot`` in the highlight component and release it on
+    character ``end - 1``, as a person drags over the words."""
+    frame = page.frame_locator(frame_selector)
+    box = frame.locator(f'[data-testid="highlight-output-{slot}"]')
+    box.wait_for()
+    rects = box.evaluate("""(el, span) => {
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        const rect = (at) => {
+            let node, pos = 0;
+            walker.currentNode = el;
+            while ((node = walker.nextNode())) {
+                if (at < pos + node.length) {
+                    const r = document.createRange();
+                    r.setStart(node, at - pos);
+                    r.setEnd(node, at - pos + 1);
+                    const b = r.getBoundingClientRect();
+                    return {x: b.x, y: b.y, w: b.width, h: b.height};
+                }
+                pos += node.length;
+            }
+            return null;
+        };
+        return [rect(span[0]), rect(span[1] - 1)];
+    }""", [start, end])
+    frame_box = page.locator(frame_selector).bounding_box()
+    first, last = rects
+    page.mouse.move(frame_box["x"] + first["x"] + 1, frame_box["y"] + first["y"] + first["h"] / 2)
+    page.mouse.down()
+    page.mouse.move(frame_box["x"] + last["x"] + last["w"] - 1, frame_box["y"] + last["y"] + last["h"] / 2, steps=8)
+    page.mouse.up()
+
+
+def test_mark_an_error_by_mouse_selection_in_output_b_and_save_with_enter(page, app_server, screenshot_dir):
+    """The expert drags over words of output B, picks a category with its digit and a severity with a click,
+    chooses the verdict, selects again and presses Enter: labels.db holds the span's character offsets in
+    output B (the output follows from where the words were selected, whatever the output radio said)."""
+    from workbench.review.items import make_item
+    from workbench.review.store import LabelStore
+
+    with LabelStore(app_server["workspace"] / "labels.db") as store:
+        for item in store.items():  # the items before are someone else's, done: the pair comes next
+            if not store.verdicts(item_id=item.id):
+                store.submit(item.id, "pat", "no_error")
+        [pair] = [make_item("pair", "What is warfarin?", [
+            {"text": "Warfarin is a vitamin K antagonist given by mouth.", "model": "base"},
+            {"text": "Warfarin is a low molecular weight heparin given by injection.", "model": "adapted"}],
+            {"comparison": "browser", "doc_id": "w0"})]
+        store.add_items([pair])
+        category = store.taxonomy().categories[2]
+    text_b = pair.output("B")["text"]
+    words = " ".join(text_b.split()[3:5])  # two words in the middle of output B
+    start = text_b.index(words)
+    end = start + len(words)
+
+    page.goto(f"{app_server['url']}/review?annotator=mia")
+    wait_idle(page)
+    frame = 'iframe[title*="highlight"]'
+    page.locator(frame).wait_for()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Error in output").get_by_text("A", exact=True).click()
+    wait_idle(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("major", exact=True).click()  # never assumed
+    wait_idle(page)
+    page.locator('[data-testid="stRadio"]').filter(has_text="Which is better?").get_by_text("tie", exact=True).click()
+    wait_idle(page)
+    select_with_the_mouse(page, frame, "B", start, end)
+    wait_text(page, f"Marked in output B: “{words}”")
+    wait_idle(page)
+    page.keyboard.press("3")  # category 3, pressed with the focus still in the outputs' frame
+    page.locator('[data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(rf"^Category\s+{re.escape(category)}\s*$")).first.wait_for(timeout=30_000)
+    wait_idle(page)
+    select_with_the_mouse(page, frame, "B", start, end)  # the selection is what the screen shows when saving
+    wait_idle(page)
+    page.keyboard.press("Enter")
+    wait_text(page, "Saved: tie with 1 error(s).")
+    no_exception(page)
+    page.screenshot(path=str(screenshot_dir / "review-mouse-span.png"), full_page=True)
+    with LabelStore(app_server["workspace"] / "labels.db") as store:
+        [label] = store.labels(annotator="mia")
+        [verdict] = store.verdicts(annotator="mia")
+    assert (label.item_id, label.output, label.start, label.end) == (pair.id, "B", start, end)
+    assert (label.text, label.category, label.severity, verdict.verdict) == (words, category, "major", "tie")

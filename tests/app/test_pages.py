@@ -402,7 +402,7 @@ def test_review_error_without_severity_is_the_librarys_refusal_and_nothing_writt
     at.button(key="review_submit").click()
     at.run()
     no_exceptions(at)
-    assert errors_of(at) == ["the error has no severity Fix: choose one of: minor, major, critical."]
+    assert errors_of(at) == ["not saved: the error has no severity. Fix: choose a severity (minor, major, critical)."]
     with LabelStore(made_settings.workspace_root / "labels.db") as store:
         assert store.labels(annotator="ana") == [] and store.verdicts(annotator="ana") == []
     assert "0 of 3 items done" in at.get("progress")[0].proto.text

@@ -4,6 +4,7 @@ training data and the next comparison (tiny model, SQLite)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -59,7 +60,10 @@ def test_review_cli_items_queue_label_stats_agreement_export_import(comparison, 
     db = tmp_path / "labels.db"
     result = _cli("review", "items", comparison, "--db", db)
     assert result.exit_code == 0, result.output
-    assert "already there" in result.output and "pair 3" in result.output
+    assert "already there" in result.output
+    groups = {name: int(n) for name, n in re.findall(
+        r"(generation pairs|repetitive generations|regressed documents|missed probes) (\d+)", result.output)}
+    assert groups.get("generation pairs", 0) + groups.get("repetitive generations", 0) == 3  # the 3 generations
     again = _cli("review", "items", comparison, "--db", db)
     assert again.output.startswith("0 item(s) added")
 
@@ -81,6 +85,9 @@ def test_review_cli_items_queue_label_stats_agreement_export_import(comparison, 
     assert (tmp_path / "figs" / "penalty_by_category.json").exists()
     result = _cli("review", "agreement", "--db", db, "--json")
     assert result.exit_code == 0 and "alpha" in json.loads(result.output)
+    report = json.loads(result.output)
+    result = _cli("review", "agreement", "--db", db)
+    assert "Krippendorff alpha (verdict): " in result.output and report["alpha_reading"]["verdict"] in result.output
     result = _cli("review", "export", tmp_path / "dump.jsonl", "--db", db)
     assert result.exit_code == 0
     result = _cli("review", "import", tmp_path / "dump.jsonl", "--db", tmp_path / "other.db")

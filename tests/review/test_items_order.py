@@ -21,4 +21,5 @@ def test_repetitive_generations_come_first(tmp_path):
     items = [i for i in items_from_comparison(tmp_path) if i.kind == "pair"]
     assert [i.prompt for i in items] == ["p1", "p2", "p0"]  # most repetitive first, the clean one last
     assert items[0].meta["repetition"] == 0.8 and "repeats itself" in items[0].meta["why"]
-    assert items[2].meta == {}
+    assert [i.meta["group"] for i in items] == ["repetitive generation", "repetitive generation", "generation"]
+    assert "repetition" not in items[2].meta

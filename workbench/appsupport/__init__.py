@@ -9,7 +9,8 @@ how its forms become configs, lives here, one job per module:
   under ``<workspace>/uploads``, sanitised, capped, in the formats the corpus readers know);
 - :mod:`~workbench.appsupport.models`: the models a picker offers and the app may load (registry or
   local folders under the allowed roots, never ``trust_remote_code``);
-- :mod:`~workbench.appsupport.spans`: error spans of the Review page from picked words or a phrase;
+- :mod:`~workbench.appsupport.spans`: error spans of the Review page (a mouse selection, a phrase or
+  picked words) and the review form read as one review, exactly as shown;
 - :mod:`~workbench.appsupport.forms`: config forms, their labels, and each form's config through
   :mod:`workbench.workflows`.
 
@@ -62,7 +63,14 @@ from workbench.appsupport.server import (
     run_app,
     streamlit_command,
 )
-from workbench.appsupport.spans import find_phrase, span_from_words, word_spans
+from workbench.appsupport.spans import (
+    error_from_form,
+    find_phrase,
+    review_from_form,
+    selection_span,
+    span_from_words,
+    word_spans,
+)
 
 __all__ = [
     # server
@@ -74,7 +82,7 @@ __all__ = [
     # models
     "check_model_spec", "model_choices",
     # spans
-    "word_spans", "span_from_words", "find_phrase",
+    "word_spans", "span_from_words", "find_phrase", "selection_span", "error_from_form", "review_from_form",
     # forms
     "FieldSpec", "field_docs", "field_label", "config_fields", "form_overrides", "form_words", "config_diff",
     "TRAIN_LABELS", "TRAIN_FORM_SKIP", "TRAIN_PATH_KEYS", "own_preset", "train_form", "train_words",

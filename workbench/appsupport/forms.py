@@ -270,9 +270,9 @@ def train_config_from_form(settings: AppSettings, model: str, preset: str | None
 
 CURATE_LABELS = {"paths": "Corpus files", "model": "Tokenizer of the model you will train"}
 """The Corpus page's own words for the fields it shows apart from the curation form."""
-CURATE_FORM_SKIP = ("paths", "drop_documents", "drop_list", "eval_paths", "model")
+CURATE_FORM_SKIP = ("paths", "drop_documents", "drop_list", "eval_paths", "model", "synthetic", "synthetic_force")
 """Not form fields: the files and the tokenizer are chosen above the form; reviewers' drops come from
-the label store."""
+the label store; a synthetic set is audited in the page's own section."""
 
 
 def curate_words() -> dict[str, str]:

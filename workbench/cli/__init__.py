@@ -23,7 +23,7 @@ from typing import Callable, Union
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, training, webapp
+from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, synthetic, training, webapp
 from workbench.cli.options import error_line
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
@@ -31,6 +31,7 @@ from workbench.stopping import Stopped, end_child_processes, graceful_stop
 __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
     "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
+    "synthetic",
 ]
 
 
@@ -72,6 +73,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
         "export": review.export,
         "import": review.import_labels,
     }),
+    "synthetic": Group("Synthetic text: generate it, audit it against real text before curate mixes it.", {"audit": synthetic.audit, "generate": synthetic.generate}),
 }
 """Every ``workbench`` command: ``{name: function}``, or ``{name: Group}`` for a group of subcommands."""
 

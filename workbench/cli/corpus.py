@@ -61,6 +61,8 @@ def curate(
     text_field: Optional[str] = curate_option("text_field", "--text-field"),
     text_unit: Optional[str] = curate_option("text_unit", "--text-unit"),
     min_words: Optional[int] = curate_option("min_words", "--min-words"),
+    synthetic: Optional[Path] = curate_option("synthetic", "--synthetic"),
+    synthetic_force: Optional[bool] = curate_option("synthetic_force", "--force", is_flag=True),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of CurateConfig keys."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override any key: --set dedup.threshold=0.7 --set languages=null."),
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes (does not change the result)."),
@@ -75,6 +77,7 @@ def curate(
         CurateConfig, config, set_, paths=[str(p) for p in paths],
         eval_paths=[str(p) for p in eval_path] if eval_path else None, eval_fraction=eval_fraction,
         text_field=text_field, text_unit=text_unit, min_words=min_words,
+        synthetic=str(synthetic) if synthetic else None, synthetic_force=synthetic_force,
     )
     target = workflows.curate(cfg, workspace, labels=labels, out=out, num_proc=num_proc, overwrite=overwrite)
     manifest = read_json(target / "manifest.json")
@@ -83,5 +86,9 @@ def curate(
     missing = f"; {counts['missing_text']:,} records without text skipped" if counts.get("missing_text") else ""
     typer.echo(f"{counts['input_documents']:,} documents -> train {counts['train']:,}, eval {counts['eval']:,} "
                f"(removed: {removed}{missing})")
+    if manifest.get("synthetic"):
+        mixed = manifest["synthetic"]
+        typer.echo(f"synthetic: {mixed['documents']:,} audited documents in synthetic.jsonl"
+                   + (" (failed its audit; added with --force)" if mixed["forced"] else ""))
     typer.echo(f"snapshot: {target}  (content hash {manifest['content_hash'][:16]})")
 

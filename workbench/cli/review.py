@@ -10,6 +10,7 @@ import typer
 from workbench.cli.options import WORKSPACE, ConfigOptions, given, workspace_at
 from workbench.io import dumps
 from workbench.review.config import ITEMS_OPTION_HELP, ItemsConfig
+from workbench.review.items import GROUPS
 
 DbOpt = typer.Option(None, "--db", help="Label store: a SQLite file or a database URL (default WORKSPACE/labels.db).")
 items_option = ConfigOptions(ItemsConfig, ITEMS_OPTION_HELP)
@@ -46,8 +47,8 @@ def items(
         _comparison_folder(comparison, workspace) if comparison else None, workspace,
         ItemsConfig(**given(seed=seed, regressed_documents=regressed)), jsonl=jsonl, profile=profile,
         labels=db, taxonomy=taxonomy)
-    kinds = ", ".join(f"{kind} {n}" for kind, n in result["kinds"].items()) or "none"
-    typer.echo(f"{result['added']} item(s) added, {result['existing']} already there ({kinds})")
+    groups = ", ".join(f"{GROUPS.get(group, group)} {n}" for group, n in result["groups"].items()) or "none"
+    typer.echo(f"{result['added']} item(s) added, {result['existing']} already there ({groups})")
     typer.echo(f"store: {result['store']}")
 
 
@@ -135,10 +136,10 @@ def agreement(
         return
     typer.echo(f"{report['items_with_overlap']} item(s) labelled by two or more of {len(report['annotators'])} annotator(s)")
     for dim, alpha in report["alpha"].items():
-        typer.echo(f"  Krippendorff alpha ({dim}): {_num(alpha)}")
+        typer.echo(f"  Krippendorff alpha ({dim}): {_num(alpha)}, {report['alpha_reading'][dim]}")
     for row in report["kappa"]["verdict"]:
         typer.echo(f"  kappa {row['a']} / {row['b']}: {_num(row['kappa'])} on {row['items']} item(s), "
-                   f"observed agreement {_pct(row['observed_agreement'])}")
+                   f"observed agreement {_pct(row['observed_agreement'])}, {row['reading']}")
     for name, acc in accuracy.items():
         typer.echo(f"  gold accuracy {name}: {acc['correct']}/{acc['gold_items']}")
     unresolved = [k for k, v in report["adjudicated"].items() if v["how"] == "unresolved"]

@@ -5,4 +5,4 @@ signals, flags, report) are the profile's parts. Nothing is imported here, so ``
 workbench.corpus`` stays light. Files are read by ``workbench.documents``.
 """
 
-__all__ = ["config", "curate", "domain", "plots", "profile"]
+__all__ = ["config", "curate", "domain", "plots", "profile", "representation", "synthetic"]

@@ -159,6 +159,11 @@ class CurateConfig:
     model: str | None = None
     """Model whose tokenizer counts the snapshot's train and eval tokens (only the tokenizer is loaded);
     None: sizes in words only."""
+    synthetic: str | None = None
+    """An audited synthetic set (the folder ``workbench synthetic audit`` writes) added to the snapshot as
+    ``synthetic.jsonl``, each document flagged ``synthetic: true``; refused when it failed its audit."""
+    synthetic_force: bool = False
+    """Add the synthetic set even though it failed its audit (the override is recorded in the manifest)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):
@@ -192,6 +197,88 @@ class CurateConfig:
             raise WorkbenchError(f"{{field}} is {self.min_words}; it cannot be negative.", "use 0 to keep short documents.", field="min_words")
 
 
+@dataclass
+class SyntheticAuditConfig:
+    """How ``workbench synthetic audit`` checks synthetic text against held-out real text before it may be mixed.
+
+    Each threshold is one reason the gate can give; every measured value is recorded next to it.
+    """
+
+    paths: list[str] = field(default_factory=list)
+    """Synthetic text: files or folders (text, JSONL, CSV, Parquet), made elsewhere or generated from prompts."""
+    real: str = ""
+    """The real text to audit against: a snapshot folder (its train split and its held-out eval split)."""
+    model: str = DEFAULT_MODEL
+    """Base model whose hidden states give the representation space of the distance (and the tokenizer)."""
+    text_field: str = "text"
+    """Text column of JSONL, CSV and Parquet files."""
+    text_unit: Literal["auto", "document", "paragraph", "line", "section"] = "auto"
+    """What a document is in text files (as in ``inspect``)."""
+    source: str | None = None
+    """Where the text came from (a generator, a template engine, a model), recorded per document;
+    default: the file it was read from."""
+    profile: str | None = None
+    """A corpus profile (``workbench inspect``) whose domain terms the synthetic text should cover; default:
+    the terms over-represented in the real train split against the bundled general text."""
+    max_documents: int = 256
+    """Documents of each set embedded for the distance (evenly spread through the set)."""
+    max_tokens_per_document: int = 256
+    """Tokens of each document given to the model for its mean hidden state."""
+    max_distance_ratio: float = 2.0
+    """Highest Fréchet distance of synthetic vs held-out text, as a multiple of the distance of a real
+    training sample of the same size vs the same held-out text."""
+    max_leaked_share: float = 0.0
+    """Highest share of synthetic documents that near-duplicate a real training or held-out document."""
+    leakage_threshold: float = LEAKAGE_THRESHOLD
+    """Word-shingle Jaccard at or above which a synthetic document near-duplicates a real one (as in curate)."""
+    ngram: int = 8
+    """Word n-gram length of the novelty measure."""
+    min_novelty: float = 0.5
+    """Lowest share of the synthetic word n-grams found in no real document (lower: copied text)."""
+    min_domain_share: float = 0.5
+    """Lowest share of synthetic documents that use at least one of the domain terms."""
+    domain_terms: int = 40
+    """Domain terms checked for coverage."""
+    max_flagged_share: float = 0.1
+    """Highest share of synthetic documents failing a length, quality or repetition rule."""
+    min_words: int = 20
+    """A synthetic document with fewer words is flagged (as curate's min_words)."""
+    max_repetition: float = 0.3
+    """Highest share of a document's word 3-grams that repeat an earlier one before it is flagged as degenerate."""
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    """Quality rule thresholds (as in curate)."""
+    review_sample: int = 20
+    """Synthetic documents offered as review items (evenly spread through the set)."""
+    seed: int = 0
+    """Seed of the real training sample the reference distance uses."""
+    out: str | None = None
+    """Audit folder; default <workspace>/synthetic/<first input's name>."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paths, str):
+            self.paths = [self.paths]
+        check_text_unit(self.text_unit)
+        for name in ("max_leaked_share", "min_novelty", "min_domain_share", "max_flagged_share", "max_repetition"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise WorkbenchError(f"{{field}} is {value}; it is a share between 0 and 1.", "set {field} in [0, 1].",
+                                     field=name)
+        if self.max_distance_ratio <= 0:
+            raise WorkbenchError(f"{{field}} is {self.max_distance_ratio}; it must be positive.", "use e.g. 2.0.",
+                                 field="max_distance_ratio")
+        if not 0.0 < self.leakage_threshold <= 1.0:
+            raise WorkbenchError(f"{{field}} is {self.leakage_threshold}; it must be in (0, 1].", "use e.g. 0.5.",
+                                 field="leakage_threshold")
+        for name, low in (("max_documents", 2), ("max_tokens_per_document", 1), ("ngram", 1), ("domain_terms", 1)):
+            if getattr(self, name) < low:
+                raise WorkbenchError(f"{{field}} is {getattr(self, name)}; it must be at least {low}.",
+                                     "raise {field}.", field=name)
+        if self.review_sample < 0 or self.min_words < 0:
+            name = "review_sample" if self.review_sample < 0 else "min_words"
+            raise WorkbenchError(f"{{field}} is {getattr(self, name)}; it cannot be negative.", "use 0 or more.",
+                                 field=name)
+
+
 TEXT_UNIT_HELP = ("What a document is in .txt/.md/PDF files: auto (default: split on two blank lines, by paragraph "
                   "when a document would exceed 500,000 characters), document (whole file), paragraph, line, section.")
 
@@ -211,4 +298,16 @@ CURATE_OPTION_HELP = {
     "text_field": "Text column of JSONL, CSV and Parquet files.",
     "text_unit": TEXT_UNIT_HELP,
     "min_words": "Drop documents with fewer words.",
+    "synthetic": "An audited synthetic set (from 'workbench synthetic audit') to add, flagged per document.",
+    "synthetic_force": "Add the synthetic set although it failed its audit (recorded in the manifest).",
+}
+
+SYNTHETIC_OPTION_HELP = {
+    # the ``workbench synthetic audit --help`` line of each SyntheticAuditConfig field it takes as a flag
+    "real": "Snapshot folder of the real text (its train and held-out eval splits).",
+    "model": "Base model whose hidden states measure the distance (registry name, folder, Hub id).",
+    "profile": "Corpus profile whose domain terms the text should use (default: terms of the real train split).",
+    "source": "Where the text came from, recorded per document (default: its file).",
+    "text_field": "Text column of JSONL, CSV and Parquet files.",
+    "out": "Audit folder (default workspace/synthetic/NAME).",
 }

@@ -46,6 +46,7 @@ SNAPSHOT_FORMAT = 1
 REASONS = ("too_short", "too_long", "language", "quality", "exact_duplicate", "near_duplicate", "leakage")
 SPLITS = ("train", "eval")
 SPLIT_FILES = {"train": "train.jsonl", "eval": "eval.jsonl"}
+SYNTHETIC_FILE = "synthetic.jsonl"  # an audited synthetic set mixed into the snapshot, each document flagged
 
 
 def split_of(exact_hash: str, eval_fraction: float) -> str:
@@ -103,6 +104,9 @@ class CurationResult:
     manifest: dict
     build: dict
     out: Path | None = None
+    synthetic: list[dict] | None = None
+    """The audited synthetic documents mixed in (``synthetic.jsonl``: ``synthetic: true`` and the source each),
+    None without a synthetic set; the manifest's ``synthetic`` entry records their audit and provenance."""
 
     @property
     def counts(self) -> dict:
@@ -197,6 +201,7 @@ def run_curate(
     expert = expert_drops(config)  # keep/drop labels from review; a malformed drop list fails before the corpus is read
     if config.drop_list:
         config = replace(config, drop_documents=expert)  # the manifest records the resolved list
+    synthetic = _audited_synthetic(config)  # the audit's gate refuses a failed set before the corpus is read
     started = time.perf_counter()
     eval_files = {str(f) for f in plan_files(config.eval_paths).files} if config.eval_paths else set()
     if tokenizer is None and config.model:
@@ -291,6 +296,10 @@ def run_curate(
         splits, redacted = _kept_documents(dataset, reason, split, config, tokenizer, on_progress)
         ids = column(dataset, "id")
         file_hashes = {SPLIT_FILES[name]: splits[name].sha256.hexdigest() for name in SPLITS}
+        synthetic_entry = None
+        if synthetic is not None:
+            synthetic_docs, synthetic_entry = _mix_synthetic(synthetic, config, tokenizer)
+            file_hashes[SYNTHETIC_FILE] = hashlib.sha256(_jsonl(synthetic_docs).encode("utf-8")).hexdigest()
         manifest = {
             "kind": "snapshot",
             "format": SNAPSHOT_FORMAT,
@@ -307,7 +316,9 @@ def run_curate(
                 "removed": {r: counts.get(r, 0) for r in REASONS + (("expert_drop",) if expert else ())},
                 "train": n_train,
                 "eval": n_eval,
+                **({"synthetic": synthetic_entry["documents"]} if synthetic_entry else {}),
             },
+            **({"synthetic": synthetic_entry} if synthetic_entry else {}),
             **({"expert_drops": [{"id": str(doc_ids[i]), "reason": expert[str(doc_ids[i])]}
                                  for i in range(n) if reason[i] == "expert_drop"]} if expert else {}),
             "pii_redacted": {k: redacted.get(k, 0) for k in config.pii_types} if config.redact_pii else None,
@@ -332,7 +343,40 @@ def run_curate(
         }
         build = {"created": now_iso(), "seconds": round(time.perf_counter() - started, 2), "hardware": hardware()}
         return CurationResult(config, splits["train"].table(), splits["eval"].table(), manifest, build,
-                              Path(out) if out is not None else None)
+                              Path(out) if out is not None else None,
+                              synthetic_docs if synthetic is not None else None)
+
+
+def _audited_synthetic(config: CurateConfig) -> tuple[dict, dict, list[dict]] | None:
+    """(audit, gate decision, documents) of ``config.synthetic``; the gate's error when the set failed its audit."""
+    if not config.synthetic:
+        return None
+    from workbench.corpus.synthetic import gate, read_audit, read_audited_documents
+
+    audit = read_audit(config.synthetic)
+    decision = gate(audit, config.synthetic_force, config.synthetic)
+    return audit, decision, read_audited_documents(config.synthetic)
+
+
+def _mix_synthetic(synthetic: tuple[dict, dict, list[dict]], config: CurateConfig, tokenizer) -> tuple[list[dict], dict]:
+    """The synthetic documents as the snapshot holds them (PII redacted as the rest), and the manifest's entry."""
+    from workbench.corpus.synthetic import synthetic_provenance
+
+    audit, decision, documents = synthetic
+    mixed = []
+    for doc in documents:
+        text = redact(doc["text"], config.pii_types)[0] if config.redact_pii else doc["text"]
+        mixed.append({"id": str(doc["id"]), "text": text, "source": doc.get("source"), "synthetic": True})
+    tokens = None
+    if tokenizer is not None:
+        from workbench.corpus.signals import TokenCounter
+
+        tokens = int(sum(TokenCounter(tokenizer).count([d["text"] for d in mixed])))
+    return mixed, synthetic_provenance(config.synthetic, audit, decision, mixed, tokens)
+
+
+def _jsonl(records: list[dict]) -> str:
+    return "".join(dumps(record, indent=None) + "\n" for record in records)
 
 
 class _Split:
@@ -432,6 +476,12 @@ def write_snapshot(result: CurationResult, out: str | os.PathLike, overwrite: bo
             if digest.hexdigest() != manifest["files"][SPLIT_FILES[name]]["sha256"]:
                 raise WorkbenchError(f"{SPLIT_FILES[name]} does not match the hash its manifest records.",
                                      "the result's documents were changed after curation: run run_curate again.")
+        if result.synthetic is not None:
+            chunk = _jsonl(result.synthetic)
+            (tmp / SYNTHETIC_FILE).write_text(chunk, encoding="utf-8", newline="\n")
+            if hashlib.sha256(chunk.encode("utf-8")).hexdigest() != manifest["files"][SYNTHETIC_FILE]["sha256"]:
+                raise WorkbenchError(f"{SYNTHETIC_FILE} does not match the hash its manifest records.",
+                                     "the result's synthetic documents were changed after curation: run run_curate again.")
         write_json(tmp / "manifest.json", manifest)
         write_json(tmp / "build.json", result.build)
         card = make_card(result.config)

@@ -9,6 +9,12 @@ Krippendorff's alpha (``krippendorff`` package, level_of_measurement='nominal', 
 per dimension; Cohen's kappa (scikit-learn) per annotator pair on the items both did; a category
 confusion table over every pair; the items they disagree on; and an adjudicated label per item
 (an explicit adjudication wins, else the majority, else unresolved).
+
+Each coefficient comes with a reading: alpha by Krippendorff's own bounds (>= 0.8 reliable, 0.667 to
+0.8 good enough for tentative conclusions only, below 0.667 unreliable; Krippendorff, *Content
+Analysis*, 2004), kappa by Landis and Koch's bands (1977: slight, fair, moderate, substantial, almost
+perfect). The disagreements come as rows a person reads: the item's text, the dimension, and what each
+annotator said.
 """
 
 from __future__ import annotations
@@ -21,6 +27,55 @@ from workbench.review.config import SEVERITY_WEIGHTS, SKIP
 
 DIMENSIONS = ("verdict", "category", "severity")
 NONE = "none"
+ALPHA_RELIABLE = 0.8
+"""Krippendorff: data with alpha >= 0.8 are reliable."""
+ALPHA_TENTATIVE = 0.667
+"""Krippendorff: 0.667 <= alpha < 0.8 allows tentative conclusions only; below, the labels are unreliable."""
+KAPPA_BANDS = ((0.8, "almost perfect"), (0.6, "substantial"), (0.4, "moderate"), (0.2, "fair"), (0.0, "slight"))
+"""Landis and Koch's bands of Cohen's kappa: above each lower bound (exclusive), its name; 0 or less is poor."""
+EXCERPT_CHARS = 160
+
+
+def alpha_reading(alpha: float | None) -> str:
+    """What an alpha value says about the labels, in words (Krippendorff's bounds)."""
+    if alpha is None:
+        return "not defined yet: needs two annotators on the same items and more than one answer among them"
+    if alpha >= ALPHA_RELIABLE:
+        return f"reliable (alpha >= {ALPHA_RELIABLE})"
+    if alpha >= ALPHA_TENTATIVE:
+        return f"tentative ({ALPHA_TENTATIVE} to {ALPHA_RELIABLE}): draw tentative conclusions only"
+    return f"unreliable (below {ALPHA_TENTATIVE}): align the guidelines and label again"
+
+
+def kappa_reading(kappa: float | None) -> str:
+    """What a kappa value says, in Landis and Koch's words."""
+    if kappa is None:
+        return "not defined (one answer only)"
+    for bound, name in KAPPA_BANDS:
+        if kappa > bound:
+            return name
+    return "poor (no better than chance)"
+
+
+def excerpt(item) -> str:
+    """The item as a line a person recognises: its prompt, else its first output, cut to a few words."""
+    text = " ".join((item.prompt or (item.outputs[0]["text"] if item.outputs else "")).split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def disagreement_rows(disagreements: list[dict], items=None) -> list[dict]:
+    """One row per (item, dimension) the annotators disagree on: ``{item, text, dimension, <annotator>: value}``,
+    text values only (an annotator who did not answer the item shows as an empty string)."""
+    by_id = {item.id: item for item in items or []}
+    names = sorted({a for d in disagreements for a in d["annotators"]})
+    rows = []
+    for d in disagreements:
+        item = by_id.get(d["item_id"])
+        for dim in d["dimensions"]:
+            row = {"item": d["item_id"][:12], "text": excerpt(item) if item else "", "dimension": dim}
+            row.update({name: str(d["annotators"].get(name, {}).get(dim, "")) for name in names})
+            rows.append(row)
+    return rows
 
 
 def annotations(verdicts, labels) -> dict[str, dict[tuple[str, str], str]]:
@@ -135,13 +190,20 @@ def agreement_report(verdicts, labels, items=None) -> dict:
         if differs:
             disagreements.append({"item_id": item, "dimensions": differs, "annotators": row})
     adjudicated = adjudicate(values["verdict"], explicit)
+    alpha = {d: krippendorff_alpha(values[d]) for d in DIMENSIONS}
+    kappa = {d: cohen_kappas(values[d]) for d in DIMENSIONS}
+    for rows in kappa.values():
+        for row in rows:
+            row["reading"] = kappa_reading(row["kappa"])
     return {
         "items_with_overlap": len(multi),
         "annotators": sorted({a for (_, a) in values["verdict"]}),
-        "alpha": {d: krippendorff_alpha(values[d]) for d in DIMENSIONS},
-        "kappa": {d: cohen_kappas(values[d]) for d in DIMENSIONS},
+        "alpha": alpha,
+        "alpha_reading": {d: alpha_reading(a) for d, a in alpha.items()},
+        "kappa": kappa,
         "confusion": {"category": confusion_table(values["category"]),
                       "verdict": confusion_table(values["verdict"])},
         "disagreements": disagreements,
+        "disagreement_rows": disagreement_rows(disagreements, items),
         "adjudicated": {item: adjudicated[item] for item in sorted(adjudicated)},
     }

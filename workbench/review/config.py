@@ -30,17 +30,36 @@ def verdicts_for(kind: str) -> tuple[str, ...]:
 
 DEFAULT_DB = "labels.db"
 DEFAULT_TAXONOMY = Path(__file__).parent / "taxonomy.yaml"
-"""The shipped taxonomy file: the default categories with a one-line guideline each."""
+"""The shipped taxonomy file: the default categories, each with its definition and an example."""
+
+DEFAULT_GUIDELINES: dict[str, tuple[str, str]] = {
+    "terminology": ("a domain term is wrong, misused or inconsistent",
+                    "\"heterozygous\" where the text means homozygous; \"tort\" used for a crime"),
+    "factual error": ("a statement contradicts what is known to be true",
+                      "\"cystic fibrosis is X-linked\" (it is autosomal recessive)"),
+    "hallucination": ("invented content (a drug, a study, a syndrome, a case, a number) with no basis",
+                      "\"Aicardi-Souders syndrome\", a condition that does not exist"),
+    "outdated": ("was true once; current guidance says otherwise",
+                 "a dose or a statute that has since been replaced"),
+    "omission": ("something needed for a safe or complete answer is missing",
+                 "a dose without the weight or age it is for"),
+    "fluency": ("grammar, spelling or awkward wording", "\"the patients has a mutation in gene\""),
+    "formatting": ("layout, units, lists or markup are wrong", "\"5 mg/kg\" written as \"5 mgkg\"; a list run into one line"),
+    "unsafe": ("could cause harm if followed", "advice to stop an anticoagulant without a doctor"),
+}
+"""Definition and example of each default category: the guidelines the Review page shows."""
 
 
 @dataclass
 class Taxonomy:
-    """The error categories annotators choose from (per project, from YAML)."""
+    """The error categories annotators choose from (per project, from YAML), each with its guideline."""
 
     categories: list[str] = field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     """Category names, in the order the app shows them."""
     descriptions: dict[str, str] = field(default_factory=dict)
-    """Optional one-line guideline per category."""
+    """Definition of each category (one line); a default category without one gets the shipped definition."""
+    examples: dict[str, str] = field(default_factory=dict)
+    """An example of each category's error; a default category without one gets the shipped example."""
 
     def __post_init__(self) -> None:
         names = [str(c).strip() for c in self.categories]
@@ -50,19 +69,45 @@ class Taxonomy:
         if len(set(names)) != len(names):
             raise WorkbenchError("taxonomy 'categories' lists a name twice.", "keep each category once.")
         self.categories = names
+        self.descriptions = {str(k): str(v or "") for k, v in (self.descriptions or {}).items()}
+        self.examples = {str(k): str(v or "") for k, v in (self.examples or {}).items()}
+        for name in names:
+            definition, example = DEFAULT_GUIDELINES.get(name, ("", ""))
+            if not self.descriptions.get(name) and definition:
+                self.descriptions[name] = definition
+            if not self.examples.get(name) and example:
+                self.examples[name] = example
+
+    def guidelines(self) -> list[dict]:
+        """``[{key, category, definition, example}]`` in the order the app shows them (``key``: the digit
+        that picks the category, 1-9, else None); a missing definition or example is an empty string."""
+        return [{"key": i if i <= 9 else None, "category": name, "definition": self.descriptions.get(name, ""),
+                 "example": self.examples.get(name, "")} for i, name in enumerate(self.categories, 1)]
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Taxonomy:
-        """Read a taxonomy YAML: ``categories:`` as a list of names or a mapping name -> description."""
+        """Read a taxonomy YAML: ``categories:`` as a list of names, or a mapping name -> definition, or
+        name -> ``{definition, example}``."""
         from workbench.config import load_yaml
 
         data = load_yaml(path)
         cats = data.get("categories")
         if isinstance(cats, dict):
-            return cls(list(cats), {str(k): str(v or "") for k, v in cats.items()})
+            descriptions, examples = {}, {}
+            for name, value in cats.items():
+                if isinstance(value, dict):
+                    unknown = sorted(set(value) - {"definition", "example"})
+                    if unknown:
+                        raise WorkbenchError(f"taxonomy {path}: category '{name}' has the key '{unknown[0]}'.",
+                                             "give each category a 'definition' and an 'example' (or one line).")
+                    descriptions[str(name)] = str(value.get("definition") or "")
+                    examples[str(name)] = str(value.get("example") or "")
+                else:
+                    descriptions[str(name)] = str(value or "")
+            return cls(list(cats), descriptions, examples)
         if not isinstance(cats, list):
             raise WorkbenchError(f"taxonomy {path} has no 'categories' list.",
-                                 "write 'categories:' followed by '- name' lines (or name: description).")
+                                 "write 'categories:' followed by '- name' lines (or name: definition).")
         return cls([str(c) for c in cats])
 
 

@@ -144,19 +144,17 @@ def items_from_jsonl(path: str | os.PathLike, seed: int = 1234) -> list[Item]:
 # from a comparison folder (files only: comparison.json, documents.jsonl, the eval files it names)
 
 
-def _read_texts(path: str | os.PathLike | None, text_field: str = "text") -> dict[str, str]:
-    """``{id: text}`` of a JSONL eval file, ids as the corpus readers give them (``id`` field, else ``stem-N``)."""
-    from workbench.io import iter_jsonl
+def _read_texts(path: str | os.PathLike | None, text_field: str = "text", text_unit: str = "auto") -> dict[str, str]:
+    """``{id: text}`` of an evaluation file in any corpus format, ids as the corpus readers give them (the
+    ids a comparison's ``documents.jsonl`` names); an unreadable or missing file gives none."""
+    from workbench.documents.readers import ReadReport, iter_documents
 
-    if not path or not Path(path).exists() or not str(path).endswith(".jsonl"):
+    if not path or not Path(path).is_file():
         return {}
-    path = Path(path)
-    stem = path.name.split(".")[0]
-    texts = {}
-    for index, record in enumerate(iter_jsonl(path)):
-        if text_field in record:
-            texts[str(record.get("id", f"{stem}-{index}"))] = str(record[text_field])
-    return texts
+    try:  # a report of our own: the read's notes were shown when the comparison read the file
+        return {d.id: d.text for d in iter_documents(path, text_field, text_unit, report=ReadReport(text_unit))}
+    except WorkbenchError:
+        return {}
 
 
 def prompt_span(text: str | None, prompt: str) -> list[int] | None:
@@ -215,7 +213,9 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
     adapted = f"adapted:{Path(adapter).name}" if adapter else "adapted"
     checkpoint = _checkpoint_of(adapter)
     models = {"base": base, "adapted": adapter}
-    text_field = ((result.get("card") or {}).get("config") or {}).get("text_field", "text")
+    card_config = (result.get("card") or {}).get("config") or {}
+    text_field = card_config.get("text_field", "text")
+    text_unit = result.get("text_unit") or card_config.get("text_unit") or "auto"
     sets = result.get("sets") or {}
     documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []
     items: list[Item] = []
@@ -224,7 +224,7 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
         generations = result.get("generations") or (
             read_jsonl(folder / "generations.jsonl") if (folder / "generations.jsonl").exists() else [])
         domain_ids = [r["id"] for r in documents if r.get("set") == "domain"]
-        domain_texts = _read_texts(sets.get("domain"), text_field)
+        domain_texts = _read_texts(sets.get("domain"), text_field, text_unit)
         # continuations that repeat themselves (compare's repetition measure) are offered first
         def repetition(g: dict) -> float:
             return max(g.get("base_repetition") or 0.0, g.get("adapted_repetition") or 0.0)
@@ -238,9 +238,10 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
             source = {"comparison": name, "set": "domain", "doc_id": doc_id,
                       "span": prompt_span(domain_texts.get(doc_id), g["prompt"]), "models": models,
                       "checkpoint": checkpoint}
-            meta = {}
+            meta = {"group": "generation", "why": "the two models' continuations of one prompt, blind"}
             if g.get("base_repetitive") or g.get("adapted_repetitive"):
-                meta = {"why": "a continuation repeats itself (share of repeated word 3-grams above the threshold)",
+                meta = {"group": "repetitive generation",
+                        "why": "a continuation repeats itself (share of repeated word 3-grams above the threshold)",
                         "repetition": round(repetition(g), 3)}
             items.append(make_item("pair", g["prompt"], [
                 {"text": g["base"], "model": str(base), "checkpoint": None},
@@ -248,7 +249,7 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
             ], source, meta=meta, seed=config.seed))
 
     if config.regressed_documents:
-        texts = {s: _read_texts(path, text_field) for s, path in sets.items()}
+        texts = {s: _read_texts(path, text_field, text_unit) for s, path in sets.items()}
         per_token = {}  # (set, id) -> token rows {text, base, adapted, delta}, where compare wrote them
         if (folder / "tokens.jsonl").exists():
             per_token = {(d["set"], d["id"]): d["tokens"] for d in read_jsonl(folder / "tokens.jsonl")}
@@ -259,7 +260,7 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
                 continue
             source = {"comparison": name, "set": r["set"], "doc_id": r["id"], "span": [0, len(text)],
                       "model": adapted, "checkpoint": checkpoint}
-            meta = {"why": "the adapted model regressed most on this document",
+            meta = {"group": "regressed document", "why": "the adapted model regressed most on this document",
                     "delta_nll_per_token": r["delta_nll"], "base_nll_per_token": r.get("base_nll"),
                     "adapted_nll_per_token": r.get("adapted_nll"), "tokens": r.get("tokens"),
                     "token_changes": per_token.get((r["set"], r["id"]))}
@@ -272,7 +273,7 @@ def items_from_comparison(folder: str | os.PathLike, config=None) -> list[Item]:
                 continue
             source = {"comparison": name, "probe": row["prompt"], "doc_id": row.get("source_id") or None,
                       "model": adapted, "checkpoint": checkpoint}
-            meta = {"why": "the adapted model does not rank the expected completion first",
+            meta = {"group": "missed probe", "why": "the adapted model does not rank the expected completion first",
                     **{k: row.get(k) for k in ("base_rank", "adapted_rank", "base_prob", "adapted_prob")}}
             items.append(make_item("probe", row["prompt"], [{"text": row["expected"], "model": adapted,
                                                               "checkpoint": checkpoint}], source, meta=meta,
@@ -315,8 +316,84 @@ def items_from_profile(folder: str | os.PathLike) -> list[Item]:
     for doc_id, e in found.items():
         doc = e["doc"]
         source = {"corpus": corpus, "doc_id": doc_id, "file": doc.get("source"), "span": doc.get("span")}
-        meta = {"flags": e["flags"], "why": "flagged by the corpus profile"}
+        meta = {"group": "flagged document", "flags": e["flags"], "why": "flagged by the corpus profile"}
         meta.update({k: doc[k] for k in ("reasons", "score") if doc.get(k) is not None})
         items.append(make_item("document", "", [{"text": doc["text"]}],
                                {k: v for k, v in source.items() if v is not None}, meta=meta))
     return items
+
+
+GROUPS = {
+    "generation": "generation pairs",
+    "repetitive generation": "repetitive generations",
+    "regressed document": "regressed documents",
+    "missed probe": "missed probes",
+    "flagged document": "flagged documents",
+    "other": "other items",
+}
+"""What each kind of review item is, as a count's label: ``meta["group"]`` -> words."""
+
+
+def item_group(item: Item) -> str:
+    """The group an item counts in (``meta["group"]``; the kind's own group for items made before groups)."""
+    group = (item.meta or {}).get("group")
+    if group in GROUPS:
+        return group
+    if item.kind == "pair":
+        return "repetitive generation" if (item.meta or {}).get("repetition") is not None else "generation"
+    if item.kind == "probe":
+        return "missed probe"
+    if item.kind == "document":
+        return "flagged document"
+    return "regressed document" if (item.meta or {}).get("delta_nll_per_token") is not None else "other"
+
+
+def count_groups(items: list[Item]) -> dict[str, int]:
+    """``{group: n}`` of ``items`` in the order of :data:`GROUPS` (groups with no item left out)."""
+    counts = {group: 0 for group in GROUPS}
+    for item in items:
+        counts[item_group(item)] += 1
+    return {group: n for group, n in counts.items() if n}
+
+
+def comparison_preview(folder: str | os.PathLike, config=None) -> dict:
+    """What :func:`items_from_comparison` would make, before anything is written: the items, their count per
+    group (every comparison group listed, zeros included) and, for each empty group, why it is empty.
+
+    Returns:
+        ``{"items": [Item], "counts": {group: n}, "empty": {group: reason}}``.
+    """
+    from workbench.io import read_jsonl
+    from workbench.review.config import ItemsConfig
+
+    config = config or ItemsConfig()
+    folder = Path(folder)
+    items = items_from_comparison(folder, config)
+    found = count_groups(items)
+    groups = ("generation", "repetitive generation", "regressed document", "missed probe")
+    counts = {group: found.get(group, 0) for group in groups}
+    result = read_comparison(folder)
+    documents = read_jsonl(folder / "documents.jsonl") if (folder / "documents.jsonl").exists() else []
+    probes = (result.get("probes") or {}).get("rows") or []
+    generations = result.get("generations") or []
+    empty = {}
+    if not config.generations:
+        empty["generation"] = empty["repetitive generation"] = "generations are switched off"
+    elif not generations and not (folder / "generations.jsonl").exists():
+        empty["generation"] = empty["repetitive generation"] = "the comparison made no generations"
+    else:
+        empty["generation"] = "every generation pair has a repetitive continuation"
+        empty["repetitive generation"] = "no continuation repeats itself"
+    if not config.regressed_documents:
+        empty["regressed document"] = "regressed_documents is 0"
+    elif not any((r.get("delta_nll") or 0) > 0 for r in documents):
+        empty["regressed document"] = "the adapted model is no worse than the base model on any document"
+    else:
+        empty["regressed document"] = "the texts of the regressed documents could not be read from their files"
+    if not config.probes:
+        empty["missed probe"] = "probes are switched off"
+    elif not probes:
+        empty["missed probe"] = "the comparison has no probes"
+    else:
+        empty["missed probe"] = "the adapted model ranks every probe's expected completion first"
+    return {"items": items, "counts": counts, "empty": {g: why for g, why in empty.items() if not counts[g]}}

@@ -717,6 +717,55 @@ class LabelStore:
                 return None
             return self._get_item(conn, min(candidates)[2]).blind()
 
+    def queue_status(self, annotator: str) -> dict:
+        """Where an annotator's queue stands, and why it is empty when it is.
+
+        Returns:
+            ``{"items", "done", "remaining", "assigned", "overlap", "empty": None | reason, "message"}`` where
+            ``remaining`` counts the items :meth:`next_item` still gives them and ``reason`` is ``no_items``
+            (the store holds none), ``not_assigned`` (items are assigned to others, none to them),
+            ``done`` (they gave a verdict on every item of their queue) or ``covered`` (every item they
+            have not done already has ``overlap`` verdicts from others).
+        """
+        import sqlalchemy as sa
+
+        annotator = check_annotator(annotator)
+        with self._read() as conn:
+            state = self._state(conn)
+            ids = list(conn.execute(sa.select(self.items_t.c.id, self.items_t.c.gold).order_by(self.items_t.c.seq)))
+            rows = list(conn.execute(sa.select(self.assignments_t.c.item_id, self.assignments_t.c.annotator)))
+            overlap = int(self._setting(conn, "overlap", 1))
+        done = {iid for (iid, name) in state["verdicts"] if name == annotator}
+        mine = {r.item_id for r in rows if r.annotator == annotator}
+        coverage: dict[str, int] = defaultdict(int)
+        for (iid, _name), e in state["verdicts"].items():
+            if not e["payload"].get("adjudication"):
+                coverage[iid] += 1
+        if mine:
+            queue = mine
+        else:
+            queue = {r.id for r in ids if r.id in done or r.gold or coverage[r.id] < overlap}
+        remaining = len(queue - done)
+        out = {"items": len(ids), "done": len(done & queue) if mine else len(done), "remaining": remaining,
+               "assigned": len(mine), "overlap": overlap, "empty": None, "message": ""}
+        if remaining:
+            return out
+        if not ids:
+            out.update(empty="no_items", message="No review items in the store yet: make them from a comparison.")
+        elif mine or (done and len(done) >= len(ids)):
+            out.update(empty="done", message=f"All your items are done: {len(done & queue) if mine else len(done)} "
+                                             "with your verdict.")
+        elif rows:
+            out.update(empty="not_assigned",
+                       message="No items are assigned to you: the items are assigned to "
+                               + ", ".join(sorted({r.annotator for r in rows})) + "; assign them again with you "
+                               "among the annotators, or raise the overlap.")
+        else:
+            out.update(empty="covered",
+                       message=f"Every item you have not labelled already has {overlap} annotator(s)' verdicts "
+                               f"(overlap {overlap}): raise the overlap for a second opinion.")
+        return out
+
     def progress(self) -> dict:
         """Counts for a progress bar: ``{items, done_items, annotators: {name: {done, assigned, remaining, labels, seconds}}}``."""
         import sqlalchemy as sa

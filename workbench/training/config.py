@@ -153,6 +153,20 @@ def general_to_domain(warmup: float = 0.1) -> list[Stage]:
 
 
 @dataclass
+class SyntheticMix:
+    """How much of a run may be synthetic text: the audited ``synthetic.jsonl`` a snapshot carries."""
+
+    max_share: float = 0.2
+    """Highest share of training blocks drawn from the snapshot's synthetic documents; they take their
+    natural share (their tokens over all training tokens) when it is lower; 0 leaves them out."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_share < 1.0:
+            raise WorkbenchError(f"{{field}} is {self.max_share!r}.", "use a share in [0, 1), e.g. 0.2.",
+                                 field="synthetic.max_share")
+
+
+@dataclass
 class TrainConfig:
     model: str = DEFAULT_MODEL
     """Model spec: registry name, local folder, .gguf file or Hub id."""
@@ -214,6 +228,8 @@ class TrainConfig:
     curriculum: CurriculumSettings = field(default_factory=CurriculumSettings)
     """Data order: shuffled (the control), easy_to_hard by a difficulty signal, or stages with their own
     data mix, token share and learning-rate shape (docs: "Curricula and stages")."""
+    synthetic: SyntheticMix = field(default_factory=SyntheticMix)
+    """Synthetic text mixed from the snapshot (an audited set ``curate`` added), capped in share."""
     domain_eval: str | None = None
     """Held-out domain text; default: the snapshot's eval split, else the sample domain eval."""
     general_eval: str | None = None
@@ -447,6 +463,16 @@ def replay_file(config: TrainConfig) -> Path | None:
     if max(config.replay_ratio, config.curriculum.max_replay_ratio()) <= 0 or not config.replay:
         return None
     return sample_path(SAMPLE_REPLAY) if config.replay == "sample" else Path(config.replay)
+
+
+def synthetic_file(config: TrainConfig) -> Path | None:
+    """The synthetic documents a run mixes: the ``synthetic.jsonl`` of its snapshot (an audited set ``curate``
+    added), None when the data has none or ``synthetic.max_share`` is 0."""
+    if config.synthetic.max_share <= 0:
+        return None
+    path = Path(config.data)
+    found = path / "synthetic.jsonl" if path.is_dir() and (path / "train.jsonl").exists() else None
+    return found if found is not None and found.is_file() else None
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"

@@ -16,7 +16,7 @@ import numpy as np
 from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.documents.difficulty import easy_to_hard
-from workbench.training.config import TrainConfig, replay_file
+from workbench.training.config import TrainConfig, replay_file, synthetic_file
 from workbench.training.curriculum import planned_steps, sequential_schedule, staged_schedule
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
@@ -24,12 +24,23 @@ from workbench.training.packing import PackedBlocks, concat_blocks, pack_documen
 
 @dataclass
 class PreparedData:
-    blocks: PackedBlocks  # domain blocks first, then replay blocks
+    blocks: PackedBlocks  # domain blocks first, then replay blocks, then synthetic blocks
     n_domain_blocks: int
     n_replay_blocks: int
     schedule: np.ndarray  # block index for every training slot
     domain_tokens: int
     replay_tokens: int
+    n_synthetic_blocks: int = 0
+    synthetic_tokens: int = 0
+    synthetic_ratio: float = 0.0  # share of the training slots given to synthetic blocks
+
+    @property
+    def synthetic_share(self) -> float:
+        """The share of training slots (so of training tokens) that are synthetic, as scheduled."""
+        if not self.n_synthetic_blocks or not len(self.schedule):
+            return 0.0
+        start = self.n_domain_blocks + self.n_replay_blocks
+        return float((self.schedule >= start).mean())
 
 
 def world_size() -> int:
@@ -75,16 +86,35 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
             tokenize_texts(tokenizer, replay_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
         )
         parts.append(replay)
+    synthetic, synthetic_ratio = None, 0.0
+    synthetic_path = synthetic_file(config)
+    if synthetic_path:
+        synthetic_texts = _read(synthetic_path, "synthetic text", "text")
+        synthetic = pack_documents(
+            tokenize_texts(tokenizer, synthetic_texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id
+        )
+        parts.append(synthetic)
+        synthetic_ratio = synthetic_share(synthetic.real_tokens, domain.real_tokens, config.synthetic.max_share)
+        if synthetic_ratio + (config.replay_ratio if replay else 0.0) >= 1.0:
+            raise WorkbenchError(
+                f"replay_ratio ({config.replay_ratio}) and the synthetic share ({synthetic_ratio:.3f}) leave no slot "
+                "for the domain text.", "lower {field} or replay_ratio so they add up to less than 1.",
+                field="synthetic.max_share")
     per_step = config.micro_batch_size * config.grad_accum * world_size()
     n_slots = planned_steps(config.max_tokens, config.block_size, per_step) * per_step
     n_replay = replay.n_blocks if replay else 0
+    if synthetic and config.curriculum.order != "shuffled":
+        raise WorkbenchError(
+            f"synthetic text mixes into the shuffled order only; {{field}} is {config.curriculum.order!r}.",
+            "set {field} to 'shuffled', or train without synthetic text.", field="curriculum.order")
     if config.curriculum.staged:
         schedule = staged_schedule(domain.n_blocks, n_replay, config.curriculum.stages, n_slots // per_step, per_step,
                                    config.seed)
     elif config.curriculum.order == "easy_to_hard":
         schedule = sequential_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio)
     else:
-        schedule = block_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio)
+        schedule = block_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio,
+                                  synthetic.n_blocks if synthetic else 0, synthetic_ratio)
     return PreparedData(
         blocks=concat_blocks(parts),
         n_domain_blocks=domain.n_blocks,
@@ -92,7 +122,17 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
         schedule=schedule,
         domain_tokens=domain.real_tokens,
         replay_tokens=replay.real_tokens if replay else 0,
+        n_synthetic_blocks=synthetic.n_blocks if synthetic else 0,
+        synthetic_tokens=synthetic.real_tokens if synthetic else 0,
+        synthetic_ratio=synthetic_ratio,
     )
+
+
+def synthetic_share(synthetic_tokens: int, domain_tokens: int, max_share: float) -> float:
+    """The share of training slots synthetic text gets: its natural share of the training text
+    (``synthetic / (synthetic + domain)`` tokens), capped at ``max_share``."""
+    total = synthetic_tokens + domain_tokens
+    return min(max_share, synthetic_tokens / total) if total else 0.0
 
 
 class ScheduledBlocks:

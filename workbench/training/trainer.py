@@ -41,7 +41,7 @@ from workbench.runcard import make_run_card, now_iso
 from workbench.runlock import folder_lock
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
-from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file
+from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file, synthetic_file
 from workbench.training.curriculum import continued_adapter, curriculum_record, load_continued_adapter, lr_multipliers
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.heldout import HeldOutEvaluator, Scorer
@@ -202,6 +202,20 @@ def _start_resumed(run_dir: Path, plan: ResumePlan) -> None:
     write_json(run_dir / RUN_CARD, {**card, "config": to_dict(plan.config), **plan.card})
 
 
+def synthetic_card(config: TrainConfig, data) -> dict:
+    """What the run card records of the synthetic text a run mixed: the share of training tokens it took, the
+    cap, and the snapshot's record of its audit (verdict, whether a failed audit was overridden, sources)."""
+    manifest_path = Path(config.data) / "manifest.json"
+    provenance = (read_json(manifest_path).get("synthetic") or {}) if manifest_path.is_file() else {}
+    return {
+        "share": round(data.synthetic_share, 6),
+        "max_share": config.synthetic.max_share,
+        "tokens": data.synthetic_tokens,
+        "blocks": data.n_synthetic_blocks,
+        **{k: provenance.get(k) for k in ("audit", "passed", "forced", "reasons", "documents", "sources")},
+    }
+
+
 def config_changes(before: dict, after: dict) -> dict:
     """The settings that differ between two config dicts, as ``{dotted field: new value}``."""
     old, new = flatten(before), flatten(after)
@@ -212,6 +226,7 @@ def _input_paths(config: TrainConfig) -> dict:
     """The input files a run card hashes: every text the run trains on, the bundled replay text included."""
     adapter = continued_adapter(config)
     return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config),
+            "synthetic": synthetic_file(config),
             **({"continued_adapter": adapter / "adapter_model.safetensors"} if adapter else {})}
 
 
@@ -374,7 +389,9 @@ def _train(
             "replay_blocks": data.n_replay_blocks,
             "packing_efficiency": data.blocks.efficiency,
             "train_slots": int(len(data.schedule)),
-            "epochs": len(data.schedule) / max(1, data.n_domain_blocks + data.n_replay_blocks),
+            "epochs": len(data.schedule) / max(1, data.n_domain_blocks + data.n_replay_blocks + data.n_synthetic_blocks),
+            "synthetic_tokens": data.synthetic_tokens,
+            "synthetic_blocks": data.n_synthetic_blocks,
             "new_tokens": len(new_token_ids),
             "vocab_size": len(tokenizer),
         },
@@ -385,6 +402,7 @@ def _train(
         tokens_per_step=config.tokens_per_step * world_size(),
         runtime=runtime.to_dict(),
         curriculum=curriculum,
+        **({"synthetic": synthetic_card(config, data)} if data.n_synthetic_blocks else {}),
         **(resume_card or {}),
     )
     rank_zero = int(os.environ.get("RANK", "0")) == 0

@@ -25,13 +25,16 @@ from workbench.workflows.review import (
     label_store,
     labels_path,
     review_items,
+    review_items_preview,
     submit_review,
 )
+from workbench.workflows.synthetic import audit_synthetic, generate_synthetic, synthetic_folder
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
 
 __all__ = [
     "train_config", "train", "preset_model", "is_resolved",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
-    "review_items", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
+    "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",
+    "audit_synthetic", "generate_synthetic", "synthetic_folder",
 ]

@@ -16,7 +16,8 @@ from workbench.errors import WorkbenchError
 from workbench.review.config import DEFAULT_DB, SEVERITY_WEIGHTS, SKIP, ItemsConfig, verdicts_for
 from workbench.workspace import Workspace
 
-__all__ = ["ErrorMark", "Submitted", "label_store", "labels_path", "review_items", "submit_review", "SEVERITIES"]
+__all__ = ["ErrorMark", "Submitted", "label_store", "labels_path", "review_items", "review_items_preview", "submit_review",
+           "SEVERITIES"]
 
 SEVERITIES = tuple(SEVERITY_WEIGHTS)
 """MQM severities in the order a form shows them (``minor``, ``major``, ``critical``)."""
@@ -69,9 +70,10 @@ def review_items(
         labels: the label store (default the workspace's ``labels.db``).
 
     Returns:
-        ``{"added": n, "existing": n, "kinds": {kind: n}, "store": url}``.
+        ``{"added": n, "existing": n, "kinds": {kind: n}, "groups": {group: n}, "store": url}`` (groups as
+        in ``workbench.review.items.GROUPS``: generation pairs, repetitive generations, regressed documents...).
     """
-    from workbench.review.items import items_from_comparison, items_from_jsonl, items_from_profile
+    from workbench.review.items import count_groups, items_from_comparison, items_from_jsonl, items_from_profile
 
     if not (comparison or jsonl or profile):
         raise WorkbenchError("no source of review items given.", "name a comparison, a JSONL file or a corpus profile.")
@@ -89,7 +91,41 @@ def review_items(
     with label_store(workspace, labels, taxonomy) as store:
         counts = store.add_items(items)
         url = store.safe_url
-    return {**counts, "kinds": kinds, "store": url}
+    return {**counts, "kinds": kinds, "groups": count_groups(items), "store": url}
+
+
+def review_items_preview(
+    comparison: str | os.PathLike,
+    workspace: Workspace | str | os.PathLike | None = None,
+    config: ItemsConfig | None = None,
+    labels: str | os.PathLike | None = None,
+) -> dict:
+    """The review items :func:`review_items` would make from a comparison, counted per group, before any is made.
+
+    Args:
+        comparison: a comparison folder.
+        config: how items are made (``ItemsConfig``).
+        labels: the label store whose items are already there (default the workspace's ``labels.db``).
+
+    Returns:
+        ``{"counts": {group: n}, "new": {group: n}, "empty": {group: why}, "total": n, "new_total": n}``:
+        every group of a comparison (generation pairs, repetitive generations, regressed documents, missed
+        probes) with its count, how many of them the store does not hold yet, and why an empty group is empty.
+    """
+    from workbench.review.items import comparison_preview, item_group
+
+    preview = comparison_preview(comparison, config or ItemsConfig())
+    target = labels if labels and str(labels) != "workspace" else labels_path(workspace)
+    known: set[str] = set()
+    if "://" in str(target) or Path(target).exists():
+        with label_store(workspace, labels) as store:
+            known = {item.id for item in store.items()}
+    new = {group: 0 for group in preview["counts"]}
+    for item in preview["items"]:
+        if item.id not in known:
+            new[item_group(item)] += 1
+    return {"counts": preview["counts"], "new": new, "empty": preview["empty"],
+            "total": sum(preview["counts"].values()), "new_total": sum(new.values())}
 
 
 @dataclass

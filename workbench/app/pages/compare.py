@@ -4,7 +4,8 @@ intervals, reliability, per-document table, token heatmap, probes, generations; 
 import streamlit as st
 from common import ACTIVE, follow_job, settings, user_errors, workspace
 
-from workbench import appsupport, workflows
+from workbench import appsupport
+from workbench.app.sections.review_items import make_review_items
 
 st.title("Compare")
 cfg = settings()
@@ -163,8 +164,4 @@ for tab, draw in zip(st.tabs(list(TABS), key="compare_tab", on_change="rerun"), 
             draw()
 
 st.subheader("Review")
-if st.button("Make review items from this comparison", key="compare_items", icon=":material/rate_review:"):
-    with user_errors():
-        added = workflows.review_items(comparison=summary.folder, workspace=ws)
-        st.success(f"{added['added']} new review items ({added['existing']} already there): "
-                   "open the Review page to label them.", icon=":material/done:")
+make_review_items(ws, summary.folder)

@@ -7,6 +7,7 @@ import streamlit as st
 from common import ACTIVE, badge, config_inputs, follow_job, settings, show_error, user_errors, workspace
 
 from workbench import appsupport, workflows
+from workbench.app.sections.synthetic import render_synthetic_audit
 from workbench.corpus.config import CurateConfig
 from workbench.errors import WorkbenchError
 
@@ -182,3 +183,7 @@ for snap in ws.snapshots()[:3]:
                 f"eval {snap.eval_documents or 0} documents · {snap.size_text()}")
     if snap.state in ACTIVE:
         follow_job(snap.folder, f"snap_{snap.name}")
+
+# --- synthetic text ---------------------------------------------------------------------------
+render_synthetic_audit(ws, files, ws.snapshots(), lambda: appsupport.check_model_spec(tokenizer, cfg), _relative,
+                       lambda exc: show_error(exc, words))
