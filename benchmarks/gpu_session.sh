@@ -8,7 +8,10 @@
 #
 #   benchmarks/gpu_session.sh env tests train:SmolLM2-135M:paragraphs eval:Llama-3.2-1B
 #
-# Stages: env | tests | train:<config>:<paragraphs|documents>[:extra args] | eval:<config>[:extra args]
+# Stages: env | tests | fsdp | train:<config>:<paragraphs|documents>[:extra args] | eval:<config>[:extra args]
+#
+# fsdp: QLoRA sharded with FSDP2 on every visible GPU (one GPU still checks the wiring): the tiny model in
+# 4-bit with the weights stored in the compute dtype, trained, checkpointed and resumed as N processes.
 set -u
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
@@ -36,6 +39,9 @@ for stage in "$@"; do
     tests)
       python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/training/test_loss.py \
         tests/training/test_train_tiny.py tests/training/test_resume_and_ddp.py -k "not torchrun" 2>&1 | tee "$OUT/tests.log" | tail -15
+      ;;
+    fsdp)
+      python3 -m pytest -q -p no:cacheprovider -m gpu tests/training/test_fsdp_gpu.py 2>&1 | tee "$OUT/fsdp.log" | tail -15
       ;;
     train)
       # shellcheck disable=SC2086

@@ -23,7 +23,19 @@ from typing import Callable, Union
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from workbench.cli import corpus, evaluation, jobs, models, notebooks, quickstart, review, synthetic, training, webapp
+from workbench.cli import (
+    corpus,
+    evaluation,
+    handoff,
+    jobs,
+    models,
+    notebooks,
+    quickstart,
+    review,
+    synthetic,
+    training,
+    webapp,
+)
 from workbench.cli.options import error_line
 from workbench.errors import WorkbenchError
 from workbench.stopping import Stopped, end_child_processes, graceful_stop
@@ -31,6 +43,7 @@ from workbench.stopping import Stopped, end_child_processes, graceful_stop
 __all__ = [
     "app", "main", "COMMANDS", "Group", "build", "usage_error_line",
     "options", "corpus", "training", "evaluation", "review", "jobs", "models", "notebooks", "quickstart", "webapp",
+    "handoff",
     "synthetic",
 ]
 
@@ -53,6 +66,7 @@ COMMANDS: dict[str, Union[Callable, Group]] = {
     "plan": training.plan,
     "presets": training.presets,
     "export": training.export,
+    "export-config": handoff.export_config,
     "app": webapp.app,
     "notebooks": notebooks.notebooks,
     "models": Group("Provision and list models (offline).", {

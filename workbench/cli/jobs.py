@@ -24,7 +24,8 @@ def _line(job) -> str:
     eta = status.get("eta_s") or progress.get("eta_s")
     extra = f"  ETA {int(eta)}s" if eta and status["state"] == "running" else ""
     error = f"  {status.get('error')}" if status["state"] in ("failed", "stopped") and status.get("error") else ""
-    return f"{job.name:<28} {job.kind:<9} {status['state']:<9} {where}{extra}{error}  {job.folder}"
+    gpus = f"  {job.gpus} GPUs" if job.kind == "train" and job.gpus > 1 else ""
+    return f"{job.name:<28} {job.kind:<9} {status['state']:<9} {where}{extra}{gpus}{error}  {job.folder}"
 
 
 def list_jobs(workspace: Optional[Path] = WORKSPACE) -> None:

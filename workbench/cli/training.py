@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -35,6 +36,10 @@ def train(
                                         "(by --order-signal) or stages (listed under curriculum.stages in --config)."),
     order_signal: Optional[str] = typer.Option(None, "--order-signal", help="Difficulty signal of easy_to_hard: "
                                                "compression (the default), mtld or readability."),
+    sharding: Optional[str] = train_option("sharding"),
+    gpus: Optional[int] = typer.Option(None, "--gpus", min=1, help="GPUs to train on, one process each (torchrun); "
+                                       "with --sharding fsdp the model is split over them. Default 1; with --resume, "
+                                       "as many as the run started with."),
     resume: Optional[Path] = typer.Option(None, help="Resume this run folder from its last checkpoint."),
     from_run: Optional[Path] = typer.Option(None, "--from-run", help="Repeat an earlier run: start from its run.json config."),
     overwrite: bool = typer.Option(False, help="Replace an existing run folder."),
@@ -53,10 +58,11 @@ def train(
         note = finished_run_note(resume)  # a finished run: say so, change nothing, exit 0
         # the settings given with --resume: the library applies those a resumed run can take and refuses the rest
         changes = {**given(preset=preset, name=name, model=model, data=data, out=out, max_tokens=max_tokens, replay=replay,
-                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit),
+                           replay_ratio=replay_ratio, quant=quant, text_unit=text_unit, sharding=sharding),
                    **given(**curriculum_values(order, order_signal)),
                    **(load_yaml(config) if config else {}), **parse_overrides(set_)}
-        run_dir = workflows.train(None, ws, resume=resume, changes=changes, allow_changed_data=allow_changed_data)
+        run_dir = workflows.train_on_gpus(None, ws, gpus=gpus, resume=resume, changes=changes,
+                                          allow_changed_data=allow_changed_data)
         if note:
             typer.echo(note)
             return
@@ -64,10 +70,14 @@ def train(
         cfg = workflows.train_config(
             model=model, preset=preset, overrides=set_, config_file=config, from_run=from_run, data=data, out=out,
             max_tokens=max_tokens, replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
-            text_unit=text_unit, **curriculum_values(order, order_signal),
+            text_unit=text_unit, sharding=sharding, **curriculum_values(order, order_signal),
         )
-        run_dir = workflows.train(cfg, ws, overwrite=overwrite)
-    typer.echo(f"run finished: {run_dir}")
+        if workflows.needs_launcher(gpus, cfg):
+            run_dir = workflows.train_on_gpus(cfg, ws, gpus=gpus, overwrite=overwrite)
+        else:
+            run_dir = workflows.train(cfg, ws, overwrite=overwrite)
+    if int(os.environ.get("RANK", "0")) == 0:  # one line for a run of several processes
+        typer.echo(f"run finished: {run_dir}")
 
 
 PLAN_TOKENS = 50_000_000  # a budget worth planning a GPU for, not PlanConfig's 50,000 (a CPU demo's)
@@ -86,6 +96,8 @@ def plan(
     preset: Optional[str] = typer.Option(None, help="Take shapes, LoRA and budget from a training preset."),
     price: Optional[float] = plan_option("price_per_hour", "--price"),
     mfu: Optional[float] = plan_option("mfu"),
+    gpus: Optional[int] = plan_option("gpus"),
+    cpu_offload: Optional[bool] = plan_option("cpu_offload", "--cpu-offload/--no-cpu-offload"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
     config_file: Optional[Path] = typer.Option(None, "--config", "-c", help="A training YAML (TrainConfig keys): "
                                                "its shapes and budget are planned, and its curriculum's stages shown."),
@@ -96,7 +108,7 @@ def plan(
 
     if max_tokens is None and not config_file:
         max_tokens = PLAN_TOKENS
-    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu)
+    values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu, gpus=gpus, cpu_offload=cpu_offload)
     preset_config = None
     if preset or config_file:
         preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens, config_file=config_file,
@@ -114,6 +126,9 @@ def plan(
         from workbench.training.curriculum import preview  # numpy: off the CLI's start
 
         typer.echo(preview(preset_config)["text"])
+    if gpus or cpu_offload or not result.fits:  # per-GPU memory on 1, 2, 4 and 8 GPUs, with and without offload
+        typer.echo("\nsharded with FSDP (workbench train --gpus N --sharding fsdp):")
+        typer.echo(plan_config.format_shard_plans(plan_config.shard_plans(model, config)))
     if not result.fits:
         fix = plan_config.suggest(model, config)
         typer.echo("does not fit; closest configuration that fits: " + ", ".join(fix.changes))

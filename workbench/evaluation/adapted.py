@@ -18,16 +18,29 @@ ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
 def run_model(adapter: str) -> str:
-    """The base model spec a run was trained on (from its ``run.json``)."""
+    """The base model spec a run was trained on: from its ``run.json``, else, for an adapter trained elsewhere
+    (Axolotl, a peft script), the base its ``adapter_config.json`` names."""
     card = run_card_for(adapter)
     spec = ((card or {}).get("config") or {}).get("model")
+    if not spec and card is None:
+        spec = _peft_base(adapter)
     if not spec:
         raise WorkbenchError(
-            f"{adapter} has no run.json saying which base model it was trained on.",
+            f"{adapter} has no run.json (or adapter_config.json base) saying which base model it was trained on.",
             "set {field} to the base model.",
             field="model",
         )
     return spec
+
+
+def _peft_base(adapter: str) -> str | None:
+    """``base_model_name_or_path`` of an adapter folder's ``adapter_config.json``, if it names one."""
+    from workbench.io import read_json
+
+    try:
+        return read_json(adapter_dir(adapter) / "adapter_config.json").get("base_model_name_or_path") or None
+    except (WorkbenchError, AttributeError):
+        return None
 
 
 def check_base_matches(card: dict | None, resolved, adapter: str) -> None:

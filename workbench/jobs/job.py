@@ -89,6 +89,21 @@ class Job:
     def state(self) -> str:
         return self.status()["state"]
 
+    @property
+    def gpus(self) -> int:
+        """GPUs the job holds while it runs (one process each): a training job's ``gpus`` at launch, or the
+        processes its run card records; 1 for the others."""
+        spec = self.spec()
+        if spec.get("gpus"):
+            return int(spec["gpus"])
+        card = self.folder / "run.json"
+        if self.kind == "train" and card.exists():
+            try:
+                return int(read_json(card).get("processes") or 1)
+            except (WorkbenchError, ValueError, TypeError, AttributeError):
+                return 1
+        return 1
+
     def logs(self, tail: int | None = None) -> str:
         """The job's output (``log.txt``); ``tail``: only the last lines."""
         path = self.folder / LOG_FILE
@@ -163,7 +178,8 @@ class Job:
         if "config" not in spec:  # a run started from the CLI: its run card says how to repeat it
             if not (self.folder / "run.json").exists():
                 raise WorkbenchError(f"{self.folder} has no {JOB_FILE} or run.json.", "launch it again instead.")
-            spec = {"kind": "train", "config": read_json(self.folder / "run.json")["config"],
+            card = read_json(self.folder / "run.json")
+            spec = {"kind": "train", "config": card["config"], "gpus": int(card.get("processes") or 1),
                     "workspace": str(self._cli_workspace(workspace).root)}
         if "out" in spec["config"]:
             # the job's own folder, absolute: a run named by time, or an ``out`` relative to another
@@ -221,7 +237,7 @@ def _workspace_of(workspace: Workspace | str | os.PathLike | None) -> Workspace:
 
 
 def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | None = None,
-           overwrite: bool = False, num_proc: int | None = None, labels: str | None = None) -> Job:
+           overwrite: bool = False, num_proc: int | None = None, labels: str | None = None, gpus: int = 1) -> Job:
     """Start ``kind`` (inspect, curate, train, compare, evaluate) on ``config`` as a detached process.
 
     Args:
@@ -232,6 +248,8 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         overwrite: replace an existing artifact of the same name.
         num_proc: worker processes for the corpus stages.
         labels: ``curate``: a label store whose drop decisions apply (``"workspace"``: the workspace's own).
+        gpus: ``train``: GPUs the run trains on, one process each (``TrainConfig.sharding`` says whether the
+            model is sharded over them); the job holds them all while it runs.
 
     Returns:
         The :class:`Job`; its folder already holds ``status.json`` (``queued``) and ``job.json``.
@@ -245,6 +263,8 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
     elif not isinstance(config, cls):
         raise WorkbenchError(f"a {kind} job takes a {cls.__name__}, got {type(config).__name__}.",
                              f"build the config with workbench's {cls.__name__}(...).")
+    if kind == "train" and (isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1):
+        raise WorkbenchError(f"{{field}} is {gpus!r}.", "use 1 or more GPUs.", field="gpus")
     if kind == "train":
         from workbench.workflows import is_resolved, train_config
 
@@ -269,7 +289,8 @@ def launch(kind: str, config: Any, workspace: Workspace | str | os.PathLike | No
         if "out" in data:  # train and compare write where ``out`` says; the corpus stages get the folder
             data["out"] = str(folder)
         spec = {"kind": kind, "config": data, "workspace": str(ws.root), "overwrite": overwrite,
-                "num_proc": num_proc, "labels": labels, "resume": False}
+                "num_proc": num_proc, "labels": labels, "resume": False,
+                **({"gpus": int(gpus)} if kind == "train" else {})}
         return _start(folder, spec, ws.root)
 
 

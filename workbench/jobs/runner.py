@@ -55,8 +55,10 @@ def _check_stop(event: ProgressEvent) -> None:  # noqa: ARG001 - a progress list
         raise KeyboardInterrupt(STOP_MESSAGE)
 
 
-def acquire_training_slot(workspace: Workspace, folder: Path):
-    """Wait (``queued``) until no other training job of the workspace holds the GPU; returns the held lock."""
+def acquire_training_slot(workspace: Workspace, folder: Path, gpus: int = 1):
+    """Wait (``queued``) until no other training job of the workspace holds the GPUs; returns the held lock.
+    One training job runs at a time in a workspace, on the ``gpus`` GPUs it asked for (``train.holder`` says
+    which run holds them, and how many)."""
     import fcntl
 
     lock_dir = workspace.root / ".jobs"
@@ -70,11 +72,13 @@ def acquire_training_slot(workspace: Workspace, folder: Path):
         except BlockingIOError:
             if time.time() - announced > 5:
                 holder = (lock_dir / "train.holder").read_text().strip() if (lock_dir / "train.holder").exists() else "?"
-                write_status(folder, "queued", phase="waiting for the GPU", waiting_for=holder)
+                held = (lock_dir / "train.gpus").read_text().strip() if (lock_dir / "train.gpus").exists() else "1"
+                write_status(folder, "queued", phase="waiting for the GPU", waiting_for=holder, held_gpus=int(held or 1))
                 print(f"queued: waiting for the training job in {holder} to end", flush=True)
                 announced = time.time()
             time.sleep(0.5)
     (lock_dir / "train.holder").write_text(str(folder))
+    (lock_dir / "train.gpus").write_text(str(gpus))
     return handle
 
 
@@ -108,13 +112,13 @@ def run(folder: Path) -> int:
             workflows.curate(config, workspace, labels=spec.get("labels"), out=folder, num_proc=spec.get("num_proc"),
                              progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "train":
-            lock = acquire_training_slot(workspace, folder)  # noqa: F841 - held until the process ends
-            write_status(folder, "running", phase="loading")
-            if spec.get("resume"):
-                workflows.train(None, workspace, resume=folder, progress=False, on_progress=combine(_check_stop, log))
-            else:
-                workflows.train(config, workspace, overwrite=overwrite, progress=False,
-                                on_progress=combine(_check_stop, log))
+            gpus = int(spec.get("gpus") or 1)
+            lock = acquire_training_slot(workspace, folder, gpus)  # noqa: F841 - held until the process ends
+            write_status(folder, "running", phase="loading", gpus=gpus)
+            # one GPU trains in this process; more (or a sharded run) as one process per GPU
+            workflows.train_on_gpus(None if spec.get("resume") else config, workspace, gpus=gpus,
+                                    resume=folder if spec.get("resume") else None, overwrite=overwrite,
+                                    progress=False, on_progress=combine(_check_stop, log))
         elif kind == "compare":
             workflows.compare(config, workspace, progress=False, overwrite=overwrite, on_progress=live)
         elif kind == "evaluate":

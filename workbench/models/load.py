@@ -123,8 +123,9 @@ def compute_dtype(device: str | None = None):
     return torch.float32
 
 
-def quantization_config(quant: Quant, device: str | None = None):
-    """NF4 with double quantization (QLoRA), compute dtype per device; None for ``quant='none'``."""
+def quantization_config(quant: Quant, device: str | None = None, quant_storage=None):
+    """NF4 with double quantization (QLoRA), compute dtype per device; None for ``quant='none'``.
+    ``quant_storage``: the dtype the 4-bit values are packed into (a floating dtype lets FSDP shard them)."""
     if quant == "none":
         return None
     if quant != "nf4":
@@ -141,6 +142,7 @@ def quantization_config(quant: Quant, device: str | None = None):
         bnb_4bit_compute_dtype=compute_dtype(device),
         # keep the output head in full precision: it is small and its rounding shows in perplexity
         llm_int8_skip_modules=["lm_head"],
+        **({"bnb_4bit_quant_storage": quant_storage} if quant_storage is not None else {}),
     )
 
 
@@ -165,8 +167,10 @@ def load_model(
     device: str | None = None,
     trust_remote_code: bool = False,
     attn_implementation: str | None = "sdpa",
+    quant_storage=None,
 ):
-    """Load a causal LM from a spec; weights from safetensors only.
+    """Load a causal LM from a spec; weights from safetensors only (``quant_storage``: see
+    :func:`quantization_config`).
 
     Returns:
         (model, tokenizer, resolved) with the model in eval mode on ``device``.
@@ -184,7 +188,7 @@ def load_model(
     }
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
-    qconfig = quantization_config(quant, device)
+    qconfig = quantization_config(quant, device, quant_storage)
     if qconfig is not None:
         kwargs["quantization_config"] = qconfig
         kwargs["dtype"] = compute_dtype(device)

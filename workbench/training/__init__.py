@@ -5,4 +5,4 @@ hf_trainer, lora, loss, mixing, schedule) are the trainer's parts. Nothing is im
 ``import workbench.training`` pulls no torch.
 """
 
-__all__ = ["config", "curriculum", "data", "defaults", "export", "heldout", "measured", "packing", "plan", "plots", "trainer"]
+__all__ = ["config", "curriculum", "data", "defaults", "export", "export_axolotl", "fsdp", "heldout", "measured", "packing", "plan", "plots", "trainer"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from workbench.errors import WorkbenchError
-from workbench.io import append_jsonl, read_appended_jsonl, read_jsonl, write_json
+from workbench.io import append_jsonl, read_appended_jsonl, write_json
 from workbench.runcard import now_iso
 from workbench.runs import write_checkpoint_manifest
 from workbench.status import write_status
@@ -123,8 +123,12 @@ class WorkbenchCallback(TrainerCallback):
         keep_checkpoints: str = "last_and_best",
         stop=None,
         segments: list[dict] | None = None,
+        sharded: bool = False,
     ):
         self.on_progress = on_progress
+        # a sharded model's forward needs every rank: all evaluate, rank 0 alone writes
+        self.sharded = sharded
+        self.writes = True
         self.keep_checkpoints = keep_checkpoints
         self.stop = stop  # a workbench.stopping.StopRequest: checkpoint and stop at the end of the step
         self.previous_segments = list(segments or [])  # wall time of earlier segments of a resumed run
@@ -151,7 +155,12 @@ class WorkbenchCallback(TrainerCallback):
     def _is_main(self, state) -> bool:
         return state.is_world_process_zero
 
+    def _evaluates(self, state) -> bool:
+        return self.evaluator is not None and (self.sharded or self._is_main(state))
+
     def _record(self, record: dict) -> None:
+        if not self.writes:
+            return
         size = self.metrics_path.stat().st_size if self.metrics_path.exists() else 0
         try:
             append_jsonl(self.metrics_path, {**record, "time": now_iso()})
@@ -199,7 +208,7 @@ class WorkbenchCallback(TrainerCallback):
         record["forgetting"] = forgetting
         self.evals.append(record)
         self._record(record)
-        if forgetting:
+        if forgetting and self.writes:
             message = (
                 f"forgetting guard: general perplexity is {record['general_change_pct']:+.1f}% over the base "
                 f"(threshold {self.forgetting_threshold_pct:.0f}%) at step {record['step']}; "
@@ -214,13 +223,15 @@ class WorkbenchCallback(TrainerCallback):
     # -- Trainer hooks -------------------------------------------------------------------
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.start_step = state.global_step
+        self.writes = self._is_main(state)
         if self.resumed and self.metrics_path.exists():
             previous = read_appended_jsonl(self.metrics_path)
             # drop records written after the checkpoint we resume from: they will be redone
             kept = [r for r in previous if r.get("step", 0) <= state.global_step]
             from workbench.io import write_jsonl
 
-            write_jsonl(self.metrics_path, kept)
+            if self.writes:
+                write_jsonl(self.metrics_path, kept)
             self.evals = [r for r in kept if r.get("type") == "eval"]
             self.train_seconds = max((r.get("train_seconds", 0.0) for r in kept), default=0.0)
         if self._is_main(state):
@@ -232,7 +243,12 @@ class WorkbenchCallback(TrainerCallback):
                                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
             if not self.evals and self.evaluator is not None:
                 write_status(self.run_dir, "running", phase="evaluating base")
-                self._evaluate(model, state, base=state.global_step == 0)
+        if self.sharded and self.evaluator is not None:
+            from workbench.training.fsdp import allocate_unsharded
+
+            allocate_unsharded(model)
+        if not self.evals and self._evaluates(state):
+            self._evaluate(model, state, base=state.global_step == 0)
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._step_started = time.time()
@@ -249,8 +265,9 @@ class WorkbenchCallback(TrainerCallback):
                 write_status(self.run_dir, "stopping", phase="saving a checkpoint", step=step)
         if step % self.eval_steps == 0 or step == state.max_steps:
             control.should_save = True
-            if self._is_main(state) and self.evaluator is not None:
-                write_status(self.run_dir, "running", phase="evaluating", step=step)
+            if self._evaluates(state):
+                if self._is_main(state):
+                    write_status(self.run_dir, "running", phase="evaluating", step=step)
                 record = self._evaluate(model, state)
                 if record.get("forgetting") and self.stop_on_forgetting:
                     self.stopped_for_forgetting = True

@@ -218,6 +218,10 @@ class TrainConfig:
     chunked_loss: bool = True
     """Compute the loss a chunk of positions at a time from the frozen lm_head, never holding the whole
     batch's logits (same loss and gradients, far less peak memory); ignored where it does not apply."""
+    sharding: Literal["none", "fsdp", "fsdp_offload"] = "none"
+    """Split the weights, gradients and optimizer state over the run's processes with FSDP2 (``train
+    --gpus N``): 'fsdp', or 'fsdp_offload' to also keep them in CPU memory between uses; with nf4 the
+    4-bit weights are stored in the compute dtype so they shard (workbench/training/fsdp.py)."""
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     """Recompute activations in backward; 'auto' = on for GPUs, off on the CPU (where memory is plentiful)."""
     replay: str | None = None
@@ -518,6 +522,7 @@ OPTION_HELP = {
     "replay_ratio": "Share of blocks from replay text.",
     "quant": "nf4 (QLoRA) or none.",
     "text_unit": "What a document is in .txt/PDF data: auto, document, paragraph, line, section.",
+    "sharding": "none, fsdp (split the model over --gpus with FSDP) or fsdp_offload (also keep it in CPU memory).",
 }
 
 

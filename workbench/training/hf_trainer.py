@@ -84,7 +84,9 @@ def grouped_trainer_class():
             super().__init__(*args, **kwargs)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            # a sharded head's weight is whole only inside its own forward: the model's loss there
             usable = (self.chunked_loss and "labels" in inputs and not return_outputs and self.args.n_gpu <= 1
+                      and not self.is_fsdp_enabled
                       and self.compute_loss_func is None and self.label_smoother is None)
             head = fused_head(model) if usable else None
             if head is None:  # nn.DataParallel (several GPUs, one process) and custom losses: the model's own
@@ -99,6 +101,12 @@ def grouped_trainer_class():
                 tp_size = self.get_tp_size() if hasattr(self, "get_tp_size") else 1
                 loss = loss * (self.accelerator.num_processes // tp_size)  # as Trainer.compute_loss scales the model's
             return loss
+
+        def create_accelerator_and_postprocess(self):
+            super().create_accelerator_and_postprocess()
+            from workbench.training.fsdp import enable_fsdp_on_cpu
+
+            enable_fsdp_on_cpu(self)  # CPU ranks (gloo) shard as GPUs do
 
         def _save_checkpoint(self, model, trial):
             folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"

@@ -57,14 +57,3 @@ def embedding_param_groups(model, learning_rate: float, ratio: float, weight_dec
         groups.append({"params": embed, "lr": learning_rate * ratio, "weight_decay": 0.0})
     return groups
 
-
-def trainable_state_hash(model) -> str:
-    """sha256 over the trainable (adapter) parameters, in name order: equal across DDP ranks."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name, param in sorted(model.named_parameters()):
-        if param.requires_grad:
-            digest.update(name.encode())
-            digest.update(param.detach().float().cpu().numpy().tobytes())
-    return digest.hexdigest()

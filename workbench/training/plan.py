@@ -82,6 +82,12 @@ class PlanConfig:
     """Fixed memory beyond tensors: CUDA context + cuBLAS workspace (GPU), Python + libraries (CPU); None = default."""
     fragmentation: float = 0.10
     """Allocator slack as a share of the tensor memory (the PyTorch caching allocator rarely packs perfectly)."""
+    gpus: int = 1
+    """GPUs the run uses, one process each (``workbench train --gpus N``); above 1 the weights, gradients and
+    optimizer states are sharded over them with FSDP, and the figures are per GPU."""
+    cpu_offload: bool = False
+    """Sharded, keep the weights, gradients and optimizer states in CPU memory between uses (``sharding:
+    fsdp_offload``): each GPU holds only the layers being computed and the activations."""
 
     def __post_init__(self) -> None:
         gpu_spec(self.gpu)  # raises with the list of names
@@ -111,6 +117,15 @@ class PlanConfig:
             raise WorkbenchError(f"fragmentation is {self.fragmentation}.", "give a share in [0, 1), e.g. 0.1.")
         if not 0.0 <= self.lora_dropout < 1.0:
             raise WorkbenchError(f"lora_dropout is {self.lora_dropout}.", "give a probability in [0, 1).")
+        if not isinstance(self.gpus, int) or isinstance(self.gpus, bool) or self.gpus < 1:
+            raise WorkbenchError(f"{{field}} is {self.gpus!r}.", "use 1 or more GPUs.", field="gpus")
+        if self.cpu_offload and self.on_cpu:
+            raise WorkbenchError("{field} is on for a CPU plan.", "plan a GPU, or turn {field} off.", field="cpu_offload")
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the run shards its state with FSDP (more than one GPU, or CPU offload)."""
+        return self.gpus > 1 or self.cpu_offload
 
     @classmethod
     def from_train_config(cls, train_config: Any, **overrides: Any) -> PlanConfig:
@@ -127,6 +142,7 @@ class PlanConfig:
             "chunked_loss": bool(getattr(train_config, "chunked_loss", True) and not getattr(train_config, "train_embeddings", False)
                                  and not getattr(train_config, "new_tokens", None)),
             "upcast_unquantized": getattr(train_config, "upcast_unquantized", True),
+            "cpu_offload": getattr(train_config, "sharding", "none") == "fsdp_offload",
         }
         if lora is not None:
             values.update(lora_r=lora.r, lora_targets=lora.target_modules, lora_dropout=lora.dropout)
@@ -172,6 +188,8 @@ OPTION_HELP = {
     "gpu": "GPU type: T4, L4, A10G, RTX 4090, A100-40GB, A100-80GB, H100, H200, cpu.",
     "price_per_hour": "USD per GPU hour (default: a list price).",
     "mfu": "Assumed utilisation of peak FLOP/s (default per GPU).",
+    "gpus": "GPUs the run is sharded over with FSDP; memory figures per GPU (default 1).",
+    "cpu_offload": "Sharded: keep weights, gradients and optimizer states in CPU memory (sharding fsdp_offload).",
 }
 
 
@@ -214,6 +232,12 @@ class Plan:
     checkpointing: bool
     optimizer: str
     notes: list[str] = field(default_factory=list)
+    gpus: int = 1
+    """GPUs (one process each); above 1 the memory figures are per GPU, with the state sharded over them."""
+    gathered_gib: float = 0.0
+    """Sharded: the whole weights of the units FSDP gathers at once (two decoder layers, the embeddings and head)."""
+    host_memory_gib: float = 0.0
+    """With CPU offload: the CPU memory that holds the sharded weights, gradients and optimizer states (all GPUs)."""
     measured: bool = False
     """Whether the throughput is a measured one (this GPU, model and shapes), not an estimate."""
     throughput_basis: str = ""
@@ -367,14 +391,27 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     acts_ckpt = checkpointed + logits + mask + working
     activations = acts_ckpt if config.checkpointing else acts_full
 
-    tensors = weights + lora_bytes + optimizer_bytes + activations
+    gathered, host = 0.0, 0.0
+    if config.sharded:
+        # FSDP shards every parameter (4-bit weights stored in the compute dtype) with its gradient and AdamW
+        # states over the GPUs; the NF4 block constants (quant_state) are no parameters and stay whole on each.
+        constants = counts["linear"] * (NF4_BYTES_PER_PARAM - 0.5) if config.quant == "nf4" else 0.0
+        state = weights - constants + lora_bytes + optimizer_bytes
+        gathered = _gathered_bytes(arch, config, lora_params)
+        if config.cpu_offload:
+            host = state
+            weights, lora_bytes, optimizer_bytes = constants, 0.0, 0.0
+        else:
+            weights = (weights - constants) / config.gpus + constants
+            lora_bytes, optimizer_bytes = lora_bytes / config.gpus, optimizer_bytes / config.gpus
+    tensors = weights + lora_bytes + optimizer_bytes + activations + gathered
     overhead = (config.overhead_gib if config.overhead_gib is not None
                 else DEFAULT_OVERHEAD_GIB["cpu" if config.on_cpu else "gpu"]) * GIB
     peak = tensors * (1 + config.fragmentation) + overhead
     fits = peak <= device.memory_gib * GIB
 
     # --- compute --------------------------------------------------------------------------
-    per_step = config.micro_batch_size * config.grad_accum
+    per_step = config.micro_batch_size * config.grad_accum * config.gpus  # every GPU's micro-batches
     n_blocks = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
     tokens = n_blocks * config.block_size
     steps = n_blocks // per_step
@@ -388,7 +425,7 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     flops_executed = flops_model + recompute
     total_flops = flops_executed * tokens
     mfu, measured, basis = _utilisation(arch, config, device, flops_executed)
-    sustained = device.bf16_tflops * 1e12 * mfu
+    sustained = device.bf16_tflops * 1e12 * mfu * config.gpus
     seconds = total_flops / sustained
     hours = seconds / 3600
     if config.on_cpu:
@@ -396,8 +433,18 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
     if device.name == "T4":
         notes.append("T4 has no bf16: training runs in fp16 (same memory, fp16 peak used).")
     notes.append("time covers training steps only; held-out evaluation and model loading come on top.")
+    if config.sharded:
+        notes.append(f"sharded with FSDP over {config.gpus} GPU(s): memory per GPU; time assumes the GPUs scale "
+                     "linearly (gathering weights between GPUs is not counted)"
+                     + ("; CPU offload moves the weights over PCIe every step, which is slower still." if config.cpu_offload
+                        else "."))
     if not fits:
         notes.append("does not fit: see suggest() for a micro-batch / block size / checkpointing that does.")
+        if not config.sharded:
+            needed = _fewest_sharded(arch, config)
+            if needed is not None:
+                notes.append(f"sharded over {needed[0]} GPUs{' with CPU offload' if needed[1] else ''} it fits "
+                             f"(workbench plan --gpus {needed[0]}{' --cpu-offload' if needed[1] else ''}).")
     return Plan(
         model=arch.name,
         gpu=device.name,
@@ -432,9 +479,64 @@ def estimate(model: str | Path | dict | Any, config: PlanConfig | Any | None = N
         checkpointing=config.checkpointing,
         optimizer=config.optimizer_name,
         notes=notes,
+        gpus=config.gpus,
+        gathered_gib=gathered / GIB,
+        host_memory_gib=host / GIB,
         measured=measured,
         throughput_basis=basis,
     )
+
+
+SHARD_COUNTS = (1, 2, 4, 8)  # the GPU counts a plan looks at when a model does not fit one GPU
+
+
+def _gathered_bytes(arch: Architecture, config: PlanConfig, lora_params: int) -> float:
+    """Bytes FSDP holds whole at once beyond a GPU's shard: the decoder layer being computed and the next
+    one (prefetched), and the embeddings with the head, which stay gathered through the forward and backward
+    pass. Gathered in the compute dtype (the mixed-precision policy), 4-bit weights packed (0.5 byte each)."""
+    compute_bytes = 4 if config.on_cpu else 2
+    counts = arch.parameter_counts()
+    linear_per_layer = counts["linear"] / arch.num_layers
+    layer = linear_per_layer * (0.5 if config.quant == "nf4" else compute_bytes) + lora_params / arch.num_layers * compute_bytes
+    head = (counts["embeddings"] + counts["lm_head"]) * compute_bytes
+    return 2 * layer + head
+
+
+def gpus_needed(model: str | Path | dict | Any, config: PlanConfig | Any | None = None,
+                **overrides: Any) -> tuple[int, bool] | None:
+    """The fewest GPUs of ``SHARD_COUNTS`` the run fits on, and whether it needs CPU offload for that (tried
+    only when no count fits without it); None when even 8 GPUs with offload do not hold it."""
+    arch = resolve_architecture(model)
+    config = _plan_config(config, overrides)
+    if estimate(arch, replace(config, gpus=1, cpu_offload=False)).fits:
+        return 1, False
+    return _fewest_sharded(arch, config)
+
+
+def _fewest_sharded(arch: Architecture, config: PlanConfig) -> tuple[int, bool] | None:
+    """The first sharded setup of ``SHARD_COUNTS`` that fits (no offload before offload), or None."""
+    for offload in (False, True):
+        for gpus in SHARD_COUNTS:
+            if (gpus > 1 or offload) and estimate(arch, replace(config, gpus=gpus, cpu_offload=offload)).fits:
+                return gpus, offload
+    return None
+
+
+def shard_plans(model: str | Path | dict | Any, config: PlanConfig | Any | None = None,
+                counts: tuple[int, ...] = SHARD_COUNTS, **overrides: Any) -> list[Plan]:
+    """The plan on each GPU count of ``counts``, without and with CPU offload (in that order per count)."""
+    arch = resolve_architecture(model)
+    config = _plan_config(config, overrides)
+    return [estimate(arch, replace(config, gpus=n, cpu_offload=offload)) for n in counts for offload in (False, True)]
+
+
+def format_shard_plans(plans: list[Plan]) -> str:
+    """A table of per-GPU peak memory by GPU count, with and without CPU offload."""
+    lines = [f"{'GPUs':>4}  {'offload':>7}  {'per GPU (GiB)':>13}  {'host (GiB)':>10}  fits {plans[0].gpu if plans else ''}"]
+    for plan in plans:
+        lines.append(f"{plan.gpus:>4}  {'yes' if plan.config.get('cpu_offload') else 'no':>7}  {plan.peak_gib:>13.2f}  "
+                     f"{plan.host_memory_gib:>10.2f}  {'yes' if plan.fits else 'no'}")
+    return "\n".join(lines)
 
 
 def _utilisation(arch: Architecture, config: PlanConfig, device: GPU, flops_per_token: float) -> tuple[float, bool, str]:
@@ -536,6 +638,9 @@ def format_plan(plan: Plan) -> str:
         ("memory (GiB)", ""),
         ("  base weights", f"{plan.weights_gib:8.2f}"),
         ("  LoRA params + grads", f"{plan.lora_gib:8.2f}"),
+        *([("  gathered (FSDP)", f"{plan.gathered_gib:8.2f}   (sharded over {plan.gpus} GPU(s); figures per GPU"
+            + (f"; {plan.host_memory_gib:.2f} in CPU memory" if plan.host_memory_gib else "") + ")")]
+          if plan.config.get("gpus", 1) > 1 or plan.config.get("cpu_offload") else []),
         ("  optimizer states", f"{plan.optimizer_gib:8.2f}"),
         ("  activations", (f"{plan.activations_gib:8.2f}   (checkpointing on: {plan.activations_checkpointed_gib:.2f},"
                            f" off: {plan.activations_full_gib:.2f}; logits+loss {plan.logits_gib:.2f})")),
@@ -606,8 +711,11 @@ __all__ = [
     "compare_with_measured",
     "estimate",
     "format_plan",
+    "format_shard_plans",
     "gpu_spec",
+    "gpus_needed",
     "lora_parameter_count",
     "resolve_architecture",
+    "shard_plans",
     "suggest",
 ]

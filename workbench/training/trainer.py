@@ -44,9 +44,18 @@ from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file, synthetic_file
 from workbench.training.curriculum import continued_adapter, curriculum_record, load_continued_adapter, lr_multipliers
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
+from workbench.training.fsdp import (
+    fsdp_config,
+    full_trainable_state,
+    is_sharded,
+    quant_storage_dtype,
+    save_adapter,
+    state_hash,
+    write_accelerate_config,
+)
 from workbench.training.heldout import HeldOutEvaluator, Scorer
 from workbench.training.hf_trainer import grouped_lr_trainer
-from workbench.training.lora import add_lora, trainable_state_hash
+from workbench.training.lora import add_lora
 from workbench.workspace import Workspace
 
 RUN_CARD = "run.json"
@@ -102,6 +111,7 @@ def train(
     else:
         config = config or TrainConfig()
         check_train_inputs(config)
+        check_processes(config)
         run_dir = run_dir_for(config, workspace)
     # one process per run folder: a second train/resume into it stops here with the owner's pid
     with folder_lock(run_dir, "train"):
@@ -169,6 +179,7 @@ def resume_plan(run_dir: str | os.PathLike, changes: dict | None = None, allow_c
     tokens_done = step * int(saved.get("tokens_per_step") or saved_config.tokens_per_step)
     config, applied = apply_resume_changes(saved_config, requested, tokens_done)
     check_train_inputs(config)
+    check_processes(config, int(saved.get("processes") or 1), run_dir)
     extra = {"resume_changes": list(saved.get("resume_changes") or []),
              "data_changes": list(saved.get("data_changes") or [])}
     if applied:
@@ -302,7 +313,8 @@ def _train(
     seed_everything(config.seed)
     resolved = resolve_model(config.model)
     device = default_device()
-    model, tokenizer, _ = load_model(resolved, quant=config.quant, device=device)
+    storage = quant_storage_dtype(config.sharding, device) if config.quant == "nf4" else None
+    model, tokenizer, _ = load_model(resolved, quant=config.quant, device=device, quant_storage=storage)
     config, lr_reason = resolve_learning_rate(config, model.config)  # null: scaled to the model's size
     max_ctx = getattr(model.config, "max_position_embeddings", None)
     if max_ctx and config.block_size > max_ctx:
@@ -375,6 +387,8 @@ def _train(
         dataloader_num_workers=runtime.dataloader_workers,
         gradient_checkpointing=checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
+        fsdp=is_sharded(config.sharding) or None,
+        fsdp_config=fsdp_config(config.sharding) or None,
     )
     base_card = make_run_card(
         "run",
@@ -400,6 +414,8 @@ def _train(
         resolved={**_resolved(config, n_steps, warmup_steps, eval_tokens), "learning_rate": config.learning_rate,
                   "learning_rate_reason": lr_reason},
         tokens_per_step=config.tokens_per_step * world_size(),
+        processes=world_size(),
+        **({"quant_storage": str(storage).removeprefix("torch.")} if storage is not None else {}),
         runtime=runtime.to_dict(),
         curriculum=curriculum,
         **({"synthetic": synthetic_card(config, data)} if data.n_synthetic_blocks else {}),
@@ -410,6 +426,8 @@ def _train(
         write_json(run_dir / RUN_CARD, {**base_card, "state": "running"})
     if rank_zero:
         write_manifest(run_dir, "run", card=base_card, state="running", complete=False)
+        if is_sharded(config.sharding):  # the same run launched by accelerate: accelerate launch --config_file it
+            write_accelerate_config(run_dir, world_size(), config.sharding)
     # the segments before this one (a resumed run's wall time counts the whole run)
     previous = read_json(checkpoint / RUN_CARD) if checkpoint and (checkpoint / RUN_CARD).exists() else {}
     callback = WorkbenchCallback(
@@ -426,6 +444,7 @@ def _train(
         on_progress=on_progress,
         keep_checkpoints=config.keep_checkpoints,
         stop=stop,
+        sharded=is_sharded(config.sharding),
         segments=previous.get("segments") or (
             [{"from_step": 0, "to_step": previous["step"], "wall_seconds": previous["wall_seconds"]}]
             if previous.get("wall_seconds") is not None and previous.get("step") is not None else []
@@ -460,11 +479,16 @@ def _train(
         ) from None
     if stop is not None and stop.requested and trainer.state.global_step < n_steps:
         raise stop.stopped()  # train() records it: status, run card, the resume line
+    # a sharded adapter is gathered from every rank (a collective: all ranks take part)
+    adapter_state = full_trainable_state(model) if world_size() > 1 or is_sharded(config.sharding) else None
     if world_size() > 1:
-        _record_rank(run_dir, model, trainer.state.global_step)
+        _record_rank(run_dir, adapter_state, trainer.state.global_step)
+    if is_sharded(config.sharding):
+        save_adapter(model, run_dir / "adapter", trainer.is_world_process_zero(), state=adapter_state)
     if trainer.is_world_process_zero():
-        # new-token rows live in the adapter as trainable tokens: no full embedding copy needed
-        model.save_pretrained(run_dir / "adapter", save_embedding_layers=False)
+        if not is_sharded(config.sharding):
+            # new-token rows live in the adapter as trainable tokens: no full embedding copy needed
+            model.save_pretrained(run_dir / "adapter", save_embedding_layers=False)
         tokenizer.save_pretrained(run_dir / "adapter")
         final = callback.final_card(seconds=time.time() - started)
         plan = _plan_for(config, resolved.path, device)
@@ -520,14 +544,31 @@ def _plan_for(config: TrainConfig, model_path: Path, device: str):
         return None
 
 
-def _record_rank(run_dir: Path, model, step: int) -> None:
-    """Each data-parallel rank records what it ended with, so users (and tests) can check that
-    all ranks trained one shared adapter."""
+def _record_rank(run_dir: Path, adapter_state: dict, step: int) -> None:
+    """Each data-parallel rank records what it ended with (its whole adapter, gathered from the shards
+    when sharded), so users (and tests) can check that all ranks trained one shared adapter."""
     rank = int(os.environ.get("RANK", "0"))
     write_json(run_dir / "ranks" / f"rank-{rank}.json", {
-        "rank": rank, "world_size": world_size(), "step": step, "adapter_sha256": trainable_state_hash(model),
+        "rank": rank, "world_size": world_size(), "step": step, "adapter_sha256": state_hash(adapter_state),
         "pid": os.getpid(),
     })
+
+
+def check_processes(config: TrainConfig, started_with: int | None = None, run_dir: Path | None = None) -> None:
+    """A sharded run needs to be started as processes (torchrun, ``--gpus``), and a resumed run needs as many
+    processes as it started with (the data order and the shards depend on them): user errors naming the fix."""
+    launched = "LOCAL_RANK" in os.environ  # torchrun and accelerate launch set it, even for one process
+    if is_sharded(config.sharding) and not launched:
+        raise WorkbenchError(
+            f"{{field}} is {config.sharding!r} but this is a single process, not a distributed launch.",
+            "start the run with a number of GPUs (workbench train --gpus N, or torchrun), or set {field} to none.",
+            field="sharding",
+        )
+    if started_with is not None and started_with != world_size():
+        raise WorkbenchError(
+            f"run {run_dir} started as {started_with} process(es) and is resumed as {world_size()}.",
+            f"resume it with {started_with} GPU(s) (its data order and checkpoint shards depend on that).",
+        )
 
 
 def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:

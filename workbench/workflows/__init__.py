@@ -9,6 +9,7 @@ Importing this package is light; the heavy libraries load when a workflow runs.
 """
 
 from workbench.workflows.corpus import curate, inspect, with_drop_list
+from workbench.workflows.distributed import needs_launcher, train_on_gpus
 from workbench.workflows.evaluation import (
     QUICK_CHECK,
     check_trained_snapshot,
@@ -32,7 +33,7 @@ from workbench.workflows.synthetic import audit_synthetic, generate_synthetic, s
 from workbench.workflows.training import is_resolved, preset_model, train, train_config
 
 __all__ = [
-    "train_config", "train", "preset_model", "is_resolved",
+    "train_config", "train", "preset_model", "is_resolved", "train_on_gpus", "needs_launcher",
     "inspect", "curate", "with_drop_list",
     "eval_config", "evaluate", "compare", "with_regression_set", "quick", "QUICK_CHECK", "check_trained_snapshot",
     "review_items", "review_items_preview", "submit_review", "label_store", "labels_path", "ErrorMark", "Submitted", "SEVERITIES",

@@ -19,6 +19,7 @@ from common import (
 from sections.curriculum import curriculum_inputs, curriculum_plan
 
 from workbench import appsupport
+from workbench.app.sections.gpus import gpu_count, visible_gpus
 from workbench.errors import WorkbenchError
 
 st.title("Train")
@@ -146,8 +147,9 @@ def new_run_form() -> None:
     gpus = list(GPUS)
     gpu = st.selectbox("Hardware", gpus, index=gpus.index("cpu"), key="train_gpu",
                        help="The plan estimates peak memory, time and cost on this device before you launch.")
+    n_gpus = gpu_count(visible_gpus())
     with user_errors(words):
-        plan_values = to_dict(PlanConfig.from_train_config(config, gpu=gpu))
+        plan_values = to_dict(PlanConfig.from_train_config(config, gpu=gpu, gpus=n_gpus))
         plan = _plan(config.model, plan_values)
         from workbench.training.plots import memory_breakdown
 
@@ -162,7 +164,7 @@ def new_run_form() -> None:
         from workbench import jobs
 
         with user_errors(words):
-            job = jobs.launch("train", config, ws)
+            job = jobs.launch("train", config, ws, gpus=n_gpus)
             st.session_state["train_pending_run"] = job.name
             st.query_params["run"] = job.name
             st.rerun()
