@@ -28,6 +28,11 @@ Every recipe is also scored on cloze probes made from the sample glossary's defi
 (``workbench.evaluation.cloze``: the term masked in its definition, ranked among sibling and random terms),
 and each recipe is paired with ``workbench`` over the same probes. The probes come from the definitions the
 glossary recipes train on: they measure whether that knowledge got in, not whether it generalises.
+* ``workbench+easy-to-hard``: the defaults with the documents ordered from the easiest to the hardest by
+  their zlib compression ratio (``curriculum.order: easy_to_hard``);
+* ``workbench+stages``: the defaults with three stages (``training.config.general_to_domain``): general-heavy
+  replay (50%) decaying into domain text (20% replay), then domain text alone, each stage re-warming and
+  decaying its learning rate again. Same token budget: the replayed tokens are part of it.
 
 Besides the token perplexity change, every recipe gets the change in bits per byte over the base scored
 with its *own* tokenizer (paired bootstrap over documents). Bits per byte do not depend on how the text is cut
@@ -58,7 +63,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 RECIPES = ["plain-2e-4-constant", "plain-3e-4-linear", "unsloth-cpt", "workbench", "workbench-2e-4",
            "workbench+replay", "workbench+new-tokens", "workbench+embeddings", "workbench+synthetic",
-           "workbench+glossary", "workbench+glossary-text"]
+           "workbench+glossary", "workbench+glossary-text", "workbench+easy-to-hard", "workbench+stages"]
 GLOSSARY_SHARE = 0.1  # share of training blocks rendered from the glossary in the glossary recipes
 
 
@@ -294,6 +299,16 @@ def run_recipe(name: str, args, model_dir: Path, budget: int, work: Path) -> dic
     elif name == "workbench+glossary-text":
         result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed,
                                  knowledge={"glossary": args.glossary, "text_share": GLOSSARY_SHARE})
+    elif name == "workbench+easy-to-hard":
+        result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed,
+                                 **{"curriculum.order": "easy_to_hard", "curriculum.signal": "compression"})
+    elif name == "workbench+stages":
+        from workbench.config import to_dict
+        from workbench.training.config import general_to_domain
+
+        result = train_workbench(args.model, data, budget, out, preset=None, seed=args.seed, replay="sample",
+                                 **{"curriculum.order": "stages",
+                                    "curriculum.stages": [to_dict(s) for s in general_to_domain()]})
     else:
         raise SystemExit(f"unknown recipe {name}; use {', '.join(RECIPES)}")
     gc.collect()

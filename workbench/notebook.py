@@ -1113,6 +1113,37 @@ def token_view(comparison) -> None:
         _markdown("No token view in this comparison.")
         return
     display(HTML(render_documents(documents)))
+# ----------------------------------------------------------------------------------------- curricula
+def curriculum(order: str = "shuffled", signal: str = "compression", stages: list | None = None) -> dict[str, Any]:
+    """The data-order settings to pass to :meth:`TrainSettings.config` (``**nb.curriculum("stages")``).
+
+    Args:
+        order: ``"shuffled"`` (the control), ``"easy_to_hard"`` (by ``signal``) or ``"stages"``.
+        signal: ``"compression"``, ``"mtld"`` or ``"readability"`` (for ``easy_to_hard``).
+        stages: for ``"stages"``, a list of mappings of Stage keys (``tokens``, ``replay_ratio``, ``lr``,
+            ``warmup``, ``lr_scale``, ``min_lr_ratio``, ``name``); default: general-heavy replay decaying into
+            domain text, then domain text alone.
+    """
+    from workbench.config import to_dict
+    from workbench.training.config import general_to_domain
+
+    values: dict[str, Any] = {"curriculum.order": order, "curriculum.signal": signal}
+    if order == "stages":
+        values["curriculum.stages"] = list(stages) if stages else [to_dict(s) for s in general_to_domain()]
+    return values
+
+
+def curriculum_plan(config):
+    """Print a ``TrainConfig``'s data order (with its stages) and return the stages' learning-rate figure
+    (None for an order without stages), the same the Train page and ``workbench plan --config`` show."""
+    from workbench.training.curriculum import preview
+    from workbench.training.plots import stage_plan_figure
+
+    shown = preview(config)
+    print(shown["text"])
+    if not shown.get("stages"):
+        return None
+    return stage_plan_figure(shown["stages"], shown["multipliers"], shown["learning_rate"])
 
 
 # ------------------------------------------------------------------------------------ synthetic text

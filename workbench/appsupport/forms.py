@@ -154,8 +154,9 @@ TRAIN_LABELS = {
     "name": "Run name",
 }
 """The Train page's own words for the fields it shows first; the others are labelled from their docs."""
-TRAIN_FORM_SKIP = ("out", "model", "preset")
-"""Not form fields: the model and the preset are chosen first, and the library names the run folder."""
+TRAIN_FORM_SKIP = ("out", "model", "preset", "curriculum.stages")
+"""Not form fields: the model and the preset are chosen first, the library names the run folder, and a
+curriculum's stages are a table of their own (the Train page's curriculum section)."""
 TRAIN_PATH_KEYS = ("data", "replay", "domain_eval", "general_eval", "new_tokens", "knowledge.glossary")
 """Fields that name input files: each must lie under the file roots ('sample' = the bundled text)."""
 
@@ -211,6 +212,8 @@ def train_config_from_form(settings: AppSettings, model: str, preset: str | None
     model = check_model_spec(model, settings)
     shown = workflows.train_config(model, preset)
     overrides = form_overrides(config_fields(shown, skip=TRAIN_FORM_SKIP), values)
+    if values.get("curriculum.stages"):  # rows of the stages table, as YAML lists them
+        overrides["curriculum.stages"] = list(values["curriculum.stages"])
     roots = settings.file_roots()
     for key in TRAIN_PATH_KEYS:
         value = overrides.get(key, functools.reduce(getattr, key.split("."), shown))  # dotted: knowledge.glossary

@@ -32,6 +32,10 @@ def train(
     replay_ratio: Optional[float] = train_option("replay_ratio", "--replay-ratio"),
     quant: Optional[str] = train_option("quant"),
     text_unit: Optional[str] = train_option("text_unit", "--text-unit"),
+    order: Optional[str] = typer.Option(None, "--order", help="Data order: shuffled (the default), easy_to_hard "
+                                        "(by --order-signal) or stages (listed under curriculum.stages in --config)."),
+    order_signal: Optional[str] = typer.Option(None, "--order-signal", help="Difficulty signal of easy_to_hard: "
+                                               "compression (the default), mtld or readability."),
     sharding: Optional[str] = train_option("sharding"),
     gpus: Optional[int] = typer.Option(None, "--gpus", min=1, help="GPUs to train on, one process each (torchrun); "
                                        "with --sharding fsdp the model is split over them. Default 1; with --resume, "
@@ -61,6 +65,7 @@ def train(
         # the settings given with --resume: the library applies those a resumed run can take and refuses the rest
         changes = {**given(preset=preset, name=name, model=model, data=data, out=out, max_tokens=max_tokens, replay=replay,
                            replay_ratio=replay_ratio, quant=quant, text_unit=text_unit, sharding=sharding), **knowledge,
+                   **given(**curriculum_values(order, order_signal)),
                    **(load_yaml(config) if config else {}), **parse_overrides(set_)}
         run_dir = workflows.train_on_gpus(None, ws, gpus=gpus, resume=resume, changes=changes,
                                           allow_changed_data=allow_changed_data)
@@ -71,7 +76,7 @@ def train(
         cfg = workflows.train_config(
             model=model, preset=preset, overrides=set_, config_file=config, from_run=from_run, data=data, out=out,
             max_tokens=max_tokens, replay=replay, replay_ratio=replay_ratio, quant=quant, name=name,
-            text_unit=text_unit, sharding=sharding, **knowledge,
+            text_unit=text_unit, sharding=sharding, **knowledge, **curriculum_values(order, order_signal),
         )
         if workflows.needs_launcher(gpus, cfg):
             run_dir = workflows.train_on_gpus(cfg, ws, gpus=gpus, overwrite=overwrite)
@@ -81,26 +86,40 @@ def train(
         typer.echo(f"run finished: {run_dir}")
 
 
+PLAN_TOKENS = 50_000_000  # a budget worth planning a GPU for, not PlanConfig's 50,000 (a CPU demo's)
+
+
+def curriculum_values(order: str | None, signal: str | None) -> dict:
+    """``--order`` and ``--order-signal`` as the dotted settings they set (None where not given)."""
+    return {"curriculum.order": order, "curriculum.signal": signal}
+
+
 def plan(
     model: str = typer.Option(DEFAULT_MODEL, help="Model spec, a local folder, or a known config name (e.g. Llama-3.1-8B)."),
     gpu: Optional[str] = plan_option("gpu"),
-    # a budget worth planning a GPU for, not PlanConfig's 50,000 (a CPU demo's): the plan command's own default
-    max_tokens: int = typer.Option(50_000_000, "--max-tokens", help="Training budget in tokens."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Training budget in tokens [default: "
+                                             f"{PLAN_TOKENS:,}, or the --config file's]."),
     preset: Optional[str] = typer.Option(None, help="Take shapes, LoRA and budget from a training preset."),
     price: Optional[float] = plan_option("price_per_hour", "--price"),
     mfu: Optional[float] = plan_option("mfu"),
     gpus: Optional[int] = plan_option("gpus"),
     cpu_offload: Optional[bool] = plan_option("cpu_offload", "--cpu-offload/--no-cpu-offload"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a PlanConfig key: --set micro_batch_size=2."),
+    config_file: Optional[Path] = typer.Option(None, "--config", "-c", help="A training YAML (TrainConfig keys): "
+                                               "its shapes and budget are planned, and its curriculum's stages shown."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", help="Accepted like every command's; plan reads and writes nothing there."),
 ) -> None:
-    """Estimate peak memory, fit, wall time and cost of a run before launching it."""
+    """Estimate peak memory, fit, wall time and cost of a run before launching it (and the phases of a staged one)."""
     from workbench import workflows  # here, not at the top: the workflows load every stage; --help needs none
 
+    if max_tokens is None and not config_file:
+        max_tokens = PLAN_TOKENS
     values = given(max_tokens=max_tokens, gpu=gpu, price_per_hour=price, mfu=mfu, gpus=gpus, cpu_offload=cpu_offload)
-    if preset:
-        preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens,
-                                     model=None if model == DEFAULT_MODEL else model)
+    preset_config = None
+    if preset or config_file:
+        preset_config = workflows.train_config(preset=preset, max_tokens=max_tokens, config_file=config_file,
+                                               model=None if model == DEFAULT_MODEL else model)
+        values["max_tokens"] = preset_config.max_tokens
         config = plan_config.PlanConfig.from_train_config(preset_config, **values)
         model = model if model != DEFAULT_MODEL else preset_config.model
     else:
@@ -109,6 +128,10 @@ def plan(
         config = apply_overrides(config, parse_overrides(set_))
     result = plan_config.estimate(model, config)
     typer.echo(plan_config.format_plan(result))
+    if preset_config is not None and preset_config.curriculum.order != "shuffled":
+        from workbench.training.curriculum import preview  # numpy: off the CLI's start
+
+        typer.echo(preview(preset_config)["text"])
     if gpus or cpu_offload or not result.fits:  # per-GPU memory on 1, 2, 4 and 8 GPUs, with and without offload
         typer.echo("\nsharded with FSDP (workbench train --gpus N --sharding fsdp):")
         typer.echo(plan_config.format_shard_plans(plan_config.shard_plans(model, config)))

@@ -6,6 +6,7 @@ The report, the notebooks and the app draw the same figures from ``profile.json`
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 _LAYOUT = dict(template="plotly_white", height=360, margin=dict(l=60, r=20, t=50, b=50))
 
@@ -158,6 +159,27 @@ FIGURE_TITLES = {
 def figure_title(name: str) -> str:
     """The title of the figure ``name`` (:data:`FIGURE_TITLES`; else its name in words)."""
     return FIGURE_TITLES.get(name) or name.replace("_", " ").capitalize()
+def difficulty_distributions(profile: dict) -> go.Figure:
+    """The documents' difficulty signals (compression ratio, MTLD, Flesch reading ease), one histogram each,
+    with the median marked: what an easy-to-hard order would sort by."""
+    difficulty = profile.get("difficulty") or {}
+    histograms, labels = difficulty.get("histograms") or {}, difficulty.get("labels") or {}
+    names = [name for name, h in histograms.items() if h.get("counts")]
+    if not names:
+        return none_found("Difficulty signals")
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[labels.get(n, n).split(" (")[0] for n in names])
+    for col, name in enumerate(names, 1):
+        edges, counts = histograms[name]["edges"], histograms[name]["counts"]
+        centers = [(edges[i] + edges[i + 1]) / 2 for i in range(len(counts))]
+        fig.add_trace(go.Bar(x=centers, y=counts, marker_color="#54a24b", name=name,
+                             hovertemplate=f"{name} %{{x:.2f}}: %{{y}} documents<extra></extra>"), row=1, col=col)
+        median = (difficulty.get("signals") or {}).get(name, {}).get("median")
+        if median is not None:
+            fig.add_vline(x=median, line_dash="dot", line_color="#e45756", row=1, col=col)
+        fig.update_xaxes(title_text=name, row=1, col=col)
+    fig.update_yaxes(title_text="documents", row=1, col=1)
+    fig.update_layout(title="Difficulty signals per document (median dotted)", showlegend=False, bargap=0.05, **_LAYOUT)
+    return fig
 
 
 def all_figures(profile: dict) -> dict[str, go.Figure]:
@@ -170,6 +192,8 @@ def all_figures(profile: dict) -> dict[str, go.Figure]:
         "languages": languages(profile),
         "vocabulary": vocabulary_growth(profile),
     }
+    if profile.get("difficulty"):  # profiles written before the difficulty signals have none
+        figures["difficulty"] = difficulty_distributions(profile)
     if profile.get("glossary"):
         figures["glossary"] = glossary_tokens(profile)
     if profile.get("domain", {}).get("top_terms"):

@@ -27,6 +27,8 @@ from workbench.corpus.signals import (
     value_counts,
 )
 from workbench.documents.dedup import find_near_duplicates
+from workbench.documents.difficulty import SIGNAL_LABELS as DIFFICULTY_LABELS
+from workbench.documents.difficulty import SIGNALS as DIFFICULTY_SIGNALS
 from workbench.documents.readers import ReadReport, emit_notes, plan_files, read_file
 from workbench.errors import WorkbenchError
 from workbench.io import atomic_directory, check_output_folder, read_glossary, sha256_file, write_json
@@ -55,6 +57,24 @@ def _histogram(values: np.ndarray, bins: int = 30) -> dict:
     edges = np.geomspace(lo, hi * 1.0001, bins + 1) if hi > lo else np.array([lo, lo + 1])
     counts, edges = np.histogram(values, bins=edges)
     return {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
+
+
+def _linear_histogram(values: np.ndarray, bins: int = 30) -> dict:
+    """Evenly spaced histogram (difficulty signals span one order of magnitude or less)."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {"edges": [], "counts": []}
+    lo, hi = float(values.min()), float(values.max())
+    counts, edges = np.histogram(values, bins=bins if hi > lo else 1, range=(lo, hi) if hi > lo else (lo - 0.5, lo + 0.5))
+    return {"edges": [round(float(e), 4) for e in edges], "counts": counts.tolist()}
+
+
+def difficulty_profile(values: dict[str, np.ndarray]) -> dict:
+    """The profile's ``difficulty`` key: per signal (compression ratio, MTLD, Flesch reading ease) its summary
+    and histogram over the documents, and what the signal means (:mod:`workbench.documents.difficulty`)."""
+    return {"signals": {name: _summary(v) for name, v in values.items()},
+            "histograms": {name: _linear_histogram(v) for name, v in values.items()},
+            "labels": {name: DIFFICULTY_LABELS[name] for name in values}}
 
 
 def _large_by_tokens(report, doc_tokens: np.ndarray, dataset) -> list[str]:
@@ -131,6 +151,7 @@ def profile_corpus(
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("words", "tokens", "exact", "new_words", "lang")}
     lang_codes = LanguageCodes()  # per-document language, for the flagged documents
     quality_parts: dict[str, list[np.ndarray]] = {name: [] for name in SIGNALS}
+    difficulty_parts: dict[str, list[np.ndarray]] = {name: [] for name in DIFFICULTY_SIGNALS}
     pii_parts: dict[str, list[np.ndarray]] = {kind: [] for kind in PATTERNS if kind in config.pii_types}
     split_words = split_base = 0
     languages: Counter = Counter()
@@ -158,6 +179,8 @@ def profile_corpus(
             parts["lang"].append(lang_codes.encode(row["lang"]))
             for name in SIGNALS:
                 quality_parts[name].append(np.asarray(row[f"q_{name}"], dtype=float))
+            for name in DIFFICULTY_SIGNALS:
+                difficulty_parts[name].append(np.asarray(row[f"d_{name}"], dtype=float))
             for kind in pii_parts:
                 pii_parts[kind].append(np.asarray(row[f"pii_{kind}"], dtype=np.int64))
             sig[filled:filled + m] = signatures_of(row, num_perm)
@@ -181,6 +204,7 @@ def profile_corpus(
         new_words = joined(parts["new_words"], np.int64)
         doc_langs = joined(parts["lang"], np.int16)
         qarr = {name: joined(quality_parts[name], float) for name in SIGNALS}
+        darr = {name: joined(difficulty_parts[name], float) for name in DIFFICULTY_SIGNALS}
         pii = {kind: joined(pii_parts[kind], np.int64) for kind in pii_parts}
 
         # exact duplicates: first document of each normalised hash is kept
@@ -283,6 +307,7 @@ def profile_corpus(
             "failing_by_rule": {rule: round(count / n, 6) for rule, count in sorted(failures.items())},
             "signals": {name: _summary(values) for name, values in qarr.items()},
         },
+        "difficulty": difficulty_profile(darr),
         "pii": {kind: int(np.sum(values)) for kind, values in pii.items()},
         "documents_with_pii": int(np.count_nonzero(np.sum([v for v in pii.values()], axis=0))) if pii else 0,
         "pii_types": list(pii),

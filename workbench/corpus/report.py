@@ -101,6 +101,13 @@ def render_report(profile: dict) -> str:
     parts.append(_table(["signal", "median", "p10", "p90"], [
         [name, _fmt(s.get("median")), _fmt(s.get("p10")), _fmt(s.get("p90"))]
         for name, s in profile["quality"]["signals"].items()]))
+    if profile.get("difficulty"):
+        signals = profile["difficulty"]["signals"]
+        parts.append("<h2>Difficulty</h2><p>What an easy-to-hard training order sorts by "
+                     "(<span class='mono'>curriculum.order: easy_to_hard</span>).</p>" + figure("difficulty"))
+        parts.append(_table(["signal", "median", "p10", "p90"], [
+            [profile["difficulty"]["labels"].get(name, name), _fmt(s.get("median")), _fmt(s.get("p10")), _fmt(s.get("p90"))]
+            for name, s in signals.items()]))
     parts.append("<h2>PII</h2>" + figure("pii"))
     parts.append("<h2>Languages</h2>" + figure("languages"))
     domain = profile.get("domain", {})

@@ -29,6 +29,8 @@ from workbench.corpus.pii import PATTERNS, pii_counts
 from workbench.corpus.quality import _LETTER, SIGNALS, line_signals
 from workbench.corpus.tokens import PretokenCounter
 from workbench.documents.dedup import DedupConfig, Permutations, batch_shingles, hash_words, minhash_flat
+from workbench.documents.difficulty import SIGNALS as DIFFICULTY_SIGNALS
+from workbench.documents.difficulty import document_signals
 from workbench.documents.readers import (
     DEFAULT_MAX_DOCUMENT_CHARS,
     FilePlan,
@@ -377,6 +379,8 @@ def batch_signals(batch: dict, tokens: TokenCounter | None, options: SignalOptio
         "lang_score": [lang_scores],
     }
     row.update({f"q_{name}": [quality[name]] for name in SIGNALS})
+    difficulty = [document_signals(text, words) for text, words in zip(texts, lower)]
+    row.update({f"d_{name}": [[d[name] for d in difficulty]] for name in DIFFICULTY_SIGNALS})
     row.update({f"pii_{kind}": [values] for kind, values in pii.items()})
     if options.vocabulary:
         # first document of the batch each distinct word occurs in: later pairs overwrite, so go backwards

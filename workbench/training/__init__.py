@@ -5,4 +5,5 @@ hf_trainer, lora, loss, mixing, schedule) are the trainer's parts. Nothing is im
 ``import workbench.training`` pulls no torch.
 """
 
-__all__ = ["config", "data", "defaults", "embeddings", "export", "export_axolotl", "fsdp", "heldout", "knowledge", "measured", "packing", "plan", "plots", "trainer"]
+__all__ = ["config", "curriculum", "data", "defaults", "embeddings", "export", "export_axolotl", "fsdp", "heldout", "knowledge",
+           "measured", "packing", "plan", "plots", "trainer"]

@@ -18,6 +18,7 @@ from workbench.io import append_jsonl, read_appended_jsonl, write_json
 from workbench.runcard import now_iso
 from workbench.runs import write_checkpoint_manifest
 from workbench.status import write_status
+from workbench.training.curriculum import stage_at
 from workbench.training.hf_trainer import CHECKPOINT_MARGIN, disk_full_error
 
 
@@ -314,6 +315,9 @@ class WorkbenchCallback(TrainerCallback):
             "tokens_per_s": round(tokens / self.train_seconds, 2) if self.train_seconds else None,
             **memory_mb(),
         }
+        stages = (self.card.get("curriculum") or {}).get("stages")
+        if stages:  # the live curves mark where each stage begins
+            record["stage"] = stage_at(stages, state.global_step)
         self.last_train = record
         self._record(record)
 

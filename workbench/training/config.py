@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from workbench.config import apply_overrides, flatten, load_yaml
+from workbench.config import apply_overrides, flatten, from_dict, load_yaml
+from workbench.documents.difficulty import SIGNALS as DIFFICULTY_SIGNALS
 from workbench.documents.readers import check_text_unit
 from workbench.errors import WorkbenchError
 from workbench.models.registry import DEFAULT_MODEL
@@ -40,6 +42,114 @@ class LoraSettings:
         if not str(self.target_modules).strip():
             raise WorkbenchError("{field} is empty.", "use 'all-linear' or a comma list such as q_proj,v_proj.",
                                  field="lora.target_modules")
+
+
+# -- data order and staged curricula (plans built by workbench/training/curriculum.py) ---------------
+ORDERS = ("shuffled", "easy_to_hard", "stages")
+LR_SHAPES = ("constant", "cosine", "linear")
+SHARE_TOLERANCE = 1e-6  # token shares of the stages sum to 1 within this
+
+
+@dataclass
+class Stage:
+    """One phase of a staged curriculum."""
+
+    name: str = ""
+    """What the stage is called in the run card, the curves and the plan; default ``stage N``."""
+    tokens: float = 1.0
+    """Share of the run's token budget this stage trains (the shares of all stages sum to 1)."""
+    replay_ratio: float = 0.0
+    """Share of this stage's blocks drawn from the replay text (0: domain text only)."""
+    lr: Literal["constant", "cosine", "linear"] = "cosine"
+    """Shape of the learning rate after the warm-up: constant, or a cosine or linear decay."""
+    warmup: float = 0.0
+    """Share of this stage's steps spent warming up (again) from near 0 to the stage's peak."""
+    lr_scale: float = 1.0
+    """The stage's peak learning rate as a multiple of the run's learning_rate."""
+    min_lr_ratio: float = 0.0
+    """Where a decay ends, as a share of the stage's peak."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.tokens <= 1.0:
+            raise WorkbenchError(f"{{field}} is {self.tokens!r}.", "give each stage a token share in (0, 1], e.g. 0.5.",
+                                 field="curriculum.stages.tokens")
+        if not 0.0 <= self.replay_ratio < 1.0:
+            raise WorkbenchError(f"{{field}} is {self.replay_ratio!r}.", "use a share in [0, 1), e.g. 0.5.",
+                                 field="curriculum.stages.replay_ratio")
+        if self.lr not in LR_SHAPES:
+            raise WorkbenchError(f"{{field}} is {self.lr!r}.", f"use one of: {', '.join(LR_SHAPES)}.",
+                                 field="curriculum.stages.lr")
+        if not 0.0 <= self.warmup < 1.0:
+            raise WorkbenchError(f"{{field}} is {self.warmup!r}.", "use a share in [0, 1), e.g. 0.1.",
+                                 field="curriculum.stages.warmup")
+        if self.lr_scale <= 0:
+            raise WorkbenchError(f"{{field}} is {self.lr_scale!r}.", "use a positive multiple, e.g. 1.0.",
+                                 field="curriculum.stages.lr_scale")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise WorkbenchError(f"{{field}} is {self.min_lr_ratio!r}.", "use a share in [0, 1], e.g. 0.1.",
+                                 field="curriculum.stages.min_lr_ratio")
+
+
+@dataclass
+class CurriculumSettings:
+    """The order a run sees its data in."""
+
+    order: Literal["shuffled", "easy_to_hard", "stages"] = "shuffled"
+    """'shuffled' (seeded random epochs, the control), 'easy_to_hard' by ``signal``, or 'stages' (``stages``)."""
+    signal: Literal["compression", "mtld", "readability"] = "compression"
+    """Difficulty signal of 'easy_to_hard': zlib compression ratio, lexical diversity (MTLD) or Flesch reading ease."""
+    stages: list[Stage] = field(default_factory=list)
+    """The phases of 'stages', in order (YAML: a list of mappings of Stage keys)."""
+    continue_from: str | None = None
+    """A finished run folder whose adapter this run starts from (same model and LoRA shape), to train it on
+    with new stages: each stage's warm-up re-warms the learning rate, its shape decays it again."""
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise WorkbenchError(f"{{field}} is {self.order!r}.", f"use one of: {', '.join(ORDERS)}.",
+                                 field="curriculum.order")
+        if self.signal not in DIFFICULTY_SIGNALS:
+            raise WorkbenchError(f"{{field}} is {self.signal!r}.", f"use one of: {', '.join(DIFFICULTY_SIGNALS)}.",
+                                 field="curriculum.signal")
+        if isinstance(self.stages, dict) or isinstance(self.stages, str):
+            raise WorkbenchError("{field} is not a list of stages.",
+                                 "write {field} as a YAML list of mappings (tokens, replay_ratio, lr, warmup...).",
+                                 field="curriculum.stages")
+        self.stages = [s if isinstance(s, Stage) else from_dict(Stage, s, prefix=f"curriculum.stages[{i}].")
+                       for i, s in enumerate(self.stages or [])]
+        for i, stage in enumerate(self.stages):
+            stage.name = stage.name or f"stage {i + 1}"
+        if self.order == "stages":
+            if not self.stages:
+                raise WorkbenchError("{field} is 'stages' but no stages are given.",
+                                     "list the stages under curriculum.stages, or use order 'shuffled'.",
+                                     field="curriculum.order")
+            total = sum(s.tokens for s in self.stages)
+            if abs(total - 1.0) > SHARE_TOLERANCE:
+                raise WorkbenchError(
+                    f"the token shares of {{field}} sum to {total:g}, not 1.",
+                    "give the stages token shares that add up to 1 (e.g. 0.5, 0.3, 0.2).", field="curriculum.stages")
+        elif self.stages:
+            raise WorkbenchError(f"{{field}} lists stages but curriculum.order is {self.order!r}.",
+                                 "set curriculum.order to 'stages', or remove the stages.", field="curriculum.stages")
+
+    @property
+    def staged(self) -> bool:
+        return self.order == "stages"
+
+    def max_replay_ratio(self) -> float:
+        """The largest replay share of any stage (0 when not staged)."""
+        return max((s.replay_ratio for s in self.stages), default=0.0) if self.staged else 0.0
+
+
+def general_to_domain(warmup: float = 0.1) -> list[Stage]:
+    """A three-stage plan: general-heavy replay decaying into domain text, then domain text alone, each
+    stage re-warming its learning rate and decaying it again (used by the app's default and the benchmark)."""
+    return [
+        Stage(name="general-heavy", tokens=0.3, replay_ratio=0.5, lr="cosine", warmup=warmup, min_lr_ratio=0.1),
+        Stage(name="mostly domain", tokens=0.4, replay_ratio=0.2, lr="cosine", warmup=warmup, min_lr_ratio=0.1),
+        Stage(name="domain only", tokens=0.3, replay_ratio=0.0, lr="cosine", warmup=warmup, lr_scale=0.5),
+    ]
 
 
 @dataclass
@@ -152,6 +262,9 @@ class TrainConfig:
     from the general held-out text). Refused when it near-copies the general held-out set."""
     replay_ratio: float = 0.0
     """Share of training blocks drawn from the replay text."""
+    curriculum: CurriculumSettings = field(default_factory=CurriculumSettings)
+    """Data order: shuffled (the control), easy_to_hard by a difficulty signal, or stages with their own
+    data mix, token share and learning-rate shape (docs: "Curricula and stages")."""
     synthetic: SyntheticMix = field(default_factory=SyntheticMix)
     """Synthetic text mixed from the snapshot (an audited set ``curate`` added), capped in share."""
     domain_eval: str | None = None
@@ -212,7 +325,13 @@ class TrainConfig:
                                  field="micro_batch_size" if self.micro_batch_size < 1 else "grad_accum")
         if not 0.0 <= self.replay_ratio < 1.0:
             raise WorkbenchError(f"{{field}} is {self.replay_ratio}.", "use a share in [0, 1), e.g. 0.1.", field="replay_ratio")
-        if self.replay_ratio > 0 and not self.replay:
+        if isinstance(self.curriculum, dict):  # as YAML and the app's forms give it
+            self.curriculum = from_dict(CurriculumSettings, self.curriculum, prefix="curriculum.")
+        if self.curriculum.staged and self.replay_ratio > 0:
+            raise WorkbenchError(
+                f"{{field}} is {self.replay_ratio} but curriculum.order is 'stages', where each stage has its own replay share.",
+                "set {field} to 0 and give each stage its replay_ratio.", field="replay_ratio")
+        if (self.replay_ratio > 0 or self.curriculum.max_replay_ratio() > 0) and not self.replay:
             self.replay = "sample"
         if not 0.0 <= self.eval_every <= 1.0:
             raise WorkbenchError(f"{{field}} is {self.eval_every}.", "use a fraction in (0, 1], e.g. 0.1, or 0 to disable.", field="eval_every")
@@ -320,12 +439,43 @@ def check_train_inputs(config: TrainConfig) -> None:
     replay = replay_file(config)
     named = {"replay": config.replay if replay and config.replay != "sample" else None,
              "domain_eval": config.domain_eval, "general_eval": config.general_eval, "new_tokens": config.new_tokens,
-             "knowledge.glossary": config.knowledge.glossary}
+             "knowledge.glossary": config.knowledge.glossary,
+             "curriculum.continue_from": config.curriculum.continue_from}
     for key, value in named.items():
         if value and not Path(value).exists():
             raise WorkbenchError(f"{{field}} file {value} does not exist.", "check the path given for {field}.",
                                  field=key)
     check_replay_apart(config)
+    if config.curriculum.continue_from:
+        check_continued_adapter(config)
+
+
+def check_continued_adapter(config: TrainConfig) -> None:
+    """A run to continue from is a finished run of the same model whose adapter has this run's LoRA shape
+    (rank, alpha, no new tokens): checked before the run folder is made or a model loaded."""
+    run = Path(config.curriculum.continue_from)
+    adapter = run / "adapter"
+    if not (adapter / "adapter_config.json").exists() or not (adapter / "adapter_model.safetensors").exists():
+        raise WorkbenchError(f"{{field}} {run} holds no finished adapter (adapter/adapter_config.json and "
+                             "adapter_model.safetensors).", "give {field} the folder of a finished run.",
+                             field="curriculum.continue_from")
+    saved = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    card_path = run / "run.json"
+    earlier = (json.loads(card_path.read_text(encoding="utf-8")).get("config") or {}) if card_path.exists() else {}
+    model = earlier.get("model")
+    if model and str(model).strip().rstrip("/") != str(config.model).strip().rstrip("/"):
+        raise WorkbenchError(f"{{field}} {run} adapted {model}, not {config.model}.",
+                             f"continue with model {model}, or start from a run of {config.model}.",
+                             field="curriculum.continue_from")
+    for key, ours, theirs in (("lora.r", config.lora.r, saved.get("r")),
+                              ("lora.alpha", config.lora.alpha, saved.get("lora_alpha"))):
+        if theirs is not None and theirs != ours:
+            raise WorkbenchError(f"{{field}} is {ours} but the adapter of {run} was trained with {theirs}.",
+                                 f"set {{field}} to {theirs} to continue that adapter.", field=key)
+    if config.new_tokens or config.train_embeddings or earlier.get("new_tokens") or earlier.get("train_embeddings"):
+        raise WorkbenchError("{field} continues LoRA adapters only, without new tokens or trained embeddings.",
+                             "leave new_tokens and train_embeddings off here and in the run continued from.",
+                             field="curriculum.continue_from")
 
 
 def check_replay_apart(config: TrainConfig) -> None:
@@ -360,7 +510,7 @@ def check_replay_apart(config: TrainConfig) -> None:
 def replay_file(config: TrainConfig) -> Path | None:
     """The replay text a run trains on: None without replay (ratio 0), the bundled general_replay.jsonl
     for 'sample', else the file given."""
-    if config.replay_ratio <= 0 or not config.replay:
+    if max(config.replay_ratio, config.curriculum.max_replay_ratio()) <= 0 or not config.replay:
         return None
     return sample_path(SAMPLE_REPLAY) if config.replay == "sample" else Path(config.replay)
 
@@ -468,6 +618,12 @@ def apply_resume_changes(config: TrainConfig, changes: dict, tokens_done: int) -
             f"settings with it. On resume only {', '.join(RESUMABLE_FIELDS)} can change.",
             field=refused[0] if len(refused) == 1 else None,
         )
+    if "max_tokens" in diff and config.curriculum.staged:
+        raise WorkbenchError(
+            f"{{field}} cannot change when a staged run resumes: its stage boundaries and learning rates follow the "
+            f"budget of {config.max_tokens} tokens it started with.",
+            "resume without changing {field}, or train on from this run in a new run with curriculum.continue_from "
+            "and stages of its own.", field="max_tokens")
     if "max_tokens" in diff and changed.max_tokens <= tokens_done:
         raise WorkbenchError(
             f"{{field}} {changed.max_tokens} is not more than the {tokens_done} tokens the run has already trained.",

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.documents.difficulty import easy_to_hard
 from workbench.documents.glossary import read_knowledge
 from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.training.config import TrainConfig, replay_file, synthetic_file
+from workbench.training.curriculum import planned_steps, sequential_schedule, staged_schedule
 from workbench.training.knowledge import render_knowledge
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
@@ -77,6 +79,8 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
     texts = [t for t in read_texts(train_path, config.text_field, config.text_unit) if t.strip()]
     if not texts:
         raise WorkbenchError(f"training data {train_path} holds no documents.", "check the file or snapshot; it is empty.")
+    if config.curriculum.order == "easy_to_hard":  # packed easiest first: block order follows difficulty
+        texts = [texts[i] for i in easy_to_hard(texts, config.curriculum.signal)]
     domain = pack_documents(tokenize_texts(tokenizer, texts), config.block_size, tokenizer.eos_token_id, tokenizer.pad_token_id)
     parts = [domain]
     replay = None
@@ -109,12 +113,22 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
         )
         parts.append(knowledge)
     per_step = config.micro_batch_size * config.grad_accum * world_size()
-    n_slots = max(per_step, (config.max_tokens // config.block_size) // per_step * per_step)
-    schedule = block_schedule(
-        domain.n_blocks, n_slots, config.seed, replay.n_blocks if replay else 0, config.replay_ratio,
-        synthetic.n_blocks if synthetic else 0, synthetic_ratio,
-        knowledge.n_blocks if knowledge else 0, config.knowledge.text_share,
-    )
+    n_slots = planned_steps(config.max_tokens, config.block_size, per_step) * per_step
+    n_replay = replay.n_blocks if replay else 0
+    for mixed, what in ((synthetic, "synthetic text"), (knowledge, "text rendered from the glossary")):
+        if mixed and config.curriculum.order != "shuffled":
+            raise WorkbenchError(
+                f"{what} mixes into the shuffled order only; {{field}} is {config.curriculum.order!r}.",
+                f"set {{field}} to 'shuffled', or train without {what}.", field="curriculum.order")
+    if config.curriculum.staged:
+        schedule = staged_schedule(domain.n_blocks, n_replay, config.curriculum.stages, n_slots // per_step, per_step,
+                                   config.seed)
+    elif config.curriculum.order == "easy_to_hard":
+        schedule = sequential_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio)
+    else:
+        schedule = block_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio,
+                                  synthetic.n_blocks if synthetic else 0, synthetic_ratio,
+                                  knowledge.n_blocks if knowledge else 0, config.knowledge.text_share)
     return PreparedData(
         n_knowledge_blocks=knowledge.n_blocks if knowledge else 0,
         knowledge_tokens=knowledge.real_tokens if knowledge else 0,

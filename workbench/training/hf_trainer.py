@@ -76,8 +76,10 @@ def grouped_trainer_class():
         """Trainer whose optimizer gives embeddings/new-token rows their own, smaller learning rate,
         and whose loss skips the full logits tensor where the model allows (``chunked_loss``)."""
 
-        def __init__(self, *args, embedding_lr_ratio: float = 0.1, chunked_loss: bool = True, **kwargs):
+        def __init__(self, *args, embedding_lr_ratio: float = 0.1, chunked_loss: bool = True,
+                     lr_multipliers=None, **kwargs):
             self.embedding_lr_ratio = embedding_lr_ratio
+            self.lr_multipliers = lr_multipliers  # a staged curriculum's learning rate per step, else None
             self.chunked_loss = chunked_loss
             super().__init__(*args, **kwargs)
 
@@ -125,6 +127,11 @@ def grouped_trainer_class():
                 raise disk_full_error(folder, needed, None) from None
 
         def create_scheduler(self, num_training_steps, optimizer=None):
+            if self.lr_scheduler is None and self.lr_multipliers is not None:  # the stages' own shapes
+                from workbench.training.schedule import multiplier_scheduler
+
+                self.lr_scheduler = multiplier_scheduler(optimizer or self.optimizer, self.lr_multipliers)
+                self._created_lr_scheduler = True
             if self.lr_scheduler is None:  # the named schedule, with no step at learning rate 0
                 from workbench.training.schedule import warmup_scheduler
 
@@ -148,6 +155,6 @@ def grouped_trainer_class():
 
 
 def grouped_lr_trainer(**kwargs):
-    """A ``GroupedLRTrainer`` built with the Trainer's keyword arguments plus ``embedding_lr_ratio``
-    and ``chunked_loss``."""
+    """A ``GroupedLRTrainer`` built with the Trainer's keyword arguments plus ``embedding_lr_ratio``,
+    ``chunked_loss`` and ``lr_multipliers`` (a learning-rate multiple per step, replacing the named schedule)."""
     return grouped_trainer_class()(**kwargs)

@@ -36,11 +36,26 @@ def training_curves(rows: list[dict], x: XAxis = "step", log_y: bool = False) ->
     for i, key in enumerate(("loss", "lr", "tokens_per_s"), 1):
         # markers too: the first step is one point, which a line alone does not draw
         fig.add_trace(go.Scatter(x=xs, y=[r.get(key) for r in train], mode="lines+markers", name=key), row=i, col=1)
+    for at, name in stage_starts(train, x):
+        fig.add_vline(x=at, line_dash="dot", line_color="#7f7f7f", row="all", col=1)
+        fig.add_annotation(x=at, y=1.0, yref="paper", text=name, showarrow=False, xanchor="left", yanchor="bottom",
+                           font=dict(size=10, color="#7f7f7f"))
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text=_x_title(x), row=3, col=1)
     fig.update_layout(title="Training", height=640, showlegend=False, **_LAYOUT)
     return fig
+
+
+def stage_starts(rows: list[dict], x: XAxis = "step") -> list[tuple[float, str]]:
+    """Where a staged run's next stage begins on the x axis (halfway between the last row of one stage and
+    the first of the next) and its name, from the training rows' ``stage``."""
+    starts = []
+    for before, row in zip(rows, rows[1:]):
+        if row.get("stage") and before.get("stage") and row["stage"] != before["stage"]:
+            if before.get(x) is not None and row.get(x) is not None:
+                starts.append(((before[x] + row[x]) / 2, row["stage"]))
+    return starts
 
 
 def perplexity_curves(
@@ -98,6 +113,31 @@ def training_figures(rows: list[dict], x: XAxis = "step", log_y: bool = False,
     if any(r.get("type") == "eval" for r in rows):
         figures["perplexity"] = perplexity_curves(rows, x, log_y, forgetting_threshold_pct)
     return figures
+
+
+def stage_plan_figure(stages: list[dict], multipliers: list[float], learning_rate: float | None = None) -> go.Figure:
+    """A staged curriculum before launch: the learning rate of every step (its multiple when the rate is not
+    known) over the stages, each shaded and labelled with its replay share.
+
+    Args:
+        stages: the plan's stages (``run.json``'s ``curriculum.stages``, ``curriculum.stage_plan``).
+        multipliers: the learning-rate multiple of each step (``curriculum.lr_multipliers``).
+        learning_rate: the run's learning rate (the y axis shows rates), or None (multiples).
+    """
+    scale = learning_rate or 1.0
+    steps = list(range(1, len(multipliers) + 1))
+    fig = go.Figure(go.Scatter(x=steps, y=[m * scale for m in multipliers], mode="lines", name="learning rate",
+                               line=dict(color="#1f77b4")))
+    colours = ("#f2f2f2", "#dfe9f5")
+    for k, stage in enumerate(stages):
+        fig.add_vrect(x0=stage["from_step"] + 0.5, x1=stage["to_step"] + 0.5, fillcolor=colours[k % 2], opacity=0.8,
+                      layer="below", line_width=0,
+                      annotation_text=f"{stage['name']}<br>replay {stage['replay_ratio']:.0%}",
+                      annotation_position="top left", annotation_font_size=10)
+    fig.update_layout(title="Stages: learning rate and replay share by step", xaxis_title="optimizer step",
+                      yaxis_title="learning rate" if learning_rate else "learning rate (x the run's)", height=320,
+                      showlegend=False, **_LAYOUT)
+    return fig
 
 
 MEMORY_PARTS = (

@@ -30,3 +30,19 @@ def warmup_scheduler(name: str, optimizer, warmup_steps: int, total_steps: int, 
 def first_step_lr(learning_rate: float, warmup_steps: int) -> float:
     """The learning rate of the first optimizer step under ``warmup_scheduler`` (warm-up schedules)."""
     return learning_rate / (warmup_steps + 1) if warmup_steps > 0 else learning_rate
+
+
+def multiplier_scheduler(optimizer, multipliers):
+    """A torch LR scheduler that gives optimizer step ``i`` the learning rate ``multipliers[i]`` times each
+    group's own (embedding groups keep their ratio); past the end, the last multiple. The multiples are a
+    pure function of the config (a staged curriculum), so a resumed run rebuilds the same scheduler and
+    goes on from the step its checkpoint saved."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    values = [float(m) for m in multipliers]
+    last = len(values) - 1
+
+    def at(step: int) -> float:
+        return values[min(step, last)]
+
+    return LambdaLR(optimizer, at)

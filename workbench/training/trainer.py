@@ -43,6 +43,7 @@ from workbench.runlock import folder_lock
 from workbench.status import mark_failed, read_status, write_status
 from workbench.stopping import Stopped, StopRequest, graceful_stop, signal_name
 from workbench.training.config import TrainConfig, apply_resume_changes, check_train_inputs, replay_file, synthetic_file
+from workbench.training.curriculum import continued_adapter, curriculum_record, load_continued_adapter, lr_multipliers
 from workbench.training.data import ScheduledBlocks, collate_blocks, default_eval_sets, prepare_data, world_size
 from workbench.training.fsdp import (
     fsdp_config,
@@ -235,11 +236,13 @@ def config_changes(before: dict, after: dict) -> dict:
 
 def _input_paths(config: TrainConfig) -> dict:
     """The input files a run card hashes: every text the run trains on, the bundled replay text, synthetic text and the
-    glossary the run renders text or new tokens from included."""
+    glossary the run renders text or new tokens from and the adapter a continued run starts from included."""
     knowledge = config.knowledge
     used = knowledge.glossary if knowledge.text_share > 0 or knowledge.new_tokens else None
+    adapter = continued_adapter(config)
     return {"data": resolve_training_data(config.data)[0], "replay": replay_file(config),
-            "synthetic": synthetic_file(config), **({"knowledge": Path(used)} if used else {})}
+            "synthetic": synthetic_file(config), **({"knowledge": Path(used)} if used else {}),
+            **({"continued_adapter": adapter / "adapter_model.safetensors"} if adapter else {})}
 
 
 KNOWLEDGE_TEXT = "knowledge.jsonl"  # the documents rendered from the glossary, as the run trained on them
@@ -376,7 +379,11 @@ def _train(
                                  config.dequantize_scoring, scorer=_required(scorer, config),
                                  base_tokenizer=base_tokenizer if new_token_ids else None, sample=config.eval_sample)
     model = add_lora(model, config, device, new_token_ids)
+    if config.curriculum.continue_from and checkpoint is None:  # a resume loads its checkpoint's weights instead
+        load_continued_adapter(model, config)
     warmup_steps = config.warmup_steps(n_steps)
+    curriculum = curriculum_record(config.curriculum, n_steps, config.tokens_per_step * world_size(),
+                                   config.learning_rate)
     dtype = compute_dtype(device)
     from workbench.models.runtime import PRECISION_ENV, apply_threads, resolve_runtime
 
@@ -450,6 +457,7 @@ def _train(
         processes=world_size(),
         **({"quant_storage": str(storage).removeprefix("torch.")} if storage is not None else {}),
         runtime=runtime.to_dict(),
+        curriculum=curriculum,
         **({"synthetic": synthetic_card(config, data)} if data.n_synthetic_blocks else {}),
         **(resume_card or {}),
     )
@@ -485,6 +493,7 @@ def _train(
     trainer = grouped_lr_trainer(
         embedding_lr_ratio=config.embedding_lr_ratio,
         chunked_loss=runtime.chunked_loss,
+        lr_multipliers=lr_multipliers(config.curriculum.stages, n_steps) if config.curriculum.staged else None,
         model=model,
         args=args,
         train_dataset=ScheduledBlocks(data.blocks, data.schedule),

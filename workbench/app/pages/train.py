@@ -16,6 +16,7 @@ from common import (
     user_errors,
     workspace,
 )
+from sections.curriculum import curriculum_inputs, curriculum_plan
 
 from workbench import appsupport
 from workbench.app.sections.gpus import gpu_count, visible_gpus
@@ -134,6 +135,7 @@ def new_run_form() -> None:
     values = {"data": data, "max_tokens": int(max_tokens), "name": name.strip() or None}
     with st.expander("Advanced settings", expanded=False):
         values.update(config_inputs([s for s in specs if s.key not in BASICS], "adv_"))
+        values.update(curriculum_inputs(values.get("curriculum.order", shown.curriculum.order)))
     try:
         config = appsupport.train_config_from_form(cfg, model, preset, values)
     except WorkbenchError as exc:
@@ -160,6 +162,7 @@ def new_run_form() -> None:
         m3.metric("Wall time", _duration(plan["seconds"]))
         m4.metric("Cost", f"${plan['cost']:.2f}")
         st.plotly_chart(memory_breakdown(plan), key="plan_memory")
+        curriculum_plan(config)
     if st.button("Launch training", type="primary", icon=":material/play_arrow:", key="train_launch"):
         from workbench import jobs
 
