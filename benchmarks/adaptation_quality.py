@@ -22,17 +22,17 @@ interval of the change over the base):
   training tokens capped at ``synthetic.max_share`` (0.2): the same budget, so fewer real tokens.
 * ``workbench+glossary``: the defaults plus knowledge from the sample glossary (``knowledge:``): text rendered
   from its definitions at a 10% share of the blocks, and its fragmented terms as new tokens initialised from
-  the mean embedding of their definitions; ``workbench+glossary-text``: the rendered text alone.
-
-Every recipe is also scored on cloze probes made from the sample glossary's definitions
-(``workbench.evaluation.cloze``: the term masked in its definition, ranked among sibling and random terms),
-and each recipe is paired with ``workbench`` over the same probes. The probes come from the definitions the
-glossary recipes train on: they measure whether that knowledge got in, not whether it generalises.
+  the mean embedding of their definitions; ``workbench+glossary-text``: the rendered text alone;
 * ``workbench+easy-to-hard``: the defaults with the documents ordered from the easiest to the hardest by
   their zlib compression ratio (``curriculum.order: easy_to_hard``);
 * ``workbench+stages``: the defaults with three stages (``training.config.general_to_domain``): general-heavy
   replay (50%) decaying into domain text (20% replay), then domain text alone, each stage re-warming and
   decaying its learning rate again. Same token budget: the replayed tokens are part of it.
+
+Every recipe is also scored on cloze probes made from the sample glossary's definitions
+(``workbench.evaluation.cloze``: the term masked in its definition, ranked among sibling and random terms),
+and each recipe is paired with ``workbench`` over the same probes. The probes come from the definitions the
+glossary recipes train on: they measure whether that knowledge got in, not whether it generalises.
 
 Besides the token perplexity change, every recipe gets the change in bits per byte over the base scored
 with its *own* tokenizer (paired bootstrap over documents). Bits per byte do not depend on how the text is cut
