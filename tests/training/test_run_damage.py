@@ -284,6 +284,24 @@ def test_changes_that_cannot_apply_on_resume_are_refused_by_name(reference, tmp_
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # nothing written
 
 
+def test_a_resumed_run_reports_its_checkpoints_step_from_its_first_status(reference, tmp_path, monkeypatch):
+    """The first training status of a run resumed at step 8 says step 8 of 16, never 0 of 16."""
+    import workbench.training.trainer as trainer
+
+    written = []
+    write = trainer.write_status
+
+    def recording(folder, state, **fields):
+        written.append((state, fields.get("phase"), fields.get("step"), fields.get("total_steps")))
+        return write(folder, state, **fields)
+
+    monkeypatch.setattr(trainer, "write_status", recording)
+    run = _killed_copy(reference, tmp_path, last_step=8)
+    _resume(run)
+    first = next(w for w in written if w[1] == "training")
+    assert first == ("running", "training", 8, STEPS), written[:3]
+
+
 def test_a_larger_budget_applies_on_resume_and_is_recorded(reference, tmp_path):
     run = _killed_copy(reference, tmp_path, last_step=8)
     _resume(run, changes={"max_tokens": 6144, "lora.r": 16})  # an unchanged value is no change
