@@ -523,7 +523,7 @@ def test_compare_runs_as_a_background_job(made_settings):
     no_exceptions(at)
     new = [p for p in (made_settings.workspace_root / "comparisons").iterdir() if p.name != "compare-tiny"]
     assert len(new) == 1
-    status = jobs.attach(new[0]).wait(timeout=300)
+    status = jobs.attach(new[0]).wait(timeout=600)
     assert status["state"] == "finished", jobs.attach(new[0]).logs(tail=20)
     at.run()
     assert at.selectbox(key="compare_view_select").value == new[0].name
