@@ -150,7 +150,7 @@ def test_stop_and_resume_a_run_from_the_page(page, app_server, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "train-resumed.png"), full_page=True)
 
 
-def wait_text(page, text: str, timeout_ms: float = 30_000) -> None:
+def wait_text(page, text: str, timeout_ms: float = 60_000) -> None:
     """Until ``text`` shows; else fail with the page's error lines (a refused submit says why)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -244,6 +244,7 @@ def test_mark_an_error_by_mouse_selection_in_output_b_and_save_with_enter(page, 
     start = text_b.index(words)
     end = start + len(words)
 
+    page.set_default_timeout(90_000)  # a component round trip on a busy 2-core host
     page.goto(f"{app_server['url']}/review?annotator=mia")
     wait_idle(page)
     frame = 'iframe[title*="highlight"]'
