@@ -170,7 +170,8 @@ def setup(
 
 
 # ------------------------------------------------------------------------------------------ errors
-PARAMETER_FIELDS = {"CORPUS": "paths", "LORA_R": "lora.r", "STOP_AT_STEP": "until_step"}
+PARAMETER_FIELDS = {"CORPUS": "paths", "LORA_R": "lora.r", "STOP_AT_STEP": "until_step", "ORDER": "curriculum.order",
+                    "BIAS_PROBES": "guardrails.bias_probes"}
 """Parameters of the notebooks whose setting is not their own name in lower case (``MAX_TOKENS`` is
 ``max_tokens``; ``LORA_R`` is ``lora.r``)."""
 
