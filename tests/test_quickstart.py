@@ -33,9 +33,11 @@ def test_quickstart_on_tiny_model(tiny_model, workspace):
     # wall time and tokens/s: the parts add up to no more than the whole; rates are tokens over seconds
     assert 0 < saved["train_seconds"] and 0 < saved["eval_seconds"]
     assert saved["train_seconds"] + saved["eval_seconds"] <= saved["seconds"]
-    assert saved["train_tokens_per_s"] == pytest.approx(4096 / saved["train_seconds"], rel=0.02)
+    # the seconds are saved to a tenth: the rate lies between the tokens over the rounded time's bounds
     scored = sum(saved["details"][side][name]["tokens"] for side in ("base", "adapted") for name in ("domain", "general"))
-    assert saved["eval_tokens_per_s"] == pytest.approx(scored / saved["eval_seconds"], rel=0.02)
+    for tokens, seconds, rate in ((4096, saved["train_seconds"], saved["train_tokens_per_s"]),
+                                  (scored, saved["eval_seconds"], saved["eval_tokens_per_s"])):
+        assert tokens / (seconds + 0.05) - 0.1 <= rate <= tokens / max(seconds - 0.05, 1e-9) + 0.1
     assert "wall time " in table and f"({saved['train_tokens_per_s']:,.0f} tokens/s)" in table
 
 

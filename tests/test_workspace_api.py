@@ -81,14 +81,22 @@ def test_listings_are_typed_with_headline_numbers(made):
     assert lo <= comparison.domain_ppl_change_pct <= hi and comparison.general_ppl_change_ci95
 
 
-def test_every_workflow_reports_progress(made):
-    _, events = made
+def test_every_workflow_reports_progress(made, tiny_model):
+    from transformers import AutoTokenizer
+
+    ws, events = made
     stages = {e.stage for e in events}
     assert {"profiling", "curating", "writing snapshot", "training", "scoring"} <= stages
     training = [e for e in events if e.stage == "training"]
     assert training[-1].done == training[-1].total == 8 and training[-1].unit == "step"
-    scoring = [e for e in events if e.stage == "scoring"]
-    assert scoring[-1].done == scoring[-1].total == 4
+    # scoring counts tokens: every document's own tokens, scored once by the base and once by the adapted model
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    texts = [json.loads(line)["text"] for name in ("domain.jsonl", "general.jsonl")
+             for line in (ws.root.parent / name).read_text().splitlines()]
+    expected = 2 * sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+    scoring = [e for e in events if e.stage == "scoring" and e.unit == "tokens"]
+    assert scoring[-1].done == scoring[-1].total == expected
+    assert [e.done for e in scoring] == sorted(e.done for e in scoring)  # never goes back
 
 
 def test_handles_card_status_metrics_checkpoints_figures(made):

@@ -154,6 +154,7 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
         for label, score in (("base", base), ("adapted", adapted)):
             scores[label][name] = {"token_ppl": score.token_ppl, "bits_per_byte": score.bits_per_byte, "tokens": score.tokens}
 
+    eval_seconds = time.time() - t1
     summary = {
         "model": config.model,
         "device": device,
@@ -163,13 +164,13 @@ def run_quickstart(config: QuickstartConfig | None = None, workspace: Workspace 
         "corpus": {"documents": len(texts), "words": words, "tokens": token_count},
         "train_tokens": read_json(run_dir / "run.json")["tokens_seen"],
         "train_seconds": round(train_seconds, 1),
-        "eval_seconds": round(time.time() - t1, 1),
+        "eval_seconds": round(eval_seconds, 1),
         "seconds": round(time.time() - started, 1),
         "run": str(run_dir),
     }
     scored = sum(scores[side][name]["tokens"] for side in scores for name in scores[side])
     summary["train_tokens_per_s"] = round(summary["train_tokens"] / train_seconds, 1) if train_seconds else None
-    summary["eval_tokens_per_s"] = round(scored / summary["eval_seconds"], 1) if summary["eval_seconds"] else None
+    summary["eval_tokens_per_s"] = round(scored / eval_seconds, 1) if eval_seconds else None
     summary["domain_ppl_change_pct"] = 100 * (summary["adapted"]["domain_ppl"] / summary["base"]["domain_ppl"] - 1)
     summary["general_ppl_change_pct"] = 100 * (summary["adapted"]["general_ppl"] / summary["base"]["general_ppl"] - 1)
     summary.update(peak_memory_mb(device))

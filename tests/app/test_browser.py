@@ -155,7 +155,7 @@ def wait_text(page, text: str, timeout_ms: float = 60_000) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
-        page.get_by_text(text).wait_for(timeout=timeout_ms)
+        page.get_by_text(text).first.wait_for(timeout=timeout_ms)  # a toast may repeat the text
     except PlaywrightTimeout:
         alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
         raise AssertionError(f"'{text}' never showed; the page says: {alerts}") from None

@@ -67,7 +67,7 @@ def planned(tiny_run, small_sets, tmp_path_factory):
     config = workflows.eval_config(adapter=str(tiny_run), domain_eval=str(small_sets[0]),
                                    general_eval=str(small_sets[1]), window=64, generations=0, quant="none")
     full = workflows.compare_estimate(config, ws)
-    planned, estimate = workflows.plan_comparison(config, ws, budget_s=1.0)  # over any budget: the fewest documents
+    planned, estimate = workflows.plan_comparison(config, ws, budget_s=1e-9)  # over any budget: the fewest documents
     events = []
     folder = workflows.compare(planned, ws, progress=False, on_progress=events.append, overwrite=True)
     return ws, config, full, planned, estimate, events, folder
