@@ -16,6 +16,28 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 USER_HOME = Path(os.environ.get("WORKBENCH_HOME", Path.home() / ".cache" / "workbench")).expanduser()
 
 
+@pytest.fixture
+def job_env(tiny_home, monkeypatch):
+    """Jobs inherit this environment (the tiny model's cache, offline, one thread each on shared cores); a
+    failed assertion leaves no detached job or its workers running after the test."""
+    import signal
+
+    from workbench.jobs import job
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    yield
+    for child in list(job._children):
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            child.wait()
+    job._children.clear()
+
+
 @pytest.fixture(scope="session")
 def tiny_home(tmp_path_factory) -> Path:
     """A WORKBENCH_HOME for the whole session holding the tiny model (built once, ~5 s)."""

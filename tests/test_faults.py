@@ -16,11 +16,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from cli_helpers import assert_one_line_error, run_cli
 
-import workbench.jobs.job  # noqa: F401 - its children are reaped after each test
 from workbench import jobs, workflows
 from workbench.artifacts import write_manifest
-from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.io import read_json, sha256_file, write_json
 from workbench.runcard import hash_inputs
@@ -30,20 +29,7 @@ from workbench.workspace import MAX_NAME, Workspace, check_name
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _job_env(tiny_home, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    yield
-    for child in list(jobs.job._children):
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
-    jobs.job._children.clear()
+pytestmark = pytest.mark.usefixtures("job_env")  # jobs in the tiny model's cache, reaped after each test
 
 
 @pytest.fixture
@@ -53,26 +39,6 @@ def bystander():
     yield proc
     proc.kill()
     proc.wait()
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code: int, err: str, *names: str) -> str:
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Fix:" in lines[0], err
-    for name in names:
-        assert name in lines[0], lines[0]
-    return lines[0]
 
 
 def corpus(path: Path, n: int = 30, tag: str = "") -> Path:
@@ -104,7 +70,7 @@ def test_stop_refuses_a_status_naming_an_unrelated_process(tmp_path, capsys, bys
     folder = fake_job(ws, "edited", state="running", pid=bystander.pid,
                       **({"pid_started": started} if with_start_time else {}))
     code, _, err = run_cli(capsys, "jobs", "stop", "edited", "-w", ws.root)
-    line = one_line_error(code, err, "process", "gone", str(bystander.pid), "nothing was signalled")
+    line = assert_one_line_error(code, err, "process", "gone", str(bystander.pid), "nothing was signalled")
     assert "resume" in line
     time.sleep(0.2)
     assert bystander.poll() is None  # still running: no signal reached it
@@ -163,7 +129,7 @@ def test_cli_train_refuses_a_name_outside_the_rule(tmp_path, capsys, tiny_model,
     data = corpus(tmp_path / "leases.jsonl")
     code, _, err = run_cli(capsys, "train", "--model", tiny_model, "--data", data, "--name", name,
                            "--max-tokens", "2048", "-w", ws)
-    one_line_error(code, err, "name", "'escaped'" if "escaped" in name else "'a-b'" if "/" in name else "300 characters")
+    assert_one_line_error(code, err, "name", "'escaped'" if "escaped" in name else "'a-b'" if "/" in name else "300 characters")
     # nothing written outside the workspace, nor a nested run inside it
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "deep" / "escaped").exists()
     assert not (ws / "runs" / "a").exists()

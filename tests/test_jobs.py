@@ -11,29 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import workbench.jobs.job  # noqa: F401 - its children are reaped after each test
 from workbench import jobs
 from workbench.errors import WorkbenchError
 from workbench.io import read_json
 from workbench.workspace import Workspace
 
-
-@pytest.fixture(autouse=True)
-def _job_env(tiny_home, monkeypatch):
-    # jobs inherit the environment: the tiny model's cache, offline, one thread each (2 shared cores)
-    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    yield
-    # a failed assertion must not leave detached jobs (and their workers) running after the test
-    for child in list(jobs.job._children):
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
-    jobs.job._children.clear()
+pytestmark = pytest.mark.usefixtures("job_env")  # jobs in the tiny model's cache, reaped after each test
 
 
 def _corpus(path, n=40):

@@ -3,34 +3,17 @@ holds them and how many, and a run started from the CLI as N processes reads as 
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 
 import pytest
 
-import workbench.jobs.job  # noqa: F401 - its children are reaped after each test
 from workbench import jobs
 from workbench.errors import WorkbenchError
 from workbench.io import write_json
 from workbench.status import write_status
 from workbench.workspace import Workspace
 
-
-@pytest.fixture(autouse=True)
-def _job_env(tiny_home, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_HOME", str(tiny_home))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    yield
-    for child in list(jobs.job._children):  # never leave a detached job behind a failed assertion
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
-    jobs.job._children.clear()
+pytestmark = pytest.mark.usefixtures("job_env")  # jobs in the tiny model's cache, reaped after each test
 
 
 def _config(tiny_model, sample_dir, name):
