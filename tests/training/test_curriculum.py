@@ -1,6 +1,7 @@
 """Data orders and staged curricula: the plan (stage bounds, blocks, learning rates) pinned by hand, the
 config's checks, and real tiny runs: stage boundaries in the run card and the curves, resume inside a stage."""
 
+import json
 import math
 import os
 import signal
@@ -134,6 +135,24 @@ def test_easy_to_hard_packs_the_easiest_documents_first(tiny_model, tmp_path):
     assert trained.startswith("the cat sat on the mat.")
     assert trained.index("mat.") < trained.index("plainly") < trained.index("hadronization")
     assert prepared.schedule.tolist() == [i % n for i in range(prepared.schedule.size)]  # packed order, every epoch
+
+
+def test_easy_to_hard_on_less_than_one_pass_says_it_trains_on_the_easiest_part_only(tiny_model, tmp_path):
+    from workbench.models.load import load_tokenizer
+    from workbench.training.curriculum import easy_to_hard_coverage
+    from workbench.training.data import prepare_data
+
+    assert easy_to_hard_coverage(40, 40, "compression") is None and easy_to_hard_coverage(40, 64, "mtld") is None
+    said = easy_to_hard_coverage(400, 64, "compression")
+    assert "64 of the corpus's 400 domain blocks (16.0%)" in said and "easiest 16.0% of it by compression" in said
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps({"text": f"document {i} " + "word " * 60}) + "\n" for i in range(20)))
+    tokenizer = load_tokenizer(str(tiny_model))
+    config = TrainConfig(model=str(tiny_model), data=str(data), block_size=16, micro_batch_size=1, max_tokens=64,
+                         curriculum=CurriculumSettings(order="easy_to_hard", signal="compression"))
+    with pytest.warns(UserWarning, match=r"fills 4 of the corpus's \d+ domain blocks"):
+        prepared = prepare_data(config, tokenizer)
+    assert prepared.n_domain_blocks > 4 and prepared.schedule.tolist() == [0, 1, 2, 3]
 
 
 def _staged(tiny_model, tmp_path, name, **kw):

@@ -112,6 +112,18 @@ def sequential_schedule(n_domain: int, n_slots: int, seed: int, n_replay: int = 
     return schedule
 
 
+def easy_to_hard_coverage(n_domain: int, n_domain_slots: int, signal: str) -> str | None:
+    """What an 'easy_to_hard' run whose budget is less than one pass over the corpus leaves out, in words
+    (None when the budget covers every domain block): it trains on the easiest part of the corpus only, so
+    it is compared with a shuffled run that sees the whole corpus."""
+    if n_domain <= 0 or n_domain_slots >= n_domain:
+        return None
+    share = n_domain_slots / n_domain
+    return (f"curriculum.order 'easy_to_hard': the budget fills {n_domain_slots:,} of the corpus's {n_domain:,} "
+            f"domain blocks ({share:.1%}), so the run trains on the easiest {share:.1%} of it by {signal} and never "
+            f"sees the rest; raise max_tokens to at least one pass, or keep 'shuffled' (it samples the whole corpus)")
+
+
 def stage_lr_multipliers(stage: Stage, n: int) -> np.ndarray:
     """The learning rate of each of a stage's ``n`` steps, as a multiple of the run's learning rate.
 
@@ -223,5 +235,5 @@ def format_stages(rows: list[dict]) -> str:
 
 
 __all__ = ["continued_adapter", "load_continued_adapter", "planned_steps", "preview", "curriculum_record", "stage_bounds", "stage_at",
-           "staged_schedule", "sequential_schedule", "stage_lr_multipliers", "lr_multipliers", "stage_plan",
+           "staged_schedule", "sequential_schedule", "easy_to_hard_coverage", "stage_lr_multipliers", "lr_multipliers", "stage_plan",
            "format_stages"]

@@ -8,6 +8,7 @@ trains, so it can be used (and tested) with a tokenizer alone.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from workbench.documents.glossary import read_knowledge
 from workbench.documents.texts import read_texts, resolve_training_data
 from workbench.errors import WorkbenchError
 from workbench.training.config import TrainConfig, replay_file, synthetic_file
-from workbench.training.curriculum import planned_steps, sequential_schedule, staged_schedule
+from workbench.training.curriculum import easy_to_hard_coverage, planned_steps, sequential_schedule, staged_schedule
 from workbench.training.knowledge import render_knowledge
 from workbench.training.mixing import block_schedule
 from workbench.training.packing import PackedBlocks, concat_blocks, pack_documents
@@ -125,6 +126,10 @@ def prepare_data(config: TrainConfig, tokenizer) -> PreparedData:
                                    config.seed)
     elif config.curriculum.order == "easy_to_hard":
         schedule = sequential_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio)
+        partial = easy_to_hard_coverage(domain.n_blocks, int((schedule < domain.n_blocks).sum()),
+                                        config.curriculum.signal)
+        if partial:
+            warnings.warn(partial, stacklevel=2)
     else:
         schedule = block_schedule(domain.n_blocks, n_slots, config.seed, n_replay, config.replay_ratio,
                                   synthetic.n_blocks if synthetic else 0, synthetic_ratio,
